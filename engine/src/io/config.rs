@@ -1,0 +1,648 @@
+//! Network description files (TOML).
+//!
+//! ```toml
+//! dt_ms = 1.0            # time step (ms)
+//! duration_ms = 1000.0   # simulated time (ms), a whole number of steps
+//! seed = 42              # seed of every random draw
+//!
+//! [[population]]
+//! name = "input"
+//! model = "poisson"      # lif | alif | lif_exp | readout | poisson | spike_times | external
+//! size = 100
+//! rate_hz = 20.0         # the model's parameters sit beside name/model/size
+//!
+//! [[population]]
+//! name = "rec"
+//! model = "lif"
+//! size = 200
+//! tau_m_ms = 20.0
+//! v_init = { kind = "uniform", low = 0.0, high = 0.5 }   # optional
+//!
+//! [[projection]]
+//! from = "input"
+//! to = "rec"
+//! rule = "fixed_probability"   # all_to_all | fixed_probability (p) | fixed_indegree (k)
+//! p = 0.1                      # | fixed_outdegree (k) | list (pairs, weights?, delay_steps?)
+//! weight = { kind = "normal", mean = 0.1, std = 0.02 }   # or a number
+//! delay_steps = 1              # or delay_ms; >= 1 step
+//! # receptor = "exc" | "inh"   (default: by the sign of the mean weight)
+//! # allow_autapses = false
+//!
+//! [[recorder]]
+//! population = "rec"
+//! kind = "spikes"              # or "state" with variable = "v" and neurons = [0, 1]
+//! ```
+//!
+//! Every error names the file, the field, the value, what is allowed and what to try.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use toml::{Table, Value};
+
+use crate::error::{Error, Result, did_you_mean};
+use crate::network::{
+    ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, Receptor, WeightDist,
+};
+use crate::neuron::{MODEL_NAMES, ModelSpec};
+use crate::sim::{RecordSpec, StateProbe};
+
+/// A parsed network description: the network, how long to run it and what to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// The file it came from.
+    pub file: Option<PathBuf>,
+    /// The network.
+    pub network: NetworkSpec,
+    /// Number of steps to simulate.
+    pub steps: u64,
+    /// What to record (population indices).
+    pub record: RecordSpec,
+}
+
+/// Read and validate a description file. Does not draw the network yet.
+pub fn load(path: &Path) -> Result<SimConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            "",
+            "",
+            format!("cannot read the file: {e}"),
+            "check the path",
+        )
+        .in_file(path)
+    })?;
+    let mut c = parse(&text).map_err(|e| e.in_file(path))?;
+    c.file = Some(path.to_path_buf());
+    Ok(c)
+}
+
+/// Parse a description from TOML text.
+pub fn parse(text: &str) -> Result<SimConfig> {
+    let table: Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::input(
+            "(file)",
+            "",
+            format!("not valid TOML: {}", e.to_string().trim_end()),
+            "see the example in data/example_net.toml",
+        )
+    })?;
+    let mut t = Fields::new(table, "");
+    let dt_ms = t.f64_or("dt_ms", 1.0)?;
+    crate::error::positive("dt_ms", dt_ms, "ms")?;
+    let duration_ms = t.f64_or("duration_ms", 1000.0)?;
+    let steps = crate::neuron::steps_of(duration_ms, dt_ms).map_err(|e| e.under("duration_ms"))?;
+    let seed = t.u64_or("seed", 0)?;
+    let pops = t.array_of_tables("population")?;
+    let projs = t.array_of_tables("projection")?;
+    let recs = t.array_of_tables("recorder")?;
+    t.finish(&[
+        "dt_ms",
+        "duration_ms",
+        "seed",
+        "population",
+        "projection",
+        "recorder",
+    ])?;
+
+    let mut populations = Vec::new();
+    for (i, p) in pops.into_iter().enumerate() {
+        populations.push(population(p, &format!("population[{i}]"))?);
+    }
+    let mut projections = Vec::new();
+    for (i, p) in projs.into_iter().enumerate() {
+        projections.push(projection(p, &format!("projection[{i}]"), dt_ms)?);
+    }
+    let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+    let mut record = RecordSpec::default();
+    for (i, r) in recs.into_iter().enumerate() {
+        let at = format!("recorder[{i}]");
+        let mut f = Fields::new(r, &at);
+        let pop_name = f.string("population")?;
+        let pop = names.iter().position(|n| *n == pop_name).ok_or_else(|| {
+            Error::input(
+                format!("{at}.population"),
+                format!("'{pop_name}'"),
+                format!(
+                    "no population has this name; populations: {}",
+                    names.join(", ")
+                ),
+                did_you_mean(&pop_name, &names),
+            )
+        })?;
+        let kind = f.string_or("kind", "spikes")?;
+        match kind.as_str() {
+            "spikes" => {
+                f.finish(&["population", "kind"])?;
+                record.spikes.push(pop);
+            }
+            "state" => {
+                let var = f.string("variable")?;
+                let size = populations[pop].size;
+                let neurons = match f.take("neurons") {
+                    None => (0..size).collect(),
+                    Some(v) => u32_list(v, &format!("{at}.neurons"))?,
+                };
+                f.finish(&["population", "kind", "variable", "neurons"])?;
+                record.state.push(StateProbe {
+                    population: pop,
+                    var,
+                    neurons,
+                });
+            }
+            other => {
+                return Err(Error::input(
+                    format!("{at}.kind"),
+                    format!("'{other}'"),
+                    "allowed: spikes, state",
+                    did_you_mean(other, &["spikes", "state"]),
+                ));
+            }
+        }
+    }
+    Ok(SimConfig {
+        file: None,
+        network: NetworkSpec {
+            dt_ms,
+            seed,
+            populations,
+            projections,
+        },
+        steps,
+        record,
+    })
+}
+
+fn population(table: Table, at: &str) -> Result<PopulationSpec> {
+    let mut f = Fields::new(table, at);
+    let name = f.string("name")?;
+    let at = format!("{at} '{name}'");
+    f.at = at.clone();
+    let size = f.u64("size")?;
+    let size = u32::try_from(size)
+        .map_err(|_| Error::input(format!("{at}.size"), size, "must be at most 4294967295", ""))?;
+    let model = f.string("model")?;
+    let v_init = match f.take("v_init") {
+        None => None,
+        Some(v) => Some(weight_dist(v, &format!("{at}.v_init"))?),
+    };
+    let rest = Value::Table(f.rest());
+    fn params<T: serde::de::DeserializeOwned + Serialize + Default>(
+        rest: Value,
+        at: &str,
+        model: &str,
+    ) -> Result<T> {
+        let allowed: Vec<String> = match Value::try_from(T::default()) {
+            Ok(Value::Table(t)) => t.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        if let Value::Table(t) = &rest {
+            for k in t.keys() {
+                if !allowed.contains(k) {
+                    let mut all: Vec<&str> = vec!["name", "model", "size", "v_init"];
+                    all.extend(allowed.iter().map(String::as_str));
+                    return Err(Error::input(
+                        format!("{at}.{k}"),
+                        "",
+                        format!(
+                            "unknown field for model '{model}'; allowed: {}",
+                            all.join(", ")
+                        ),
+                        did_you_mean(k, &all),
+                    ));
+                }
+            }
+        }
+        rest.try_into().map_err(|e: toml::de::Error| {
+            Error::input(at, "", e.message().trim_end().to_string(), "")
+        })
+    }
+    let model = match model.as_str() {
+        "lif" => ModelSpec::Lif(params(rest, &at, &model)?),
+        "alif" => ModelSpec::Alif(params(rest, &at, &model)?),
+        "lif_exp" => ModelSpec::LifExp(params(rest, &at, &model)?),
+        "readout" => ModelSpec::Readout(params(rest, &at, &model)?),
+        "poisson" => ModelSpec::Poisson(params(rest, &at, &model)?),
+        "spike_times" => ModelSpec::SpikeTimes(params(rest, &at, &model)?),
+        "external" => {
+            params::<crate::neuron::source::NoParams>(rest, &at, &model)?;
+            ModelSpec::External
+        }
+        other => {
+            return Err(Error::input(
+                format!("{at}.model"),
+                format!("'{other}'"),
+                format!("unknown model; allowed: {}", MODEL_NAMES.join(", ")),
+                did_you_mean(other, MODEL_NAMES),
+            ));
+        }
+    };
+    Ok(PopulationSpec {
+        name,
+        size,
+        model,
+        v_init,
+    })
+}
+
+const RULES: &[&str] = &[
+    "all_to_all",
+    "fixed_probability",
+    "fixed_indegree",
+    "fixed_outdegree",
+    "list",
+];
+
+fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
+    let mut f = Fields::new(table, at);
+    let name = match f.take("name") {
+        None => None,
+        Some(v) => Some(as_string(v, &format!("{at}.name"))?),
+    };
+    let from = f.string("from")?;
+    let to = f.string("to")?;
+    let at = format!(
+        "{at} '{}'",
+        name.clone().unwrap_or_else(|| format!("{from}->{to}"))
+    );
+    f.at = at.clone();
+    let rule_name = f.string("rule")?;
+    let rule = match rule_name.as_str() {
+        "all_to_all" => ConnectRule::AllToAll,
+        "fixed_probability" => ConnectRule::FixedProbability { p: f.f64("p")? },
+        "fixed_indegree" => ConnectRule::FixedIndegree { k: f.u32("k")? },
+        "fixed_outdegree" => ConnectRule::FixedOutdegree { k: f.u32("k")? },
+        "list" => {
+            let pairs = match f.take("pairs") {
+                Some(Value::Array(a)) => a
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, v)| {
+                        let l = u32_list(v, &format!("{at}.pairs[{k}]"))?;
+                        if l.len() == 2 {
+                            Ok((l[0], l[1]))
+                        } else {
+                            Err(Error::input(
+                                format!("{at}.pairs[{k}]"),
+                                format!("{l:?}"),
+                                "each pair is [pre, post]",
+                                "",
+                            ))
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+                other => {
+                    return Err(Error::input(
+                        format!("{at}.pairs"),
+                        other.map_or("missing".into(), |v| v.to_string()),
+                        "rule 'list' needs pairs = [[pre, post], ...]",
+                        "",
+                    ));
+                }
+            };
+            let weights = match f.take("weights") {
+                None => None,
+                Some(v) => Some(
+                    f64_list(v, &format!("{at}.weights"))?
+                        .into_iter()
+                        .map(|w| w as f32)
+                        .collect(),
+                ),
+            };
+            let delay_steps = match f.take("delay_steps_list") {
+                None => None,
+                Some(v) => Some(
+                    u32_list(v, &format!("{at}.delay_steps_list"))?
+                        .into_iter()
+                        .map(|d| d.min(u32::from(u16::MAX)) as u16)
+                        .collect(),
+                ),
+            };
+            ConnectRule::List {
+                pairs,
+                weights,
+                delay_steps,
+            }
+        }
+        other => {
+            return Err(Error::input(
+                format!("{at}.rule"),
+                format!("'{other}'"),
+                format!("unknown connection rule; allowed: {}", RULES.join(", ")),
+                did_you_mean(other, RULES),
+            ));
+        }
+    };
+    let weight = match f.take("weight") {
+        None if matches!(
+            &rule,
+            ConnectRule::List {
+                weights: Some(_),
+                ..
+            }
+        ) =>
+        {
+            WeightDist::Constant(0.0)
+        }
+        None => {
+            return Err(Error::input(
+                format!("{at}.weight"),
+                "missing",
+                "a weight is required: a number or { kind = \"normal\", mean = .., std = .. }",
+                "",
+            ));
+        }
+        Some(v) => weight_dist(v, &format!("{at}.weight"))?,
+    };
+    let delay_steps = match (f.take("delay_steps"), f.take("delay_ms")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input(
+                format!("{at}.delay_ms"),
+                "",
+                "give either delay_steps or delay_ms, not both",
+                "",
+            ));
+        }
+        (Some(v), None) => {
+            let d = as_i64(v, &format!("{at}.delay_steps"))?;
+            if d < 1 || d > i64::from(u16::MAX) {
+                return Err(Error::input(
+                    format!("{at}.delay_steps"),
+                    d,
+                    "a delay must be between 1 and 65535 steps",
+                    "spikes of step t reach their targets at t + delay_steps",
+                ));
+            }
+            d as u16
+        }
+        (None, Some(v)) => {
+            let ms = as_f64(v, &format!("{at}.delay_ms"))?;
+            let d = crate::neuron::steps_of(ms, dt_ms)
+                .map_err(|e| e.under(&format!("{at}.delay_ms")))?;
+            if d < 1 || d > u64::from(u16::MAX) {
+                return Err(Error::input(
+                    format!("{at}.delay_ms"),
+                    ms,
+                    format!("a delay must be between 1 and 65535 steps of dt = {dt_ms} ms"),
+                    format!("try delay_ms = {dt_ms}"),
+                ));
+            }
+            d as u16
+        }
+        (None, None) => 1,
+    };
+    let receptor = match f.take("receptor") {
+        None => None,
+        Some(v) => Some(match as_string(v, &format!("{at}.receptor"))?.as_str() {
+            "exc" => Receptor::Exc,
+            "inh" => Receptor::Inh,
+            other => {
+                return Err(Error::input(
+                    format!("{at}.receptor"),
+                    format!("'{other}'"),
+                    "allowed: exc, inh",
+                    "",
+                ));
+            }
+        }),
+    };
+    let allow_autapses = match f.take("allow_autapses") {
+        None => false,
+        Some(Value::Boolean(b)) => b,
+        Some(v) => {
+            return Err(Error::input(
+                format!("{at}.allow_autapses"),
+                v,
+                "must be true or false",
+                "",
+            ));
+        }
+    };
+    f.finish(&[
+        "name",
+        "from",
+        "to",
+        "rule",
+        "p",
+        "k",
+        "pairs",
+        "weights",
+        "delay_steps_list",
+        "weight",
+        "delay_steps",
+        "delay_ms",
+        "receptor",
+        "allow_autapses",
+    ])?;
+    Ok(ProjectionSpec {
+        name,
+        from,
+        to,
+        rule,
+        weight,
+        delay_steps,
+        receptor,
+        allow_autapses,
+    })
+}
+
+/// A weight (or initial value) distribution: a number or `{ kind = ..., ... }`.
+fn weight_dist(v: Value, at: &str) -> Result<WeightDist> {
+    let d = match v {
+        Value::Float(_) | Value::Integer(_) => WeightDist::Constant(as_f64(v, at)?),
+        Value::Table(t) => {
+            let mut f = Fields::new(t, at);
+            let kind = f.string("kind")?;
+            let d = match kind.as_str() {
+                "constant" => WeightDist::Constant(f.f64("value")?),
+                "normal" => WeightDist::Normal {
+                    mean: f.f64("mean")?,
+                    std: f.f64("std")?,
+                },
+                "uniform" => WeightDist::Uniform {
+                    low: f.f64("low")?,
+                    high: f.f64("high")?,
+                },
+                other => {
+                    return Err(Error::input(
+                        format!("{at}.kind"),
+                        format!("'{other}'"),
+                        "allowed: constant, normal, uniform",
+                        did_you_mean(other, &["constant", "normal", "uniform"]),
+                    ));
+                }
+            };
+            f.finish(&["kind", "value", "mean", "std", "low", "high"])?;
+            d
+        }
+        other => {
+            return Err(Error::input(
+                at,
+                other,
+                "must be a number or a table like { kind = \"normal\", mean = 0.1, std = 0.02 }",
+                "",
+            ));
+        }
+    };
+    d.validate().map_err(|e| e.under(at))?;
+    Ok(d)
+}
+
+/// Fields of a TOML table, taken one by one; `finish` refuses whatever is left.
+struct Fields {
+    t: Table,
+    at: String,
+}
+
+impl Fields {
+    fn new(t: Table, at: &str) -> Self {
+        Fields {
+            t,
+            at: at.to_string(),
+        }
+    }
+    fn path(&self, key: &str) -> String {
+        if self.at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.at)
+        }
+    }
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.t.remove(key)
+    }
+    fn need(&mut self, key: &str) -> Result<Value> {
+        let path = self.path(key);
+        self.take(key)
+            .ok_or_else(|| Error::input(path, "missing", "this field is required", ""))
+    }
+    fn string(&mut self, key: &str) -> Result<String> {
+        let v = self.need(key)?;
+        as_string(v, &self.path(key))
+    }
+    fn string_or(&mut self, key: &str, default: &str) -> Result<String> {
+        match self.take(key) {
+            None => Ok(default.to_string()),
+            Some(v) => as_string(v, &self.path(key)),
+        }
+    }
+    fn f64(&mut self, key: &str) -> Result<f64> {
+        let v = self.need(key)?;
+        as_f64(v, &self.path(key))
+    }
+    fn f64_or(&mut self, key: &str, default: f64) -> Result<f64> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => as_f64(v, &self.path(key)),
+        }
+    }
+    fn u64(&mut self, key: &str) -> Result<u64> {
+        let v = self.need(key)?;
+        let path = self.path(key);
+        let i = as_i64(v, &path)?;
+        u64::try_from(i).map_err(|_| Error::input(path, i, "must be a whole number >= 0", ""))
+    }
+    fn u32(&mut self, key: &str) -> Result<u32> {
+        let v = self.u64(key)?;
+        u32::try_from(v)
+            .map_err(|_| Error::input(self.path(key), v, "must be at most 4294967295", ""))
+    }
+    fn u64_or(&mut self, key: &str, default: u64) -> Result<u64> {
+        if self.t.contains_key(key) {
+            self.u64(key)
+        } else {
+            Ok(default)
+        }
+    }
+    fn array_of_tables(&mut self, key: &str) -> Result<Vec<Table>> {
+        match self.take(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Table(t) => Ok(t),
+                    other => Err(Error::input(
+                        format!("{}[{i}]", self.path(key)),
+                        other,
+                        format!("must be a table: write [[{key}]]"),
+                        "",
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(Error::input(
+                self.path(key),
+                other,
+                format!("must be a list of tables: write [[{key}]]"),
+                "",
+            )),
+        }
+    }
+    fn rest(self) -> Table {
+        self.t
+    }
+    fn finish(self, known: &[&str]) -> Result<()> {
+        if let Some(k) = self.t.keys().next() {
+            return Err(Error::input(
+                self.path(k),
+                "",
+                format!("unknown field; allowed here: {}", known.join(", ")),
+                did_you_mean(k, known),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn as_string(v: Value, at: &str) -> Result<String> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(Error::input(at, other, "must be a string", "")),
+    }
+}
+
+fn as_f64(v: Value, at: &str) -> Result<f64> {
+    match v {
+        Value::Float(x) => Ok(x),
+        Value::Integer(i) => Ok(i as f64),
+        other => Err(Error::input(at, other, "must be a number", "")),
+    }
+}
+
+fn as_i64(v: Value, at: &str) -> Result<i64> {
+    match v {
+        Value::Integer(i) => Ok(i),
+        other => Err(Error::input(at, other, "must be a whole number", "")),
+    }
+}
+
+fn u32_list(v: Value, at: &str) -> Result<Vec<u32>> {
+    match v {
+        Value::Array(a) => a
+            .into_iter()
+            .enumerate()
+            .map(|(k, x)| {
+                let p = format!("{at}[{k}]");
+                let i = as_i64(x, &p)?;
+                u32::try_from(i)
+                    .map_err(|_| Error::input(p, i, "must be a whole number in 0..=4294967295", ""))
+            })
+            .collect(),
+        other => Err(Error::input(
+            at,
+            other,
+            "must be a list of whole numbers",
+            "",
+        )),
+    }
+}
+
+fn f64_list(v: Value, at: &str) -> Result<Vec<f64>> {
+    match v {
+        Value::Array(a) => a
+            .into_iter()
+            .enumerate()
+            .map(|(k, x)| as_f64(x, &format!("{at}[{k}]")))
+            .collect(),
+        other => Err(Error::input(at, other, "must be a list of numbers", "")),
+    }
+}

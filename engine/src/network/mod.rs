@@ -1,0 +1,290 @@
+//! Networks: populations and the projections between them, built from a [`NetworkSpec`].
+//!
+//! Every random draw (connectivity, weights, initial potentials) comes from a stream keyed by the
+//! network seed and the item's index, so a network is the same whatever the thread count and
+//! whatever other items are added after it.
+
+pub mod connect;
+pub mod cuba;
+pub mod projection;
+
+pub use connect::{ConnectRule, WeightDist};
+pub use projection::{Delays, Projection, Receptor};
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::error::{Error, Result, did_you_mean};
+use crate::neuron::{ModelSpec, source::splitmix64};
+
+/// Description of a population.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationSpec {
+    /// Unique name.
+    pub name: String,
+    /// Number of neurons (>= 1).
+    pub size: u32,
+    /// Model and parameters.
+    pub model: ModelSpec,
+    /// Distribution of the initial membrane potential (model units), if not the model's rest.
+    pub v_init: Option<WeightDist>,
+}
+
+/// Description of a projection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionSpec {
+    /// Name (default `from->to`).
+    pub name: Option<String>,
+    /// Presynaptic population name.
+    pub from: String,
+    /// Postsynaptic population name.
+    pub to: String,
+    /// Connection rule.
+    pub rule: ConnectRule,
+    /// Weight distribution.
+    pub weight: WeightDist,
+    /// Delay in steps (>= 1).
+    pub delay_steps: u16,
+    /// Input channel; by default inhibitory if the mean weight is negative.
+    pub receptor: Option<Receptor>,
+    /// Allow `pre == post` when `from == to`.
+    pub allow_autapses: bool,
+}
+
+/// Description of a whole network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSpec {
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Populations, in global-id order.
+    pub populations: Vec<PopulationSpec>,
+    /// Projections.
+    pub projections: Vec<ProjectionSpec>,
+}
+
+/// A built population.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    /// Name.
+    pub name: String,
+    /// Size.
+    pub size: u32,
+    /// Global id of the first neuron.
+    pub start: u32,
+    /// Model.
+    pub model: ModelSpec,
+    /// Initial potentials, if drawn.
+    pub v_init: Option<Vec<f32>>,
+    /// Stream key for sources.
+    pub key: u64,
+}
+
+/// A built network, ready to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Seed it was built with.
+    pub seed: u64,
+    /// Populations.
+    pub populations: Vec<Population>,
+    /// Projections.
+    pub projections: Vec<Projection>,
+}
+
+impl Network {
+    /// Total number of neurons (sources included).
+    pub fn n_neurons(&self) -> u32 {
+        self.populations.last().map_or(0, |p| p.start + p.size)
+    }
+
+    /// Total number of synapses.
+    pub fn n_synapses(&self) -> usize {
+        self.projections.iter().map(Projection::len).sum()
+    }
+
+    /// Index of the population called `name`.
+    pub fn population(&self, name: &str) -> Option<usize> {
+        self.populations.iter().position(|p| p.name == name)
+    }
+
+    /// The largest delay in steps (at least 1).
+    pub fn max_delay(&self) -> u16 {
+        self.projections
+            .iter()
+            .map(|p| p.delays.max())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+}
+
+fn stream(seed: u64, kind: u64, index: usize) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ splitmix64(kind << 32 | index as u64)))
+}
+
+impl NetworkSpec {
+    /// Validate everything and draw the network. Errors name the item (`population[i]`,
+    /// `projection[k]`) and field.
+    pub fn build(&self) -> Result<Network> {
+        crate::error::positive("dt_ms", self.dt_ms, "ms")?;
+        if self.populations.is_empty() {
+            return Err(Error::input(
+                "population",
+                "none",
+                "a network needs at least one population",
+                "add a [[population]] table",
+            ));
+        }
+        let mut populations: Vec<Population> = Vec::with_capacity(self.populations.len());
+        let mut start = 0u32;
+        for (i, p) in self.populations.iter().enumerate() {
+            let at = format!("population[{i}] '{}'", p.name);
+            if p.name.is_empty() {
+                return Err(Error::input("name", "\"\"", "must not be empty", "").under(&at));
+            }
+            if populations.iter().any(|q| q.name == p.name) {
+                return Err(
+                    Error::input("name", &p.name, "population names must be unique", "").under(&at),
+                );
+            }
+            if p.size == 0 {
+                return Err(
+                    Error::input("size", 0, "a population needs at least 1 neuron", "").under(&at),
+                );
+            }
+            p.model
+                .validate(self.dt_ms, p.size)
+                .map_err(|e| e.under(&at))?;
+            let v_init = match &p.v_init {
+                None => None,
+                Some(d) => {
+                    d.validate().map_err(|e| e.under(&format!("{at}.v_init")))?;
+                    let mut rng = stream(self.seed, 2, i);
+                    Some((0..p.size).map(|_| d.sample(&mut rng)).collect())
+                }
+            };
+            let size = p.size;
+            populations.push(Population {
+                name: p.name.clone(),
+                size,
+                start,
+                model: p.model.clone(),
+                v_init,
+                key: splitmix64(self.seed ^ splitmix64(3 << 32 | i as u64)),
+            });
+            start = start.checked_add(size).ok_or_else(|| {
+                Error::input(
+                    "size",
+                    size,
+                    "the network has more than 2^32 - 1 neurons in all",
+                    "",
+                )
+                .under(&at)
+            })?;
+        }
+        let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+        let find = |name: &str, field: &str, at: &str| -> Result<usize> {
+            names.iter().position(|n| *n == name).ok_or_else(|| {
+                Error::input(
+                    field,
+                    format!("'{name}'"),
+                    format!(
+                        "no population has this name; populations: {}",
+                        names.join(", ")
+                    ),
+                    did_you_mean(name, &names),
+                )
+                .under(at)
+            })
+        };
+        let mut projections = Vec::with_capacity(self.projections.len());
+        for (k, s) in self.projections.iter().enumerate() {
+            let at = format!(
+                "projection[{k}]{}",
+                s.name
+                    .as_ref()
+                    .map(|n| format!(" '{n}'"))
+                    .unwrap_or_default()
+            );
+            let pre = find(&s.from, "from", &at)?;
+            let post = find(&s.to, "to", &at)?;
+            if populations[post].model.is_source() {
+                return Err(Error::input(
+                    "to",
+                    format!("'{}'", s.to),
+                    format!(
+                        "a {} population is a spike source and takes no input",
+                        populations[post].model.name()
+                    ),
+                    "connect into a neuron population",
+                )
+                .under(&at));
+            }
+            if matches!(populations[pre].model, ModelSpec::Readout(_)) {
+                return Err(Error::input(
+                    "from",
+                    format!("'{}'", s.from),
+                    "a readout population never spikes, so it cannot be a source",
+                    "",
+                )
+                .under(&at));
+            }
+            if s.delay_steps < 1 {
+                return Err(Error::input(
+                    "delay_steps",
+                    s.delay_steps,
+                    "a delay must be at least 1 step",
+                    "spikes of step t reach their targets at t + delay_steps",
+                )
+                .under(&at));
+            }
+            let (n_pre, n_post) = (populations[pre].size, populations[post].size);
+            s.rule.validate(n_pre, n_post).map_err(|e| e.under(&at))?;
+            s.weight
+                .validate()
+                .map_err(|e| e.under(&format!("{at}.weight")))?;
+            let receptor = s.receptor.unwrap_or(if s.weight.mean() < 0.0 {
+                Receptor::Inh
+            } else {
+                Receptor::Exc
+            });
+            let mut rng = stream(self.seed, 1, k);
+            let syn = s.rule.draw(
+                (n_pre, n_post),
+                pre == post && !s.allow_autapses,
+                &s.weight,
+                s.delay_steps,
+                &mut rng,
+            );
+            if syn.len() > u32::MAX as usize {
+                return Err(Error::input(
+                    "rule",
+                    format!("{} synapses", syn.len()),
+                    "a projection holds at most 2^32 - 1 synapses",
+                    "split it in several projections",
+                )
+                .under(&at));
+            }
+            let name = s
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}->{}", s.from, s.to));
+            projections.push(Projection::from_triples(
+                name,
+                (pre, post),
+                n_pre as usize,
+                receptor,
+                syn,
+            ));
+        }
+        Ok(Network {
+            dt_ms: self.dt_ms,
+            seed: self.seed,
+            populations,
+            projections,
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! Neuron models and spike sources, one per file, each with its datasheet.
+//!
+//! A population's model is a [`ModelSpec`] (validated parameters); at simulation time a
+//! population is cut into [`Block`]s, one per thread that owns part of it, holding the state as
+//! structure-of-arrays.
+
+pub mod alif;
+pub mod lif;
+pub mod lif_exp;
+pub mod readout;
+pub mod source;
+
+pub use alif::{Alif, AlifParams};
+pub use lif::{Lif, LifParams};
+pub use lif_exp::{LifExp, LifExpParams};
+pub use readout::{Readout, ReadoutParams};
+pub use source::{Poisson, PoissonParams, SpikeFeed, SpikeTimes, SpikeTimesParams};
+
+use crate::error::Result;
+
+/// The names of the models, as written in a network description.
+pub const MODEL_NAMES: &[&str] = &[
+    "lif",
+    "alif",
+    "lif_exp",
+    "readout",
+    "poisson",
+    "spike_times",
+    "external",
+];
+
+/// A population's model with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSpec {
+    /// See [`lif`].
+    Lif(LifParams),
+    /// See [`alif`].
+    Alif(AlifParams),
+    /// See [`lif_exp`].
+    LifExp(LifExpParams),
+    /// See [`readout`].
+    Readout(ReadoutParams),
+    /// See [`source`].
+    Poisson(PoissonParams),
+    /// See [`source`].
+    SpikeTimes(SpikeTimesParams),
+    /// Spikes pushed from outside through a [`SpikeFeed`] (replay).
+    External,
+}
+
+impl ModelSpec {
+    /// The model's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::Lif(_) => "lif",
+            ModelSpec::Alif(_) => "alif",
+            ModelSpec::LifExp(_) => "lif_exp",
+            ModelSpec::Readout(_) => "readout",
+            ModelSpec::Poisson(_) => "poisson",
+            ModelSpec::SpikeTimes(_) => "spike_times",
+            ModelSpec::External => "external",
+        }
+    }
+
+    /// True for spike sources (no inputs, never split across threads).
+    pub fn is_source(&self) -> bool {
+        matches!(
+            self,
+            ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::External
+        )
+    }
+
+    /// Names of the state variables a recorder may sample.
+    pub fn variables(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::Lif(_) => &["v", "psi"],
+            ModelSpec::Alif(_) => &["v", "a", "psi"],
+            ModelSpec::LifExp(_) => &["v", "i_ex", "i_in"],
+            ModelSpec::Readout(_) => &["y", "r"],
+            _ => &[],
+        }
+    }
+
+    /// Validate the parameters against `dt_ms` and the population size.
+    pub fn validate(&self, dt_ms: f64, size: u32) -> Result<()> {
+        match self {
+            ModelSpec::Lif(p) => p.derive(dt_ms).map(drop),
+            ModelSpec::Alif(p) => {
+                p.derive(dt_ms)?;
+                if p.n_lif > size as usize {
+                    return Err(crate::Error::input(
+                        "n_lif",
+                        p.n_lif,
+                        format!("must be at most the population size {size}"),
+                        "",
+                    ));
+                }
+                Ok(())
+            }
+            ModelSpec::LifExp(p) => p.derive(dt_ms).map(drop),
+            ModelSpec::Readout(p) => p.derive(dt_ms).map(drop),
+            ModelSpec::Poisson(p) => Poisson::probability(p, dt_ms).map(drop),
+            ModelSpec::SpikeTimes(p) => {
+                for (k, &(i, t)) in p.times_ms.iter().enumerate() {
+                    if i >= size {
+                        return Err(crate::Error::input(
+                            format!("times_ms[{k}]"),
+                            format!("[{i}, {t}]"),
+                            format!("neuron index must be below the population size {size}"),
+                            "",
+                        ));
+                    }
+                    steps_of(t, dt_ms).map_err(|e| e.under(&format!("times_ms[{k}]")))?;
+                }
+                Ok(())
+            }
+            ModelSpec::External => Ok(()),
+        }
+    }
+
+    /// State for neurons `lo..hi` of a population; `v0` optional initial potentials of that
+    /// range; `key` the population's random stream key. Parameters must have been validated.
+    pub fn block(&self, dt_ms: f64, lo: u32, hi: u32, v0: Option<&[f32]>, key: u64) -> Block {
+        let n = (hi - lo) as usize;
+        let ok = "validated before";
+        match self {
+            ModelSpec::Lif(p) => Block::Lif(Lif::new(p.derive(dt_ms).expect(ok), n, v0)),
+            ModelSpec::Alif(p) => {
+                let beta = (lo..hi)
+                    .map(|i| {
+                        if (i as usize) < p.n_lif {
+                            0.0
+                        } else {
+                            p.beta as f32
+                        }
+                    })
+                    .collect();
+                let mut a = Alif::new(p.derive(dt_ms).expect(ok), beta, None);
+                if let Some(v0) = v0 {
+                    a.v.copy_from_slice(v0);
+                }
+                Block::Alif(a)
+            }
+            ModelSpec::LifExp(p) => Block::LifExp(LifExp::new(p.derive(dt_ms).expect(ok), n, v0)),
+            ModelSpec::Readout(p) => {
+                Block::Readout(Readout::new(p.derive(dt_ms).expect(ok), n, p.bias as f32))
+            }
+            ModelSpec::Poisson(p) => Block::Poisson(Poisson::new(
+                Poisson::probability(p, dt_ms).expect(ok),
+                key,
+                lo,
+                hi - lo,
+            )),
+            ModelSpec::SpikeTimes(p) => Block::SpikeTimes(SpikeTimes::new(
+                p.times_ms
+                    .iter()
+                    .filter(|(i, _)| (lo..hi).contains(i))
+                    .map(|&(i, t)| (steps_of(t, dt_ms).expect(ok), i - lo))
+                    .collect(),
+            )),
+            ModelSpec::External => {
+                Block::External(source::External::new(Box::new(NoFeed), hi - lo))
+            }
+        }
+    }
+}
+
+/// Convert a time in ms to a whole number of steps, refusing times off the grid or negative.
+pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
+    let s = t_ms / dt_ms;
+    if !(t_ms.is_finite() && t_ms >= 0.0) || (s - s.round()).abs() > 1e-6 {
+        return Err(crate::Error::input(
+            "",
+            t_ms,
+            format!("a time must be >= 0 ms and a whole multiple of dt = {dt_ms} ms"),
+            "",
+        ));
+    }
+    Ok(s.round() as u64)
+}
+
+struct NoFeed;
+impl SpikeFeed for NoFeed {
+    fn spikes_at(&mut self, _step: u64, _out: &mut Vec<u32>) {}
+}
+
+/// The state of a contiguous block of one population's neurons.
+#[derive(Debug)]
+pub enum Block {
+    /// LIF neurons.
+    Lif(Lif),
+    /// ALIF neurons.
+    Alif(Alif),
+    /// Current-based LIF with exponential currents.
+    LifExp(LifExp),
+    /// Readouts.
+    Readout(Readout),
+    /// Poisson source.
+    Poisson(Poisson),
+    /// Explicit spike times.
+    SpikeTimes(SpikeTimes),
+    /// Externally fed source.
+    External(source::External),
+}
+
+impl Block {
+    /// Advance one step. `exc`/`inh` are this step's inputs (zeroed here); spikes are pushed as
+    /// global ids `gid0 + i`, ascending.
+    #[inline]
+    pub fn update(
+        &mut self,
+        step: u64,
+        exc: &mut [f32],
+        inh: &mut [f32],
+        gid0: u32,
+        spikes: &mut Vec<u32>,
+    ) {
+        match self {
+            Block::Lif(b) => b.update(exc, inh, gid0, spikes),
+            Block::Alif(b) => b.update(exc, inh, gid0, spikes),
+            Block::LifExp(b) => b.update(exc, inh, gid0, spikes),
+            Block::Readout(b) => b.update(exc, inh),
+            Block::Poisson(b) => b.update(step, gid0, spikes),
+            Block::SpikeTimes(b) => b.update(step, gid0, spikes),
+            Block::External(b) => b.update(step, gid0, spikes),
+        }
+    }
+
+    /// Value of state variable `var` of neuron `i` (block-relative), if the model has it.
+    pub fn var(&self, var: &str, i: usize) -> Option<f32> {
+        Some(match (self, var) {
+            (Block::Lif(b), "v") => b.v[i],
+            (Block::Lif(b), "psi") => b.psi[i],
+            (Block::Alif(b), "v") => b.v[i],
+            (Block::Alif(b), "a") => b.a[i],
+            (Block::Alif(b), "psi") => b.psi[i],
+            (Block::LifExp(b), "v") => b.v(i),
+            (Block::LifExp(b), "i_ex") => b.i_ex[i],
+            (Block::LifExp(b), "i_in") => b.i_in[i],
+            (Block::Readout(b), "y") => b.y(i),
+            (Block::Readout(b), "r") => b.r[i],
+            _ => return None,
+        })
+    }
+
+    /// This step's pseudo-derivatives, for models that have them.
+    pub fn psi(&self) -> Option<&[f32]> {
+        match self {
+            Block::Lif(b) => Some(&b.psi),
+            Block::Alif(b) => Some(&b.psi),
+            _ => None,
+        }
+    }
+
+    /// Replace the feed of an external source block; false if this is not one.
+    pub fn set_feed(&mut self, feed: Box<dyn SpikeFeed>) -> bool {
+        match self {
+            Block::External(b) => {
+                b.feed = feed;
+                true
+            }
+            _ => false,
+        }
+    }
+}

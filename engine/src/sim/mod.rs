@@ -1,0 +1,7 @@
+//! Simulation: the partition of neurons over threads, event delivery and the step loop.
+
+pub mod barrier;
+pub mod partition;
+pub mod simulation;
+
+pub use simulation::{Counters, RecordSpec, SimOptions, Simulation, StateProbe};

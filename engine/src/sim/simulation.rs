@@ -1,0 +1,493 @@
+//! The step loop.
+//!
+//! One step `t` (every thread `k` on its own neurons, in lock-step):
+//!
+//! 1. **Update** — each block of `k`'s neurons reads its input from ring slot `t % R` (summed
+//!    weights of all spikes due at `t`), zeroes the slot, advances one step and appends its
+//!    spikes (global ids, ascending) to `k`'s spike list. Sources emit their spikes here too.
+//! 2. **Publish** — `k` swaps its list into `slots[t % 2][k]`; barrier.
+//! 3. **Deliver** — `k` walks, for every spike of step `t` (all threads' lists in thread
+//!    order, i.e. ascending global id), only its own part of each outgoing row, adding the
+//!    weight into ring slot `(t + delay) % R` of the target. Thread 0 also records.
+//!
+//! Invariants: a spike of step `t` reaches its targets at step `t + delay` (delay >= 1), never
+//! earlier; `R = max_delay + 1` slots, so slot `(t + d) % R` is never the one being read at `t`.
+//! The publish slots are double-buffered: slot parity `t % 2` is next written at `t + 2`, after
+//! the barrier of `t + 1`, which no thread passes before finishing delivery of `t`. So one
+//! barrier per step suffices. Work per step: neurons (update) + spikes × fan-out (delivery).
+
+use std::sync::Mutex;
+
+use super::barrier::SpinBarrier;
+use super::partition::{RowSplits, bounds};
+use crate::error::{Error, Result};
+use crate::network::{Delays, Network};
+use crate::neuron::{Block, SpikeFeed};
+
+/// What to record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordSpec {
+    /// Populations whose spikes are recorded.
+    pub spikes: Vec<usize>,
+    /// State probes.
+    pub state: Vec<StateProbe>,
+}
+
+/// Sample a state variable of some neurons every step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateProbe {
+    /// Population index.
+    pub population: usize,
+    /// Variable name (see [`ModelSpec::variables`](crate::neuron::ModelSpec::variables)).
+    pub var: String,
+    /// Neuron indices within the population.
+    pub neurons: Vec<u32>,
+}
+
+/// Options of a simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOptions {
+    /// Number of threads (>= 1).
+    pub threads: usize,
+    /// Recorders.
+    pub record: RecordSpec,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            threads: 1,
+            record: RecordSpec::default(),
+        }
+    }
+}
+
+/// One probe column owned by a part: (block index, index in block).
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    block: usize,
+    i: usize,
+    var: usize,
+}
+
+/// A thread's share: neurons `lo..hi` with their state and input buffer.
+struct Part {
+    lo: u32,
+    n: usize,
+    /// `(population, first gid, length, state)` in gid order.
+    blocks: Vec<(usize, u32, u32, Block)>,
+    /// `R` slots × 2 channels × `n` neurons.
+    ring: Vec<f32>,
+    spikes: Vec<u32>,
+    events: u64,
+    pop_spikes: Vec<u64>,
+    columns: Vec<Column>,
+    vars: Vec<String>,
+    samples: Vec<f32>,
+}
+
+impl Part {
+    fn update(&mut self, t: u64, r: usize) {
+        let n = self.n;
+        let slot = &mut self.ring[(t % r as u64) as usize * 2 * n..][..2 * n];
+        let (exc, inh) = slot.split_at_mut(n);
+        self.spikes.clear();
+        for (pop, gid0, _, block) in &mut self.blocks {
+            let off = (*gid0 - self.lo) as usize;
+            let before = self.spikes.len();
+            block.update(t, &mut exc[off..], &mut inh[off..], *gid0, &mut self.spikes);
+            self.pop_spikes[*pop] += (self.spikes.len() - before) as u64;
+        }
+        for c in &self.columns {
+            let v = self.blocks[c.block].3.var(&self.vars[c.var], c.i);
+            self.samples.push(v.unwrap_or(f32::NAN));
+        }
+    }
+}
+
+/// Read-only routing tables shared by all threads.
+struct Routes {
+    /// First gid of each population, plus the total at the end.
+    starts: Vec<u32>,
+    /// Outgoing projections of each population.
+    out: Vec<Vec<usize>>,
+    /// Row splits of each projection.
+    splits: Vec<RowSplits>,
+    /// Global id of each projection's first target.
+    post_start: Vec<u32>,
+    /// Ring slots.
+    r: usize,
+}
+
+impl Routes {
+    #[inline]
+    fn population_of(&self, gid: u32) -> usize {
+        self.starts.partition_point(|&s| s <= gid) - 1
+    }
+}
+
+/// Walk `k`'s part of the rows of `spikes` (emitted at step `t`) into its ring.
+fn deliver(part: &mut Part, k: usize, net: &Network, routes: &Routes, spikes: &[u32], t: u64) {
+    let n = part.n;
+    let r = routes.r as u64;
+    for &s in spikes {
+        let pop = routes.population_of(s);
+        let row = (s - routes.starts[pop]) as usize;
+        for &pj in &routes.out[pop] {
+            let range = routes.splits[pj].range(row, k);
+            if range.is_empty() {
+                continue;
+            }
+            let proj = &net.projections[pj];
+            part.events += range.len() as u64;
+            // target gid - lo, as a wrapping offset (targets in this range are >= lo)
+            let shift = routes.post_start[pj].wrapping_sub(part.lo);
+            let ch = proj.receptor as usize * n;
+            let targets = &proj.targets[range.clone()];
+            let weights = &proj.weights[range.clone()];
+            match &proj.delays {
+                Delays::Uniform(d) => {
+                    let base = ((t + u64::from(*d)) % r) as usize * 2 * n + ch;
+                    let buf = &mut part.ring[base..base + n];
+                    for (&tg, &w) in targets.iter().zip(weights) {
+                        buf[tg.wrapping_add(shift) as usize] += w;
+                    }
+                }
+                Delays::PerSynapse(ds) => {
+                    for ((&tg, &w), &d) in targets.iter().zip(weights).zip(&ds[range]) {
+                        let base = ((t + u64::from(d)) % r) as usize * 2 * n + ch;
+                        part.ring[base + tg.wrapping_add(shift) as usize] += w;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A network being simulated: its state split over threads, the routing tables, recorders.
+pub struct Simulation {
+    net: Network,
+    parts: Vec<Part>,
+    routes: Routes,
+    step: u64,
+    record_pop: Vec<bool>,
+    spikes: Vec<(u64, u32)>,
+    probes: Vec<StateProbe>,
+    /// For each probe, for each of its neurons: (part, column in part).
+    probe_cols: Vec<Vec<(usize, usize)>>,
+}
+
+/// Counters of a simulation so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    /// Steps simulated.
+    pub steps: u64,
+    /// Synaptic events delivered.
+    pub events: u64,
+    /// Spikes per population.
+    pub spikes: Vec<u64>,
+}
+
+impl Simulation {
+    /// Prepare `net` for simulation on `opts.threads` threads.
+    pub fn new(net: Network, opts: &SimOptions) -> Result<Self> {
+        if opts.threads == 0 || opts.threads > 1024 {
+            return Err(Error::input(
+                "threads",
+                opts.threads,
+                "must be between 1 and 1024",
+                "use the number of cores",
+            ));
+        }
+        let k = opts.threads;
+        let b = bounds(&net, k);
+        let r = usize::from(net.max_delay()) + 1;
+        let n_pops = net.populations.len();
+        let mut parts: Vec<Part> = (0..k)
+            .map(|t| {
+                let n = (b[t + 1] - b[t]) as usize;
+                Part {
+                    lo: b[t],
+                    n,
+                    blocks: Vec::new(),
+                    ring: vec![0.0; r * 2 * n],
+                    spikes: Vec::new(),
+                    events: 0,
+                    pop_spikes: vec![0; n_pops],
+                    columns: Vec::new(),
+                    vars: Vec::new(),
+                    samples: Vec::new(),
+                }
+            })
+            .collect();
+        for (pi, p) in net.populations.iter().enumerate() {
+            let (p_lo, p_hi) = (p.start, p.start + p.size);
+            for (t, part) in parts.iter_mut().enumerate() {
+                let (lo, hi) = (p_lo.max(b[t]), p_hi.min(b[t + 1]));
+                if lo < hi {
+                    let v0 = p
+                        .v_init
+                        .as_ref()
+                        .map(|v| &v[(lo - p_lo) as usize..(hi - p_lo) as usize]);
+                    let block = p.model.block(net.dt_ms, lo - p_lo, hi - p_lo, v0, p.key);
+                    part.blocks.push((pi, lo, hi - lo, block));
+                }
+            }
+        }
+        let mut starts: Vec<u32> = net.populations.iter().map(|p| p.start).collect();
+        starts.push(net.n_neurons());
+        let mut out = vec![Vec::new(); n_pops];
+        for (j, proj) in net.projections.iter().enumerate() {
+            out[proj.pre].push(j);
+        }
+        let post_start: Vec<u32> = net
+            .projections
+            .iter()
+            .map(|p| net.populations[p.post].start)
+            .collect();
+        let splits = net
+            .projections
+            .iter()
+            .zip(&post_start)
+            .map(|(p, &s)| RowSplits::new(p, s, &b))
+            .collect();
+        let mut record_pop = vec![false; n_pops];
+        for &p in &opts.record.spikes {
+            if p >= n_pops {
+                return Err(Error::input("record.spikes", p, "no such population", ""));
+            }
+            record_pop[p] = true;
+        }
+        let mut probe_cols = Vec::new();
+        for (qi, q) in opts.record.state.iter().enumerate() {
+            let at = format!("recorder[{qi}]");
+            let pop = net.populations.get(q.population).ok_or_else(|| {
+                Error::input("population", q.population, "no such population", "")
+            })?;
+            if !pop.model.variables().contains(&q.var.as_str()) {
+                return Err(Error::input(
+                    "variable",
+                    format!("'{}'", q.var),
+                    format!(
+                        "a {} population records: {}",
+                        pop.model.name(),
+                        pop.model.variables().join(", ")
+                    ),
+                    crate::error::did_you_mean(&q.var, pop.model.variables()),
+                )
+                .under(&at));
+            }
+            let mut cols = Vec::new();
+            for &i in &q.neurons {
+                if i >= pop.size {
+                    return Err(Error::input(
+                        "neurons",
+                        i,
+                        format!("must be below the population size {}", pop.size),
+                        "",
+                    )
+                    .under(&at));
+                }
+                let gid = pop.start + i;
+                let t = b.partition_point(|&x| x <= gid) - 1;
+                let part = &mut parts[t];
+                let bi = part
+                    .blocks
+                    .iter()
+                    .position(|(_, g0, len, _)| *g0 <= gid && gid < *g0 + *len)
+                    .expect("every neuron belongs to a block");
+                let var = match part.vars.iter().position(|v| *v == q.var) {
+                    Some(v) => v,
+                    None => {
+                        part.vars.push(q.var.clone());
+                        part.vars.len() - 1
+                    }
+                };
+                part.columns.push(Column {
+                    block: bi,
+                    i: (gid - part.blocks[bi].1) as usize,
+                    var,
+                });
+                cols.push((t, part.columns.len() - 1));
+            }
+            probe_cols.push(cols);
+        }
+        Ok(Simulation {
+            net,
+            parts,
+            routes: Routes {
+                starts,
+                out,
+                splits,
+                post_start,
+                r,
+            },
+            step: 0,
+            record_pop,
+            spikes: Vec::new(),
+            probes: opts.record.state.clone(),
+            probe_cols,
+        })
+    }
+
+    /// The network (weights as currently used).
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    /// Steps simulated so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Attach a spike feed to an `external` population.
+    pub fn set_feed(&mut self, population: usize, feed: Box<dyn SpikeFeed>) -> Result<()> {
+        let name = self.net.populations.get(population).map(|p| p.name.clone());
+        for part in &mut self.parts {
+            for (p, _, _, b) in &mut part.blocks {
+                if *p == population && matches!(b, Block::External(_)) {
+                    b.set_feed(feed);
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::input(
+            "population",
+            name.unwrap_or_else(|| population.to_string()),
+            "only an `external` population takes a spike feed",
+            "set its model to \"external\"",
+        ))
+    }
+
+    /// Simulate `steps` more steps. `progress(step)` is called from the calling thread every
+    /// few hundred steps.
+    pub fn run(&mut self, steps: u64, progress: Option<&(dyn Fn(u64) + Sync)>) {
+        let (t0, t1) = (self.step, self.step + steps);
+        let k = self.parts.len();
+        let net = &self.net;
+        let routes = &self.routes;
+        let record_pop = &self.record_pop;
+        let recorded = &mut self.spikes;
+        let record = |t: u64, list: &[u32], recorded: &mut Vec<(u64, u32)>| {
+            for &s in list {
+                if record_pop[routes.population_of(s)] {
+                    recorded.push((t, s));
+                }
+            }
+        };
+        if k == 1 {
+            let part = &mut self.parts[0];
+            for t in t0..t1 {
+                part.update(t, routes.r);
+                let spikes = std::mem::take(&mut part.spikes);
+                deliver(part, 0, net, routes, &spikes, t);
+                record(t, &spikes, recorded);
+                part.spikes = spikes;
+                if let Some(f) = progress
+                    && (t + 1 - t0) % 256 == 0
+                {
+                    f(t + 1);
+                }
+            }
+        } else {
+            let barrier = SpinBarrier::new(k);
+            let slots: [Vec<Mutex<Vec<u32>>>; 2] =
+                std::array::from_fn(|_| (0..k).map(|_| Mutex::new(Vec::new())).collect());
+            let (first, rest) = self.parts.split_at_mut(1);
+            let body = |kk: usize, part: &mut Part, mut rec: Option<&mut Vec<(u64, u32)>>| {
+                let mut all: Vec<u32> = Vec::new();
+                for t in t0..t1 {
+                    part.update(t, routes.r);
+                    {
+                        let mut slot = slots[(t & 1) as usize][kk].lock().expect("no panics");
+                        std::mem::swap(&mut *slot, &mut part.spikes);
+                    }
+                    barrier.wait();
+                    all.clear();
+                    for s in &slots[(t & 1) as usize] {
+                        all.extend_from_slice(&s.lock().expect("no panics"));
+                    }
+                    deliver(part, kk, net, routes, &all, t);
+                    if let Some(r) = rec.as_deref_mut() {
+                        record(t, &all, r);
+                        if let Some(f) = progress
+                            && (t + 1 - t0) % 256 == 0
+                        {
+                            f(t + 1);
+                        }
+                    }
+                }
+            };
+            std::thread::scope(|s| {
+                for (i, part) in rest.iter_mut().enumerate() {
+                    let body = &body;
+                    s.spawn(move || body(i + 1, part, None));
+                }
+                body(0, &mut first[0], Some(recorded));
+            });
+        }
+        self.step = t1;
+    }
+
+    /// Recorded spikes as `(step, global id)`, ordered by step then id.
+    pub fn spikes(&self) -> &[(u64, u32)] {
+        &self.spikes
+    }
+
+    /// Recorded spikes of population `pop` as `(step, index within the population)`.
+    pub fn population_spikes(&self, pop: usize) -> Vec<(u64, u32)> {
+        let p = &self.net.populations[pop];
+        self.spikes
+            .iter()
+            .filter(|(_, g)| (p.start..p.start + p.size).contains(g))
+            .map(|&(t, g)| (t, g - p.start))
+            .collect()
+    }
+
+    /// Counters so far (summed over threads in a fixed order).
+    pub fn counters(&self) -> Counters {
+        let mut spikes = vec![0; self.net.populations.len()];
+        for part in &self.parts {
+            for (a, b) in spikes.iter_mut().zip(&part.pop_spikes) {
+                *a += b;
+            }
+        }
+        Counters {
+            steps: self.step,
+            events: self.parts.iter().map(|p| p.events).sum(),
+            spikes,
+        }
+    }
+
+    /// The state probes as configured.
+    pub fn probes(&self) -> &[StateProbe] {
+        &self.probes
+    }
+
+    /// Samples of probe `q`: `steps × neurons`, row-major.
+    pub fn probe_samples(&self, q: usize) -> Vec<f32> {
+        let cols = &self.probe_cols[q];
+        let mut out = Vec::with_capacity(cols.len() * self.step as usize);
+        let steps = self.step as usize;
+        for t in 0..steps {
+            for &(p, c) in cols {
+                let part = &self.parts[p];
+                out.push(part.samples[t * part.columns.len() + c]);
+            }
+        }
+        out
+    }
+
+    /// Current value of a state variable of neuron `i` of population `pop`.
+    pub fn state(&self, pop: usize, var: &str, i: u32) -> Option<f32> {
+        let gid = self.net.populations.get(pop)?.start + i;
+        for part in &self.parts {
+            for (p, g0, len, b) in &part.blocks {
+                if *p == pop && *g0 <= gid && gid < *g0 + *len {
+                    return b.var(var, (gid - g0) as usize);
+                }
+            }
+        }
+        None
+    }
+}

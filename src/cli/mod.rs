@@ -1,0 +1,13 @@
+//! Subcommands.
+
+pub mod bench;
+pub mod progress;
+pub mod simulate;
+
+/// 2 for bad input, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<eligo_engine::Error>() {
+        Some(err) if err.is_input() => 2,
+        _ => 1,
+    }
+}

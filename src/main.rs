@@ -1,0 +1,44 @@
+//! `eligo` — the command-line tool of Eligo.
+//!
+//! Exit codes: 0 success, 2 bad input (config, data file, argument), 1 any other failure.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Event-driven spiking networks, trained with e-prop.
+#[derive(Parser)]
+#[command(name = "eligo", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a network description (TOML) and write its recordings.
+    Simulate(cli::simulate::Args),
+    /// Built-in benchmarks.
+    #[command(subcommand)]
+    Bench(cli::bench::Bench),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => cli::simulate::run(a),
+        Command::Bench(b) => cli::bench::run(b),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(cli::exit_code(&e))
+        }
+    }
+}

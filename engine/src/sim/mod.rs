@@ -5,3 +5,6 @@ pub mod partition;
 pub mod simulation;
 
 pub use simulation::{Counters, RecordSpec, SimOptions, Simulation, StateProbe};
+
+#[cfg(test)]
+mod tests;

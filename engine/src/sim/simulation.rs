@@ -359,6 +359,42 @@ impl Simulation {
         ))
     }
 
+    /// Replay recorded activity *as* population `pop`'s spikes: its dynamics are bypassed and
+    /// from now on it emits exactly `events` (`(step, index within the population)`), so
+    /// downstream neurons, recorders and learning rules see the recorded activity. Events of
+    /// steps already simulated are ignored.
+    pub fn clamp(&mut self, pop: usize, events: &[(u64, u32)]) -> Result<()> {
+        let p = self.net.populations.get(pop).ok_or_else(|| {
+            Error::input("population", pop, "no such population", "")
+        })?;
+        if let Some(&(t, i)) = events.iter().find(|(_, i)| *i >= p.size) {
+            return Err(Error::input(
+                "address",
+                i,
+                format!(
+                    "event at step {t} addresses neuron {i}, but population '{}' has {} neurons",
+                    p.name, p.size
+                ),
+                "check the address map",
+            ));
+        }
+        let (start, step) = (p.start, self.step);
+        for part in &mut self.parts {
+            for (q, g0, len, b) in &mut part.blocks {
+                if *q == pop {
+                    let lo = *g0 - start;
+                    let mine = events
+                        .iter()
+                        .filter(|&&(t, i)| t >= step && (lo..lo + *len).contains(&i))
+                        .map(|&(t, i)| (t, i - lo))
+                        .collect();
+                    *b = Block::SpikeTimes(crate::neuron::SpikeTimes::new(mine));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Simulate `steps` more steps. `progress(step)` is called from the calling thread every
     /// few hundred steps.
     pub fn run(&mut self, steps: u64, progress: Option<&(dyn Fn(u64) + Sync)>) {

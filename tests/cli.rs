@@ -1,0 +1,229 @@
+//! Integration tests of the `eligo` command line: happy paths and every kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn eligo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args(args)
+        .output()
+        .expect("eligo runs")
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example_net.toml")
+}
+
+/// A small valid description; tests break one thing in it at a time.
+const BASE: &str = r#"
+dt_ms = 1.0
+duration_ms = 50.0
+seed = 3
+
+[[population]]
+name = "in"
+model = "poisson"
+size = 10
+rate_hz = 50.0
+
+[[population]]
+name = "rec"
+model = "lif"
+size = 20
+tau_m_ms = 20.0
+
+[[projection]]
+from = "in"
+to = "rec"
+rule = "fixed_probability"
+p = 0.5
+weight = 0.3
+delay_steps = 1
+
+[[recorder]]
+population = "rec"
+kind = "spikes"
+"#;
+
+struct Case {
+    dir: tempfile::TempDir,
+    net: PathBuf,
+    out: PathBuf,
+}
+
+fn case(text: &str) -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net.toml");
+    std::fs::write(&net, text).unwrap();
+    let out = dir.path().join("out");
+    Case { dir, net, out }
+}
+
+/// Run `simulate` on a broken description and check the error contract.
+fn refused(text: &str, must_mention: &[&str]) {
+    let c = case(text);
+    let o = eligo(&[
+        "simulate",
+        c.net.to_str().unwrap(),
+        "--out",
+        c.out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "exit code for {must_mention:?}: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(err.contains("net.toml"), "message must name the file: {err}");
+    for m in must_mention {
+        assert!(err.contains(m), "message must mention {m:?}: {err}");
+    }
+    assert!(!c.out.exists(), "output written for bad input");
+    drop(c.dir);
+}
+
+#[test]
+fn unknown_model_suggests_the_nearest() {
+    refused(
+        &BASE.replace("model = \"lif\"", "model = \"lfi\""),
+        &["population[1]", "model", "'lfi'", "allowed", "did you mean 'lif'"],
+    );
+}
+
+#[test]
+fn unknown_field_is_named() {
+    refused(
+        &BASE.replace("tau_m_ms = 20.0", "tau_mm = 20.0"),
+        &["population[1]", "tau_mm", "unknown field", "did you mean 'tau_m_ms'"],
+    );
+    refused(
+        &BASE.replace("delay_steps = 1", "delay_step = 1"),
+        &["projection[0]", "delay_step", "did you mean 'delay_steps'"],
+    );
+}
+
+#[test]
+fn delay_below_one_step() {
+    refused(
+        &BASE.replace("delay_steps = 1", "delay_steps = 0"),
+        &["delay_steps = 0", "between 1 and 65535"],
+    );
+    refused(
+        &BASE.replace("delay_steps = 1", "delay_ms = 0.5"),
+        &["delay_ms", "0.5", "multiple of dt"],
+    );
+}
+
+#[test]
+fn probability_outside_unit_interval() {
+    refused(&BASE.replace("p = 0.5", "p = 1.5"), &["p = 1.5", "[0, 1]"]);
+    refused(&BASE.replace("p = 0.5", "p = -0.1"), &["p = -0.1", "[0, 1]"]);
+}
+
+#[test]
+fn empty_population() {
+    refused(
+        &BASE.replace("size = 20", "size = 0"),
+        &["population[1] 'rec'.size = 0", "at least 1"],
+    );
+}
+
+#[test]
+fn projection_to_a_missing_population() {
+    refused(
+        &BASE.replace("to = \"rec\"", "to = \"recc\""),
+        &["projection[0]", "to = 'recc'", "populations: in, rec", "did you mean 'rec'"],
+    );
+}
+
+#[test]
+fn nan_or_negative_time_constants() {
+    refused(
+        &BASE.replace("tau_m_ms = 20.0", "tau_m_ms = nan"),
+        &["tau_m_ms = NaN", "> 0 ms"],
+    );
+    refused(
+        &BASE.replace("tau_m_ms = 20.0", "tau_m_ms = -5.0"),
+        &["tau_m_ms = -5", "> 0 ms"],
+    );
+}
+
+#[test]
+fn not_toml() {
+    refused("dt_ms = = 1\n[[population]\n", &["not valid TOML", "line 1"]);
+}
+
+#[test]
+fn missing_file_and_bad_arguments() {
+    let o = eligo(&["simulate", "/nonexistent/net.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent/net.toml") && err.contains("cannot read"), "{err}");
+    let o = eligo(&["simulate", example().to_str().unwrap(), "--threads", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = eligo(&["bench", "cuba", "--neurons", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn simulate_writes_spikes_and_summary() {
+    let c = case(BASE);
+    let o = eligo(&[
+        "simulate",
+        c.net.to_str().unwrap(),
+        "--out",
+        c.out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(c.out.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["steps"], 50);
+    let rec_spikes = summary["populations"][1]["spikes"].as_u64().unwrap();
+    assert!(rec_spikes > 0);
+    // the spike file holds exactly that many 12-byte records after the header
+    let bytes = std::fs::read(c.out.join("spikes_rec.npy")).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!(bytes.len() - 10 - header_len, rec_spikes as usize * 12);
+    // no temporary files left behind
+    for e in std::fs::read_dir(&c.out).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "{name}");
+    }
+}
+
+#[test]
+fn example_and_threads_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![];
+    for k in ["1", "2"] {
+        let out = dir.path().join(k);
+        let o = eligo(&[
+            "simulate",
+            example().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            k,
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        files.push(
+            ["spikes_exc.npy", "spikes_inh.npy", "state_exc_v.npy"]
+                .map(|f| std::fs::read(out.join(f)).unwrap()),
+        );
+    }
+    assert!(files[0] == files[1], "outputs differ between 1 and 2 threads");
+}
+
+#[test]
+fn bench_cuba_prints_one_json_line() {
+    let o = eligo(&["bench", "cuba", "--neurons", "1000", "--time-ms", "100"]);
+    assert!(o.status.success());
+    let line = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    for key in ["neurons", "synapses", "spikes", "rate_hz", "build_s", "sim_s", "events_per_s", "updates_per_s"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["neurons"], 1000);
+}

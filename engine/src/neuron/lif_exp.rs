@@ -204,31 +204,66 @@ impl LifExp {
 
     /// Advance one step; inputs are zeroed.
     pub fn update(&mut self, exc: &mut [f32], inh: &mut [f32], gid0: u32, spikes: &mut Vec<u32>) {
-        let c = self.c;
         let n = self.u.len();
         let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
-        let (u, iex, iin, refr) = (
-            &mut self.u[..n],
-            &mut self.i_ex[..n],
-            &mut self.i_in[..n],
-            &mut self.refr[..n],
-        );
-        // Branch-free body (selects only) so that the compiler vectorizes it; spikes are rare
-        // and collected with a predictable branch.
-        for i in 0..n {
-            let free = refr[i] == 0;
-            let un = u[i] * c.p22 + iex[i] * c.p21_ex + iin[i] * c.p21_in + c.p_ie;
+        // Fixed-size chunks of branch-free code (selects only) let the compiler vectorize the
+        // update; spikes are rare, so each chunk is scanned only if one of its neurons fired.
+        // CHUNK chosen with `eligo bench cuba` (N = 4000, 1 thread, best of 5): 8: 0.078 s,
+        // 16: 0.038 s, 32: 0.037 s, 64: 0.036 s; one branch per neuron: 0.077 s.
+        const CHUNK: usize = 32;
+        let full = n / CHUNK * CHUNK;
+        let mut i = 0;
+        while i < full {
+            let r = i..i + CHUNK;
+            if self.chunk::<CHUNK>(i, &mut exc[r.clone()], &mut inh[r]) {
+                self.collect(i..i + CHUNK, gid0, spikes);
+            }
+            i += CHUNK;
+        }
+        for k in full..n {
+            if self.chunk::<1>(k, &mut exc[k..k + 1], &mut inh[k..k + 1]) {
+                self.collect(k..k + 1, gid0, spikes);
+            }
+        }
+    }
+
+    /// Update neurons `i0..i0 + W`; returns whether any spiked (their `u` is then `u_reset` and
+    /// their refractory counter `n_ref`, which `collect` recognises).
+    #[inline(always)]
+    fn chunk<const W: usize>(&mut self, i0: usize, exc: &mut [f32], inh: &mut [f32]) -> bool {
+        let c = self.c;
+        let u: &mut [f32; W] = (&mut self.u[i0..i0 + W]).try_into().expect("W");
+        let iex: &mut [f32; W] = (&mut self.i_ex[i0..i0 + W]).try_into().expect("W");
+        let iin: &mut [f32; W] = (&mut self.i_in[i0..i0 + W]).try_into().expect("W");
+        let refr: &mut [u32; W] = (&mut self.refr[i0..i0 + W]).try_into().expect("W");
+        let exc: &mut [f32; W] = exc.try_into().expect("W");
+        let inh: &mut [f32; W] = inh.try_into().expect("W");
+        let mut any = false;
+        for k in 0..W {
+            let free = refr[k] == 0;
+            let un = u[k] * c.p22 + iex[k] * c.p21_ex + iin[k] * c.p21_in + c.p_ie;
             let un = if free { un } else { c.u_reset };
-            refr[i] = if free { 0 } else { refr[i] - 1 };
-            iex[i] = iex[i] * c.p11_ex + exc[i];
-            iin[i] = iin[i] * c.p11_in + inh[i];
-            exc[i] = 0.0;
-            inh[i] = 0.0;
+            let rn = if free { 0 } else { refr[k] - 1 };
+            iex[k] = iex[k] * c.p11_ex + exc[k];
+            iin[k] = iin[k] * c.p11_in + inh[k];
+            exc[k] = 0.0;
+            inh[k] = 0.0;
             let spike = un >= c.u_th;
-            u[i] = if spike { c.u_reset } else { un };
-            refr[i] = if spike { c.n_ref } else { refr[i] };
-            if spike {
-                spikes.push(gid0 + i as u32);
+            u[k] = if spike { c.u_reset } else { un };
+            refr[k] = if spike { c.n_ref + 1 } else { rn };
+            any |= spike;
+        }
+        any
+    }
+
+    /// Push the neurons of `range` that spiked in this step (marked by `refr == n_ref + 1`),
+    /// then set their counter to `n_ref`.
+    #[cold]
+    fn collect(&mut self, range: std::ops::Range<usize>, gid0: u32, spikes: &mut Vec<u32>) {
+        for k in range {
+            if self.refr[k] == self.c.n_ref + 1 {
+                self.refr[k] = self.c.n_ref;
+                spikes.push(gid0 + k as u32);
             }
         }
     }
@@ -321,10 +356,11 @@ mod tests {
             if !s.is_empty() {
                 times.push(step);
             }
-            if let Some(&last) = times.last() {
-                if step > last && step <= last + 20 {
-                    assert_eq!(n.v(0), -60.0, "clamped during refractory, step {step}");
-                }
+            if let Some(&last) = times.last()
+                && step > last
+                && step <= last + 20
+            {
+                assert_eq!(n.v(0), -60.0, "clamped during refractory, step {step}");
             }
         }
         // Closed form of the free run: from V_reset, time to reach V_th with drive I_e:

@@ -126,13 +126,51 @@ impl Routes {
     }
 }
 
+/// Hint the CPU to fetch the cache line at `p`.
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults or changes
+    // memory; `p` is a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (p as *const T).cast::<i8>(),
+        );
+    }
+}
+
+/// Spikes ahead whose row offsets (`LOOKAHEAD`) and rows (`LOOKAHEAD / 2`) are prefetched
+/// while the current spike is delivered: a spike's rows are in random places, so without it
+/// every row costs a cache miss. `eligo bench cuba --neurons 40000`, 1 thread: 0.31 s without,
+/// 0.27 s with (4, 8 and 16 measure the same within noise).
+const LOOKAHEAD: usize = 8;
+
 /// Walk `k`'s part of the rows of `spikes` (emitted at step `t`) into its ring.
 fn deliver(part: &mut Part, k: usize, net: &Network, routes: &Routes, spikes: &[u32], t: u64) {
     let n = part.n;
     let r = routes.r as u64;
-    for &s in spikes {
+    let locate = |s: u32| {
         let pop = routes.population_of(s);
-        let row = (s - routes.starts[pop]) as usize;
+        (pop, (s - routes.starts[pop]) as usize)
+    };
+    for (si, &s) in spikes.iter().enumerate() {
+        if let Some(&ahead) = spikes.get(si + LOOKAHEAD) {
+            let (pop, row) = locate(ahead);
+            for &pj in &routes.out[pop] {
+                prefetch(&routes.splits[pj].at[row * routes.splits[pj].stride + k]);
+            }
+        }
+        if let Some(&ahead) = spikes.get(si + LOOKAHEAD / 2) {
+            let (pop, row) = locate(ahead);
+            for &pj in &routes.out[pop] {
+                let range = routes.splits[pj].range(row, k);
+                if !range.is_empty() {
+                    prefetch(&net.projections[pj].targets[range.start]);
+                    prefetch(&net.projections[pj].weights[range.start]);
+                }
+            }
+        }
+        let (pop, row) = locate(s);
         for &pj in &routes.out[pop] {
             let range = routes.splits[pj].range(row, k);
             if range.is_empty() {
@@ -364,9 +402,11 @@ impl Simulation {
     /// downstream neurons, recorders and learning rules see the recorded activity. Events of
     /// steps already simulated are ignored.
     pub fn clamp(&mut self, pop: usize, events: &[(u64, u32)]) -> Result<()> {
-        let p = self.net.populations.get(pop).ok_or_else(|| {
-            Error::input("population", pop, "no such population", "")
-        })?;
+        let p = self
+            .net
+            .populations
+            .get(pop)
+            .ok_or_else(|| Error::input("population", pop, "no such population", ""))?;
         if let Some(&(t, i)) = events.iter().find(|(_, i)| *i >= p.size) {
             return Err(Error::input(
                 "address",

@@ -79,7 +79,10 @@ fn spike_at_t_with_delay_d_arrives_at_t_plus_d() {
                 if t == arrival {
                     assert_eq!(x, 1.0, "d={d}: not delivered at step {t}");
                 } else {
-                    assert!(x < 1e-30, "d={d}: input at step {t}, expected only at {arrival}");
+                    assert!(
+                        x < 1e-30,
+                        "d={d}: input at step {t}, expected only at {arrival}"
+                    );
                 }
             }
         }
@@ -196,7 +199,11 @@ fn mixed(seed: u64) -> NetworkSpec {
     }
 }
 
-fn run_all(spec: &NetworkSpec, threads: usize, steps: u64) -> (Vec<(u64, u32)>, Vec<Vec<u32>>, u64) {
+fn run_all(
+    spec: &NetworkSpec,
+    threads: usize,
+    steps: u64,
+) -> (Vec<(u64, u32)>, Vec<Vec<u32>>, u64) {
     let net = spec.build().unwrap();
     let n_pops = net.populations.len();
     let state = (0..n_pops)
@@ -232,7 +239,11 @@ fn identical_for_1_2_4_threads() {
     for spec in [mixed(3), cuba::cuba(2000, 5)] {
         let steps = if spec.dt_ms == 1.0 { 400 } else { 2000 };
         let one = run_all(&spec, 1, steps);
-        assert!(one.0.len() > 100, "too few spikes to be a test: {}", one.0.len());
+        assert!(
+            one.0.len() > 100,
+            "too few spikes to be a test: {}",
+            one.0.len()
+        );
         for k in [2, 4] {
             let other = run_all(&spec, k, steps);
             assert!(one.0 == other.0, "spike trains differ with {k} threads");

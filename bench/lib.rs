@@ -1,1 +1,1 @@
-//! Shared helpers for Eligo's benchmarks.
+//! Shared helpers for Eligo's benchmarks (the benches themselves are in `benches/`).

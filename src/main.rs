@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Simulate a network description (TOML) and write its recordings.
     Simulate(cli::simulate::Args),
+    /// List the learning-rule plugins found, with their parameters.
+    Plugins(cli::plugins::Args),
     /// Built-in benchmarks.
     #[command(subcommand)]
     Bench(cli::bench::Bench),
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Bench(b) => cli::bench::run(b),
+        Command::Plugins(a) => cli::plugins::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,6 +44,9 @@ pub enum Error {
     /// Bad user input: config, data file, argument. Exit code 2 in the CLI.
     #[error("{0}")]
     Input(Box<InputError>),
+    /// A learning rule failed (returned an error, panicked, or produced a non-finite output).
+    #[error("{0}")]
+    Rule(String),
     /// An I/O failure on a named file.
     #[error("{path}: {source}")]
     Io {

@@ -14,7 +14,7 @@
 //! let net = eligo_engine::network::cuba::cuba(1000, 7).build().unwrap();
 //! let opts = SimOptions { threads: 2, record: RecordSpec { spikes: vec![0, 1], ..Default::default() } };
 //! let mut sim = Simulation::new(net, &opts).unwrap();
-//! sim.run(1000, None);
+//! sim.run(1000, None).expect("no rule attached");
 //! let c = sim.counters();
 //! assert_eq!(c.steps, 1000);
 //! assert_eq!(sim.spikes().len() as u64, c.spikes.iter().sum::<u64>());
@@ -25,6 +25,7 @@ pub mod error;
 pub mod io;
 pub mod network;
 pub mod neuron;
+pub mod plugin;
 pub mod sim;
 
 pub use error::{Error, InputError, Result};

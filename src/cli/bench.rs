@@ -46,7 +46,7 @@ pub fn run(b: Bench) -> Result<()> {
             let mut sim = Simulation::new(net, &opts)?;
             let build_s = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            sim.run(steps, None);
+            sim.run(steps, None)?;
             let sim_s = t.elapsed().as_secs_f64();
             let c = sim.counters();
             let spikes: u64 = c.spikes.iter().sum();

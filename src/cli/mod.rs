@@ -1,7 +1,9 @@
 //! Subcommands.
 
 pub mod bench;
+pub mod plugins;
 pub mod progress;
+pub mod rule;
 pub mod simulate;
 
 /// 2 for bad input, 1 otherwise.

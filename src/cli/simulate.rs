@@ -30,6 +30,8 @@ pub struct Args {
     /// No progress bar and no summary on stdout.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub rule: super::rule::RuleArgs,
 }
 
 /// Run `simulate`.
@@ -46,6 +48,13 @@ pub fn run(a: Args) -> Result<()> {
         record: cfg.record.clone(),
     };
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
+    super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
+    let initial: Vec<Vec<f32>> = sim
+        .network()
+        .projections
+        .iter()
+        .map(|p| p.weights.clone())
+        .collect();
     let build_s = t_build.elapsed().as_secs_f64();
 
     let out = a
@@ -63,7 +72,9 @@ pub fn run(a: Args) -> Result<()> {
 
     let progress = Progress::new(cfg.steps, "simulating", a.quiet);
     let t_sim = Instant::now();
-    sim.run(cfg.steps, Some(&|s| progress.set(s)));
+    sim.begin_sequence()?;
+    sim.run(cfg.steps, Some(&|s| progress.set(s)))?;
+    sim.end_sequence(cfg.steps)?;
     let sim_s = t_sim.elapsed().as_secs_f64();
     progress.finish();
 
@@ -117,6 +128,7 @@ pub fn run(a: Args) -> Result<()> {
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,
+        "rule": super::rule::summary(&sim, &initial),
     });
     let text = serde_json::to_string_pretty(&summary)?;
     write_atomic(&out.join("summary.json"), |w| {

@@ -23,6 +23,8 @@ use super::partition::{RowSplits, bounds};
 use crate::error::{Error, Result};
 use crate::network::{Delays, Network};
 use crate::neuron::{Block, SpikeFeed};
+use crate::plugin::{RuleInstance, StepData};
+use eligo_plugin::OutputKind;
 
 /// What to record.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -213,6 +215,12 @@ pub struct Simulation {
     probes: Vec<StateProbe>,
     /// For each probe, for each of its neurons: (part, column in part).
     probe_cols: Vec<Vec<(usize, usize)>>,
+    /// A learning rule seeing every step (single-thread runs only).
+    rule: Option<RuleInstance>,
+    /// Gradient buffers of a gradient rule, one per projection (empty for direct rules).
+    grads: Vec<Vec<f32>>,
+    /// Spikes of the current step per population (rule hook).
+    pop_spikes: Vec<Vec<u32>>,
 }
 
 /// Counters of a simulation so far.
@@ -365,6 +373,9 @@ impl Simulation {
             spikes: Vec::new(),
             probes: opts.record.state.clone(),
             probe_cols,
+            rule: None,
+            grads: Vec::new(),
+            pop_spikes: vec![Vec::new(); n_pops],
         })
     }
 
@@ -395,6 +406,60 @@ impl Simulation {
             "only an `external` population takes a spike feed",
             "set its model to \"external\"",
         ))
+    }
+
+    /// Let `rule` see every step from now on (and change weights). Rules need `threads = 1`:
+    /// they read every population's state, which a multi-threaded run keeps apart.
+    pub fn set_rule(&mut self, rule: RuleInstance) -> Result<()> {
+        if self.parts.len() != 1 {
+            return Err(Error::input(
+                "--threads",
+                self.parts.len(),
+                "a learning rule runs with --threads 1 in `simulate`",
+                "drop --threads, or train (which runs sequences in parallel)",
+            ));
+        }
+        self.grads = match rule.plugin().output {
+            OutputKind::Gradient => self
+                .net
+                .projections
+                .iter()
+                .map(|p| vec![0.0; p.len()])
+                .collect(),
+            OutputKind::Direct => self.net.projections.iter().map(|_| Vec::new()).collect(),
+        };
+        self.rule = Some(rule);
+        Ok(())
+    }
+
+    /// The attached rule.
+    pub fn rule(&self) -> Option<&RuleInstance> {
+        self.rule.as_ref()
+    }
+
+    /// Gradients accumulated by a gradient rule, one buffer per projection.
+    pub fn grads(&self) -> &[Vec<f32>] {
+        &self.grads
+    }
+
+    /// Tell the rule a sequence starts (snapshots the plastic weights).
+    pub fn begin_sequence(&mut self) -> Result<()> {
+        match &mut self.rule {
+            Some(r) => r.sequence_start(&self.net),
+            None => Ok(()),
+        }
+    }
+
+    /// Tell the rule the sequence ended (gradient rules compute their gradients here).
+    pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
+        match &mut self.rule {
+            Some(r) => {
+                let mut biases: Vec<Vec<f32>> =
+                    self.net.populations.iter().map(|_| Vec::new()).collect();
+                r.sequence_end(&mut self.net, steps, &[], &mut self.grads, &mut biases)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Replay recorded activity *as* population `pop`'s spikes: its dynamics are bypassed and
@@ -436,14 +501,13 @@ impl Simulation {
     }
 
     /// Simulate `steps` more steps. `progress(step)` is called from the calling thread every
-    /// few hundred steps.
-    pub fn run(&mut self, steps: u64, progress: Option<&(dyn Fn(u64) + Sync)>) {
+    /// few hundred steps. Fails only if an attached rule fails (weights are then restored to
+    /// the start of the sequence).
+    pub fn run(&mut self, steps: u64, progress: Option<&(dyn Fn(u64) + Sync)>) -> Result<()> {
         let (t0, t1) = (self.step, self.step + steps);
         let k = self.parts.len();
-        let net = &self.net;
         let routes = &self.routes;
         let record_pop = &self.record_pop;
-        let recorded = &mut self.spikes;
         let record = |t: u64, list: &[u32], recorded: &mut Vec<(u64, u32)>| {
             for &s in list {
                 if record_pop[routes.population_of(s)] {
@@ -456,8 +520,43 @@ impl Simulation {
             for t in t0..t1 {
                 part.update(t, routes.r);
                 let spikes = std::mem::take(&mut part.spikes);
-                deliver(part, 0, net, routes, &spikes, t);
-                record(t, &spikes, recorded);
+                deliver(part, 0, &self.net, routes, &spikes, t);
+                record(t, &spikes, &mut self.spikes);
+                if let Some(rule) = &mut self.rule {
+                    for (p, list) in self.pop_spikes.iter_mut().enumerate() {
+                        let (lo, hi) = (routes.starts[p], routes.starts[p + 1]);
+                        list.clear();
+                        list.extend(
+                            spikes
+                                .iter()
+                                .filter(|&&g| g >= lo && g < hi)
+                                .map(|g| g - lo),
+                        );
+                    }
+                    let n_pops = self.pop_spikes.len();
+                    let mut psi: Vec<&[f32]> = vec![&[]; n_pops];
+                    let mut v: Vec<&[f32]> = vec![&[]; n_pops];
+                    for (p, _, _, b) in &part.blocks {
+                        psi[*p] = b.psi().unwrap_or(&[]);
+                        v[*p] = match b {
+                            Block::Lif(x) => &x.v,
+                            Block::Alif(x) => &x.v,
+                            _ => &[],
+                        };
+                    }
+                    let data = StepData {
+                        step: t,
+                        spikes: &self.pop_spikes,
+                        psi: &psi,
+                        v: &v,
+                        error: &[],
+                    };
+                    if let Err(e) = rule.step(&mut self.net, &data, &mut self.grads) {
+                        part.spikes = spikes;
+                        self.step = t + 1;
+                        return Err(e);
+                    }
+                }
                 part.spikes = spikes;
                 if let Some(f) = progress
                     && (t + 1 - t0) % 256 == 0
@@ -469,6 +568,8 @@ impl Simulation {
             let barrier = SpinBarrier::new(k);
             let slots: [Vec<Mutex<Vec<u32>>>; 2] =
                 std::array::from_fn(|_| (0..k).map(|_| Mutex::new(Vec::new())).collect());
+            let net = &self.net;
+            let recorded = &mut self.spikes;
             let (first, rest) = self.parts.split_at_mut(1);
             let body = |kk: usize, part: &mut Part, mut rec: Option<&mut Vec<(u64, u32)>>| {
                 let mut all: Vec<u32> = Vec::new();
@@ -503,6 +604,7 @@ impl Simulation {
             });
         }
         self.step = t1;
+        Ok(())
     }
 
     /// Recorded spikes as `(step, global id)`, ordered by step then id.

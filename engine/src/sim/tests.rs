@@ -71,7 +71,7 @@ fn spike_at_t_with_delay_d_arrives_at_t_plus_d() {
                 },
             };
             let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
-            sim.run(40, None);
+            sim.run(40, None).expect("no rule attached");
             assert_eq!(sim.spikes(), &[(spike_step, 1)]);
             let r = sim.probe_samples(0);
             let arrival = (spike_step + u64::from(d)) as usize;
@@ -135,7 +135,7 @@ fn per_synapse_delays() {
         },
     };
     let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
-    sim.run(15, None);
+    sim.run(15, None).expect("no rule attached");
     let r = sim.probe_samples(0);
     let at = |t: usize, i: usize| r[t * 3 + i];
     assert_eq!((at(6, 0), at(3, 1), at(11, 2)), (1.0, 2.0, 3.0));
@@ -226,8 +226,8 @@ fn run_all(
     };
     let mut sim = Simulation::new(net, &opts).unwrap();
     // in two chunks, so that resuming a run is covered too
-    sim.run(steps / 3, None);
-    sim.run(steps - steps / 3, None);
+    sim.run(steps / 3, None).expect("no rule attached");
+    sim.run(steps - steps / 3, None).expect("no rule attached");
     let bits = (0..n_probes)
         .map(|q| sim.probe_samples(q).iter().map(|x| x.to_bits()).collect())
         .collect();
@@ -281,7 +281,7 @@ fn events_equal_spikes_times_fanout() {
         },
     };
     let mut sim = Simulation::new(net, &opts).unwrap();
-    sim.run(300, None);
+    sim.run(300, None).expect("no rule attached");
     let want: u64 = sim
         .spikes()
         .iter()

@@ -1,0 +1,252 @@
+//! Rule configuration files: the rule's parameters plus a `[host]` table for what the host
+//! enforces.
+//!
+//! ```toml
+//! a_plus = 0.005           # any parameter of the rule's table (see `eligo plugins`)
+//! mode = "event"           # a choice parameter takes one of its names
+//!
+//! [host]
+//! plastic = ["exc->exc"]   # projections the rule may change (default: all)
+//! w_min = 0.0              # every weight the rule changes is clipped to [w_min, w_max]
+//! w_max = 5.0
+//! sign = "keep"            # "keep": a weight never changes sign (Dale's law); "free"
+//! ```
+
+use std::path::Path;
+
+use toml::{Table, Value};
+
+use super::loader::Plugin;
+use crate::error::{Error, Result, did_you_mean};
+use crate::network::Network;
+
+/// What the host enforces on a rule's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostOptions {
+    /// Names of the plastic projections (`None`: all).
+    pub plastic: Option<Vec<String>>,
+    /// Lower weight bound.
+    pub w_min: f32,
+    /// Upper weight bound.
+    pub w_max: f32,
+    /// Keep each weight's initial sign.
+    pub keep_sign: bool,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            plastic: None,
+            w_min: f32::NEG_INFINITY,
+            w_max: f32::INFINITY,
+            keep_sign: false,
+        }
+    }
+}
+
+impl HostOptions {
+    /// Which projections of `net` are plastic.
+    pub fn plastic_mask(&self, net: &Network) -> Result<Vec<bool>> {
+        let Some(names) = &self.plastic else {
+            return Ok(vec![true; net.projections.len()]);
+        };
+        let all: Vec<&str> = net.projections.iter().map(|p| p.name.as_str()).collect();
+        let mut mask = vec![false; all.len()];
+        for n in names {
+            let j = all.iter().position(|a| a == n).ok_or_else(|| {
+                Error::input(
+                    "host.plastic",
+                    format!("'{n}'"),
+                    format!(
+                        "no projection has this name; projections: {}",
+                        all.join(", ")
+                    ),
+                    did_you_mean(n, &all),
+                )
+            })?;
+            mask[j] = true;
+        }
+        Ok(mask)
+    }
+}
+
+/// A parsed rule configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleConfig {
+    /// Parameter values in the rule's table order.
+    pub values: Vec<f64>,
+    /// Host options.
+    pub host: HostOptions,
+}
+
+/// Defaults of every parameter and default host options.
+pub fn defaults(plugin: &Plugin) -> RuleConfig {
+    RuleConfig {
+        values: plugin.params.iter().map(|p| p.default).collect(),
+        host: HostOptions::default(),
+    }
+}
+
+/// Read a rule config file for `plugin`.
+pub fn load(path: &Path, plugin: &Plugin) -> Result<RuleConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            "--rule-config",
+            path.display(),
+            format!("cannot read the file: {e}"),
+            "check the path",
+        )
+    })?;
+    parse(&text, plugin).map_err(|e| e.in_file(path))
+}
+
+/// Parse rule config text for `plugin`.
+pub fn parse(text: &str, plugin: &Plugin) -> Result<RuleConfig> {
+    let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::input(
+            "(file)",
+            "",
+            format!("not valid TOML: {}", e.to_string().trim_end()),
+            "",
+        )
+    })?;
+    let mut cfg = defaults(plugin);
+    if let Some(h) = table.remove("host") {
+        cfg.host = host(h)?;
+    }
+    let names: Vec<&str> = plugin.params.iter().map(|p| p.name.as_str()).collect();
+    for (key, v) in table {
+        let Some(i) = names.iter().position(|n| *n == key) else {
+            let mut allowed = names.clone();
+            allowed.push("host");
+            return Err(Error::input(
+                key.as_str(),
+                "",
+                format!(
+                    "rule '{}' has no such parameter; its parameters: {}",
+                    plugin.name,
+                    names.join(", ")
+                ),
+                did_you_mean(&key, &allowed),
+            ));
+        };
+        let p = &plugin.params[i];
+        let x = match (&p.choices, v) {
+            (Some(c), Value::String(s)) => match c.iter().position(|x| *x == s) {
+                Some(k) => k as f64,
+                None => {
+                    let refs: Vec<&str> = c.iter().map(String::as_str).collect();
+                    return Err(Error::input(
+                        key.as_str(),
+                        format!("'{s}'"),
+                        format!("allowed: {}", c.join(", ")),
+                        did_you_mean(&s, &refs),
+                    ));
+                }
+            },
+            (Some(c), other) => {
+                return Err(Error::input(
+                    key.as_str(),
+                    other,
+                    format!("must be one of: {}", c.join(", ")),
+                    "write it as a string",
+                ));
+            }
+            (None, Value::Float(f)) => f,
+            (None, Value::Integer(i)) => i as f64,
+            (None, other) => return Err(Error::input(key.as_str(), other, "must be a number", "")),
+        };
+        if !(x.is_finite() && x >= p.min && x <= p.max) {
+            let unit = if p.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", p.unit)
+            };
+            return Err(Error::input(
+                key.as_str(),
+                x,
+                format!("must be in [{}, {}]{unit}", p.min, p.max),
+                p.doc.clone(),
+            ));
+        }
+        cfg.values[i] = x;
+    }
+    Ok(cfg)
+}
+
+fn host(v: Value) -> Result<HostOptions> {
+    let Value::Table(t) = v else {
+        return Err(Error::input("host", v, "must be a table: write [host]", ""));
+    };
+    let mut h = HostOptions::default();
+    let num = |k: &str, v: &Value| -> Result<f32> {
+        match v {
+            Value::Float(f) => Ok(*f as f32),
+            Value::Integer(i) => Ok(*i as f32),
+            other => Err(Error::input(
+                format!("host.{k}"),
+                other,
+                "must be a number",
+                "",
+            )),
+        }
+    };
+    for (k, v) in &t {
+        match k.as_str() {
+            "plastic" => {
+                let Value::Array(a) = v else {
+                    return Err(Error::input(
+                        "host.plastic",
+                        v,
+                        "must be a list of projection names",
+                        "e.g. [\"exc->exc\"]",
+                    ));
+                };
+                let names = a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(s) => Ok(s.clone()),
+                        other => Err(Error::input(
+                            "host.plastic",
+                            other,
+                            "must be a list of projection names",
+                            "",
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                h.plastic = Some(names);
+            }
+            "w_min" => h.w_min = num(k, v)?,
+            "w_max" => h.w_max = num(k, v)?,
+            "sign" => match v.as_str() {
+                Some("keep") => h.keep_sign = true,
+                Some("free") => h.keep_sign = false,
+                _ => {
+                    return Err(Error::input(
+                        "host.sign",
+                        v,
+                        "allowed: \"keep\", \"free\"",
+                        "",
+                    ));
+                }
+            },
+            other => {
+                return Err(Error::input(
+                    format!("host.{other}"),
+                    "",
+                    "unknown field; allowed: plastic, w_min, w_max, sign",
+                    did_you_mean(other, &["plastic", "w_min", "w_max", "sign"]),
+                ));
+            }
+        }
+    }
+    if h.w_min.is_nan() || h.w_max.is_nan() || h.w_min > h.w_max {
+        return Err(Error::input(
+            "host.w_max",
+            h.w_max,
+            format!("must be >= w_min = {}", h.w_min),
+            "",
+        ));
+    }
+    Ok(h)
+}

@@ -1,0 +1,10 @@
+//! The plugin host: loading rule libraries (C ABI of `eligo-plugin`), checking them, their
+//! configuration, and running an instance against a network.
+
+pub mod config;
+pub mod host;
+pub mod loader;
+
+pub use config::{HostOptions, RuleConfig};
+pub use host::{RuleInstance, StepData};
+pub use loader::{ParamSpec, Plugin};

@@ -1,0 +1,56 @@
+//! `eligo plugins`: the rule plugins Eligo finds, with their parameters.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use eligo_engine::plugin::loader;
+
+/// Arguments of `plugins`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Extra directory to look in (searched first; repeatable).
+    #[arg(long)]
+    pub plugin_dir: Vec<PathBuf>,
+}
+
+/// List plugins.
+pub fn run(a: Args) -> Result<()> {
+    let found = loader::list(&a.plugin_dir);
+    if found.is_empty() {
+        println!("no plugins found; searched:");
+        for d in loader::search_dirs(&a.plugin_dir) {
+            println!("  {}", d.display());
+        }
+        println!("build them with `cargo build --release --workspace`, or pass --plugin-dir");
+        return Ok(());
+    }
+    for p in found {
+        let path = p
+            .path
+            .as_ref()
+            .map(|x| x.display().to_string())
+            .unwrap_or_default();
+        println!(
+            "{} {}  (ABI {}.{}, {:?} output)  {}",
+            p.name, p.version, p.abi.0, p.abi.1, p.output, path
+        );
+        println!("    built with {}", p.signature);
+        for q in &p.params {
+            let range = match &q.choices {
+                Some(c) => format!("one of {}", c.join(" | ")),
+                None => format!("[{}, {}]", q.min, q.max),
+            };
+            let default = match &q.choices {
+                Some(c) => c.get(q.default as usize).cloned().unwrap_or_default(),
+                None => q.default.to_string(),
+            };
+            let unit = if q.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", q.unit)
+            };
+            println!("    {:<14} = {default}{unit}  {range}  {}", q.name, q.doc);
+        }
+    }
+    Ok(())
+}

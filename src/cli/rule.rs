@@ -1,0 +1,73 @@
+//! `--rule`, `--rule-config`, `--plugin-dir`: attaching a learning-rule plugin to a run.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use eligo_engine::plugin::{RuleInstance, config, loader};
+use eligo_engine::prelude::*;
+use serde_json::{Value, json};
+
+/// Learning-rule options shared by `simulate` (and later `train`).
+#[derive(clap::Args, Clone, Default)]
+pub struct RuleArgs {
+    /// Learning rule: a plugin name (see `eligo plugins`) or the path of a plugin library.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// The rule's parameters and host options (TOML; see docs/writing-a-rule.md).
+    #[arg(long, requires = "rule")]
+    pub rule_config: Option<PathBuf>,
+    /// Extra directory to look for plugins in (searched first; repeatable).
+    #[arg(long)]
+    pub plugin_dir: Vec<PathBuf>,
+}
+
+/// Load, configure and attach the rule, if one was asked for.
+pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<()> {
+    let Some(rule) = &args.rule else {
+        return Ok(());
+    };
+    let plugin = loader::find(rule, &args.plugin_dir)?;
+    let cfg = match &args.rule_config {
+        Some(p) => config::load(p, &plugin)?,
+        None => config::defaults(&plugin),
+    };
+    let inst =
+        RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len).map_err(|e| {
+            match &args.rule_config {
+                Some(p) => e.in_file(p),
+                None => e,
+            }
+        })?;
+    sim.set_rule(inst)?;
+    Ok(())
+}
+
+/// What the summary says about the rule.
+pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> Value {
+    let Some(r) = sim.rule() else {
+        return Value::Null;
+    };
+    let p = r.plugin();
+    let net = sim.network();
+    let projections: Vec<Value> = net
+        .projections
+        .iter()
+        .zip(initial)
+        .map(|(proj, w0)| {
+            let mean = |w: &[f32]| w.iter().map(|x| f64::from(*x)).sum::<f64>() / w.len().max(1) as f64;
+            json!({"name": proj.name, "mean_weight_before": mean(w0), "mean_weight_after": mean(&proj.weights)})
+        })
+        .collect();
+    let grads: Vec<f64> = sim
+        .grads()
+        .iter()
+        .map(|g| g.iter().map(|x| f64::from(x.abs())).sum())
+        .collect();
+    json!({
+        "name": p.name, "version": p.version,
+        "path": p.path.as_ref().map(|x| x.display().to_string()),
+        "changes_applied": r.changes_applied(),
+        "projections": projections,
+        "gradient_l1": grads,
+    })
+}

@@ -1,0 +1,266 @@
+//! Integration tests of the plugin system with the real, dynamically loaded `.so` files.
+
+use std::path::PathBuf;
+
+use eligo_engine::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
+use eligo_engine::neuron::{LifParams, ModelSpec, SpikeTimesParams};
+use eligo_engine::plugin::{Plugin, RuleInstance, config};
+use eligo_engine::prelude::*;
+
+/// The `.so` of a workspace plugin crate, built by cargo next to this test binary.
+fn so(lib: &str) -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let p = deps.join(format!(
+        "{}{lib}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(p.is_file(), "{} not built", p.display());
+    p
+}
+
+/// `n_pre` sources spiking at `pre_ms[i]`, all-to-all onto one LIF neuron clamped to spike at
+/// `post_ms`, initial weights `w0`.
+fn pair_network(pre_ms: &[f64], post_ms: &[u64], w0: f64) -> Simulation {
+    let spec = NetworkSpec {
+        dt_ms: 1.0,
+        seed: 1,
+        populations: vec![
+            PopulationSpec {
+                name: "pre".into(),
+                size: pre_ms.len() as u32,
+                model: ModelSpec::SpikeTimes(SpikeTimesParams {
+                    times_ms: pre_ms
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &t)| (i as u32, t))
+                        .collect(),
+                }),
+                v_init: None,
+            },
+            PopulationSpec {
+                name: "post".into(),
+                size: 1,
+                model: ModelSpec::Lif(LifParams::default()),
+                v_init: None,
+            },
+        ],
+        projections: vec![ProjectionSpec {
+            name: None,
+            from: "pre".into(),
+            to: "post".into(),
+            rule: ConnectRule::AllToAll,
+            weight: WeightDist::Constant(w0),
+            delay_steps: 1,
+            receptor: None,
+            allow_autapses: false,
+        }],
+    };
+    let mut sim = Simulation::new(spec.build().unwrap(), &SimOptions::default()).unwrap();
+    let events: Vec<(u64, u32)> = post_ms.iter().map(|&t| (t, 0)).collect();
+    sim.clamp(1, &events).unwrap();
+    sim
+}
+
+fn run_stdp(sim: &mut Simulation, rule_toml: &str, steps: u64) -> Vec<f32> {
+    let plugin = Plugin::load(&so("eligo_stdp")).unwrap();
+    let cfg = config::parse(rule_toml, &plugin).unwrap();
+    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, steps).unwrap();
+    sim.set_rule(r).unwrap();
+    sim.begin_sequence().unwrap();
+    sim.run(steps, None).unwrap();
+    sim.network().projections[0].weights.clone()
+}
+
+const RULE: &str = "a_plus = 0.01\na_minus = 0.012\ntau_plus_ms = 17.0\ntau_minus_ms = 23.0\n";
+
+/// Pair STDP in closed form: lag = t_post - t_pre (ms); coincident counts as causal.
+fn pair(lag: f64) -> f64 {
+    if lag >= 0.0 {
+        0.01 * (-lag / 17.0).exp()
+    } else {
+        -0.012 * (lag / 23.0).exp()
+    }
+}
+
+#[test]
+fn stdp_matches_closed_form_for_lags_minus_30_to_30() {
+    // pre neuron i spikes at 10 + i ms, the post neuron at 40 ms: lag = 30 - i
+    let pre: Vec<f64> = (0..=60).map(|i| 10.0 + i as f64).collect();
+    let mut sim = pair_network(&pre, &[40], 0.5);
+    let w = run_stdp(&mut sim, RULE, 100);
+    for (i, &wi) in w.iter().enumerate() {
+        let lag = 30.0 - i as f64;
+        let want = 0.5 + pair(lag);
+        assert!(
+            (f64::from(wi) - want).abs() < 1e-6,
+            "lag {lag}: {wi} vs {want}"
+        );
+    }
+    // the closed form is not trivially satisfied: depression and potentiation both happened
+    assert!(w[0] > 0.5 && w[60] < 0.5 && w[30] > w[29]);
+}
+
+#[test]
+fn stdp_sums_all_pairs() {
+    // post spikes at 40 and 55 ms: each synapse sums both pairs (additive, no bound reached)
+    let pre: Vec<f64> = (0..=60).map(|i| 10.0 + i as f64).collect();
+    let mut sim = pair_network(&pre, &[40, 55], 0.5);
+    let w = run_stdp(&mut sim, RULE, 100);
+    for (i, &wi) in w.iter().enumerate() {
+        let t_pre = 10.0 + i as f64;
+        let want = 0.5 + pair(40.0 - t_pre) + pair(55.0 - t_pre);
+        assert!(
+            (f64::from(wi) - want).abs() < 1e-6,
+            "pre at {t_pre}: {wi} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn stdp_bounds_and_multiplicative() {
+    // causal pair near the upper bound is clipped to w_max; acausal near 0 clipped to w_min
+    let mut sim = pair_network(&[20.0], &[20], 0.995);
+    assert_eq!(run_stdp(&mut sim, RULE, 40)[0], 1.0);
+    let mut sim = pair_network(&[21.0], &[20], 0.005);
+    assert_eq!(run_stdp(&mut sim, RULE, 40)[0], 0.0);
+    // multiplicative: dw = a_plus x (w_max - w) and -a_minus y w
+    let rule = format!("{RULE}mode = \"multiplicative\"\nw_max = 2.0\n");
+    let mut sim = pair_network(&[10.0, 30.0], &[20], 0.5);
+    let w = run_stdp(&mut sim, &rule, 40);
+    let want_ltp = 0.5 + 0.01 * (-10.0f64 / 17.0).exp() * (2.0 - 0.5);
+    let want_ltd = 0.5 - 0.012 * (-10.0f64 / 23.0).exp() * 0.5;
+    assert!(
+        (f64::from(w[0]) - want_ltp).abs() < 1e-6,
+        "{} vs {want_ltp}",
+        w[0]
+    );
+    assert!(
+        (f64::from(w[1]) - want_ltd).abs() < 1e-6,
+        "{} vs {want_ltd}",
+        w[1]
+    );
+}
+
+#[test]
+fn panicking_plugin_is_an_error_and_weights_are_unchanged() {
+    let mut sim = pair_network(&[1.0, 2.0, 3.0], &[4], 0.25);
+    let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
+    let cfg = config::parse("panic_at = 5", &plugin).unwrap();
+    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
+    sim.set_rule(r).unwrap();
+    sim.begin_sequence().unwrap();
+    let err = sim.run(20, None).unwrap_err().to_string();
+    for m in ["test_panic", "on_step", "step 5", "deliberate test panic"] {
+        assert!(err.contains(m), "{m:?} missing from: {err}");
+    }
+    // the rule had raised every weight by 1 in steps 0..4; all of that is undone
+    assert_eq!(sim.network().projections[0].weights, vec![0.25; 3]);
+}
+
+#[test]
+fn nan_output_is_refused_naming_projection_and_step() {
+    let mut sim = pair_network(&[1.0, 2.0], &[4], 0.25);
+    let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
+    let cfg = config::parse("panic_at = 1000\nnan_at = 7", &plugin).unwrap();
+    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
+    sim.set_rule(r).unwrap();
+    sim.begin_sequence().unwrap();
+    let err = sim.run(20, None).unwrap_err().to_string();
+    assert!(
+        err.contains("step 7") && err.contains("pre->post") && err.contains("NaN"),
+        "{err}"
+    );
+    assert_eq!(sim.network().projections[0].weights, vec![0.25; 2]);
+}
+
+#[test]
+fn other_abi_major_is_refused_with_both_versions() {
+    let err = Plugin::load(&so("eligo_test_badabi"))
+        .unwrap_err()
+        .to_string();
+    for m in ["ABI 999.3", "ABI 1.0", "rebuild it against eligo-plugin"] {
+        assert!(err.contains(m), "{m:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn non_plugin_library_missing_file_and_garbage_are_refused() {
+    let err = Plugin::load(&so("eligo_test_notplugin")).unwrap_err();
+    assert!(err.is_input());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("not an Eligo plugin") && msg.contains("eligo_plugin_entry"),
+        "{msg}"
+    );
+
+    let err = Plugin::load(std::path::Path::new("/nonexistent/libnothing.so")).unwrap_err();
+    assert!(err.to_string().contains("no such plugin file"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("libfake.so");
+    std::fs::write(&fake, "this is text, not ELF").unwrap();
+    let err = Plugin::load(&fake).unwrap_err().to_string();
+    assert!(
+        err.contains("not a loadable shared library") && err.contains("libfake.so"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rule_config_errors_name_the_parameter() {
+    let plugin = Plugin::load(&so("eligo_stdp")).unwrap();
+    let e = config::parse("a_plsu = 0.1", &plugin)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("a_plsu") && e.contains("did you mean 'a_plus'"),
+        "{e}"
+    );
+    let e = config::parse("tau_plus_ms = -1", &plugin)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tau_plus_ms = -1") && e.contains("ms"), "{e}");
+    let e = config::parse("mode = \"additiv\"", &plugin)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("did you mean 'additive'"), "{e}");
+}
+
+#[test]
+fn cli_refuses_bad_plugins_with_exit_code_2() {
+    let net = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/example_net.toml");
+    let dir = tempfile::tempdir().unwrap();
+    for (lib, msg) in [
+        ("eligo_test_badabi", "ABI 999.3"),
+        ("eligo_test_notplugin", "not an Eligo plugin"),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+            .args(["simulate", net.to_str().unwrap(), "--quiet", "--out"])
+            .arg(dir.path().join("o"))
+            .arg("--rule")
+            .arg(so(lib))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(msg), "{err}");
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "simulate",
+            net.to_str().unwrap(),
+            "--quiet",
+            "--rule",
+            "stdpp",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("did you mean 'stdp'"), "{err}");
+}

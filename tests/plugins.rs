@@ -264,3 +264,66 @@ fn cli_refuses_bad_plugins_with_exit_code_2() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("did you mean 'stdp'"), "{err}");
 }
+
+/// The guide works as written: copy the template out of the workspace, rename it, build it
+/// against this workspace's eligo-plugin, and run it through the CLI.
+#[test]
+fn template_copied_renamed_built_and_run() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("myrule");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    for f in ["Cargo.toml", "rule.toml", "src/lib.rs"] {
+        std::fs::copy(root.join("plugins/template").join(f), crate_dir.join(f)).unwrap();
+    }
+    // rename, and point eligo-plugin at this checkout (docs/writing-a-rule.md, steps 1-2)
+    let api = root.join("plugins/api");
+    let toml = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
+        .unwrap()
+        .replace("name = \"eligo-rule-template\"", "name = \"my-rule\"")
+        .replace("name = \"template\"", "name = \"myrule\"")
+        .replace("path = \"../api\"", &format!("path = {:?}", api.to_str().unwrap()));
+    std::fs::write(crate_dir.join("Cargo.toml"), toml).unwrap();
+    let src = std::fs::read_to_string(crate_dir.join("src/lib.rs"))
+        .unwrap()
+        .replace("const NAME: &'static str = \"template\";", "const NAME: &'static str = \"myrule\";");
+    std::fs::write(crate_dir.join("src/lib.rs"), src).unwrap();
+    // step 3: cargo build --release
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let o = std::process::Command::new(cargo)
+        .args(["build", "--release", "--offline", "--quiet"])
+        .current_dir(&crate_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lib = crate_dir.join(format!(
+        "target/release/{}myrule{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.is_file(), "{} missing", lib.display());
+    // step 4: run it
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .arg("simulate")
+        .arg(root.join("data/example_net.toml"))
+        .arg("--rule")
+        .arg(&lib)
+        .arg("--rule-config")
+        .arg(crate_dir.join("rule.toml"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rule"]["name"], "myrule");
+    assert!(summary["rule"]["changes_applied"].as_u64().unwrap() > 0, "{summary}");
+    let p = &summary["rule"]["projections"][2];
+    assert_eq!(p["name"], "exc->exc");
+    assert!(p["mean_weight_after"].as_f64() > p["mean_weight_before"].as_f64());
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use eligo_engine::plugin::{RuleInstance, config, loader};
 use eligo_engine::prelude::*;
+use eligo_engine::train::Optimizer;
 use serde_json::{Value, json};
 
 /// Learning-rule options shared by `simulate` (and later `train`).
@@ -21,25 +22,26 @@ pub struct RuleArgs {
     pub plugin_dir: Vec<PathBuf>,
 }
 
-/// Load, configure and attach the rule, if one was asked for.
-pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<()> {
+/// Load, configure and attach the rule, if one was asked for; returns the optimizer that
+/// applies a gradient rule's output.
+pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Option<Optimizer>> {
     let Some(rule) = &args.rule else {
-        return Ok(());
+        return Ok(None);
     };
     let plugin = loader::find(rule, &args.plugin_dir)?;
     let cfg = match &args.rule_config {
         Some(p) => config::load(p, &plugin)?,
         None => config::defaults(&plugin),
     };
+    let in_file = |e: Error| match &args.rule_config {
+        Some(p) => e.in_file(p),
+        None => e,
+    };
+    let optimizer = cfg.host.build_optimizer(sim.network()).map_err(in_file)?;
     let inst =
-        RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len).map_err(|e| {
-            match &args.rule_config {
-                Some(p) => e.in_file(p),
-                None => e,
-            }
-        })?;
+        RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len).map_err(in_file)?;
     sim.set_rule(inst)?;
-    Ok(())
+    Ok(Some(optimizer))
 }
 
 /// What the summary says about the rule.

@@ -48,7 +48,7 @@ pub fn run(a: Args) -> Result<()> {
         record: cfg.record.clone(),
     };
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
-    super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
+    let mut optimizer = super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
     let initial: Vec<Vec<f32>> = sim
         .network()
         .projections
@@ -75,6 +75,9 @@ pub fn run(a: Args) -> Result<()> {
     sim.begin_sequence()?;
     sim.run(cfg.steps, Some(&|s| progress.set(s)))?;
     sim.end_sequence(cfg.steps)?;
+    if let Some(opt) = &mut optimizer {
+        sim.apply_gradients(opt);
+    }
     let sim_s = t_sim.elapsed().as_secs_f64();
     progress.finish();
 

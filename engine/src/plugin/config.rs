@@ -10,6 +10,11 @@
 //! w_min = 0.0              # every weight the rule changes is clipped to [w_min, w_max]
 //! w_max = 5.0
 //! sign = "keep"            # "keep": a weight never changes sign (Dale's law); "free"
+//!
+//! [optimizer]              # gradient rules only: applied after each batch (sequence)
+//! kind = "adam"            # "adam" (beta1 0.9, beta2 0.999, eps 1e-8) | "sgd"
+//! lr = 0.005
+//! lr_by_projection = { "in->rec" = 0.001 }
 //! ```
 
 use std::path::Path;
@@ -19,6 +24,7 @@ use toml::{Table, Value};
 use super::loader::Plugin;
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::Network;
+use crate::train::{Group, Method, Optimizer};
 
 /// What the host enforces on a rule's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +37,70 @@ pub struct HostOptions {
     pub w_max: f32,
     /// Keep each weight's initial sign.
     pub keep_sign: bool,
+    /// How gradient rules' output is applied.
+    pub optimizer: OptimizerSpec,
+}
+
+/// Optimizer settings of a rule config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerSpec {
+    /// SGD or Adam.
+    pub method: Method,
+    /// Default learning rate.
+    pub lr: f64,
+    /// Per-projection learning rates.
+    pub lr_by_projection: Vec<(String, f64)>,
+}
+
+impl Default for OptimizerSpec {
+    fn default() -> Self {
+        OptimizerSpec {
+            method: Method::adam(),
+            lr: 1e-3,
+            lr_by_projection: Vec::new(),
+        }
+    }
+}
+
+impl HostOptions {
+    /// An optimizer over the projections of `net` (non-plastic ones get learning rate 0).
+    pub fn build_optimizer(&self, net: &Network) -> Result<Optimizer> {
+        let mask = self.plastic_mask(net)?;
+        let names: Vec<&str> = net.projections.iter().map(|p| p.name.as_str()).collect();
+        for (n, _) in &self.optimizer.lr_by_projection {
+            if !names.contains(&n.as_str()) {
+                return Err(Error::input(
+                    "optimizer.lr_by_projection",
+                    format!("'{n}'"),
+                    format!("no projection has this name; projections: {}", names.join(", ")),
+                    did_you_mean(n, &names),
+                ));
+            }
+        }
+        let groups = net
+            .projections
+            .iter()
+            .zip(&mask)
+            .map(|(p, &plastic)| {
+                let lr = self
+                    .optimizer
+                    .lr_by_projection
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map_or(self.optimizer.lr, |(_, lr)| *lr);
+                Group {
+                    lr: if plastic { lr } else { 0.0 },
+                    w_min: self.w_min,
+                    w_max: self.w_max,
+                    signs: self
+                        .keep_sign
+                        .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
+                }
+            })
+            .collect();
+        let lens: Vec<usize> = net.projections.iter().map(|p| p.len()).collect();
+        Ok(Optimizer::new(self.optimizer.method, groups, &lens))
+    }
 }
 
 impl Default for HostOptions {
@@ -40,6 +110,7 @@ impl Default for HostOptions {
             w_min: f32::NEG_INFINITY,
             w_max: f32::INFINITY,
             keep_sign: false,
+            optimizer: OptimizerSpec::default(),
         }
     }
 }
@@ -113,6 +184,9 @@ pub fn parse(text: &str, plugin: &Plugin) -> Result<RuleConfig> {
     let mut cfg = defaults(plugin);
     if let Some(h) = table.remove("host") {
         cfg.host = host(h)?;
+    }
+    if let Some(o) = table.remove("optimizer") {
+        cfg.host.optimizer = optimizer(o)?;
     }
     let names: Vec<&str> = plugin.params.iter().map(|p| p.name.as_str()).collect();
     for (key, v) in table {
@@ -249,4 +323,52 @@ fn host(v: Value) -> Result<HostOptions> {
         ));
     }
     Ok(h)
+}
+
+fn optimizer(v: Value) -> Result<OptimizerSpec> {
+    let Value::Table(t) = v else {
+        return Err(Error::input("optimizer", v, "must be a table: write [optimizer]", ""));
+    };
+    let mut o = OptimizerSpec::default();
+    let lr = |k: &str, v: &Value| -> Result<f64> {
+        let x = match v {
+            Value::Float(f) => *f,
+            Value::Integer(i) => *i as f64,
+            other => return Err(Error::input(k, other, "must be a number", "")),
+        };
+        if x.is_finite() && x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(Error::input(k, x, "a learning rate must be a finite number >= 0", "try 1e-3"))
+        }
+    };
+    for (k, v) in &t {
+        match k.as_str() {
+            "kind" => {
+                o.method = match v.as_str() {
+                    Some("adam") => Method::adam(),
+                    Some("sgd") => Method::Sgd,
+                    _ => return Err(Error::input("optimizer.kind", v, "allowed: \"adam\", \"sgd\"", "")),
+                }
+            }
+            "lr" => o.lr = lr("optimizer.lr", v)?,
+            "lr_by_projection" => {
+                let Value::Table(m) = v else {
+                    return Err(Error::input("optimizer.lr_by_projection", v, "must be a table of projection = rate", ""));
+                };
+                for (name, x) in m {
+                    o.lr_by_projection.push((name.clone(), lr(&format!("optimizer.lr_by_projection.{name}"), x)?));
+                }
+            }
+            other => {
+                return Err(Error::input(
+                    format!("optimizer.{other}"),
+                    "",
+                    "unknown field; allowed: kind, lr, lr_by_projection",
+                    did_you_mean(other, &["kind", "lr", "lr_by_projection"]),
+                ));
+            }
+        }
+    }
+    Ok(o)
 }

@@ -442,6 +442,24 @@ impl Simulation {
         &self.grads
     }
 
+    /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
+    pub fn apply_gradients(&mut self, opt: &mut crate::train::Optimizer) {
+        if self.grads.iter().all(Vec::is_empty) {
+            return;
+        }
+        let grads: Vec<&[f32]> = self.grads.iter().map(Vec::as_slice).collect();
+        let mut params: Vec<&mut [f32]> = self
+            .net
+            .projections
+            .iter_mut()
+            .map(|p| p.weights.as_mut_slice())
+            .collect();
+        opt.step(&mut params, &grads);
+        for g in &mut self.grads {
+            g.fill(0.0);
+        }
+    }
+
     /// Tell the rule a sequence starts (snapshots the plastic weights).
     pub fn begin_sequence(&mut self) -> Result<()> {
         match &mut self.rule {

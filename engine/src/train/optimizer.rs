@@ -1,0 +1,207 @@
+//! Optimizers: the host applies a gradient rule's output once per batch.
+//!
+//! ```text
+//! SGD:   w <- w - lr g
+//! Adam:  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  k <- k + 1
+//!        w <- w - lr (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps)
+//! ```
+//! then, per projection, optional bounds `w in [w_min, w_max]` and sign constraint ("Dale's law":
+//! a weight never crosses zero from its initial sign; it stops at 0).
+//!
+//! | option  | default | meaning                                  |
+//! |---------|---------|------------------------------------------|
+//! | `lr`    | 1e-3    | learning rate (per projection override)  |
+//! | `beta1` | 0.9     | Adam first-moment decay                  |
+//! | `beta2` | 0.999   | Adam second-moment decay                 |
+//! | `eps`   | 1e-8    | Adam denominator offset                  |
+//!
+//! Reference: D. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR 2015
+//! (Algorithm 1); the e-prop paper uses Adam with these defaults.
+
+/// Which update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Method {
+    /// Plain gradient descent.
+    Sgd,
+    /// Adam with its decay rates and epsilon.
+    Adam {
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Denominator offset.
+        eps: f64,
+    },
+}
+
+impl Method {
+    /// Adam with the paper's defaults.
+    pub fn adam() -> Self {
+        Method::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Constraints and learning rate of one parameter array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Learning rate.
+    pub lr: f64,
+    /// Lower bound.
+    pub w_min: f32,
+    /// Upper bound.
+    pub w_max: f32,
+    /// Initial signs to keep (Dale's law), if constrained.
+    pub signs: Option<Vec<bool>>,
+}
+
+impl Group {
+    /// Unconstrained group with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        Group {
+            lr,
+            w_min: f32::NEG_INFINITY,
+            w_max: f32::INFINITY,
+            signs: None,
+        }
+    }
+}
+
+/// An optimizer over several parameter arrays (projections, biases, feedback matrices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Optimizer {
+    method: Method,
+    groups: Vec<Group>,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    k: u64,
+}
+
+impl Optimizer {
+    /// An optimizer for arrays of the given lengths, one [`Group`] each.
+    pub fn new(method: Method, groups: Vec<Group>, lens: &[usize]) -> Self {
+        let adam = matches!(method, Method::Adam { .. });
+        let zeros = |n: usize| if adam { vec![0.0; n] } else { Vec::new() };
+        Optimizer {
+            method,
+            groups,
+            m: lens.iter().map(|&n| zeros(n)).collect(),
+            v: lens.iter().map(|&n| zeros(n)).collect(),
+            k: 0,
+        }
+    }
+
+    /// Number of updates applied.
+    pub fn steps(&self) -> u64 {
+        self.k
+    }
+
+    /// Bytes of optimizer state per parameter (0 for SGD, 8 for Adam in f32).
+    pub fn bytes_per_parameter(&self) -> usize {
+        match self.method {
+            Method::Sgd => 0,
+            Method::Adam { .. } => 8,
+        }
+    }
+
+    /// Apply one update: `params[i] -= step(grads[i])`, then the constraints of group `i`.
+    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) {
+        assert_eq!(params.len(), self.groups.len(), "one group per array");
+        self.k += 1;
+        for (i, (w, g)) in params.iter_mut().zip(grads).enumerate() {
+            let grp = &self.groups[i];
+            assert_eq!(w.len(), g.len(), "gradient shape");
+            match self.method {
+                Method::Sgd => {
+                    let lr = grp.lr as f32;
+                    for (w, g) in w.iter_mut().zip(g.iter()) {
+                        *w -= lr * g;
+                    }
+                }
+                Method::Adam { beta1, beta2, eps } => {
+                    let k = self.k as i32;
+                    // bias corrections folded into the step size (Kingma & Ba, Sec. 2)
+                    let c1 = 1.0 - beta1.powi(k);
+                    let c2 = 1.0 - beta2.powi(k);
+                    let (b1, b2) = (beta1 as f32, beta2 as f32);
+                    let (lr, c1, c2, eps) = (grp.lr as f32, c1 as f32, c2 as f32, eps as f32);
+                    let (m, v) = (&mut self.m[i], &mut self.v[i]);
+                    for j in 0..w.len() {
+                        let gj = g[j];
+                        m[j] = b1 * m[j] + (1.0 - b1) * gj;
+                        v[j] = b2 * v[j] + (1.0 - b2) * gj * gj;
+                        w[j] -= lr * (m[j] / c1) / ((v[j] / c2).sqrt() + eps);
+                    }
+                }
+            }
+            for (j, w) in w.iter_mut().enumerate() {
+                *w = w.clamp(grp.w_min, grp.w_max);
+                if let Some(s) = &grp.signs
+                    && (*w >= 0.0) != s[j]
+                {
+                    *w = 0.0;
+                }
+            }
+        }
+    }
+
+    /// The moment estimates (for checkpoints).
+    pub fn state(&self) -> (&[Vec<f32>], &[Vec<f32>], u64) {
+        (&self.m, &self.v, self.k)
+    }
+
+    /// Restore moment estimates written by [`Optimizer::state`].
+    pub fn set_state(&mut self, m: Vec<Vec<f32>>, v: Vec<Vec<f32>>, k: u64) {
+        self.m = m;
+        self.v = v;
+        self.k = k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sgd_is_w_minus_lr_g() {
+        let mut o = Optimizer::new(Method::Sgd, vec![Group::new(0.5)], &[2]);
+        let mut w = vec![1.0f32, -1.0];
+        o.step(&mut [&mut w], &[&[2.0, -4.0]]);
+        assert_eq!(w, vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn adam_matches_algorithm_1_in_f64() {
+        // independent f64 transcription of Kingma & Ba, Algorithm 1
+        let grads = [0.3f64, -1.2, 0.05, 2.0, -0.7];
+        let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
+        let (mut w, mut m, mut v) = (0.4f64, 0.0, 0.0);
+        let mut o = Optimizer::new(Method::adam(), vec![Group::new(lr)], &[1]);
+        let mut wf = vec![0.4f32];
+        for (t, g) in grads.iter().enumerate() {
+            let t = t as i32 + 1;
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            let mh = m / (1.0 - b1.powi(t));
+            let vh = v / (1.0 - b2.powi(t));
+            w -= lr * mh / (vh.sqrt() + eps);
+            o.step(&mut [&mut wf], &[&[*g as f32]]);
+            assert!((f64::from(wf[0]) - w).abs() < 1e-6, "t={t}: {} vs {w}", wf[0]);
+        }
+    }
+
+    #[test]
+    fn bounds_and_sign_constraints() {
+        let mut g = Group::new(1.0);
+        g.w_max = 0.5;
+        g.signs = Some(vec![true, false]);
+        let mut o = Optimizer::new(Method::Sgd, vec![g], &[2]);
+        let mut w = vec![0.2f32, -0.1];
+        o.step(&mut [&mut w], &[&[-1.0, -1.0]]);
+        // first: 1.2 clipped to 0.5; second: -0.1 + 1 = 0.9 would flip sign -> 0
+        assert_eq!(w, vec![0.5, 0.0]);
+    }
+}

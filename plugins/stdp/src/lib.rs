@@ -45,17 +45,41 @@ struct Trace {
     at: u64,
 }
 
-impl Trace {
-    #[inline]
-    fn at(&self, step: u64, decay: f64) -> f64 {
-        if self.value == 0.0 {
-            0.0
-        } else {
-            self.value * decay.powf((step - self.at) as f64)
+/// `decay^k` for small `k` from a table (the same values `powf` gives), `powf` beyond it.
+/// `pow` took a third of the time of CUBA + STDP before (perf, `plugin_overhead` bench).
+#[derive(Debug, Clone)]
+struct Decay {
+    base: f64,
+    table: Vec<f64>,
+}
+
+impl Decay {
+    fn new(base: f64) -> Self {
+        Decay {
+            base,
+            table: (0..4096).map(|k| base.powf(k as f64)).collect(),
         }
     }
     #[inline]
-    fn bump(&mut self, step: u64, decay: f64) {
+    fn pow(&self, k: u64) -> f64 {
+        match self.table.get(k as usize) {
+            Some(x) => *x,
+            None => self.base.powf(k as f64),
+        }
+    }
+}
+
+impl Trace {
+    #[inline]
+    fn at(&self, step: u64, decay: &Decay) -> f64 {
+        if self.value == 0.0 {
+            0.0
+        } else {
+            self.value * decay.pow(step - self.at)
+        }
+    }
+    #[inline]
+    fn bump(&mut self, step: u64, decay: &Decay) {
         self.value = self.at(step, decay) + 1.0;
         self.at = step;
     }
@@ -80,8 +104,8 @@ struct Plastic {
 pub struct Stdp {
     a_plus: f64,
     a_minus: f64,
-    decay_plus: f64,
-    decay_minus: f64,
+    decay_plus: Decay,
+    decay_minus: Decay,
     w_min: f32,
     w_max: f32,
     multiplicative: bool,
@@ -181,8 +205,8 @@ impl Rule for Stdp {
         Ok(Stdp {
             a_plus: p.get("a_plus"),
             a_minus: p.get("a_minus"),
-            decay_plus: (-dt / p.get("tau_plus_ms")).exp(),
-            decay_minus: (-dt / p.get("tau_minus_ms")).exp(),
+            decay_plus: Decay::new((-dt / p.get("tau_plus_ms")).exp()),
+            decay_minus: Decay::new((-dt / p.get("tau_minus_ms")).exp()),
             w_min,
             w_max,
             multiplicative: p.choice("mode") == "multiplicative",
@@ -208,13 +232,13 @@ impl Rule for Stdp {
             let pre_spikes = step.population(pr.pre).spikes;
             let post_spikes = step.population(pr.post).spikes;
             for &i in pre_spikes {
-                pr.x[i as usize].bump(t, self.decay_plus);
+                pr.x[i as usize].bump(t, &self.decay_plus);
             }
             // depression: pre spike meets the post traces (this step's post spikes not yet in)
             for &i in pre_spikes {
                 let i = i as usize;
                 for s in pr.indptr[i] as usize..pr.indptr[i + 1] as usize {
-                    let y = pr.y[pr.targets[s] as usize].at(t, self.decay_minus);
+                    let y = pr.y[pr.targets[s] as usize].at(t, &self.decay_minus);
                     if y != 0.0 {
                         let w0 = w[s];
                         let w1 = self.ltd(w0, y);
@@ -231,14 +255,14 @@ impl Rule for Stdp {
                 let j = j as usize;
                 for k in pr.in_ptr[j] as usize..pr.in_ptr[j + 1] as usize {
                     let (s, i) = (pr.in_syn[k] as usize, pr.in_pre[k] as usize);
-                    let x = pr.x[i].at(t, self.decay_plus);
+                    let x = pr.x[i].at(t, &self.decay_plus);
                     if x == 0.0 {
                         continue;
                     }
                     let mut w0 = w[s];
                     if pr.x[i].at == t {
                         // coincident pair: depression of this step came first
-                        let y = pr.y[j].at(t, self.decay_minus);
+                        let y = pr.y[j].at(t, &self.decay_minus);
                         if y != 0.0 {
                             w0 = self.ltd(w0, y);
                         }
@@ -256,7 +280,7 @@ impl Rule for Stdp {
                 }
             }
             for &j in post_spikes {
-                pr.y[j as usize].bump(t, self.decay_minus);
+                pr.y[j as usize].bump(t, &self.decay_minus);
             }
         }
         self.projections = projections;

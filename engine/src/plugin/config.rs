@@ -72,7 +72,10 @@ impl HostOptions {
                 return Err(Error::input(
                     "optimizer.lr_by_projection",
                     format!("'{n}'"),
-                    format!("no projection has this name; projections: {}", names.join(", ")),
+                    format!(
+                        "no projection has this name; projections: {}",
+                        names.join(", ")
+                    ),
                     did_you_mean(n, &names),
                 ));
             }
@@ -327,7 +330,12 @@ fn host(v: Value) -> Result<HostOptions> {
 
 fn optimizer(v: Value) -> Result<OptimizerSpec> {
     let Value::Table(t) = v else {
-        return Err(Error::input("optimizer", v, "must be a table: write [optimizer]", ""));
+        return Err(Error::input(
+            "optimizer",
+            v,
+            "must be a table: write [optimizer]",
+            "",
+        ));
     };
     let mut o = OptimizerSpec::default();
     let lr = |k: &str, v: &Value| -> Result<f64> {
@@ -339,7 +347,12 @@ fn optimizer(v: Value) -> Result<OptimizerSpec> {
         if x.is_finite() && x >= 0.0 {
             Ok(x)
         } else {
-            Err(Error::input(k, x, "a learning rate must be a finite number >= 0", "try 1e-3"))
+            Err(Error::input(
+                k,
+                x,
+                "a learning rate must be a finite number >= 0",
+                "try 1e-3",
+            ))
         }
     };
     for (k, v) in &t {
@@ -348,16 +361,31 @@ fn optimizer(v: Value) -> Result<OptimizerSpec> {
                 o.method = match v.as_str() {
                     Some("adam") => Method::adam(),
                     Some("sgd") => Method::Sgd,
-                    _ => return Err(Error::input("optimizer.kind", v, "allowed: \"adam\", \"sgd\"", "")),
+                    _ => {
+                        return Err(Error::input(
+                            "optimizer.kind",
+                            v,
+                            "allowed: \"adam\", \"sgd\"",
+                            "",
+                        ));
+                    }
                 }
             }
             "lr" => o.lr = lr("optimizer.lr", v)?,
             "lr_by_projection" => {
                 let Value::Table(m) = v else {
-                    return Err(Error::input("optimizer.lr_by_projection", v, "must be a table of projection = rate", ""));
+                    return Err(Error::input(
+                        "optimizer.lr_by_projection",
+                        v,
+                        "must be a table of projection = rate",
+                        "",
+                    ));
                 };
                 for (name, x) in m {
-                    o.lr_by_projection.push((name.clone(), lr(&format!("optimizer.lr_by_projection.{name}"), x)?));
+                    o.lr_by_projection.push((
+                        name.clone(),
+                        lr(&format!("optimizer.lr_by_projection.{name}"), x)?,
+                    ));
                 }
             }
             other => {

@@ -202,8 +202,9 @@ impl RuleInstance {
         net: &mut Network,
         data: &StepData,
         grads: &mut [Vec<f32>],
+        bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
-        let r = self.step_inner(net, data, grads);
+        let r = self.step_inner(net, data, grads, bias_grads);
         if r.is_err() {
             self.restore(net);
         }
@@ -215,6 +216,7 @@ impl RuleInstance {
         net: &mut Network,
         data: &StepData,
         grads: &mut [Vec<f32>],
+        bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
         let pops: Vec<PopulationStep> = (0..net.populations.len())
             .map(|i| PopulationStep {
@@ -235,14 +237,10 @@ impl RuleInstance {
             error: View::of(data.error),
         };
         let g: Vec<ViewMut<f32>> = grads.iter_mut().map(|g| ViewMut::of(g)).collect();
-        let no_bias: Vec<ViewMut<f32>> = net
-            .populations
-            .iter()
-            .map(|_| ViewMut::of(&mut []))
-            .collect();
+        let b: Vec<ViewMut<f32>> = bias_grads.iter_mut().map(|g| ViewMut::of(g)).collect();
         let grads_view = Grads {
             weights: View::of(&g),
-            biases: View::of(&no_bias),
+            biases: View::of(&b),
         };
         let status = (self.plugin.desc.on_step)(self.state, &view, &grads_view);
         check(&self.plugin, status, "on_step", Some(data.step))?;

@@ -22,8 +22,9 @@ use super::barrier::SpinBarrier;
 use super::partition::{RowSplits, bounds};
 use crate::error::{Error, Result};
 use crate::network::{Delays, Network};
-use crate::neuron::{Block, SpikeFeed};
+use crate::neuron::{Block, ModelSpec, SpikeFeed};
 use crate::plugin::{RuleInstance, StepData};
+use crate::train::Teacher;
 use eligo_plugin::OutputKind;
 
 /// What to record.
@@ -221,6 +222,12 @@ pub struct Simulation {
     grads: Vec<Vec<f32>>,
     /// Spikes of the current step per population (rule hook).
     pop_spikes: Vec<Vec<u32>>,
+    /// Computes each step's readout error when training.
+    teacher: Option<Teacher>,
+    /// Readout errors of every step of the sequence (`steps × n_out`).
+    errors: Vec<f32>,
+    /// Bias gradients per population (readouts) of a gradient rule.
+    bias_grads: Vec<Vec<f32>>,
 }
 
 /// Counters of a simulation so far.
@@ -376,6 +383,9 @@ impl Simulation {
             rule: None,
             grads: Vec::new(),
             pop_spikes: vec![Vec::new(); n_pops],
+            teacher: None,
+            errors: Vec::new(),
+            bias_grads: vec![Vec::new(); n_pops],
         })
     }
 
@@ -428,6 +438,15 @@ impl Simulation {
                 .collect(),
             OutputKind::Direct => self.net.projections.iter().map(|_| Vec::new()).collect(),
         };
+        self.bias_grads = self
+            .net
+            .populations
+            .iter()
+            .map(|p| match (&p.model, rule.plugin().output) {
+                (ModelSpec::Readout(_), OutputKind::Gradient) => vec![0.0; p.size as usize],
+                _ => Vec::new(),
+            })
+            .collect();
         self.rule = Some(rule);
         Ok(())
     }
@@ -471,12 +490,114 @@ impl Simulation {
     /// Tell the rule the sequence ended (gradient rules compute their gradients here).
     pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
         match &mut self.rule {
-            Some(r) => {
-                let mut biases: Vec<Vec<f32>> =
-                    self.net.populations.iter().map(|_| Vec::new()).collect();
-                r.sequence_end(&mut self.net, steps, &[], &mut self.grads, &mut biases)
-            }
+            Some(r) => r.sequence_end(
+                &mut self.net,
+                steps,
+                &self.errors,
+                &mut self.grads,
+                &mut self.bias_grads,
+            ),
             None => Ok(()),
+        }
+    }
+
+    /// Bias gradients of readout populations accumulated by a gradient rule.
+    pub fn bias_grads(&self) -> &[Vec<f32>] {
+        &self.bias_grads
+    }
+
+    /// Zero the accumulated weight and bias gradients.
+    pub fn zero_grads(&mut self) {
+        for g in self.grads.iter_mut().chain(self.bias_grads.iter_mut()) {
+            g.fill(0.0);
+        }
+    }
+
+    /// Compute the readout error of every step with `teacher` (training), or stop (`None`).
+    /// Errors are passed to the rule at each step and kept for the end of the sequence.
+    pub fn set_teacher(&mut self, teacher: Option<Teacher>) -> Result<()> {
+        if let Some(t) = &teacher {
+            let ok = self.net.populations.get(t.population).is_some_and(|p| {
+                matches!(p.model, ModelSpec::Readout(_)) && p.size as usize == t.n_out
+            });
+            if !ok {
+                return Err(Error::input(
+                    "teacher.population",
+                    t.population,
+                    format!("must be a readout population of {} neurons", t.n_out),
+                    "",
+                ));
+            }
+            if self.parts.len() != 1 {
+                return Err(Error::input(
+                    "--threads",
+                    self.parts.len(),
+                    "training runs each sequence on one thread",
+                    "",
+                ));
+            }
+        }
+        self.teacher = teacher;
+        self.errors.clear();
+        Ok(())
+    }
+
+    /// The teacher (with the loss accumulated so far).
+    pub fn teacher(&self) -> Option<&Teacher> {
+        self.teacher.as_ref()
+    }
+
+    /// Readout errors of the steps simulated since the teacher was set (`steps × n_out`).
+    pub fn errors(&self) -> &[f32] {
+        &self.errors
+    }
+
+    /// Set the biases of readout population `pop` (one per neuron).
+    pub fn set_biases(&mut self, pop: usize, b: &[f32]) {
+        let start = self.net.populations[pop].start;
+        for part in &mut self.parts {
+            for (p, g0, len, blk) in &mut part.blocks {
+                if *p == pop
+                    && let Block::Readout(r) = blk
+                {
+                    let lo = (*g0 - start) as usize;
+                    r.b.copy_from_slice(&b[lo..lo + *len as usize]);
+                }
+            }
+        }
+    }
+
+    /// Back to step 0: every neuron at its initial state, no spike in flight, recordings,
+    /// counters and errors cleared, clamps dropped (sources restart). Weights, readout biases,
+    /// the rule and the teacher stay.
+    pub fn reset(&mut self) {
+        let net = &self.net;
+        for part in &mut self.parts {
+            for (p, g0, len, blk) in &mut part.blocks {
+                let pop = &net.populations[*p];
+                let (lo, hi) = (*g0 - pop.start, *g0 - pop.start + *len);
+                let v0 = pop.v_init.as_ref().map(|v| &v[lo as usize..hi as usize]);
+                let bias = match blk {
+                    Block::Readout(r) => Some(r.b.clone()),
+                    _ => None,
+                };
+                *blk = pop.model.block(net.dt_ms, lo, hi, v0, pop.key);
+                if let (Block::Readout(r), Some(b)) = (&mut *blk, bias) {
+                    r.b = b;
+                }
+            }
+            part.ring.fill(0.0);
+            part.spikes.clear();
+            part.events = 0;
+            part.pop_spikes.fill(0);
+            part.samples.clear();
+        }
+        self.step = 0;
+        self.spikes.clear();
+        self.errors.clear();
+        if let Some(t) = &mut self.teacher {
+            t.value = 0.0;
+            t.window_sum.fill(0.0);
         }
     }
 
@@ -540,6 +661,30 @@ impl Simulation {
                 let spikes = std::mem::take(&mut part.spikes);
                 deliver(part, 0, &self.net, routes, &spikes, t);
                 record(t, &spikes, &mut self.spikes);
+                let mut err: &[f32] = &[];
+                if let Some(teacher) = &mut self.teacher {
+                    let n = teacher.n_out;
+                    let at = self.errors.len();
+                    self.errors.resize(at + n, 0.0);
+                    let mut y = [0.0f32; 64];
+                    let mut y_big = Vec::new();
+                    let y: &mut [f32] = if n <= 64 {
+                        &mut y[..n]
+                    } else {
+                        y_big.resize(n, 0.0);
+                        &mut y_big
+                    };
+                    for (p, g0, len, b) in &part.blocks {
+                        if *p == teacher.population {
+                            let lo = (*g0 - routes.starts[*p]) as usize;
+                            for i in 0..*len as usize {
+                                y[lo + i] = b.var("y", i).unwrap_or(0.0);
+                            }
+                        }
+                    }
+                    teacher.error(t, y, &mut self.errors[at..at + n]);
+                    err = &self.errors[at..at + n];
+                }
                 if let Some(rule) = &mut self.rule {
                     for (p, list) in self.pop_spikes.iter_mut().enumerate() {
                         let (lo, hi) = (routes.starts[p], routes.starts[p + 1]);
@@ -567,9 +712,11 @@ impl Simulation {
                         spikes: &self.pop_spikes,
                         psi: &psi,
                         v: &v,
-                        error: &[],
+                        error: err,
                     };
-                    if let Err(e) = rule.step(&mut self.net, &data, &mut self.grads) {
+                    if let Err(e) =
+                        rule.step(&mut self.net, &data, &mut self.grads, &mut self.bias_grads)
+                    {
                         part.spikes = spikes;
                         self.step = t + 1;
                         return Err(e);

@@ -189,7 +189,11 @@ mod tests {
             let vh = v / (1.0 - b2.powi(t));
             w -= lr * mh / (vh.sqrt() + eps);
             o.step(&mut [&mut wf], &[&[*g as f32]]);
-            assert!((f64::from(wf[0]) - w).abs() < 1e-6, "t={t}: {} vs {w}", wf[0]);
+            assert!(
+                (f64::from(wf[0]) - w).abs() < 1e-6,
+                "t={t}: {} vs {w}",
+                wf[0]
+            );
         }
     }
 

@@ -1,0 +1,130 @@
+//! `eprop` — eligibility propagation (Bellec et al. 2020) for LIF and ALIF (LSNN) networks:
+//! gradients of the readout loss for input, recurrent and readout weights and readout biases.
+//!
+//! Engine convention (every plastic projection has delay 1 step): a presynaptic spike emitted
+//! at step `t-1` enters `v(t)`; the readout at step `t` has integrated spikes up to `t-1`; the
+//! host gives the readout error `err(t) = dE/dy(t)` of every step (`eligo_engine::train::Loss`).
+//! This is EPROP.md's network with input `x(t) = s(t-1)` and the readout shifted by one step.
+//!
+//! ```text
+//! eps_v_i(t)  = alpha eps_v_i(t-1) + s_i(t-1)                      (presynaptic trace)
+//! eps_a_ji(t+1) = psi_j(t) eps_v_i(t) + (rho - psi_j(t) beta_j) eps_a_ji(t)   (ALIF)
+//! e_ji(t)     = psi_j(t) (eps_v_i(t) - beta_j eps_a_ji(t))
+//! L_j(t)      = sum_k B_jk err_k(t)
+//! dE/dW_ji    = sum_t L_j(t+1) ebar_ji(t),   ebar(t) = kappa ebar(t-1) + e(t)
+//! dE/dWout_kj = sum_t err_k(t) zk_j(t),      zk_j(t) = kappa zk_j(t-1) + z_j(t-1)
+//! dE/db_k     = sum_t err_k(t)
+//! ```
+//! Two modes compute the same numbers:
+//! - `online`: the per-synapse traces above, updated every step (what an on-chip learner
+//!   stores; cost synapses × steps). The reference.
+//! - `event` (default): everything is linear in the presynaptic spikes, so with
+//!   `Ek_k(t) = err_k(t) + kappa Ek_k(t+1)` and `Lk_j(t) = sum_k B_jk Ek_k(t+1)`, one backward
+//!   pass per neuron gives the adjoints
+//!   `lam_a(t) = -beta psi(t) Lk(t) + (rho - psi(t) beta) lam_a(t+1)`,
+//!   `lam_v(t) = psi(t) Lk(t) + psi(t) lam_a(t+1) + alpha lam_v(t+1)`,
+//!   and a spike of `i` at `t` adds `lam_v_j(t+1)` to `dE/dW_ji` (and `Ek_k(t+1)` to
+//!   `dE/dWout_kj`). Cost: neurons × steps + spikes × fan-out.
+//!
+//! | parameter      | default   | meaning                                                 |
+//! |----------------|-----------|---------------------------------------------------------|
+//! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step) or `random` (fixed) |
+//! | `mode`         | event     | `event` or `online`                                     |
+//! | `random_scale` | 1.0       | standard deviation of random feedback weights           |
+//!
+//! Not yet: adaptive (Kolen-Pollack) feedback and the firing-rate regularizer (they need a
+//! batch-end hook in the ABI).
+//!
+//! References: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
+//! spiking neurons", Nat. Commun. 11:3625 (2020); Eligo's EPROP.md.
+
+mod event;
+mod net;
+mod online;
+
+use eligo_plugin::{Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
+
+use net::Net;
+
+/// The e-prop rule (see the module docs).
+pub struct Eprop {
+    net: Net,
+    mode: Mode,
+}
+
+enum Mode {
+    Event(event::Event),
+    Online(online::Online),
+}
+
+impl Rule for Eprop {
+    const NAME: &'static str = "eprop";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const OUTPUT: OutputKind = OutputKind::Gradient;
+
+    fn params() -> Vec<Param> {
+        vec![
+            Param::choice(
+                "feedback",
+                "learning-signal weights B",
+                &["symmetric", "random"],
+                "symmetric",
+            ),
+            Param::choice("mode", "computation", &["event", "online"], "event"),
+            Param::number(
+                "random_scale",
+                "",
+                "std of random feedback weights",
+                1.0,
+                0.0,
+                1e6,
+            ),
+        ]
+    }
+
+    fn create(layout: &Layout, p: &ParamValues) -> Result<Self, String> {
+        let net = Net::new(
+            layout,
+            p.choice("feedback") == "random",
+            p.get("random_scale"),
+        )?;
+        let mode = match p.choice("mode") {
+            "online" => Mode::Online(online::Online::new(&net)),
+            _ => Mode::Event(event::Event::new(&net)),
+        };
+        Ok(Eprop { net, mode })
+    }
+
+    fn on_sequence_start(&mut self) -> Result<(), String> {
+        match &mut self.mode {
+            Mode::Event(e) => e.reset(),
+            Mode::Online(o) => o.reset(),
+        }
+        Ok(())
+    }
+
+    fn on_step(&mut self, step: &Step, grads: &mut Grads) -> Result<(), String> {
+        if step.error().len() != self.net.n_out {
+            return Err(format!(
+                "e-prop needs the readout error of every step ({} values), got {}: train with a teacher",
+                self.net.n_out,
+                step.error().len()
+            ));
+        }
+        self.net.update_feedback(step);
+        match &mut self.mode {
+            Mode::Event(e) => e.record(&self.net, step),
+            Mode::Online(o) => o.step(&self.net, step, grads),
+        }
+        Ok(())
+    }
+
+    fn on_sequence_end(&mut self, seq: &Sequence, grads: &mut Grads) -> Result<(), String> {
+        match &mut self.mode {
+            Mode::Event(e) => e.finish(&self.net, seq, grads),
+            Mode::Online(_) => Ok(()),
+        }
+    }
+}
+
+eligo_plugin::export_rule!(Eprop);

@@ -1,0 +1,177 @@
+//! What e-prop needs to know of the network: its recurrent populations, readout, plastic
+//! projections and feedback weights.
+
+use eligo_plugin::{Layout, ModelKind, Step};
+
+/// A recurrent (LIF or ALIF) population.
+pub struct Rec {
+    /// Population index.
+    pub pop: usize,
+    /// Size.
+    pub n: usize,
+    /// Membrane decay per step.
+    pub alpha: f64,
+    /// Adaptation decay per step.
+    pub rho: f64,
+    /// Per-neuron adaptation strength (0 for LIF neurons).
+    pub beta: Vec<f64>,
+    /// Feedback weights `B[j * n_out + k]`.
+    pub b: Vec<f64>,
+}
+
+/// A plastic projection with its rows.
+pub struct Proj {
+    /// Projection index.
+    pub index: usize,
+    /// Presynaptic population.
+    pub pre: usize,
+    /// Index into `Net::rec` of the post population, or `None` for the readout.
+    pub post_rec: Option<usize>,
+    /// Row offsets.
+    pub indptr: Vec<u32>,
+    /// Targets.
+    pub targets: Vec<u32>,
+}
+
+/// The network as e-prop sees it.
+pub struct Net {
+    /// Recurrent populations.
+    pub rec: Vec<Rec>,
+    /// Readout population index.
+    pub readout: usize,
+    /// Number of outputs.
+    pub n_out: usize,
+    /// Readout decay per step.
+    pub kappa: f64,
+    /// Plastic projections into recurrent populations or the readout.
+    pub projs: Vec<Proj>,
+    /// Symmetric feedback: B follows the readout weights.
+    pub symmetric: bool,
+}
+
+/// SplitMix64, for the random feedback weights (no dependency for ten lines).
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Standard normal by Box-Muller.
+fn normal(state: &mut u64) -> f64 {
+    let u1 = ((splitmix(state) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let u2 = (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64;
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+impl Net {
+    /// Read the layout; refuse networks e-prop cannot handle, saying why.
+    pub fn new(layout: &Layout, random: bool, scale: f64) -> Result<Net, String> {
+        let readouts: Vec<usize> = (0..layout.populations().len())
+            .filter(|&p| layout.population(p).kind() == ModelKind::Readout)
+            .collect();
+        let [readout] = readouts[..] else {
+            return Err(format!(
+                "e-prop needs exactly one readout population, the network has {}",
+                readouts.len()
+            ));
+        };
+        let n_out = layout.population(readout).size();
+        let kappa = layout.population(readout).kappa();
+        let mut rec: Vec<Rec> = Vec::new();
+        for p in 0..layout.populations().len() {
+            let pop = layout.population(p);
+            if matches!(pop.kind(), ModelKind::Lif | ModelKind::Alif) {
+                let beta = if pop.beta().is_empty() {
+                    vec![0.0; pop.size()]
+                } else {
+                    pop.beta().iter().map(|&b| f64::from(b)).collect()
+                };
+                rec.push(Rec {
+                    pop: p,
+                    n: pop.size(),
+                    alpha: pop.alpha(),
+                    rho: pop.rho(),
+                    beta,
+                    b: vec![0.0; pop.size() * n_out],
+                });
+            }
+        }
+        let mut seed = layout.seed() ^ 0xE960_0000_0000_0001;
+        for r in &mut rec {
+            if random {
+                for b in &mut r.b {
+                    *b = scale * normal(&mut seed);
+                }
+            }
+        }
+        let mut projs = Vec::new();
+        for j in 0..layout.projections().len() {
+            let pr = layout.projection(j);
+            if !pr.plastic() {
+                continue;
+            }
+            let post_rec = rec.iter().position(|r| r.pop == pr.post());
+            let pre_kind = layout.population(pr.pre()).kind();
+            if post_rec.is_none() && pr.post() != readout {
+                return Err(format!(
+                    "plastic projection '{}' ends on population '{}', which is neither LIF/ALIF nor the readout; make it non-plastic ([host] plastic = [...])",
+                    pr.name(),
+                    layout.population(pr.post()).name()
+                ));
+            }
+            if pr.post() == readout && !matches!(pre_kind, ModelKind::Lif | ModelKind::Alif) {
+                return Err(format!(
+                    "readout projection '{}' must come from a LIF/ALIF population",
+                    pr.name()
+                ));
+            }
+            if pr.delays().iter().any(|&d| d != 1) {
+                return Err(format!(
+                    "plastic projection '{}' has delays other than 1 step; e-prop here needs delay_steps = 1",
+                    pr.name()
+                ));
+            }
+            projs.push(Proj {
+                index: j,
+                pre: pr.pre(),
+                post_rec,
+                indptr: pr.indptr().to_vec(),
+                targets: pr.targets().to_vec(),
+            });
+        }
+        Ok(Net {
+            rec,
+            readout,
+            n_out,
+            kappa,
+            projs,
+            symmetric: !random,
+        })
+    }
+
+    /// Symmetric feedback: `B_jk = sum of Wout_kj` over the readout projections.
+    pub fn update_feedback(&mut self, step: &Step) {
+        if !self.symmetric {
+            return;
+        }
+        for r in &mut self.rec {
+            r.b.fill(0.0);
+        }
+        for p in &self.projs {
+            if p.post_rec.is_some() {
+                continue;
+            }
+            let Some(r) = self.rec.iter_mut().find(|r| r.pop == p.pre) else {
+                continue;
+            };
+            let w = step.weights(p.index);
+            for j in 0..r.n {
+                for s in p.indptr[j] as usize..p.indptr[j + 1] as usize {
+                    r.b[j * self.n_out + p.targets[s] as usize] += f64::from(w[s]);
+                }
+            }
+        }
+    }
+}

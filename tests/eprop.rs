@@ -1,0 +1,177 @@
+//! e-prop through the real plugin: the event-driven form equals the online (per-synapse
+//! trace) form, for LIF and mixed LIF/ALIF networks with recurrence, sparse connectivity and
+//! refractoriness, regression and classification, symmetric and random feedback.
+
+use std::path::PathBuf;
+
+use eligo_engine::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
+use eligo_engine::neuron::{AlifParams, LifParams, ModelSpec, PoissonParams, ReadoutParams};
+use eligo_engine::plugin::{Plugin, RuleInstance, config};
+use eligo_engine::prelude::*;
+use eligo_engine::train::{Loss, Teacher};
+
+fn so(lib: &str) -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    deps.join(format!(
+        "{}{lib}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
+}
+
+fn proj(from: &str, to: &str, rule: ConnectRule, mean: f64, std: f64) -> ProjectionSpec {
+    ProjectionSpec {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        rule,
+        weight: WeightDist::Normal { mean, std },
+        delay_steps: 1,
+        receptor: None,
+        allow_autapses: false,
+    }
+}
+
+/// 20 Poisson inputs -> 40 recurrent (LIF, or half LIF half ALIF) -> 2 readouts.
+fn lsnn(seed: u64, alif: bool) -> NetworkSpec {
+    let rec = if alif {
+        ModelSpec::Alif(AlifParams {
+            tau_a_ms: 200.0,
+            beta: 0.3,
+            n_lif: 20,
+            n_ref: 3,
+            ..Default::default()
+        })
+    } else {
+        ModelSpec::Lif(LifParams {
+            n_ref: 3,
+            ..Default::default()
+        })
+    };
+    NetworkSpec {
+        dt_ms: 1.0,
+        seed,
+        populations: vec![
+            PopulationSpec {
+                name: "in".into(),
+                size: 20,
+                model: ModelSpec::Poisson(PoissonParams { rate_hz: 60.0 }),
+                v_init: None,
+            },
+            PopulationSpec {
+                name: "rec".into(),
+                size: 40,
+                model: rec,
+                v_init: None,
+            },
+            PopulationSpec {
+                name: "out".into(),
+                size: 2,
+                model: ModelSpec::Readout(ReadoutParams {
+                    tau_out_ms: 20.0,
+                    bias: 0.1,
+                }),
+                v_init: None,
+            },
+        ],
+        projections: vec![
+            proj(
+                "in",
+                "rec",
+                ConnectRule::FixedProbability { p: 0.5 },
+                0.08,
+                0.15,
+            ),
+            proj(
+                "rec",
+                "rec",
+                ConnectRule::FixedProbability { p: 0.3 },
+                0.0,
+                0.2,
+            ),
+            proj("rec", "out", ConnectRule::AllToAll, 0.0, 0.3),
+        ],
+    }
+}
+
+struct Grad {
+    weights: Vec<Vec<f32>>,
+    biases: Vec<f32>,
+    spikes: usize,
+}
+
+fn gradient(spec: &NetworkSpec, rule_toml: &str, loss: Loss, steps: u64) -> Grad {
+    let mut sim = Simulation::new(spec.build().unwrap(), &SimOptions::default()).unwrap();
+    let plugin = Plugin::load(&so("eligo_eprop")).unwrap();
+    let cfg = config::parse(rule_toml, &plugin).unwrap();
+    let rule = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, steps).unwrap();
+    sim.set_rule(rule).unwrap();
+    sim.set_teacher(Some(Teacher::new(2, 2, loss, 1))).unwrap();
+    sim.begin_sequence().unwrap();
+    sim.run(steps, None).unwrap();
+    sim.end_sequence(steps).unwrap();
+    Grad {
+        weights: sim.grads().to_vec(),
+        biases: sim.bias_grads()[2].clone(),
+        spikes: sim.counters().spikes[1] as usize,
+    }
+}
+
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, x| m.max(f64::from(x.abs())));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
+    assert!(scale > 0.0, "gradient is zero: not a test");
+    diff / scale
+}
+
+#[test]
+fn event_equals_online() {
+    let steps = 300;
+    let mut targets = vec![0.0f32; steps as usize * 2];
+    for (t, x) in targets.iter_mut().enumerate() {
+        *x = ((t as f32) * 0.05).sin() * if t % 2 == 0 { 1.0 } else { 0.5 };
+    }
+    for seed in [1u64, 2, 3] {
+        for alif in [false, true] {
+            for feedback in ["symmetric", "random"] {
+                for loss in [
+                    Loss::Mse {
+                        targets: targets.clone(),
+                    },
+                    Loss::CrossEntropy {
+                        class: 1,
+                        from: 200,
+                        to: 300,
+                    },
+                ] {
+                    let spec = lsnn(seed, alif);
+                    let rule =
+                        |mode: &str| format!("feedback = \"{feedback}\"\nmode = \"{mode}\"\n");
+                    let ev = gradient(&spec, &rule("event"), loss.clone(), steps);
+                    let on = gradient(&spec, &rule("online"), loss.clone(), steps);
+                    let kind = if matches!(loss, Loss::Mse { .. }) {
+                        "mse"
+                    } else {
+                        "cross-entropy"
+                    };
+                    let what = format!("seed {seed} alif {alif} {feedback} {kind}");
+                    // the network must be active for the comparison to mean something
+                    let rate = ev.spikes as f64 / 40.0 / (steps as f64 * 1e-3);
+                    assert!(rate > 5.0 && rate < 150.0, "{what}: rate {rate} Hz");
+                    for (j, (a, b)) in ev.weights.iter().zip(&on.weights).enumerate() {
+                        let e = rel_err(a, b);
+                        assert!(e <= 1e-5, "{what}: projection {j}: max rel err {e}");
+                    }
+                    assert!(rel_err(&ev.biases, &on.biases) <= 1e-5, "{what}: biases");
+                }
+            }
+        }
+    }
+}

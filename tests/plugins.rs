@@ -183,7 +183,16 @@ fn other_abi_major_is_refused_with_both_versions() {
     let err = Plugin::load(&so("eligo_test_badabi"))
         .unwrap_err()
         .to_string();
-    for m in ["ABI 999.3", "ABI 1.0", "rebuild it against eligo-plugin"] {
+    let ours = format!(
+        "this eligo speaks ABI {}.{}",
+        eligo_plugin::abi::ABI_MAJOR,
+        eligo_plugin::abi::ABI_MINOR
+    );
+    for m in [
+        "built for ABI 999.3",
+        &ours,
+        "rebuild it against eligo-plugin",
+    ] {
         assert!(err.contains(m), "{m:?} missing from: {err}");
     }
 }
@@ -282,11 +291,17 @@ fn template_copied_renamed_built_and_run() {
         .unwrap()
         .replace("name = \"eligo-rule-template\"", "name = \"my-rule\"")
         .replace("name = \"template\"", "name = \"myrule\"")
-        .replace("path = \"../api\"", &format!("path = {:?}", api.to_str().unwrap()));
+        .replace(
+            "path = \"../api\"",
+            &format!("path = {:?}", api.to_str().unwrap()),
+        );
     std::fs::write(crate_dir.join("Cargo.toml"), toml).unwrap();
     let src = std::fs::read_to_string(crate_dir.join("src/lib.rs"))
         .unwrap()
-        .replace("const NAME: &'static str = \"template\";", "const NAME: &'static str = \"myrule\";");
+        .replace(
+            "const NAME: &'static str = \"template\";",
+            "const NAME: &'static str = \"myrule\";",
+        );
     std::fs::write(crate_dir.join("src/lib.rs"), src).unwrap();
     // step 3: cargo build --release
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -322,7 +337,10 @@ fn template_copied_renamed_built_and_run() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rule"]["name"], "myrule");
-    assert!(summary["rule"]["changes_applied"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        summary["rule"]["changes_applied"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
     let p = &summary["rule"]["projections"][2];
     assert_eq!(p["name"], "exc->exc");
     assert!(p["mean_weight_after"].as_f64() > p["mean_weight_before"].as_f64());

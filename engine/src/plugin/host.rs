@@ -4,8 +4,8 @@
 use std::ffi::CString;
 
 use eligo_plugin::abi::{
-    self, Change, Grads, Layout, ModelKind, PopulationInfo, PopulationStep, ProjectionInfo,
-    STATUS_OK, SequenceView, State, Status, StepView, View, ViewMut,
+    self, BatchView, Change, Grads, Layout, ModelKind, PopulationInfo, PopulationStep,
+    ProjectionInfo, STATUS_OK, SequenceView, State, Status, StepView, View, ViewMut,
 };
 
 use super::config::HostOptions;
@@ -343,22 +343,46 @@ impl RuleInstance {
             biases: View::of(&b),
         };
         let status = (self.plugin.desc.on_sequence_end)(self.state, &view, &gv);
-        let r = check(&self.plugin, status, "on_sequence_end", None).and_then(|()| {
-            for (j, g) in grads.iter().enumerate() {
-                if let Some(k) = g.iter().position(|x| !x.is_finite()) {
-                    return Err(rule_error(
-                        &self.plugin.name,
-                        "on_sequence_end",
-                        Some(steps),
-                        &format!(
-                            "produced a non-finite gradient ({}) for projection '{}', synapse {k}",
-                            g[k], net.projections[j].name
-                        ),
-                    ));
-                }
-            }
-            Ok(())
-        });
+        let r = check(&self.plugin, status, "on_sequence_end", None)
+            .and_then(|()| check_finite(&self.plugin.name, "on_sequence_end", net, grads, steps));
+        if r.is_err() {
+            self.restore(net);
+        }
+        r
+    }
+
+    /// End of a batch: `rates[p][i]` is neuron `i` of population `p`'s mean number of spikes per
+    /// step over the batch. Checks the gradients afterwards like `sequence_end`.
+    pub fn batch_end(
+        &mut self,
+        net: &mut Network,
+        sequences: u64,
+        steps: u64,
+        rates: &[Vec<f32>],
+        grads: &mut [Vec<f32>],
+        bias_grads: &mut [Vec<f32>],
+    ) -> Result<()> {
+        let weights: Vec<View<f32>> = net
+            .projections
+            .iter()
+            .map(|p| View::of(&p.weights))
+            .collect();
+        let r: Vec<View<f32>> = rates.iter().map(|r| View::of(r)).collect();
+        let view = BatchView {
+            sequences,
+            steps,
+            rates: View::of(&r),
+            weights: View::of(&weights),
+        };
+        let g: Vec<ViewMut<f32>> = grads.iter_mut().map(|g| ViewMut::of(g)).collect();
+        let b: Vec<ViewMut<f32>> = bias_grads.iter_mut().map(|g| ViewMut::of(g)).collect();
+        let gv = Grads {
+            weights: View::of(&g),
+            biases: View::of(&b),
+        };
+        let status = (self.plugin.desc.on_batch_end)(self.state, &view, &gv);
+        let r = check(&self.plugin, status, "on_batch_end", None)
+            .and_then(|()| check_finite(&self.plugin.name, "on_batch_end", net, grads, steps));
         if r.is_err() {
             self.restore(net);
         }
@@ -399,6 +423,29 @@ unsafe fn view_slice<'a, T>(v: View<T>) -> &'a [T] {
         // SAFETY: guaranteed by the caller.
         unsafe { std::slice::from_raw_parts(v.ptr, v.len) }
     }
+}
+
+fn check_finite(
+    rule: &str,
+    hook: &str,
+    net: &Network,
+    grads: &[Vec<f32>],
+    steps: u64,
+) -> Result<()> {
+    for (j, g) in grads.iter().enumerate() {
+        if let Some(k) = g.iter().position(|x| !x.is_finite()) {
+            return Err(rule_error(
+                rule,
+                hook,
+                Some(steps),
+                &format!(
+                    "produced a non-finite gradient ({}) for projection '{}', synapse {k}",
+                    g[k], net.projections[j].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn rule_error(rule: &str, hook: &str, step: Option<u64>, msg: &str) -> Error {

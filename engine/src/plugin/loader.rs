@@ -12,6 +12,10 @@ use eligo_plugin::abi::{self, ABI_MAJOR, ABI_MINOR, Descriptor, OutputKind};
 
 use crate::error::{Error, Result};
 
+/// The oldest ABI minor version this host loads. Every minor from it up to `ABI_MINOR` has all
+/// of the fields of `Descriptor` (1.0 had no `on_batch_end` and was never released).
+const OLDEST_MINOR: u32 = 1;
+
 /// One parameter of a rule, as its library declares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
@@ -136,13 +140,23 @@ impl Plugin {
                 "update eligo, or rebuild the plugin against this eligo's eligo-plugin",
             ));
         }
-        if (size as usize) < std::mem::size_of::<Descriptor>() {
+        if minor < OLDEST_MINOR {
             return Err(Error::input(
                 "--rule",
                 &shown,
                 format!(
-                    "plugin descriptor is {size} bytes, ABI {ABI_MAJOR}.{ABI_MINOR} needs {}",
-                    std::mem::size_of::<Descriptor>()
+                    "plugin was built for ABI {major}.{minor}, a pre-release this eligo no longer reads (it speaks {ABI_MAJOR}.{OLDEST_MINOR} to {ABI_MAJOR}.{ABI_MINOR})"
+                ),
+                rebuild,
+            ));
+        }
+        if (size as usize) < abi::descriptor_size(minor) {
+            return Err(Error::input(
+                "--rule",
+                &shown,
+                format!(
+                    "plugin descriptor is {size} bytes, ABI {major}.{minor} needs {}",
+                    abi::descriptor_size(minor)
                 ),
                 rebuild,
             ));

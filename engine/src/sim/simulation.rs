@@ -228,6 +228,8 @@ pub struct Simulation {
     errors: Vec<f32>,
     /// Bias gradients per population (readouts) of a gradient rule.
     bias_grads: Vec<Vec<f32>>,
+    /// Spikes of every neuron since the last reset, per population (when a rule is attached).
+    neuron_counts: Vec<Vec<u32>>,
 }
 
 /// Counters of a simulation so far.
@@ -386,6 +388,7 @@ impl Simulation {
             teacher: None,
             errors: Vec::new(),
             bias_grads: vec![Vec::new(); n_pops],
+            neuron_counts: vec![Vec::new(); n_pops],
         })
     }
 
@@ -447,6 +450,12 @@ impl Simulation {
                 _ => Vec::new(),
             })
             .collect();
+        self.neuron_counts = self
+            .net
+            .populations
+            .iter()
+            .map(|p| vec![0; p.size as usize])
+            .collect();
         self.rule = Some(rule);
         Ok(())
     }
@@ -499,6 +508,33 @@ impl Simulation {
             ),
             None => Ok(()),
         }
+    }
+
+    /// Spikes of every neuron since the last reset, per population (counted while a rule is
+    /// attached).
+    pub fn neuron_spike_counts(&self) -> &[Vec<u32>] {
+        &self.neuron_counts
+    }
+
+    /// End of a batch of `sequences` sequences of `steps` steps, whose spikes per neuron were
+    /// `counts` (summed over the batch): the rule adds its batch-level terms to the gradients.
+    pub fn end_batch(&mut self, sequences: u64, steps: u64, counts: &[Vec<u64>]) -> Result<()> {
+        let Some(r) = &mut self.rule else {
+            return Ok(());
+        };
+        let denom = (sequences.max(1) * steps.max(1)) as f64;
+        let rates: Vec<Vec<f32>> = counts
+            .iter()
+            .map(|c| c.iter().map(|&n| (n as f64 / denom) as f32).collect())
+            .collect();
+        r.batch_end(
+            &mut self.net,
+            sequences,
+            steps,
+            &rates,
+            &mut self.grads,
+            &mut self.bias_grads,
+        )
     }
 
     /// Bias gradients of readout populations accumulated by a gradient rule.
@@ -595,6 +631,9 @@ impl Simulation {
         self.step = 0;
         self.spikes.clear();
         self.errors.clear();
+        for c in &mut self.neuron_counts {
+            c.fill(0);
+        }
         if let Some(t) = &mut self.teacher {
             t.value = 0.0;
             t.window_sum.fill(0.0);
@@ -695,6 +734,9 @@ impl Simulation {
                                 .filter(|&&g| g >= lo && g < hi)
                                 .map(|g| g - lo),
                         );
+                        for &i in list.iter() {
+                            self.neuron_counts[p][i as usize] += 1;
+                        }
                     }
                     let n_pops = self.pop_spikes.len();
                     let mut psi: Vec<&[f32]> = vec![&[]; n_pops];

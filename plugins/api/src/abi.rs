@@ -15,7 +15,7 @@ use std::ffi::{c_char, c_void};
 pub const ABI_MAJOR: u32 = 1;
 /// Minor version: grows when fields are appended; a host accepts libraries with a minor up to
 /// its own.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 /// Name of the exported entry function.
 pub const ENTRY_SYMBOL: &str = "eligo_plugin_entry";
 
@@ -196,6 +196,21 @@ pub struct SequenceView {
     pub errors: View<f32>,
 }
 
+/// What a rule sees at the end of a batch of sequences (ABI 1.1).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct BatchView {
+    /// Number of sequences in the batch.
+    pub sequences: u64,
+    /// Steps per sequence.
+    pub steps: u64,
+    /// Per population: each neuron's mean number of spikes per step over the whole batch
+    /// (empty for populations that do not spike).
+    pub rates: View<View<f32>>,
+    /// Current weights of every projection.
+    pub weights: View<View<f32>>,
+}
+
 /// Gradient buffers a rule adds into (zeroed by the host before each batch).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -259,6 +274,18 @@ pub struct Descriptor {
     pub save_state: extern "C" fn(state: State, out: *mut View<u8>) -> Status,
     /// Restore state written by `save_state`.
     pub load_state: extern "C" fn(state: State, bytes: View<u8>) -> Status,
+    /// End of a batch, before the host applies the gradients (ABI 1.1): batch-level terms
+    /// such as firing-rate regularization.
+    pub on_batch_end:
+        extern "C" fn(state: State, view: *const BatchView, grads: *const Grads) -> Status,
+}
+
+/// Size of the descriptor of each minor version: a library of minor `m` has at least this.
+pub fn descriptor_size(minor: u32) -> usize {
+    match minor {
+        0 => 128,
+        _ => std::mem::size_of::<Descriptor>(),
+    }
 }
 
 // SAFETY: a descriptor is immutable static data (pointers to static strings and tables, and

@@ -6,7 +6,7 @@ use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::{self, Descriptor, STATUS_ERROR, STATUS_OK, STATUS_PANIC, State, Status, View};
-use crate::views::{Grads, Layout, Sequence, Step, slice};
+use crate::views::{Batch, Grads, Layout, Sequence, Step, slice};
 use crate::{BUILD_SIGNATURE, ParamValues, Rule};
 
 thread_local! {
@@ -149,6 +149,24 @@ extern "C" fn take_changes<R: Rule>(state: State, out: *mut View<abi::Change>) -
     })
 }
 
+extern "C" fn on_batch_end<R: Rule>(
+    state: State,
+    view: *const abi::BatchView,
+    grads: *const abi::Grads,
+) -> Status {
+    guard("on_batch_end", || {
+        // SAFETY: host contract: valid state, views valid for this call.
+        let (r, batch, mut g) = unsafe {
+            (
+                rule::<R>(state),
+                Batch::from_raw(&*view),
+                Grads::from_raw(&*grads),
+            )
+        };
+        r.on_batch_end(&batch, &mut g)
+    })
+}
+
 thread_local! {
     static SAVED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -207,5 +225,6 @@ pub fn descriptor<R: Rule>() -> &'static Descriptor {
         take_changes: take_changes::<R>,
         save_state: save_state::<R>,
         load_state: load_state::<R>,
+        on_batch_end: on_batch_end::<R>,
     }))
 }

@@ -38,7 +38,7 @@ mod glue;
 mod views;
 
 pub use abi::{Change, ModelKind, OutputKind};
-pub use views::{Grads, Layout, Population, PopulationStep, Projection, Sequence, Step};
+pub use views::{Batch, Grads, Layout, Population, PopulationStep, Projection, Sequence, Step};
 
 #[doc(hidden)]
 pub use glue::descriptor;
@@ -172,6 +172,12 @@ pub trait Rule: Sized + 'static {
         Ok(())
     }
 
+    /// End of a batch of sequences, before the host applies the gradients: batch-level terms
+    /// (e.g. a firing-rate regularizer that needs the rates over the whole batch).
+    fn on_batch_end(&mut self, _batch: &Batch, _grads: &mut Grads) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Direct changes of the last step ([`OutputKind::Direct`] rules).
     fn changes(&self) -> &[Change] {
         &[]
@@ -210,8 +216,10 @@ mod tests {
     fn abi_version_and_layout_are_pinned() {
         // Changing any of these breaks every built plugin: bump ABI_MAJOR (or, for appended
         // fields, ABI_MINOR) and update this test on purpose.
-        assert_eq!((abi::ABI_MAJOR, abi::ABI_MINOR), (1, 0));
-        assert_eq!(std::mem::size_of::<abi::Descriptor>(), 128);
+        assert_eq!((abi::ABI_MAJOR, abi::ABI_MINOR), (1, 1));
+        assert_eq!(std::mem::size_of::<abi::Descriptor>(), 136);
+        assert_eq!(abi::descriptor_size(0), 128);
+        assert_eq!(std::mem::size_of::<abi::BatchView>(), 48);
         assert_eq!(std::mem::size_of::<abi::View<f32>>(), 16);
         assert_eq!(std::mem::size_of::<abi::Change>(), 12);
         assert_eq!(std::mem::size_of::<abi::ParamInfo>(), 56);

@@ -294,6 +294,39 @@ impl<'a> Sequence<'a> {
     }
 }
 
+/// What a rule sees at the end of a batch.
+pub struct Batch<'a> {
+    raw: &'a abi::BatchView,
+}
+
+impl<'a> Batch<'a> {
+    /// Wrap a raw view.
+    ///
+    /// # Safety
+    /// Every view in `raw` must be valid for `'a`.
+    pub unsafe fn from_raw(raw: &'a abi::BatchView) -> Self {
+        Batch { raw }
+    }
+    /// Number of sequences in the batch.
+    pub fn sequences(&self) -> u64 {
+        self.raw.sequences
+    }
+    /// Steps per sequence.
+    pub fn steps(&self) -> u64 {
+        self.raw.steps
+    }
+    /// Mean spikes per step of each neuron of population `p` over the batch (empty if none).
+    pub fn rates(&self, p: usize) -> &'a [f32] {
+        // SAFETY: see `from_raw`.
+        unsafe { slice(slice(self.raw.rates)[p]) }
+    }
+    /// Current weights of projection `j`.
+    pub fn weights(&self, j: usize) -> &'a [f32] {
+        // SAFETY: see `from_raw`.
+        unsafe { slice(slice(self.raw.weights)[j]) }
+    }
+}
+
 /// Gradient buffers to add into.
 pub struct Grads<'a> {
     raw: &'a abi::Grads,

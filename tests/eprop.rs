@@ -114,6 +114,12 @@ fn gradient(spec: &NetworkSpec, rule_toml: &str, loss: Loss, steps: u64) -> Grad
     sim.begin_sequence().unwrap();
     sim.run(steps, None).unwrap();
     sim.end_sequence(steps).unwrap();
+    let counts: Vec<Vec<u64>> = sim
+        .neuron_spike_counts()
+        .iter()
+        .map(|c| c.iter().map(|&n| u64::from(n)).collect())
+        .collect();
+    sim.end_batch(1, steps, &counts).unwrap();
     Grad {
         weights: sim.grads().to_vec(),
         biases: sim.bias_grads()[2].clone(),
@@ -140,7 +146,7 @@ fn event_equals_online() {
     }
     for seed in [1u64, 2, 3] {
         for alif in [false, true] {
-            for feedback in ["symmetric", "random"] {
+            for (feedback, c_reg) in [("symmetric", 0.0), ("random", 0.0), ("symmetric", 3.0)] {
                 for loss in [
                     Loss::Mse {
                         targets: targets.clone(),
@@ -161,7 +167,7 @@ fn event_equals_online() {
                     } else {
                         "cross-entropy"
                     };
-                    let what = format!("seed {seed} alif {alif} {feedback} {kind}");
+                    let what = format!("seed {seed} alif {alif} {feedback} c_reg {c_reg} {kind}");
                     // the network must be active for the comparison to mean something
                     let rate = ev.spikes as f64 / 40.0 / (steps as f64 * 1e-3);
                     assert!(rate > 5.0 && rate < 150.0, "{what}: rate {rate} Hz");
@@ -174,4 +180,41 @@ fn event_equals_online() {
             }
         }
     }
+}
+
+#[test]
+fn regularizer_changes_the_gradient_towards_the_target_rate() {
+    // same network and loss with and without the regularizer: the difference is the
+    // regularizer's gradient, and it must push rates down when they are above the target
+    let spec = lsnn(5, true);
+    let loss = Loss::CrossEntropy {
+        class: 0,
+        from: 100,
+        to: 200,
+    };
+    let without = gradient(&spec, "mode = \"event\"\n", loss.clone(), 200);
+    let with = gradient(
+        &spec,
+        "mode = \"event\"\nc_reg = 10.0\nf_target_hz = 1.0\n",
+        loss,
+        200,
+    );
+    let rate = without.spikes as f64 / 40.0 / 0.2;
+    assert!(
+        rate > 1.0,
+        "rate {rate} Hz must exceed the 1 Hz target for this test"
+    );
+    // input weights: the regularizer's part of the gradient, summed, is positive (descending it
+    // lowers input weights, hence rates)
+    let diff: f64 = with.weights[0]
+        .iter()
+        .zip(&without.weights[0])
+        .map(|(a, b)| f64::from(a - b))
+        .sum();
+    assert!(
+        diff > 0.0,
+        "regularizer gradient on input weights sums to {diff}"
+    );
+    // and it leaves the readout gradient alone
+    assert_eq!(with.weights[2], without.weights[2]);
 }

@@ -3,7 +3,8 @@
 
 use eligo_plugin::{Grads, Sequence, Step};
 
-use crate::net::Net;
+use crate::net::{Net, Rec};
+use crate::reg::Reg;
 
 /// Recording of one sequence.
 pub struct Event {
@@ -53,7 +54,13 @@ impl Event {
     }
 
     /// Backward pass and gradients.
-    pub fn finish(&mut self, net: &Net, seq: &Sequence, grads: &mut Grads) -> Result<(), String> {
+    pub fn finish(
+        &mut self,
+        net: &Net,
+        seq: &Sequence,
+        grads: &mut Grads,
+        mut reg: Option<&mut Reg>,
+    ) -> Result<(), String> {
         let t_len = self.steps as usize;
         let n_out = net.n_out;
         let errors = seq.errors();
@@ -82,33 +89,30 @@ impl Event {
                 }
             }
         }
-        // adjoints lam_v per recurrent population: lam_v[t * n + j], t in 0..=T
-        let mut lam_v: Vec<Vec<f64>> = Vec::with_capacity(net.rec.len());
-        for (r, psi) in net.rec.iter().zip(&self.psi) {
-            let n = r.n;
-            let mut lv = vec![0.0f64; (t_len + 1) * n];
-            let mut la = vec![0.0f64; n];
-            for t in (0..t_len).rev() {
-                for j in 0..n {
-                    // Lk_j(t) = sum_k B_jk Ek_k(t+1)
-                    let lk: f64 = (0..n_out)
+        // adjoints lam_v per recurrent population (task), and of the unfiltered unit signal
+        // for the regularizer
+        let lam_v: Vec<Vec<f64>> = net
+            .rec
+            .iter()
+            .zip(&self.psi)
+            .map(|(r, psi)| {
+                adjoint(r, psi, t_len, |t, j| {
+                    (0..n_out)
                         .map(|k| r.b[j * n_out + k] * ek[(t + 1) * n_out + k])
-                        .sum();
-                    let p = f64::from(psi[t * n + j]);
-                    let beta = r.beta[j];
-                    let la_next = la[j];
-                    lv[t * n + j] = p * lk + p * la_next + r.alpha * lv[(t + 1) * n + j];
-                    la[j] = -beta * p * lk + (r.rho - p * beta) * la_next;
-                }
-            }
-            lam_v.push(lv);
-        }
+                        .sum()
+                })
+            })
+            .collect();
+        let lam_reg: Option<Vec<Vec<f64>>> = reg.as_ref().map(|_| {
+            net.rec
+                .iter()
+                .zip(&self.psi)
+                .map(|(r, psi)| adjoint(r, psi, t_len, |_, _| 1.0))
+                .collect()
+        });
         // spikes x rows
-        for pr in &net.projs {
+        for (pi, pr) in net.projs.iter().enumerate() {
             let g = grads.weights(pr.index);
-            if g.is_empty() {
-                continue;
-            }
             for &(t, i) in &self.spikes[pr.pre] {
                 let t1 = t as usize + 1;
                 if t1 >= t_len {
@@ -118,20 +122,51 @@ impl Event {
                 match pr.post_rec {
                     Some(ri) => {
                         let n = net.rec[ri].n;
-                        let lv = &lam_v[ri][t1 * n..(t1 + 1) * n];
-                        for s in row {
-                            g[s] += lv[pr.targets[s] as usize] as f32;
+                        if !g.is_empty() {
+                            let lv = &lam_v[ri][t1 * n..(t1 + 1) * n];
+                            for s in row.clone() {
+                                g[s] += lv[pr.targets[s] as usize] as f32;
+                            }
+                        }
+                        if let (Some(lr), Some(reg)) = (&lam_reg, reg.as_deref_mut()) {
+                            let lv = &lr[ri][t1 * n..(t1 + 1) * n];
+                            let aux = &mut reg.aux[pi];
+                            for s in row {
+                                aux[s] += lv[pr.targets[s] as usize];
+                            }
                         }
                     }
-                    None => {
+                    None if !g.is_empty() => {
                         let e = &ek[t1 * n_out..(t1 + 1) * n_out];
                         for s in row {
                             g[s] += e[pr.targets[s] as usize] as f32;
                         }
                     }
+                    None => {}
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Backward pass of one recurrent population for a learning signal `lk(t, j)`: returns
+/// `lam_v[t * n + j]` for `t` in `0..=T` (EPROP.md, event-driven form):
+/// `lam_a(t) = -beta psi(t) lk(t) + (rho - psi(t) beta) lam_a(t+1)`,
+/// `lam_v(t) = psi(t) lk(t) + psi(t) lam_a(t+1) + alpha lam_v(t+1)`.
+fn adjoint(r: &Rec, psi: &[f32], t_len: usize, lk: impl Fn(usize, usize) -> f64) -> Vec<f64> {
+    let n = r.n;
+    let mut lv = vec![0.0f64; (t_len + 1) * n];
+    let mut la = vec![0.0f64; n];
+    for t in (0..t_len).rev() {
+        for j in 0..n {
+            let l = lk(t, j);
+            let p = f64::from(psi[t * n + j]);
+            let beta = r.beta[j];
+            let la_next = la[j];
+            lv[t * n + j] = p * l + p * la_next + r.alpha * lv[(t + 1) * n + j];
+            la[j] = -beta * p * l + (r.rho - p * beta) * la_next;
+        }
+    }
+    lv
 }

@@ -31,9 +31,14 @@
 //! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step) or `random` (fixed) |
 //! | `mode`         | event     | `event` or `online`                                     |
 //! | `random_scale` | 1.0       | standard deviation of random feedback weights           |
+//! | `c_reg`        | 0         | firing-rate regularization strength (0: off)            |
+//! | `f_target_hz`  | 10        | target rate of the regularizer (Hz)                     |
 //!
-//! Not yet: adaptive (Kolen-Pollack) feedback and the firing-rate regularizer (they need a
-//! batch-end hook in the ABI).
+//! Regularizer: `E_reg = c_reg sum_j (f_j - f_target)^2` over the batch rates `f_j`; its
+//! gradient `2 c_reg (f_j - f_target)/(T n_batch) sum_batch sum_t e_ji(t)` is completed in
+//! `on_batch_end` (the event form uses the same backward pass with `Lk := 1`, unfiltered).
+//!
+//! Not yet: adaptive (Kolen-Pollack) feedback.
 //!
 //! References: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
 //! spiking neurons", Nat. Commun. 11:3625 (2020); Eligo's EPROP.md.
@@ -41,8 +46,9 @@
 mod event;
 mod net;
 mod online;
+mod reg;
 
-use eligo_plugin::{Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
+use eligo_plugin::{Batch, Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
 
 use net::Net;
 
@@ -50,6 +56,7 @@ use net::Net;
 pub struct Eprop {
     net: Net,
     mode: Mode,
+    reg: Option<reg::Reg>,
 }
 
 enum Mode {
@@ -79,6 +86,22 @@ impl Rule for Eprop {
                 0.0,
                 1e6,
             ),
+            Param::number(
+                "c_reg",
+                "",
+                "firing-rate regularization strength",
+                0.0,
+                0.0,
+                1e12,
+            ),
+            Param::number(
+                "f_target_hz",
+                "Hz",
+                "target rate of the regularizer",
+                10.0,
+                0.0,
+                1e6,
+            ),
         ]
     }
 
@@ -92,7 +115,10 @@ impl Rule for Eprop {
             "online" => Mode::Online(online::Online::new(&net)),
             _ => Mode::Event(event::Event::new(&net)),
         };
-        Ok(Eprop { net, mode })
+        let c_reg = p.get("c_reg");
+        let reg = (c_reg > 0.0)
+            .then(|| reg::Reg::new(&net, c_reg, p.get("f_target_hz") * layout.dt_ms() * 1e-3));
+        Ok(Eprop { net, mode, reg })
     }
 
     fn on_sequence_start(&mut self) -> Result<(), String> {
@@ -114,15 +140,22 @@ impl Rule for Eprop {
         self.net.update_feedback(step);
         match &mut self.mode {
             Mode::Event(e) => e.record(&self.net, step),
-            Mode::Online(o) => o.step(&self.net, step, grads),
+            Mode::Online(o) => o.step(&self.net, step, grads, self.reg.as_mut()),
         }
         Ok(())
     }
 
     fn on_sequence_end(&mut self, seq: &Sequence, grads: &mut Grads) -> Result<(), String> {
         match &mut self.mode {
-            Mode::Event(e) => e.finish(&self.net, seq, grads),
+            Mode::Event(e) => e.finish(&self.net, seq, grads, self.reg.as_mut()),
             Mode::Online(_) => Ok(()),
+        }
+    }
+
+    fn on_batch_end(&mut self, batch: &Batch, grads: &mut Grads) -> Result<(), String> {
+        match &mut self.reg {
+            Some(r) => r.finish_batch(&self.net, batch, grads),
+            None => Ok(()),
         }
     }
 }

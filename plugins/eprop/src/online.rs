@@ -4,6 +4,7 @@
 use eligo_plugin::{Grads, Step};
 
 use crate::net::Net;
+use crate::reg::Reg;
 
 /// Traces of one plastic projection.
 struct Traces {
@@ -54,7 +55,7 @@ impl Online {
     }
 
     /// One step: advance every trace and accumulate `L(t) ebar(t-1)` and `err(t) zk(t)`.
-    pub fn step(&mut self, net: &Net, step: &Step, grads: &mut Grads) {
+    pub fn step(&mut self, net: &Net, step: &Step, grads: &mut Grads, mut reg: Option<&mut Reg>) {
         let err = step.error();
         let n_out = net.n_out;
         let kappa = net.kappa as f32;
@@ -64,7 +65,7 @@ impl Online {
                 b[k] += err[k];
             }
         }
-        for (pr, tr) in net.projs.iter().zip(&mut self.traces) {
+        for (pi, (pr, tr)) in net.projs.iter().zip(&mut self.traces).enumerate() {
             let g = grads.weights(pr.index);
             match pr.post_rec {
                 Some(ri) => {
@@ -83,6 +84,7 @@ impl Online {
                     let l: Vec<f32> = (0..r.n)
                         .map(|j| (0..n_out).map(|k| r.b[j * n_out + k] as f32 * err[k]).sum())
                         .collect();
+                    let mut aux = reg.as_deref_mut().map(|r| &mut r.aux[pi]);
                     for i in 0..tr.eps_v.len() {
                         let ev = tr.eps_v[i];
                         for s in pr.indptr[i] as usize..pr.indptr[i + 1] as usize {
@@ -93,6 +95,9 @@ impl Online {
                             let p = psi[j];
                             let beta = r.beta[j] as f32;
                             let e = p * (ev - beta * tr.eps_a[s]);
+                            if let Some(aux) = aux.as_deref_mut() {
+                                aux[s] += f64::from(e);
+                            }
                             tr.ebar[s] = kappa * tr.ebar[s] + e;
                             tr.eps_a[s] = p * ev + (rho - p * beta) * tr.eps_a[s];
                         }

@@ -146,7 +146,12 @@ fn event_equals_online() {
     }
     for seed in [1u64, 2, 3] {
         for alif in [false, true] {
-            for (feedback, c_reg) in [("symmetric", 0.0), ("random", 0.0), ("symmetric", 3.0)] {
+            for (feedback, c_reg) in [
+                ("symmetric", 0.0),
+                ("random", 0.0),
+                ("adaptive", 0.0),
+                ("symmetric", 3.0),
+            ] {
                 for loss in [
                     Loss::Mse {
                         targets: targets.clone(),
@@ -217,4 +222,62 @@ fn regularizer_changes_the_gradient_towards_the_target_rate() {
     );
     // and it leaves the readout gradient alone
     assert_eq!(with.weights[2], without.weights[2]);
+}
+
+/// Gradient of the last of `batches` one-sequence batches (gradients zeroed in between, weights
+/// unchanged).
+fn gradient_after_batches(
+    spec: &NetworkSpec,
+    rule_toml: &str,
+    loss: Loss,
+    steps: u64,
+    batches: usize,
+) -> Vec<Vec<f32>> {
+    let mut sim = Simulation::new(spec.build().unwrap(), &SimOptions::default()).unwrap();
+    let plugin = Plugin::load(&so("eligo_eprop")).unwrap();
+    let cfg = config::parse(rule_toml, &plugin).unwrap();
+    let rule = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, steps).unwrap();
+    sim.set_rule(rule).unwrap();
+    sim.set_teacher(Some(Teacher::new(2, 2, loss, 1))).unwrap();
+    for _ in 0..batches {
+        sim.reset();
+        sim.zero_grads();
+        sim.begin_sequence().unwrap();
+        sim.run(steps, None).unwrap();
+        sim.end_sequence(steps).unwrap();
+        sim.end_batch(1, steps, &[]).unwrap();
+    }
+    sim.grads().to_vec()
+}
+
+#[test]
+fn adaptive_feedback_starts_random_and_converges_to_symmetric() {
+    let spec = lsnn(7, true);
+    let loss = Loss::CrossEntropy {
+        class: 1,
+        from: 100,
+        to: 200,
+    };
+    let random = gradient_after_batches(&spec, "feedback = \"random\"", loss.clone(), 200, 1);
+    let symmetric = gradient_after_batches(&spec, "feedback = \"symmetric\"", loss.clone(), 200, 1);
+    let first = gradient_after_batches(&spec, "feedback = \"adaptive\"", loss.clone(), 200, 1);
+    // input/recurrent gradients depend on B: random and symmetric differ, adaptive starts random
+    assert!(rel_err(&random[0], &symmetric[0]) > 0.1);
+    assert!(
+        rel_err(&first[0], &random[0]) <= 1e-6,
+        "{}",
+        rel_err(&first[0], &random[0])
+    );
+    // after n batches B - Wout^T has decayed by (1 - 0.5)^n: at n = 30, ~1e-9
+    let late = gradient_after_batches(
+        &spec,
+        "feedback = \"adaptive\"\nadaptive_decay = 0.5",
+        loss,
+        200,
+        31,
+    );
+    for j in 0..2 {
+        let e = rel_err(&late[j], &symmetric[j]);
+        assert!(e <= 1e-5, "projection {j}: {e}");
+    }
 }

@@ -15,6 +15,7 @@
 //! kind = "adam"            # "adam" (beta1 0.9, beta2 0.999, eps 1e-8) | "sgd"
 //! lr = 0.005
 //! lr_by_projection = { "in->rec" = 0.001 }
+//! decay_by_projection = { "rec->out" = 0.001 }   # w <- (1 - decay) w after each update
 //! ```
 
 use std::path::Path;
@@ -50,6 +51,8 @@ pub struct OptimizerSpec {
     pub lr: f64,
     /// Per-projection learning rates.
     pub lr_by_projection: Vec<(String, f64)>,
+    /// Per-projection multiplicative decay after each update.
+    pub decay_by_projection: Vec<(String, f64)>,
 }
 
 impl Default for OptimizerSpec {
@@ -58,6 +61,7 @@ impl Default for OptimizerSpec {
             method: Method::adam(),
             lr: 1e-3,
             lr_by_projection: Vec::new(),
+            decay_by_projection: Vec::new(),
         }
     }
 }
@@ -67,10 +71,21 @@ impl HostOptions {
     pub fn build_optimizer(&self, net: &Network) -> Result<Optimizer> {
         let mask = self.plastic_mask(net)?;
         let names: Vec<&str> = net.projections.iter().map(|p| p.name.as_str()).collect();
-        for (n, _) in &self.optimizer.lr_by_projection {
+        let named = self
+            .optimizer
+            .lr_by_projection
+            .iter()
+            .map(|(n, _)| ("optimizer.lr_by_projection", n))
+            .chain(
+                self.optimizer
+                    .decay_by_projection
+                    .iter()
+                    .map(|(n, _)| ("optimizer.decay_by_projection", n)),
+            );
+        for (field, n) in named {
             if !names.contains(&n.as_str()) {
                 return Err(Error::input(
-                    "optimizer.lr_by_projection",
+                    field,
                     format!("'{n}'"),
                     format!(
                         "no projection has this name; projections: {}",
@@ -98,6 +113,12 @@ impl HostOptions {
                     signs: self
                         .keep_sign
                         .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
+                    decay: self
+                        .optimizer
+                        .decay_by_projection
+                        .iter()
+                        .find(|(n, _)| *n == p.name)
+                        .map_or(0.0, |(_, d)| *d),
                 }
             })
             .collect();
@@ -372,28 +393,38 @@ fn optimizer(v: Value) -> Result<OptimizerSpec> {
                 }
             }
             "lr" => o.lr = lr("optimizer.lr", v)?,
-            "lr_by_projection" => {
+            "lr_by_projection" | "decay_by_projection" => {
                 let Value::Table(m) = v else {
                     return Err(Error::input(
-                        "optimizer.lr_by_projection",
+                        format!("optimizer.{k}"),
                         v,
-                        "must be a table of projection = rate",
-                        "",
+                        "must be a table of projection = value",
+                        "e.g. { \"rec->out\" = 0.001 }",
                     ));
                 };
                 for (name, x) in m {
-                    o.lr_by_projection.push((
-                        name.clone(),
-                        lr(&format!("optimizer.lr_by_projection.{name}"), x)?,
-                    ));
+                    let x = lr(&format!("optimizer.{k}.{name}"), x)?;
+                    if k == "lr_by_projection" {
+                        o.lr_by_projection.push((name.clone(), x));
+                    } else if x < 1.0 {
+                        o.decay_by_projection.push((name.clone(), x));
+                    } else {
+                        return Err(Error::input(
+                            format!("optimizer.{k}.{name}"),
+                            x,
+                            "a decay must be in [0, 1)",
+                            "e-prop's adaptive feedback uses 1e-3",
+                        ));
+                    }
                 }
             }
             other => {
+                const FIELDS: &[&str] = &["kind", "lr", "lr_by_projection", "decay_by_projection"];
                 return Err(Error::input(
                     format!("optimizer.{other}"),
                     "",
-                    "unknown field; allowed: kind, lr, lr_by_projection",
-                    did_you_mean(other, &["kind", "lr", "lr_by_projection"]),
+                    format!("unknown field; allowed: {}", FIELDS.join(", ")),
+                    did_you_mean(other, FIELDS),
                 ));
             }
         }

@@ -5,7 +5,7 @@
 //! Adam:  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  k <- k + 1
 //!        w <- w - lr (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps)
 //! ```
-//! then, per projection, optional bounds `w in [w_min, w_max]` and sign constraint ("Dale's law":
+//! then, per projection, an optional decay `w <- (1 - decay) w`, optional bounds `w in [w_min, w_max]` and sign constraint ("Dale's law":
 //! a weight never crosses zero from its initial sign; it stops at 0).
 //!
 //! | option  | default | meaning                                  |
@@ -56,6 +56,9 @@ pub struct Group {
     pub w_max: f32,
     /// Initial signs to keep (Dale's law), if constrained.
     pub signs: Option<Vec<bool>>,
+    /// Multiplicative decay after each update, `w <- (1 - decay) w` (e.g. the readout under
+    /// adaptive e-prop feedback).
+    pub decay: f64,
 }
 
 impl Group {
@@ -66,6 +69,7 @@ impl Group {
             w_min: f32::NEG_INFINITY,
             w_max: f32::INFINITY,
             signs: None,
+            decay: 0.0,
         }
     }
 }
@@ -137,7 +141,11 @@ impl Optimizer {
                     }
                 }
             }
+            let keep = (1.0 - grp.decay) as f32;
             for (j, w) in w.iter_mut().enumerate() {
+                if grp.decay != 0.0 {
+                    *w *= keep;
+                }
                 *w = w.clamp(grp.w_min, grp.w_max);
                 if let Some(s) = &grp.signs
                     && (*w >= 0.0) != s[j]

@@ -28,7 +28,8 @@
 //!
 //! | parameter      | default   | meaning                                                 |
 //! |----------------|-----------|---------------------------------------------------------|
-//! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step) or `random` (fixed) |
+//! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step), `random` (fixed), `adaptive` (Kolen-Pollack) |
+//! | `adaptive_decay` | 1e-3    | adaptive: per-batch decay `lambda` of `B` and `Wout`     |
 //! | `mode`         | event     | `event` or `online`                                     |
 //! | `random_scale` | 1.0       | standard deviation of random feedback weights           |
 //! | `c_reg`        | 0         | firing-rate regularization strength (0: off)            |
@@ -38,7 +39,11 @@
 //! gradient `2 c_reg (f_j - f_target)/(T n_batch) sum_batch sum_t e_ji(t)` is completed in
 //! `on_batch_end` (the event form uses the same backward pass with `Lk := 1`, unfiltered).
 //!
-//! Not yet: adaptive (Kolen-Pollack) feedback.
+//! Adaptive feedback: `B` starts random and receives the same updates as `Wout^T`; after each
+//! batch both are multiplied by `(1 - lambda)`. Since both get identical updates,
+//! `B(n) = Wout^T(n) + (1 - lambda)^n (B_0 - Wout_0^T)` exactly, which is how `B` is computed;
+//! the host must decay `Wout` by the same `lambda` (rule config `[optimizer]
+//! decay_by_projection = { "rec->out" = 1e-3 }`).
 //!
 //! References: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
 //! spiking neurons", Nat. Commun. 11:3625 (2020); Eligo's EPROP.md.
@@ -50,7 +55,7 @@ mod reg;
 
 use eligo_plugin::{Batch, Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
 
-use net::Net;
+use net::{Feedback, Net};
 
 /// The e-prop rule (see the module docs).
 pub struct Eprop {
@@ -74,7 +79,7 @@ impl Rule for Eprop {
             Param::choice(
                 "feedback",
                 "learning-signal weights B",
-                &["symmetric", "random"],
+                &["symmetric", "random", "adaptive"],
                 "symmetric",
             ),
             Param::choice("mode", "computation", &["event", "online"], "event"),
@@ -85,6 +90,14 @@ impl Rule for Eprop {
                 1.0,
                 0.0,
                 1e6,
+            ),
+            Param::number(
+                "adaptive_decay",
+                "",
+                "adaptive feedback: decay of B - Wout^T per batch (set the same [optimizer] decay on the readout)",
+                1e-3,
+                0.0,
+                1.0,
             ),
             Param::number(
                 "c_reg",
@@ -106,11 +119,16 @@ impl Rule for Eprop {
     }
 
     fn create(layout: &Layout, p: &ParamValues) -> Result<Self, String> {
-        let net = Net::new(
-            layout,
-            p.choice("feedback") == "random",
-            p.get("random_scale"),
-        )?;
+        let feedback = match p.choice("feedback") {
+            "random" => Feedback::Random,
+            "adaptive" => Feedback::Adaptive {
+                decay: p.get("adaptive_decay"),
+                d0: None,
+                batches: 0,
+            },
+            _ => Feedback::Symmetric,
+        };
+        let net = Net::new(layout, feedback, p.get("random_scale"))?;
         let mode = match p.choice("mode") {
             "online" => Mode::Online(online::Online::new(&net)),
             _ => Mode::Event(event::Event::new(&net)),
@@ -153,6 +171,7 @@ impl Rule for Eprop {
     }
 
     fn on_batch_end(&mut self, batch: &Batch, grads: &mut Grads) -> Result<(), String> {
+        self.net.batch_done();
         match &mut self.reg {
             Some(r) => r.finish_batch(&self.net, batch, grads),
             None => Ok(()),

@@ -45,8 +45,25 @@ pub struct Net {
     pub kappa: f64,
     /// Plastic projections into recurrent populations or the readout.
     pub projs: Vec<Proj>,
-    /// Symmetric feedback: B follows the readout weights.
-    pub symmetric: bool,
+    /// How `B` is set.
+    pub feedback: Feedback,
+}
+
+/// The feedback variants of EPROP.md.
+pub enum Feedback {
+    /// `B = Wout^T` at every step.
+    Symmetric,
+    /// Fixed random `B`.
+    Random,
+    /// Kolen-Pollack: random start, same updates as `Wout^T`, decay per batch.
+    Adaptive {
+        /// Decay per batch (`lambda`).
+        decay: f64,
+        /// `B_0 - Wout_0^T`, taken at the first step.
+        d0: Option<Vec<Vec<f64>>>,
+        /// Batches completed.
+        batches: u64,
+    },
 }
 
 /// SplitMix64, for the random feedback weights (no dependency for ten lines).
@@ -67,7 +84,7 @@ fn normal(state: &mut u64) -> f64 {
 
 impl Net {
     /// Read the layout; refuse networks e-prop cannot handle, saying why.
-    pub fn new(layout: &Layout, random: bool, scale: f64) -> Result<Net, String> {
+    pub fn new(layout: &Layout, feedback: Feedback, scale: f64) -> Result<Net, String> {
         let readouts: Vec<usize> = (0..layout.populations().len())
             .filter(|&p| layout.population(p).kind() == ModelKind::Readout)
             .collect();
@@ -100,7 +117,7 @@ impl Net {
         }
         let mut seed = layout.seed() ^ 0xE960_0000_0000_0001;
         for r in &mut rec {
-            if random {
+            if !matches!(feedback, Feedback::Symmetric) {
                 for b in &mut r.b {
                     *b = scale * normal(&mut seed);
                 }
@@ -147,31 +164,72 @@ impl Net {
             n_out,
             kappa,
             projs,
-            symmetric: !random,
+            feedback,
         })
     }
 
-    /// Symmetric feedback: `B_jk = sum of Wout_kj` over the readout projections.
-    pub fn update_feedback(&mut self, step: &Step) {
-        if !self.symmetric {
-            return;
-        }
-        for r in &mut self.rec {
-            r.b.fill(0.0);
-        }
+    /// `Wout^T` per recurrent population: `[j * n_out + k]` = sum of `Wout_kj` over the
+    /// readout projections.
+    fn wout_t(&self, step: &Step) -> Vec<Vec<f64>> {
+        let mut wt: Vec<Vec<f64>> = self
+            .rec
+            .iter()
+            .map(|r| vec![0.0; r.n * self.n_out])
+            .collect();
         for p in &self.projs {
             if p.post_rec.is_some() {
                 continue;
             }
-            let Some(r) = self.rec.iter_mut().find(|r| r.pop == p.pre) else {
+            let Some(ri) = self.rec.iter().position(|r| r.pop == p.pre) else {
                 continue;
             };
             let w = step.weights(p.index);
-            for j in 0..r.n {
+            for j in 0..self.rec[ri].n {
                 for s in p.indptr[j] as usize..p.indptr[j + 1] as usize {
-                    r.b[j * self.n_out + p.targets[s] as usize] += f64::from(w[s]);
+                    wt[ri][j * self.n_out + p.targets[s] as usize] += f64::from(w[s]);
                 }
             }
+        }
+        wt
+    }
+
+    /// Set `B` for this step: `Wout^T` (symmetric), unchanged (random), or, adaptive
+    /// (Kolen-Pollack), `Wout^T + (1 - decay)^n (B_0 - Wout_0^T)` after `n` batches — what `B`
+    /// becomes when it gets the same updates as `Wout^T` and both decay by `(1 - decay)` per
+    /// batch.
+    pub fn update_feedback(&mut self, step: &Step) {
+        match &mut self.feedback {
+            Feedback::Random => {}
+            Feedback::Symmetric => {
+                let wt = self.wout_t(step);
+                for (r, w) in self.rec.iter_mut().zip(wt) {
+                    r.b = w;
+                }
+            }
+            Feedback::Adaptive { .. } => {
+                let wt = self.wout_t(step);
+                let Feedback::Adaptive { decay, d0, batches } = &mut self.feedback else {
+                    unreachable!()
+                };
+                let d0 = d0.get_or_insert_with(|| {
+                    self.rec
+                        .iter()
+                        .zip(&wt)
+                        .map(|(r, w)| r.b.iter().zip(w).map(|(b, w)| b - w).collect())
+                        .collect()
+                });
+                let f = (1.0 - *decay).powf(*batches as f64);
+                for ((r, w), d) in self.rec.iter_mut().zip(wt).zip(d0.iter()) {
+                    r.b = w.iter().zip(d).map(|(w, d)| w + f * d).collect();
+                }
+            }
+        }
+    }
+
+    /// A batch ended (the host updated the weights).
+    pub fn batch_done(&mut self) {
+        if let Feedback::Adaptive { batches, .. } = &mut self.feedback {
+            *batches += 1;
         }
     }
 }

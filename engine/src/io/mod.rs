@@ -4,6 +4,7 @@
 //! the caller, how bytes are written is decided here.
 
 pub mod config;
+pub mod events;
 pub mod npy;
 
 use std::fs::File;

@@ -1,0 +1,110 @@
+//! Each reader decodes its sample file in data/events/ to the events written beside it
+//! (`NAME.expected.csv`, produced by data/events/make_samples.py from literal lists, not by the
+//! code under test).
+
+use std::path::PathBuf;
+
+use super::{AeEvent, AedatChip, Format, ReadOptions, read_all};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/events")
+        .join(name)
+}
+
+fn expected(name: &str) -> Vec<AeEvent> {
+    let text = std::fs::read_to_string(data(&format!("{name}.expected.csv"))).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("t,x,y,p"));
+    lines
+        .map(|l| {
+            let v: Vec<u64> = l.split(',').map(|f| f.parse().unwrap()).collect();
+            AeEvent::xyp(v[0], v[1] as u32, v[2] as u16, v[3] as u8)
+        })
+        .collect()
+}
+
+fn check(file: &str, expect: &str, opts: ReadOptions, format: Format) {
+    let path = data(file);
+    assert_eq!(super::detect(&path).unwrap(), format, "{file}");
+    let got = read_all(&path, &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let want = expected(expect);
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "{file}");
+}
+
+#[test]
+fn eligo_npy() {
+    check(
+        "eligo.npy",
+        "eligo.npy",
+        ReadOptions::default(),
+        Format::EligoNpy,
+    );
+    check(
+        "eligo_p.npy",
+        "eligo_p.npy",
+        ReadOptions::default(),
+        Format::EligoNpy,
+    );
+}
+
+#[test]
+fn tonic_npy() {
+    let o = ReadOptions::default;
+    check(
+        "tonic_vision.npy",
+        "tonic_vision.npy",
+        o(),
+        Format::TonicNpy,
+    );
+    check("tonic_audio.npy", "tonic_audio.npy", o(), Format::TonicNpy);
+}
+
+#[test]
+fn aedat2_raw_and_dvs128() {
+    check(
+        "dvs128.aedat",
+        "dvs128.aedat.raw",
+        ReadOptions::default(),
+        Format::Aedat2,
+    );
+    let o = ReadOptions {
+        aedat_chip: AedatChip::Dvs128,
+        ..ReadOptions::default()
+    };
+    check("dvs128.aedat", "dvs128.aedat", o, Format::Aedat2);
+}
+
+#[test]
+fn evt2() {
+    check("evt2.raw", "evt2.raw", ReadOptions::default(), Format::Evt2);
+}
+
+#[test]
+fn nmnist() {
+    check(
+        "nmnist.bin",
+        "nmnist.bin",
+        ReadOptions::default(),
+        Format::NMnist,
+    );
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn shd_sample_1() {
+    let o = ReadOptions {
+        sample: Some(1),
+        ..ReadOptions::default()
+    };
+    check("shd.h5", "shd.h5.sample1", o, Format::ShdHdf5);
+}
+
+#[cfg(not(feature = "hdf5"))]
+#[test]
+fn shd_without_the_feature_is_a_clear_error() {
+    let e = read_all(&data("shd.h5"), &ReadOptions::default()).unwrap_err();
+    assert!(e.is_input());
+    assert!(e.to_string().contains("--features hdf5"), "{e}");
+}

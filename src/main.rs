@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Simulate a network description (TOML) and write its recordings.
     Simulate(cli::simulate::Args),
+    /// Run one batch with a learning rule and write every gradient, the spikes and the loss.
+    Grad(cli::grad::Args),
     /// List the learning-rule plugins found, with their parameters.
     Plugins(cli::plugins::Args),
     /// Built-in benchmarks.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Bench(b) => cli::bench::run(b),
         Command::Plugins(a) => cli::plugins::run(a),
+        Command::Grad(a) => cli::grad::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

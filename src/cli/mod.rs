@@ -1,6 +1,7 @@
 //! Subcommands.
 
 pub mod bench;
+pub mod grad;
 pub mod plugins;
 pub mod progress;
 pub mod rule;

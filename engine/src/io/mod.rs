@@ -6,6 +6,8 @@
 pub mod config;
 pub mod events;
 pub mod npy;
+pub mod npz;
+pub mod weights;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -1,0 +1,162 @@
+//! Network weights as `.npz`: for each projection `P`, the arrays `P/indptr`, `P/indices` and
+//! `P/data` (CSR by presynaptic neuron, exactly the engine's layout, so `scipy.sparse.csr_matrix
+//! ((data, indices, indptr))` is the `n_pre x n_post` matrix); for each readout `R`, `R/bias`.
+//!
+//! Loading accepts that layout (structure must equal the network's) or a dense `P` array of
+//! shape `n_post x n_pre` (`W[post, pre]`, the usual math orientation), whose entries at the
+//! network's synapses are taken (entries where the network has no synapse must be 0).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::npz::{self, Out};
+use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::neuron::ModelSpec;
+
+/// Arrays describing the weights of `net` (and readout `biases`, one vector per population,
+/// empty where none).
+pub fn arrays(net: &Network, biases: &[Vec<f32>], prefix: &str) -> BTreeMap<String, Out> {
+    let mut m = BTreeMap::new();
+    for p in &net.projections {
+        let n = p.len() as u64;
+        m.insert(
+            format!("{prefix}{}/indptr", p.name),
+            Out::U32(vec![p.indptr.len() as u64], p.indptr.clone()),
+        );
+        m.insert(
+            format!("{prefix}{}/indices", p.name),
+            Out::U32(vec![n], p.targets.clone()),
+        );
+        m.insert(
+            format!("{prefix}{}/data", p.name),
+            Out::F32(vec![n], p.weights.clone()),
+        );
+    }
+    for (pop, b) in net.populations.iter().zip(biases) {
+        if !b.is_empty() {
+            m.insert(
+                format!("{prefix}{}/bias", pop.name),
+                Out::F32(vec![b.len() as u64], b.clone()),
+            );
+        }
+    }
+    m
+}
+
+/// Write the weights of `net` and the readout biases to `path`.
+pub fn save(path: &Path, net: &Network, biases: &[Vec<f32>]) -> Result<()> {
+    npz::write(path, &arrays(net, biases, ""))
+}
+
+/// Readout biases of `net` as its parameters say (one vector per population, empty where none).
+pub fn default_biases(net: &Network) -> Vec<Vec<f32>> {
+    net.populations
+        .iter()
+        .map(|p| match &p.model {
+            ModelSpec::Readout(r) => vec![r.bias as f32; p.size as usize],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Load weights (and biases) from `path` into `net` and `biases`. Every projection must be
+/// present; errors name the file, the array, what was found and what the network needs.
+pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<()> {
+    let arrays = npz::read(path)?;
+    let err = |field: String, value: String, allowed: String| {
+        Error::input(field, value, allowed, "").in_file(path)
+    };
+    for p in &mut net.projections {
+        let n_pre = p.n_pre();
+        let n_post = net.populations[p.post].size as usize;
+        let weights: Vec<f32> = if let Some(data) = arrays.get(&format!("{}/data", p.name)) {
+            for (part, want) in [("indptr", &p.indptr), ("indices", &p.targets)] {
+                let key = format!("{}/{part}", p.name);
+                let a = arrays.get(&key).ok_or_else(|| {
+                    err(
+                        key.clone(),
+                        "missing".into(),
+                        format!("{}/data needs {key} too", p.name),
+                    )
+                })?;
+                let same = a.data.len() == want.len()
+                    && a.data
+                        .iter()
+                        .zip(want.iter())
+                        .all(|(x, y)| *x == f64::from(*y));
+                if !same {
+                    return Err(err(
+                        key,
+                        format!("{} entries", a.data.len()),
+                        format!(
+                            "must equal the network's connectivity ({} entries): the weights belong to another network",
+                            want.len()
+                        ),
+                    ));
+                }
+            }
+            data.data.iter().map(|&x| x as f32).collect()
+        } else if let Some(d) = arrays.get(&p.name) {
+            if d.shape != [n_post as u64, n_pre as u64] {
+                return Err(err(
+                    p.name.clone(),
+                    format!("shape {:?}", d.shape),
+                    format!(
+                        "a dense weight array must have shape [n_post, n_pre] = [{n_post}, {n_pre}]"
+                    ),
+                ));
+            }
+            let mut w = vec![0.0f32; p.len()];
+            let mut used = vec![false; d.data.len()];
+            for i in 0..n_pre {
+                for s in p.row(i) {
+                    let k = p.targets[s] as usize * n_pre + i;
+                    w[s] += d.data[k] as f32;
+                    used[k] = true;
+                }
+            }
+            if let Some(k) = (0..d.data.len()).find(|&k| !used[k] && d.data[k] != 0.0) {
+                return Err(err(
+                    format!("{}[{}, {}]", p.name, k / n_pre, k % n_pre),
+                    d.data[k].to_string(),
+                    "the network has no synapse there, so the entry must be 0".into(),
+                ));
+            }
+            w
+        } else {
+            return Err(err(
+                format!("{}/data", p.name),
+                "missing".into(),
+                format!(
+                    "every projection needs its weights ({0}/indptr, {0}/indices, {0}/data, or a dense {0})",
+                    p.name
+                ),
+            ));
+        };
+        if let Some(k) = weights.iter().position(|w| !w.is_finite()) {
+            return Err(err(
+                format!("{}/data[{k}]", p.name),
+                weights[k].to_string(),
+                "weights must be finite numbers".into(),
+            ));
+        }
+        p.weights = weights;
+    }
+    for (pop, b) in net.populations.iter().zip(biases.iter_mut()) {
+        if b.is_empty() {
+            continue;
+        }
+        if let Some(a) = arrays.get(&format!("{}/bias", pop.name)) {
+            if a.data.len() != b.len() || a.data.iter().any(|x| !x.is_finite()) {
+                return Err(err(
+                    format!("{}/bias", pop.name),
+                    format!("{} values", a.data.len()),
+                    format!("must hold {} finite numbers", b.len()),
+                ));
+            }
+            *b = a.data.iter().map(|&x| x as f32).collect();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! `eligo grad`: one batch (one sequence) of a network with a learning rule; every gradient,
+//! the spikes and the loss go to an `.npz` — the way to check any rule against your own code.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use eligo_engine::io::npz::{self, Out};
+use eligo_engine::io::{config, npy, weights};
+use eligo_engine::neuron::ModelSpec;
+use eligo_engine::prelude::*;
+use eligo_engine::train::{Loss, Teacher};
+
+/// Arguments of `grad`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Network description (TOML); its duration is the sequence length.
+    pub config: PathBuf,
+    /// Weights (.npz: per projection P, P/indptr + P/indices + P/data, or a dense P[post, pre];
+    /// readout biases R/bias). Default: the weights the description draws.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Input spikes (Eligo event .npy: fields t [µs], addr) driving the input population.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The population the input drives (a source population). Default: the first source.
+    #[arg(long)]
+    pub input_population: Option<String>,
+    /// Regression targets: a steps x n_out float .npy (mean squared error).
+    #[arg(long, conflicts_with = "class")]
+    pub targets: Option<PathBuf>,
+    /// Classification target class (softmax cross-entropy over --window-ms).
+    #[arg(long, requires = "window_ms")]
+    pub class: Option<usize>,
+    /// Decision window "FROM:TO" in ms (classification).
+    #[arg(long)]
+    pub window_ms: Option<String>,
+    /// Output .npz.
+    #[arg(long, default_value = "grad.npz")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub rule: super::rule::RuleArgs,
+}
+
+/// Run `grad`.
+pub fn run(a: Args) -> Result<()> {
+    let cfg = config::load(&a.config)?;
+    let file = &a.config;
+    let mut net = cfg.network.build().map_err(|e| e.in_file(file))?;
+    let steps = cfg.steps;
+    let dt_us = net.dt_ms * 1000.0;
+    let mut biases = weights::default_biases(&net);
+    if let Some(w) = &a.weights {
+        weights::load(w, &mut net, &mut biases)?;
+    }
+    let readouts: Vec<usize> = (0..net.populations.len())
+        .filter(|&p| matches!(net.populations[p].model, ModelSpec::Readout(_)))
+        .collect();
+    let [readout] = readouts[..] else {
+        return Err(Error::input(
+            "population",
+            format!("{} readout populations", readouts.len()),
+            "`grad` needs exactly one readout population",
+            "",
+        )
+        .in_file(file)
+        .into());
+    };
+    let n_out = net.populations[readout].size as usize;
+    let input_pop = match &a.input_population {
+        Some(name) => net.population(name).ok_or_else(|| {
+            Error::input(
+                "--input-population",
+                name,
+                "no population has this name",
+                "",
+            )
+        })?,
+        None => net
+            .populations
+            .iter()
+            .position(|p| p.model.is_source())
+            .ok_or_else(|| {
+                Error::input(
+                    "population",
+                    "none",
+                    "`grad` needs a source population for the input",
+                    "",
+                )
+                .in_file(file)
+            })?,
+    };
+    // input events -> (step, index)
+    let events = npy::read_events(&a.input).map_err(|e| match e {
+        Error::Io { source, .. } => Error::input(
+            "--input",
+            a.input.display(),
+            format!("not an Eligo event file (structured .npy with t <u8, addr <u4): {source}"),
+            "convert it with `eligo events convert`",
+        ),
+        other => other,
+    })?;
+    let size = net.populations[input_pop].size;
+    let mut binned = Vec::with_capacity(events.len());
+    for (k, ev) in events.iter().enumerate() {
+        if ev.addr >= size {
+            return Err(Error::input(
+                format!("event {k}"),
+                format!("addr {}", ev.addr),
+                format!(
+                    "population '{}' has {size} neurons",
+                    net.populations[input_pop].name
+                ),
+                "check the input population and the address map",
+            )
+            .in_file(&a.input)
+            .into());
+        }
+        let step = (ev.t as f64 / dt_us).floor() as u64;
+        if step < steps {
+            binned.push((step, ev.addr));
+        }
+    }
+    let loss = match (&a.targets, a.class) {
+        (Some(t), _) => {
+            let arr = read_targets(t)?;
+            if arr.0 != [steps, n_out as u64] {
+                return Err(Error::input(
+                    "--targets",
+                    format!("shape {:?}", arr.0),
+                    format!("must be [steps, n_out] = [{steps}, {n_out}]"),
+                    "one row per step of duration_ms / dt_ms",
+                )
+                .in_file(t)
+                .into());
+            }
+            Loss::Mse { targets: arr.1 }
+        }
+        (None, Some(class)) => {
+            if class >= n_out {
+                return Err(Error::input(
+                    "--class",
+                    class,
+                    format!("must be below the number of outputs {n_out}"),
+                    "",
+                )
+                .into());
+            }
+            let w = a.window_ms.as_deref().unwrap_or_default();
+            let parsed = w.split_once(':').and_then(|(f, t)| {
+                Some((f.trim().parse::<f64>().ok()?, t.trim().parse::<f64>().ok()?))
+            });
+            let Some((from, to)) = parsed.filter(|(f, t)| *f >= 0.0 && f < t) else {
+                return Err(Error::input(
+                    "--window-ms",
+                    w,
+                    "must be FROM:TO in ms with 0 <= FROM < TO",
+                    "e.g. 2100:2250",
+                )
+                .into());
+            };
+            let (from, to) = (
+                (from / net.dt_ms).round() as u64,
+                ((to / net.dt_ms).round() as u64).min(steps),
+            );
+            Loss::CrossEntropy { class, from, to }
+        }
+        (None, None) => {
+            return Err(Error::input("--targets", "missing", "give --targets FILE.npy (regression) or --class K --window-ms A:B (classification)", "").into());
+        }
+    };
+    let opts = SimOptions {
+        threads: 1,
+        record: RecordSpec {
+            spikes: (0..net.populations.len()).collect(),
+            state: vec![],
+        },
+    };
+    let mut sim = Simulation::new(net, &opts)?;
+    sim.set_biases(readout, &biases[readout]);
+    sim.clamp(input_pop, &binned)?;
+    if a.rule.rule.is_none() {
+        return Err(Error::input(
+            "--rule",
+            "missing",
+            "`grad` needs a learning rule",
+            "e.g. --rule eprop",
+        )
+        .into());
+    }
+    super::rule::attach(&a.rule, &mut sim, steps)?;
+    sim.set_teacher(Some(Teacher::new(readout, n_out, loss, 1)))?;
+    sim.begin_sequence()?;
+    sim.run(steps, None)?;
+    sim.end_sequence(steps)?;
+    let counts: Vec<Vec<u64>> = sim
+        .neuron_spike_counts()
+        .iter()
+        .map(|c| c.iter().map(|&x| u64::from(x)).collect())
+        .collect();
+    sim.end_batch(1, steps, &counts)?;
+
+    let net = sim.network();
+    let mut out: BTreeMap<String, Out> = weights::arrays(net, &biases, "weights/");
+    for (j, p) in net.projections.iter().enumerate() {
+        if !sim.grads()[j].is_empty() {
+            out.insert(
+                format!("grad/{}/data", p.name),
+                Out::F32(vec![p.len() as u64], sim.grads()[j].clone()),
+            );
+            out.insert(
+                format!("grad/{}/indptr", p.name),
+                Out::U32(vec![p.indptr.len() as u64], p.indptr.clone()),
+            );
+            out.insert(
+                format!("grad/{}/indices", p.name),
+                Out::U32(vec![p.len() as u64], p.targets.clone()),
+            );
+        }
+    }
+    for (pop, g) in net.populations.iter().zip(sim.bias_grads()) {
+        if !g.is_empty() {
+            out.insert(
+                format!("grad/{}/bias", pop.name),
+                Out::F32(vec![g.len() as u64], g.clone()),
+            );
+        }
+    }
+    for (pi, pop) in net.populations.iter().enumerate() {
+        let s = sim.population_spikes(pi);
+        out.insert(
+            format!("spikes/{}/step", pop.name),
+            Out::U64(vec![s.len() as u64], s.iter().map(|x| x.0).collect()),
+        );
+        out.insert(
+            format!("spikes/{}/addr", pop.name),
+            Out::U32(vec![s.len() as u64], s.iter().map(|x| x.1).collect()),
+        );
+    }
+    let loss_value = sim.teacher().map_or(0.0, |t| t.value);
+    out.insert("loss".into(), Out::F64(vec![], vec![loss_value]));
+    out.insert(
+        "errors".into(),
+        Out::F32(vec![steps, n_out as u64], sim.errors().to_vec()),
+    );
+    npz::write(&a.out, &out)?;
+    println!("loss {loss_value:.6}; wrote {}", a.out.display());
+    Ok(())
+}
+
+/// A 2-D float .npy (f32 or f64) as (shape, row-major f32 values).
+fn read_targets(path: &std::path::Path) -> Result<(Vec<u64>, Vec<f32>)> {
+    let bad = |msg: String| {
+        Error::input(
+            "--targets",
+            path.display(),
+            msg,
+            "save a float32 array of shape [steps, n_out] with numpy.save",
+        )
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
+    let f = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a .npy file: {e}")))?;
+    let shape = f.shape().to_vec();
+    let ts = match f.dtype() {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => return Err(bad(format!("dtype {other:?} is not a float array")).into()),
+    };
+    let data: Vec<f32> = match ts.as_str() {
+        "<f4" => f.into_vec::<f32>().map_err(|e| bad(e.to_string()))?,
+        "<f8" => f
+            .into_vec::<f64>()
+            .map_err(|e| bad(e.to_string()))?
+            .into_iter()
+            .map(|x| x as f32)
+            .collect(),
+        other => return Err(bad(format!("dtype {other}; allowed: float32, float64")).into()),
+    };
+    if let Some(k) = data.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!("entry {k} is {}; targets must be finite", data[k])).into());
+    }
+    Ok((shape, data))
+}

@@ -27,6 +27,9 @@ enum Command {
     /// Built-in benchmarks.
     #[command(subcommand)]
     Bench(cli::bench::Bench),
+    /// Inspect and convert address-event files (info, convert).
+    #[command(subcommand)]
+    Events(cli::events::EventsCmd),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Bench(b) => cli::bench::run(b),
+        Command::Events(c) => cli::events::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
         Command::Grad(a) => cli::grad::run(a),
     };

@@ -1,6 +1,7 @@
 //! Subcommands.
 
 pub mod bench;
+pub mod events;
 pub mod grad;
 pub mod plugins;
 pub mod progress;

@@ -32,6 +32,8 @@ pub struct Args {
     pub quiet: bool,
     #[command(flatten)]
     pub rule: super::rule::RuleArgs,
+    #[command(flatten, next_help_heading = "Event replay")]
+    pub replay: super::events::ReplayArgs,
 }
 
 /// Run `simulate`.
@@ -41,6 +43,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(s) = a.seed {
         cfg.network.seed = s;
     }
+    a.replay.prepare(&mut cfg)?;
     let t_build = Instant::now();
     let net = cfg.network.build().map_err(|e| e.in_file(&file))?;
     let opts = SimOptions {
@@ -48,6 +51,7 @@ pub fn run(a: Args) -> Result<()> {
         record: cfg.record.clone(),
     };
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
+    let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
     let mut optimizer = super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
     let initial: Vec<Vec<f32>> = sim
         .network()
@@ -75,6 +79,7 @@ pub fn run(a: Args) -> Result<()> {
     sim.begin_sequence()?;
     sim.run(cfg.steps, Some(&|s| progress.set(s)))?;
     sim.end_sequence(cfg.steps)?;
+    replay.finish()?;
     if let Some(opt) = &mut optimizer {
         sim.apply_gradients(opt);
     }

@@ -5,7 +5,6 @@
 //! address — `numpy.load(f)["t"]` gives the times. State traces are 2-D `<f4` arrays
 //! (steps × neurons).
 
-use std::io::Write;
 use std::path::Path;
 
 use npyz::WriterBuilder;
@@ -23,19 +22,13 @@ pub struct Event {
     pub addr: u32,
 }
 
-fn write_events_to<W: Write>(w: &mut W, events: &[Event]) -> std::io::Result<()> {
-    let mut out = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&[events.len() as u64])
-        .writer(w)
-        .begin_nd()?;
-    out.extend(events.iter().copied())?;
-    out.finish()
-}
-
-/// Write events to `path` atomically.
+/// Write events to `path` atomically, streaming (see [`super::events::npy::Writer`]).
 pub fn write_events(path: &Path, events: &[Event]) -> Result<()> {
-    super::write_atomic(path, |w| write_events_to(w, events))
+    let mut w = super::events::npy::Writer::create(path, false)?;
+    for e in events {
+        w.push(e.t, e.addr, 0)?;
+    }
+    w.finish().map(drop)
 }
 
 /// Write a 2-D `f32` array (`rows × cols`, row-major) to `path` atomically.

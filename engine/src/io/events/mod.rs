@@ -35,6 +35,7 @@
 pub mod aedat;
 mod bin;
 mod bytes;
+mod convert;
 pub mod evt2;
 mod map;
 pub mod nmnist;
@@ -56,6 +57,7 @@ use std::path::{Path, PathBuf};
 
 pub use bin::{BinPolicy, Binner, Limit, StepEvents};
 pub use bytes::ByteSource;
+pub use convert::{Converted, Stats, convert, output_format, stats};
 pub use map::{AddressMap, MapSpec, TimeMap, TimeStart, dt_us, parse_pool, read_table};
 pub use sort::Sorted;
 

@@ -1,0 +1,273 @@
+//! `eligo events info` and `eligo events convert`, as library functions.
+//!
+//! [`stats`] reads a stream once (bounded memory) and reports count, time span, address ranges,
+//! polarities and whether time ever goes backwards (it reports rather than refuses, since it is
+//! the tool to find out). [`convert`] reads, checks time order, applies the time and address maps
+//! and writes Eligo `.npy` or AEDAT 2.0; times stay in µs (no binning).
+
+use std::path::Path;
+
+use super::map::{AddressMap, TimeMap};
+use super::replay::ReplayOptions;
+use super::{AeEvent, Checked, EventReader, Format, ReadOptions, StreamInfo, aedat, npy, open};
+use crate::error::{Error, Result};
+
+/// What [`stats`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The stream's description.
+    pub info: StreamInfo,
+    /// Events.
+    pub events: u64,
+    /// First and last timestamp (µs).
+    pub t_first: Option<u64>,
+    /// Last timestamp.
+    pub t_last: Option<u64>,
+    /// Smallest and largest timestamp.
+    pub t_range: Option<(u64, u64)>,
+    /// x (address) range.
+    pub x_range: Option<(u32, u32)>,
+    /// y range.
+    pub y_range: Option<(u16, u16)>,
+    /// Events per polarity value 0 and 1, and others.
+    pub polarity: [u64; 3],
+    /// Events whose time is before their predecessor's.
+    pub backwards: u64,
+    /// Index of the first such event.
+    pub first_backwards: Option<u64>,
+}
+
+fn minmax<T: Ord + Copy>(r: Option<(T, T)>, v: T) -> Option<(T, T)> {
+    Some(r.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
+}
+
+/// Read `path` once and summarize it.
+pub fn stats(path: &Path, opts: &ReadOptions) -> Result<Stats> {
+    let mut r = open(path, opts)?;
+    let mut s = Stats {
+        info: r.info().clone(),
+        events: 0,
+        t_first: None,
+        t_last: None,
+        t_range: None,
+        x_range: None,
+        y_range: None,
+        polarity: [0; 3],
+        backwards: 0,
+        first_backwards: None,
+    };
+    let mut chunk = Vec::new();
+    while r.next_chunk(&mut chunk)? {
+        for e in &chunk {
+            if let Some(last) = s.t_last
+                && e.t < last
+            {
+                s.backwards += 1;
+                s.first_backwards.get_or_insert(s.events);
+            }
+            s.t_first.get_or_insert(e.t);
+            s.t_last = Some(e.t);
+            s.t_range = minmax(s.t_range, e.t);
+            s.x_range = minmax(s.x_range, e.x);
+            s.y_range = minmax(s.y_range, e.y);
+            s.polarity[usize::from(e.p.min(2))] += 1;
+            s.events += 1;
+        }
+    }
+    Ok(s)
+}
+
+/// The output format for `path`: `to` if given, else from the extension.
+pub fn output_format(path: &Path, to: Option<Format>) -> Result<Format> {
+    let f = match to {
+        Some(f) => f,
+        None => match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("npy") => Format::EligoNpy,
+            Some("aedat" | "dat") => Format::Aedat2,
+            other => {
+                return Err(Error::input(
+                    "OUT",
+                    path.display(),
+                    format!(
+                        "cannot tell the output format from the extension {:?}: Eligo writes .npy \
+                         and .aedat (AEDAT 2.0)",
+                        other.unwrap_or("")
+                    ),
+                    "name it *.npy or *.aedat, or pass --to npy|aedat",
+                ));
+            }
+        },
+    };
+    if !matches!(f, Format::EligoNpy | Format::Aedat2) {
+        return Err(Error::input(
+            "--to",
+            f.name(),
+            "Eligo writes npy (its own format) and aedat (AEDAT 2.0)",
+            "",
+        ));
+    }
+    Ok(f)
+}
+
+/// What [`convert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    /// Events read.
+    pub read: u64,
+    /// Events written.
+    pub written: u64,
+    /// Events before the start time (skipped).
+    pub skipped: u64,
+    /// The output format.
+    pub format: Format,
+    /// The address map used.
+    pub map: String,
+    /// The output carries a polarity field.
+    pub with_p: bool,
+}
+
+enum Out {
+    Npy(npy::Writer),
+    Aedat(aedat::Writer),
+}
+
+/// Convert `input` to `output` (format `to`, or from the extension).
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    to: Option<Format>,
+    opts: &ReplayOptions,
+) -> Result<Converted> {
+    let format = output_format(output, to)?;
+    if input.canonicalize().ok().is_some()
+        && input.canonicalize().ok() == output.canonicalize().ok()
+    {
+        return Err(Error::input(
+            "OUT",
+            output.display(),
+            "the output must be another file than the input",
+            "",
+        ));
+    }
+    let reader = open(input, &opts.read)?;
+    let info = reader.info().clone();
+    let mut spec = opts.map.clone();
+    // a 1-D stream with polarity keeps it as a field when the output can hold one and no map
+    // option says otherwise
+    let one_d_p = !info.has_y && info.has_p && !spec.merge_polarity && spec.width.is_none();
+    spec.keep_polarity = one_d_p && format == Format::EligoNpy;
+    if one_d_p && format == Format::Aedat2 {
+        return Err(Error::input(
+            "OUT",
+            output.display(),
+            format!(
+                "{} events carry a polarity that AEDAT 2.0 raw addresses cannot hold",
+                info.format
+            ),
+            "write .npy, or fold polarity into the address with --width N (index = p*N + x) or \
+             drop it with --merge-polarity",
+        )
+        .in_file(input));
+    }
+    let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
+    let mut time: TimeMap = opts.time;
+    let mut r = Checked::new(reader, input);
+    let with_p = spec.keep_polarity;
+    let mut out = match format {
+        Format::EligoNpy => Out::Npy(npy::Writer::create(output, with_p)?),
+        _ => Out::Aedat(aedat::Writer::create(output)?),
+    };
+    let (mut chunk, mut mapped) = (Vec::new(), Vec::<AeEvent>::new());
+    let (mut skipped, mut written) = (0u64, 0u64);
+    while r.next_chunk(&mut chunk)? {
+        let first = r.count() - chunk.len() as u64;
+        mapped.clear();
+        for (k, e) in chunk.iter().enumerate() {
+            let Some(t) = time.apply(e.t) else {
+                skipped += 1;
+                continue;
+            };
+            let Some(i) = map.index(e) else {
+                return Err(Error::input(
+                    format!("event {}", first + k as u64),
+                    format!("t = {} µs, x = {}, y = {}, p = {}", e.t, e.x, e.y, e.p),
+                    format!("outside the address map: {}", map.describe()),
+                    "check --width/--height or the sensor layout (--aedat-chip)",
+                )
+                .in_file(input));
+            };
+            mapped.push(AeEvent {
+                t,
+                x: i,
+                y: 0,
+                p: if with_p { e.p } else { 0 },
+            });
+        }
+        match &mut out {
+            Out::Npy(w) => w.write(&mapped)?,
+            Out::Aedat(w) => w.write(&mapped)?,
+        }
+        written += mapped.len() as u64;
+    }
+    match out {
+        Out::Npy(w) => w.finish()?,
+        Out::Aedat(w) => w.finish()?,
+    };
+    Ok(Converted {
+        read: r.count(),
+        written,
+        skipped,
+        format,
+        map: map.describe(),
+        with_p,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::events::{MapSpec, read_all};
+
+    #[test]
+    fn npy_aedat_npy_is_lossless() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.npy"),
+            dir.path().join("b.aedat"),
+            dir.path().join("c.npy"),
+        );
+        let ev: Vec<AeEvent> = (0..100_000u64)
+            .map(|i| AeEvent::addr(i * 50_000 + i % 7, (i * 2_654_435_761 % (1 << 32)) as u32))
+            .collect();
+        npy::write(&a, &ev, false).unwrap();
+        let o = ReplayOptions::default();
+        convert(&a, &b, None, &o).unwrap();
+        convert(&b, &c, None, &o).unwrap();
+        assert_eq!(read_all(&c, &ReadOptions::default()).unwrap(), ev);
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+    }
+
+    #[test]
+    fn polarity_needs_a_decision_for_aedat() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.npy");
+        npy::write(&a, &[AeEvent::xyp(1, 2, 0, 1)], true).unwrap();
+        let o = ReplayOptions::default();
+        let e = convert(&a, &dir.path().join("b.aedat"), None, &o).unwrap_err();
+        assert!(e.to_string().contains("--merge-polarity"), "{e}");
+        let o = ReplayOptions {
+            map: MapSpec {
+                width: Some(10),
+                ..MapSpec::default()
+            },
+            ..ReplayOptions::default()
+        };
+        convert(&a, &dir.path().join("b.aedat"), None, &o).unwrap();
+        let got = read_all(&dir.path().join("b.aedat"), &ReadOptions::default()).unwrap();
+        assert_eq!(got, vec![AeEvent::addr(1, 12)]);
+    }
+}

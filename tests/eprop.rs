@@ -558,3 +558,26 @@ fn plugin_equals_an_independent_dense_float64_eprop() {
         assert!(rel_err(&sim.bias_grads()[2], &b) <= 1e-5);
     }
 }
+
+#[test]
+fn frozen_readout_still_defines_symmetric_feedback() {
+    let spec = lsnn(21, true);
+    let loss = Loss::CrossEntropy {
+        class: 0,
+        from: 100,
+        to: 200,
+    };
+    let all = gradient(&spec, "", loss.clone(), 200);
+    let frozen = gradient(
+        &spec,
+        "[host]\nplastic = [\"in->rec\", \"rec->rec\"]",
+        loss,
+        200,
+    );
+    assert_eq!(frozen.weights[0], all.weights[0]);
+    assert_eq!(frozen.weights[1], all.weights[1]);
+    assert!(
+        frozen.weights[2].iter().all(|&g| g == 0.0),
+        "no gradient for a frozen readout"
+    );
+}

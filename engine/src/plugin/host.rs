@@ -148,10 +148,18 @@ impl RuleInstance {
         let mut state: State = std::ptr::null_mut();
         let status = (plugin.desc.create)(&layout, View::of(params), &mut state);
         check(&plugin, status, "create", None)?;
+        // only direct rules change weights inside a run; gradient rules go through the optimizer
+        let direct = plugin.output == abi::OutputKind::Direct;
         let signs = net
             .projections
             .iter()
-            .map(|p| p.weights.iter().map(|w| *w >= 0.0).collect())
+            .map(|p| {
+                if direct && opts.keep_sign {
+                    p.weights.iter().map(|w| *w >= 0.0).collect()
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         Ok(RuleInstance {
             plugin,
@@ -174,13 +182,15 @@ impl RuleInstance {
         self.changes_applied
     }
 
-    /// A sequence starts: snapshot the plastic weights and tell the rule.
+    /// A sequence starts: snapshot the plastic weights (direct rules: the only ones that change
+    /// weights during a sequence) and tell the rule.
     pub fn sequence_start(&mut self, net: &Network) -> Result<()> {
+        let direct = self.plugin.output == abi::OutputKind::Direct;
         self.snapshot = net
             .projections
             .iter()
             .zip(&self.plastic)
-            .map(|(p, &pl)| pl.then(|| p.weights.clone()))
+            .map(|(p, &pl)| (pl && direct).then(|| p.weights.clone()))
             .collect();
         let status = (self.plugin.desc.on_sequence_start)(self.state);
         check(&self.plugin, status, "on_sequence_start", None)

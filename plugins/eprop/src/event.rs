@@ -3,7 +3,7 @@
 
 use eligo_plugin::{Grads, Sequence, Step};
 
-use crate::net::{Net, Rec};
+use crate::net::Net;
 use crate::reg::Reg;
 
 /// Recording of one sequence.
@@ -53,7 +53,9 @@ impl Event {
         self.steps += 1;
     }
 
-    /// Backward pass and gradients.
+    /// Backward pass and gradients, in one sweep from the last step to the first: at step `t`
+    /// the adjoints of step `t + 1` are at hand, so the spikes emitted at `t` are applied then.
+    /// Memory: the recorded `psi` (steps x neurons) and spikes; adjoints are one row each.
     pub fn finish(
         &mut self,
         net: &Net,
@@ -72,15 +74,7 @@ impl Event {
                 errors.len()
             ));
         }
-        // Ek(t) = err(t) + kappa Ek(t+1), for t = T-1 .. 0, with Ek(T) = 0
-        let mut ek = vec![0.0f64; (t_len + 1) * n_out];
-        for t in (0..t_len).rev() {
-            for k in 0..n_out {
-                ek[t * n_out + k] =
-                    f64::from(errors[t * n_out + k]) + net.kappa * ek[(t + 1) * n_out + k];
-            }
-        }
-        // readout biases
+        // readout biases: dE/db = sum_t err(t)
         let b = grads.biases(net.readout);
         if !b.is_empty() {
             for t in 0..t_len {
@@ -89,84 +83,84 @@ impl Event {
                 }
             }
         }
-        // adjoints lam_v per recurrent population (task), and of the unfiltered unit signal
-        // for the regularizer
-        let lam_v: Vec<Vec<f64>> = net
-            .rec
-            .iter()
-            .zip(&self.psi)
-            .map(|(r, psi)| {
-                adjoint(r, psi, t_len, |t, j| {
-                    (0..n_out)
-                        .map(|k| r.b[j * n_out + k] * ek[(t + 1) * n_out + k])
-                        .sum()
-                })
-            })
-            .collect();
-        let lam_reg: Option<Vec<Vec<f64>>> = reg.as_ref().map(|_| {
-            net.rec
-                .iter()
-                .zip(&self.psi)
-                .map(|(r, psi)| adjoint(r, psi, t_len, |_, _| 1.0))
-                .collect()
-        });
-        // spikes x rows
-        for (pi, pr) in net.projs.iter().enumerate() {
-            let g = grads.weights(pr.index);
-            for &(t, i) in &self.spikes[pr.pre] {
-                let t1 = t as usize + 1;
-                if t1 >= t_len {
-                    continue;
-                }
-                let row = pr.indptr[i as usize] as usize..pr.indptr[i as usize + 1] as usize;
-                match pr.post_rec {
-                    Some(ri) => {
-                        let n = net.rec[ri].n;
-                        if !g.is_empty() {
-                            let lv = &lam_v[ri][t1 * n..(t1 + 1) * n];
-                            for s in row.clone() {
-                                g[s] += lv[pr.targets[s] as usize] as f32;
-                            }
-                        }
-                        if let (Some(lr), Some(reg)) = (&lam_reg, reg.as_deref_mut()) {
-                            let lv = &lr[ri][t1 * n..(t1 + 1) * n];
-                            let aux = &mut reg.aux[pi];
-                            for s in row {
-                                aux[s] += lv[pr.targets[s] as usize];
+        // adjoint rows at t + 1: Ek (readout), and per recurrent population lam_v, lam_a for the
+        // task signal and (regularizer) for the unit signal
+        let mut ek = vec![0.0f64; n_out];
+        let mut lv: Vec<Vec<f64>> = net.rec.iter().map(|r| vec![0.0; r.n]).collect();
+        let mut la = lv.clone();
+        let with_reg = reg.is_some();
+        let mut pv = if with_reg { lv.clone() } else { Vec::new() };
+        let mut pa = pv.clone();
+        // per presynaptic population, how many of its recorded spikes are still to apply
+        let mut left: Vec<usize> = self.spikes.iter().map(Vec::len).collect();
+        for t in (0..t_len).rev() {
+            // 1. spikes emitted at t reach v(t + 1): they take the adjoints of t + 1
+            if t + 1 < t_len {
+                for (pop, list) in self.spikes.iter().enumerate() {
+                    while left[pop] > 0 && list[left[pop] - 1].0 as usize == t {
+                        left[pop] -= 1;
+                        let i = list[left[pop]].1 as usize;
+                        for pr in net.projs.iter().filter(|p| p.pre == pop && p.plastic) {
+                            let row = pr.indptr[i] as usize..pr.indptr[i + 1] as usize;
+                            let g = grads.weights(pr.index);
+                            match pr.post_rec {
+                                Some(ri) => {
+                                    if !g.is_empty() {
+                                        for s in row.clone() {
+                                            g[s] += lv[ri][pr.targets[s] as usize] as f32;
+                                        }
+                                    }
+                                    if let Some(reg) = reg.as_deref_mut() {
+                                        let aux = &mut reg.aux[pr.slot];
+                                        for s in row {
+                                            aux[s] += pv[ri][pr.targets[s] as usize];
+                                        }
+                                    }
+                                }
+                                None if !g.is_empty() => {
+                                    for s in row {
+                                        g[s] += ek[pr.targets[s] as usize] as f32;
+                                    }
+                                }
+                                None => {}
                             }
                         }
                     }
-                    None if !g.is_empty() => {
-                        let e = &ek[t1 * n_out..(t1 + 1) * n_out];
-                        for s in row {
-                            g[s] += e[pr.targets[s] as usize] as f32;
-                        }
-                    }
-                    None => {}
                 }
+            } else {
+                // spikes of the last step reach nothing inside the sequence
+                for (pop, list) in self.spikes.iter().enumerate() {
+                    while left[pop] > 0 && list[left[pop] - 1].0 as usize == t {
+                        left[pop] -= 1;
+                    }
+                }
+            }
+            // 2. adjoints of t from those of t + 1 (EPROP.md, event-driven form):
+            //    Lk(t) = B Ek(t + 1)
+            //    lam_a(t) = -beta psi Lk + (rho - psi beta) lam_a(t + 1)
+            //    lam_v(t) = psi Lk + psi lam_a(t + 1) + alpha lam_v(t + 1)
+            for (ri, (r, psi)) in net.rec.iter().zip(&self.psi).enumerate() {
+                let psi = &psi[t * r.n..(t + 1) * r.n];
+                for j in 0..r.n {
+                    let lk: f64 = (0..n_out).map(|k| r.b[j * n_out + k] * ek[k]).sum();
+                    let p = f64::from(psi[j]);
+                    let beta = r.beta[j];
+                    let a_next = la[ri][j];
+                    lv[ri][j] = p * lk + p * a_next + r.alpha * lv[ri][j];
+                    la[ri][j] = -beta * p * lk + (r.rho - p * beta) * a_next;
+                    if with_reg {
+                        // the regularizer's signal: 1, unfiltered by kappa
+                        let a_next = pa[ri][j];
+                        pv[ri][j] = p + p * a_next + r.alpha * pv[ri][j];
+                        pa[ri][j] = -beta * p + (r.rho - p * beta) * a_next;
+                    }
+                }
+            }
+            // 3. Ek(t) = err(t) + kappa Ek(t + 1)
+            for k in 0..n_out {
+                ek[k] = f64::from(errors[t * n_out + k]) + net.kappa * ek[k];
             }
         }
         Ok(())
     }
-}
-
-/// Backward pass of one recurrent population for a learning signal `lk(t, j)`: returns
-/// `lam_v[t * n + j]` for `t` in `0..=T` (EPROP.md, event-driven form):
-/// `lam_a(t) = -beta psi(t) lk(t) + (rho - psi(t) beta) lam_a(t+1)`,
-/// `lam_v(t) = psi(t) lk(t) + psi(t) lam_a(t+1) + alpha lam_v(t+1)`.
-fn adjoint(r: &Rec, psi: &[f32], t_len: usize, lk: impl Fn(usize, usize) -> f64) -> Vec<f64> {
-    let n = r.n;
-    let mut lv = vec![0.0f64; (t_len + 1) * n];
-    let mut la = vec![0.0f64; n];
-    for t in (0..t_len).rev() {
-        for j in 0..n {
-            let l = lk(t, j);
-            let p = f64::from(psi[t * n + j]);
-            let beta = r.beta[j];
-            let la_next = la[j];
-            lv[t * n + j] = p * l + p * la_next + r.alpha * lv[(t + 1) * n + j];
-            la[j] = -beta * p * l + (r.rho - p * beta) * la_next;
-        }
-    }
-    lv
 }

@@ -23,6 +23,10 @@ pub struct Rec {
 pub struct Proj {
     /// Projection index.
     pub index: usize,
+    /// Position in `Net::projs`.
+    pub slot: usize,
+    /// True if the host lets the rule change it (gradients are written only then).
+    pub plastic: bool,
     /// Presynaptic population.
     pub pre: usize,
     /// Index into `Net::rec` of the post population, or `None` for the readout.
@@ -126,7 +130,8 @@ impl Net {
         let mut projs = Vec::new();
         for j in 0..layout.projections().len() {
             let pr = layout.projection(j);
-            if !pr.plastic() {
+            // frozen projections into the readout still define symmetric feedback
+            if !pr.plastic() && pr.post() != readout {
                 continue;
             }
             let post_rec = rec.iter().position(|r| r.pop == pr.post());
@@ -152,6 +157,8 @@ impl Net {
             }
             projs.push(Proj {
                 index: j,
+                slot: projs.len(),
+                plastic: pr.plastic(),
                 pre: pr.pre(),
                 post_rec,
                 indptr: pr.indptr().to_vec(),

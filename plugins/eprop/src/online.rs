@@ -66,6 +66,9 @@ impl Online {
             }
         }
         for (pi, (pr, tr)) in net.projs.iter().zip(&mut self.traces).enumerate() {
+            if !pr.plastic {
+                continue;
+            }
             let g = grads.weights(pr.index);
             match pr.post_rec {
                 Some(ri) => {

@@ -45,14 +45,19 @@ fn plugin_overhead(c: &mut Criterion) {
     let mut stat = sim_with(Plugin::from_descriptor(eligo_plugin::descriptor::<
         eligo_stdp::Stdp,
     >()));
-    g.bench_function("static", |b| b.iter(|| stat.run(1000, None).expect("rule runs")));
-    let mut dynamic = sim_with(Plugin::load(&so).expect("libeligo_stdp.so built next to the bench"));
+    g.bench_function("static", |b| {
+        b.iter(|| stat.run(1000, None).expect("rule runs"))
+    });
+    let mut dynamic =
+        sim_with(Plugin::load(&so).expect("libeligo_stdp.so built next to the bench"));
     g.bench_function("dynamic", |b| {
         b.iter(|| dynamic.run(1000, None).expect("rule runs"))
     });
-    let mut none = Simulation::new(cuba(4000, 1).build().expect("net"), &SimOptions::default())
-        .expect("sim");
-    g.bench_function("no_rule", |b| b.iter(|| none.run(1000, None).expect("runs")));
+    let mut none =
+        Simulation::new(cuba(4000, 1).build().expect("net"), &SimOptions::default()).expect("sim");
+    g.bench_function("no_rule", |b| {
+        b.iter(|| none.run(1000, None).expect("runs"))
+    });
     g.finish();
 }
 

@@ -38,8 +38,8 @@ pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Opt
         None => e,
     };
     let optimizer = cfg.host.build_optimizer(sim.network()).map_err(in_file)?;
-    let inst =
-        RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len).map_err(in_file)?;
+    let inst = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len)
+        .map_err(in_file)?;
     sim.set_rule(inst)?;
     Ok(Some(optimizer))
 }

@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Simulate a network description (TOML) and write its recordings.
     Simulate(cli::simulate::Args),
+    /// Train a task's network with a learning rule (e-prop by default).
+    Train(cli::train::Args),
     /// Run one batch with a learning rule and write every gradient, the spikes and the loss.
     Grad(cli::grad::Args),
     /// List the learning-rule plugins found, with their parameters.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Events(c) => cli::events::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
         Command::Grad(a) => cli::grad::run(a),
+        Command::Train(a) => cli::train::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

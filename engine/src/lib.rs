@@ -27,6 +27,7 @@ pub mod network;
 pub mod neuron;
 pub mod plugin;
 pub mod sim;
+pub mod task;
 pub mod train;
 
 pub use error::{Error, InputError, Result};

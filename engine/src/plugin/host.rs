@@ -418,6 +418,11 @@ impl RuleInstance {
     }
 }
 
+// SAFETY: the plugin contract (docs/writing-a-rule.md, "Errors and safety") lets an instance be
+// called from any thread, one call at a time; `RuleInstance` owns its state pointer exclusively
+// and `&mut self` on every call serializes them. The descriptor is immutable static data.
+unsafe impl Send for RuleInstance {}
+
 impl Drop for RuleInstance {
     fn drop(&mut self) {
         (self.plugin.desc.destroy)(self.state);

@@ -537,6 +537,19 @@ impl Simulation {
         )
     }
 
+    /// Restore the attached rule's state (from a checkpoint).
+    pub fn load_rule_state(&mut self, bytes: &[u8]) -> Result<()> {
+        match &mut self.rule {
+            Some(r) => r.load_state(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Replace the weights of projection `j` (same length; the structure never changes).
+    pub fn set_weights(&mut self, j: usize, w: &[f32]) {
+        self.net.projections[j].weights.copy_from_slice(w);
+    }
+
     /// Bias gradients of readout populations accumulated by a gradient rule.
     pub fn bias_grads(&self) -> &[Vec<f32>] {
         &self.bias_grads

@@ -170,6 +170,14 @@ impl Rule for Eprop {
         }
     }
 
+    fn save_state(&self) -> Vec<u8> {
+        self.net.save()
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.net.load(bytes)
+    }
+
     fn on_batch_end(&mut self, batch: &Batch, grads: &mut Grads) -> Result<(), String> {
         self.net.batch_done();
         match &mut self.reg {

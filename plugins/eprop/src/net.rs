@@ -233,6 +233,58 @@ impl Net {
         }
     }
 
+    /// The adaptive feedback's state (batches done, `B_0 - Wout_0^T`) as bytes; empty otherwise.
+    pub fn save(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Feedback::Adaptive { batches, d0, .. } = &self.feedback {
+            out.extend_from_slice(&batches.to_le_bytes());
+            for d in d0.iter().flatten() {
+                out.extend_from_slice(&(d.len() as u64).to_le_bytes());
+                for x in d {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// Restore what [`Net::save`] wrote.
+    pub fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let Feedback::Adaptive { batches, d0, .. } = &mut self.feedback else {
+            return Ok(());
+        };
+        let mut words = bytes
+            .chunks_exact(8)
+            .map(|c| c.try_into().expect("8 bytes"));
+        let mut next = || {
+            words
+                .next()
+                .ok_or("truncated adaptive-feedback state".to_string())
+        };
+        *batches = u64::from_le_bytes(next()?);
+        if bytes.len() == 8 {
+            *d0 = None;
+            return Ok(());
+        }
+        let mut rows = Vec::new();
+        for r in &self.rec {
+            let len = u64::from_le_bytes(next()?) as usize;
+            if len != r.b.len() {
+                return Err(format!(
+                    "feedback state for {len} weights, this network has {}",
+                    r.b.len()
+                ));
+            }
+            rows.push(
+                (0..len)
+                    .map(|_| next().map(f64::from_le_bytes))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        *d0 = Some(rows);
+        Ok(())
+    }
+
     /// A batch ended (the host updated the weights).
     pub fn batch_done(&mut self) {
         if let Feedback::Adaptive { batches, .. } = &mut self.feedback {

@@ -1,0 +1,240 @@
+//! `evidence` — evidence (cue) accumulation, Bellec et al. 2020 (NC Fig. 3).
+//!
+//! 40 inputs in 4 groups of 10: left, right, recall, noise. 7 cues, each 100 ms at 40 Hz on the
+//! left or the right group, with 50 ms gaps (cue `k` spans `[50 + 150 k, 150 + 150 k)` ms). The
+//! trial's majority side is drawn with p = 0.5 and each cue goes to it with p = 0.7; the label
+//! is the side that got more cues. The noise group fires at 10 Hz throughout, the recall group
+//! at 40 Hz in the last 150 ms; 2250 ms in all. Loss: cross-entropy over the last 150 ms.
+//!
+//! Network: 50 LIF + 50 ALIF (`evidence-lif`: 100 LIF), `tau_m` 20 ms, `v_th` 0.6, `tau_a`
+//! 2000 ms, `beta` 0.0174, `n_ref` 5, readout `tau_out` 20 ms, 2 outputs; all-to-all, weights
+//! `N(0, 1/n_in)`, `N(0, 1/n_rec)` (no self-connections), `N(0, 1/n_rec)`.
+//! Training (the authors'): Adam 5e-3, batch 64, rate regularization `c_reg` 1 at 10 Hz, random
+//! feedback `N(0, 1)`, stop when the validation error is below 7 %.
+//!
+//! `scale < 1` shortens the trial for tests: cues, delay and recall shrink in proportion.
+
+use rand::RngExt;
+
+use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
+use crate::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
+use crate::neuron::{AlifParams, ModelSpec, ReadoutParams};
+use crate::train::{Loss, Method};
+
+/// The evidence-accumulation task.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    seed: u64,
+    lif_only: bool,
+    cue_ms: u64,
+    gap_ms: u64,
+    recall_ms: u64,
+    steps: u64,
+}
+
+impl Evidence {
+    /// The task; `lif_only` replaces the ALIF neurons by LIF ones (the paper's control).
+    pub fn new(opts: &TaskOptions, lif_only: bool) -> Self {
+        let s = opts.scale.clamp(0.05, 1.0);
+        let r = |x: f64| ((x * s).round() as u64).max(2);
+        let (cue_ms, gap_ms, recall_ms) = (r(100.0), r(50.0), r(150.0));
+        Evidence {
+            seed: opts.seed,
+            lif_only,
+            cue_ms,
+            gap_ms,
+            recall_ms,
+            steps: r(2250.0).max(gap_ms + 7 * (cue_ms + gap_ms) + recall_ms),
+        }
+    }
+}
+
+const GROUP: u32 = 10;
+
+impl Task for Evidence {
+    fn name(&self) -> &'static str {
+        if self.lif_only {
+            "evidence-lif"
+        } else {
+            "evidence"
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Classification
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn network(&self, seed: u64) -> NetworkSpec {
+        let (n_in, n_rec) = (4 * GROUP, 100u32);
+        let normal = |n: u32| WeightDist::Normal {
+            mean: 0.0,
+            std: 1.0 / f64::from(n).sqrt(),
+        };
+        let proj = |from: &str, to: &str, w| ProjectionSpec {
+            name: None,
+            from: from.into(),
+            to: to.into(),
+            rule: ConnectRule::AllToAll,
+            weight: w,
+            delay_steps: 1,
+            receptor: None,
+            allow_autapses: false,
+        };
+        NetworkSpec {
+            dt_ms: 1.0,
+            seed,
+            populations: vec![
+                PopulationSpec {
+                    name: "in".into(),
+                    size: n_in,
+                    model: ModelSpec::External,
+                    v_init: None,
+                },
+                PopulationSpec {
+                    name: "rec".into(),
+                    size: n_rec,
+                    model: ModelSpec::Alif(AlifParams {
+                        tau_m_ms: 20.0,
+                        tau_a_ms: 2000.0,
+                        v_th: 0.6,
+                        beta: 0.0174,
+                        n_lif: if self.lif_only { n_rec as usize } else { 50 },
+                        n_ref: 5,
+                        gamma_pd: 0.3,
+                    }),
+                    v_init: None,
+                },
+                PopulationSpec {
+                    name: "out".into(),
+                    size: 2,
+                    model: ModelSpec::Readout(ReadoutParams {
+                        tau_out_ms: 20.0,
+                        bias: 0.0,
+                    }),
+                    v_init: None,
+                },
+            ],
+            projections: vec![
+                proj("in", "rec", normal(n_in)),
+                proj("rec", "rec", normal(n_rec)),
+                proj("rec", "out", normal(n_rec)),
+            ],
+        }
+    }
+
+    fn sample(&self, split: Split, index: u64) -> Sample {
+        let mut rng = sample_rng(self.seed, split, index);
+        let majority = usize::from(rng.random_bool(0.5));
+        let sides: Vec<usize> = (0..7)
+            .map(|_| {
+                if rng.random_bool(0.7) {
+                    majority
+                } else {
+                    1 - majority
+                }
+            })
+            .collect();
+        let right = sides.iter().filter(|&&s| s == 1).count();
+        let label = usize::from(right > 3);
+        let mut input = Vec::new();
+        let recall_from = self.steps - self.recall_ms;
+        for t in 0..self.steps {
+            let period = self.cue_ms + self.gap_ms;
+            let k = t.checked_sub(self.gap_ms).map(|x| (x / period, x % period));
+            let cue = match k {
+                Some((k, within)) if k < 7 && within < self.cue_ms => Some(sides[k as usize]),
+                _ => None,
+            };
+            for i in 0..4 * GROUP {
+                let group = (i / GROUP) as usize;
+                let p = match group {
+                    0 | 1 if cue == Some(group) => 0.04,
+                    2 if t >= recall_from => 0.04,
+                    3 => 0.01,
+                    _ => 0.0,
+                };
+                if p > 0.0 && rng.random_bool(p) {
+                    input.push((t, i));
+                }
+            }
+        }
+        Sample {
+            input,
+            loss: Loss::CrossEntropy {
+                class: label,
+                from: recall_from,
+                to: self.steps,
+            },
+            label: Some(label),
+        }
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            method: Method::adam(),
+            lr: 5e-3,
+            batch: 64,
+            iterations: 500,
+            c_reg: 1.0,
+            f_target_hz: 10.0,
+            stop_below_error: Some(0.07),
+            eval_every: 10,
+            random_feedback_scale: 1.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cue_layout_rates_and_labels() {
+        let t = Evidence::new(
+            &TaskOptions {
+                seed: 3,
+                scale: 1.0,
+            },
+            false,
+        );
+        assert_eq!(t.steps(), 2250);
+        let (mut labels, mut n) = ([0usize; 2], 0usize);
+        let mut recall_spikes = 0usize;
+        for i in 0..400 {
+            let s = t.sample(Split::Train, i);
+            labels[s.label.unwrap()] += 1;
+            for &(step, inp) in &s.input {
+                let group = inp / GROUP;
+                // left/right only inside cue windows, recall only in the last 150 ms
+                if group < 2 {
+                    let x = step - 50;
+                    assert!(
+                        step >= 50 && x % 150 < 100 && x / 150 < 7,
+                        "cue spike at {step}"
+                    );
+                }
+                if group == 2 {
+                    assert!(step >= 2100);
+                    recall_spikes += 1;
+                }
+                n += 1;
+            }
+        }
+        // balanced labels within 4 standard errors
+        assert!((labels[0] as f64 - 200.0).abs() < 4.0 * 10.0, "{labels:?}");
+        // recall group: 10 neurons x 150 steps x 0.04 per sample
+        let want = 400.0 * 10.0 * 150.0 * 0.04;
+        assert!(
+            (recall_spikes as f64 - want).abs() < 4.0 * want.sqrt(),
+            "{recall_spikes}"
+        );
+        assert!(n > 0);
+        // samples are functions of (seed, split, index)
+        assert_eq!(t.sample(Split::Test, 5), t.sample(Split::Test, 5));
+        assert_ne!(t.sample(Split::Test, 5), t.sample(Split::Train, 5));
+    }
+}

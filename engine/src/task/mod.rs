@@ -1,0 +1,119 @@
+//! Tasks: seeded generators of input spike trains and targets, with the network and the
+//! training settings of the paper that introduced them as defaults.
+//!
+//! A task is stateless: sample `i` of a split is a pure function of (task seed, split, `i`), so
+//! training can resume at any iteration and run on any number of threads with the same data.
+//! Steps are engine steps (dt = 1 ms); input spikes are emitted by the `in` population at the
+//! given step and reach the network one step later.
+
+pub mod evidence;
+
+use crate::error::{Error, Result, did_you_mean};
+use crate::network::NetworkSpec;
+use crate::neuron::source::splitmix64;
+use crate::train::{Loss, Method};
+
+/// Which part of the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Training samples.
+    Train = 0,
+    /// Validation samples (early stopping).
+    Validation = 1,
+    /// Held-out test samples (final result).
+    Test = 2,
+}
+
+/// Regression or classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Mean squared error; the result is the normalized MSE.
+    Regression,
+    /// Cross-entropy; the result is the error rate.
+    Classification,
+}
+
+/// One sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Input spikes `(step, input neuron)`.
+    pub input: Vec<(u64, u32)>,
+    /// What the readout must do.
+    pub loss: Loss,
+    /// Class label (classification).
+    pub label: Option<usize>,
+}
+
+/// Training settings a task recommends (the paper's, where it gives them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// Optimizer.
+    pub method: Method,
+    /// Learning rate.
+    pub lr: f64,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Maximum number of iterations (batches).
+    pub iterations: u64,
+    /// Firing-rate regularization strength.
+    pub c_reg: f64,
+    /// Target rate (Hz).
+    pub f_target_hz: f64,
+    /// Stop when the validation error falls below this (classification).
+    pub stop_below_error: Option<f64>,
+    /// Validate every this many iterations.
+    pub eval_every: u64,
+    /// Feedback weights of random e-prop: standard deviation.
+    pub random_feedback_scale: f64,
+}
+
+/// A task.
+pub trait Task: Send + Sync {
+    /// Name (as given to `--task`).
+    fn name(&self) -> &'static str;
+    /// Regression or classification.
+    fn kind(&self) -> Kind;
+    /// Steps per sequence.
+    fn steps(&self) -> u64;
+    /// The network: populations `in` (an `external` source), the recurrent population(s) and
+    /// one readout `out`; weights drawn from `seed`.
+    fn network(&self, seed: u64) -> NetworkSpec;
+    /// Sample `index` of `split`.
+    fn sample(&self, split: Split, index: u64) -> Sample;
+    /// Recommended training settings.
+    fn defaults(&self) -> Defaults;
+}
+
+/// The tasks `--task` knows.
+pub const TASKS: &[&str] = &["evidence", "evidence-lif"];
+
+/// Options every task takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOptions {
+    /// Seed of the data.
+    pub seed: u64,
+    /// Scale the task down for quick tests (fewer steps / smaller networks), 1 = the paper's.
+    pub scale: f64,
+}
+
+/// The task called `name`.
+pub fn by_name(name: &str, opts: &TaskOptions) -> Result<Box<dyn Task>> {
+    match name {
+        "evidence" => Ok(Box::new(evidence::Evidence::new(opts, false))),
+        "evidence-lif" => Ok(Box::new(evidence::Evidence::new(opts, true))),
+        other => Err(Error::input(
+            "--task",
+            other,
+            format!("unknown task; tasks: {}", TASKS.join(", ")),
+            did_you_mean(other, TASKS),
+        )),
+    }
+}
+
+/// A generator for sample `index` of `split` of a task seeded with `seed`.
+pub fn sample_rng(seed: u64, split: Split, index: u64) -> rand_xoshiro::Xoshiro256PlusPlus {
+    use rand::SeedableRng;
+    rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix64(
+        splitmix64(seed ^ 0x7A5C_0000) ^ ((split as u64) << 56) ^ index,
+    ))
+}

@@ -1,0 +1,549 @@
+//! The trainer: batches of sequences in parallel, gradients summed in a fixed order, the
+//! optimizer applied once per batch.
+//!
+//! A batch of `B` sequences is spread over `L = min(B, 16)` *lanes*; sequence `b` runs in lane
+//! `b % L`. Each lane owns a simulation and a rule instance, and accumulates its sequences'
+//! gradients in order. Threads take whole lanes; the lanes' gradients are summed in lane
+//! order. So the result is bit-identical for any number of threads. Per batch:
+//!
+//! 1. every lane: for each of its sequences, reset, clamp the sample's input, set the teacher,
+//!    run, end the sequence (rules compute gradients), count spikes per neuron;
+//! 2. the per-neuron spike counts of all lanes are added (integers: order-free) and every lane's
+//!    rule ends the batch with the batch rates (regularizer);
+//! 3. weight and bias gradients are summed in lane order and the optimizer updates the master
+//!    weights, which are copied into every lane.
+//!
+//! Samples are pure functions of (task seed, split, index), and sequence `b` of iteration `i`
+//! is training sample `i * B + b`: resuming at iteration `i` needs no random state.
+
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::neuron::ModelSpec;
+use crate::plugin::{HostOptions, Plugin, RuleInstance};
+use crate::sim::{SimOptions, Simulation};
+use crate::task::{Kind, Split, Task};
+use crate::train::{Group, Method, Optimizer, Teacher};
+
+/// Settings of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Optimizer.
+    pub method: Method,
+    /// Learning rate of every plastic projection and of the readout biases.
+    pub lr: f64,
+    /// Seed of the network's initial weights.
+    pub seed: u64,
+}
+
+/// What one batch (or one evaluation) measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// Mean loss per sequence.
+    pub loss: f64,
+    /// Error rate (classification) or normalized MSE (regression).
+    pub error: f64,
+    /// Mean firing rate of the recurrent neurons (Hz).
+    pub rate_hz: f64,
+    /// Sequences.
+    pub sequences: usize,
+}
+
+/// A simulation with a rule (training) or without (evaluation).
+struct Lane {
+    sim: Simulation,
+}
+
+/// Training state: master weights, optimizer, lanes.
+pub struct Trainer {
+    task: Box<dyn Task>,
+    cfg: TrainConfig,
+    net: Network,
+    readout: usize,
+    rec: Vec<usize>,
+    input: usize,
+    biases: Vec<f32>,
+    opt: Optimizer,
+    lanes: Vec<Lane>,
+    eval: Vec<Lane>,
+    /// Iterations (batches) done.
+    pub iteration: u64,
+}
+
+fn find_pops(net: &Network) -> Result<(usize, usize, Vec<usize>)> {
+    let input = net.population("in").ok_or_else(|| {
+        Error::input(
+            "population",
+            "in",
+            "a task network needs an input population 'in'",
+            "",
+        )
+    })?;
+    let readouts: Vec<usize> = (0..net.populations.len())
+        .filter(|&p| matches!(net.populations[p].model, ModelSpec::Readout(_)))
+        .collect();
+    let [readout] = readouts[..] else {
+        return Err(Error::input(
+            "population",
+            readouts.len(),
+            "a task network needs exactly one readout population",
+            "",
+        ));
+    };
+    let rec = (0..net.populations.len())
+        .filter(|&p| {
+            matches!(
+                net.populations[p].model,
+                ModelSpec::Lif(_) | ModelSpec::Alif(_)
+            )
+        })
+        .collect();
+    Ok((input, readout, rec))
+}
+
+impl Trainer {
+    /// Build the network of `task`, the lanes with an instance of `plugin` each (parameter
+    /// values `rule_values`, host options `host`), and the optimizer.
+    pub fn new(
+        task: Box<dyn Task>,
+        plugin: &Plugin,
+        rule_values: &[f64],
+        host: &HostOptions,
+        cfg: TrainConfig,
+    ) -> Result<Self> {
+        if cfg.batch == 0 || cfg.threads == 0 {
+            return Err(Error::input(
+                "batch",
+                cfg.batch,
+                "batch and threads must be at least 1",
+                "",
+            ));
+        }
+        let net = task.network(cfg.seed).build()?;
+        let (input, readout, rec) = find_pops(&net)?;
+        let bias = match &net.populations[readout].model {
+            ModelSpec::Readout(r) => r.bias as f32,
+            _ => 0.0,
+        };
+        let biases = vec![bias; net.populations[readout].size as usize];
+        let n_lanes = cfg.batch.min(16);
+        let mut lanes = Vec::with_capacity(n_lanes);
+        for _ in 0..n_lanes {
+            let mut sim = Simulation::new(net.clone(), &SimOptions::default())?;
+            let r = RuleInstance::new(
+                plugin.clone(),
+                &net,
+                rule_values,
+                host.clone(),
+                task.steps(),
+            )?;
+            sim.set_rule(r)?;
+            lanes.push(Lane { sim });
+        }
+        let mut eval = Vec::new();
+        for _ in 0..cfg.threads.min(16) {
+            eval.push(Lane {
+                sim: Simulation::new(net.clone(), &SimOptions::default())?,
+            });
+        }
+        let mask = host.plastic_mask(&net)?;
+        let mut groups: Vec<Group> = net
+            .projections
+            .iter()
+            .zip(&mask)
+            .map(|(p, &plastic)| Group {
+                lr: if plastic { cfg.lr } else { 0.0 },
+                w_min: host.w_min,
+                w_max: host.w_max,
+                signs: host
+                    .keep_sign
+                    .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
+                decay: host
+                    .optimizer
+                    .decay_by_projection
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map_or(0.0, |(_, d)| *d),
+            })
+            .collect();
+        groups.push(Group::new(cfg.lr));
+        let mut lens: Vec<usize> = net.projections.iter().map(|p| p.len()).collect();
+        lens.push(biases.len());
+        let opt = Optimizer::new(cfg.method, groups, &lens);
+        Ok(Trainer {
+            task,
+            cfg,
+            net,
+            readout,
+            rec,
+            input,
+            biases,
+            opt,
+            lanes,
+            eval,
+            iteration: 0,
+        })
+    }
+
+    /// The master network (current weights).
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    /// Current readout biases.
+    pub fn biases(&self) -> &[f32] {
+        &self.biases
+    }
+
+    /// The task.
+    pub fn task(&self) -> &dyn Task {
+        self.task.as_ref()
+    }
+
+    /// The optimizer (for checkpoints).
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.opt
+    }
+
+    /// Restore weights, biases, optimizer state and iteration (from a checkpoint).
+    pub fn restore(&mut self, net: &Network, biases: &[f32], opt: Optimizer, iteration: u64) {
+        for (p, q) in self.net.projections.iter_mut().zip(&net.projections) {
+            p.weights.copy_from_slice(&q.weights);
+        }
+        self.biases.copy_from_slice(biases);
+        self.opt = opt;
+        self.iteration = iteration;
+    }
+
+    /// Rule states of every lane (for checkpoints).
+    pub fn rule_states(&self) -> Result<Vec<Vec<u8>>> {
+        self.lanes
+            .iter()
+            .map(|l| l.sim.rule().map_or(Ok(Vec::new()), |r| r.save_state()))
+            .collect()
+    }
+
+    /// Restore the lanes' rule states.
+    pub fn load_rule_states(&mut self, states: &[Vec<u8>]) -> Result<()> {
+        if states.len() != self.lanes.len() {
+            return Err(Error::input(
+                "rules",
+                states.len(),
+                format!(
+                    "the checkpoint has rule states for {} lanes, this run has {}",
+                    states.len(),
+                    self.lanes.len()
+                ),
+                "resume with the same batch size",
+            ));
+        }
+        for (l, s) in self.lanes.iter_mut().zip(states) {
+            l.sim.load_rule_state(s)?;
+        }
+        Ok(())
+    }
+
+    fn sync(lane: &mut Lane, net: &Network, readout: usize, biases: &[f32]) {
+        for (j, p) in net.projections.iter().enumerate() {
+            lane.sim.set_weights(j, &p.weights);
+        }
+        lane.sim.set_biases(readout, biases);
+    }
+
+    /// Run `samples` (split, index, batch size for the loss scale) on `lanes` in parallel;
+    /// returns per-lane (loss, errors, spike counts of the recurrent populations).
+    fn run_lanes(
+        lanes: &mut [Lane],
+        threads: usize,
+        task: &dyn Task,
+        (input, readout, rec): (usize, usize, &[usize]),
+        jobs: &[(Split, u64)],
+        n_batch: usize,
+    ) -> Result<Vec<(f64, usize, u64)>> {
+        let n_lanes = lanes.len();
+        let steps = task.steps();
+        let results: Vec<Mutex<Result<(f64, usize, u64)>>> =
+            (0..n_lanes).map(|_| Mutex::new(Ok((0.0, 0, 0)))).collect();
+        let work = |l: usize, lane: &mut Lane| -> Result<(f64, usize, u64)> {
+            let (mut loss, mut wrong, mut spikes) = (0.0, 0usize, 0u64);
+            for (b, &(split, index)) in jobs.iter().enumerate() {
+                if b % n_lanes != l {
+                    continue;
+                }
+                let s = task.sample(split, index);
+                let sim = &mut lane.sim;
+                sim.reset();
+                sim.clamp(input, &s.input)?;
+                let n_out = sim.network().populations[readout].size as usize;
+                sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
+                sim.begin_sequence()?;
+                sim.run(steps, None)?;
+                sim.end_sequence(steps)?;
+                let t = sim.teacher().expect("set above");
+                loss += t.value;
+                if let Some(label) = s.label
+                    && t.prediction() != label
+                {
+                    wrong += 1;
+                }
+                let c = sim.counters();
+                spikes += rec.iter().map(|&p| c.spikes[p]).sum::<u64>();
+            }
+            Ok((loss, wrong, spikes))
+        };
+        let per_thread = n_lanes.div_ceil(threads.max(1));
+        std::thread::scope(|sc| {
+            for (c, chunk) in lanes.chunks_mut(per_thread).enumerate() {
+                let results = &results;
+                let work = &work;
+                sc.spawn(move || {
+                    for (k, lane) in chunk.iter_mut().enumerate() {
+                        let l = c * per_thread + k;
+                        *results[l].lock().expect("no poison") = work(l, lane);
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|m| m.into_inner().expect("no poison"))
+            .collect()
+    }
+
+    /// One training iteration (batch). Returns the batch's metrics.
+    pub fn step(&mut self) -> Result<Metrics> {
+        let b = self.cfg.batch;
+        let steps = self.task.steps();
+        for lane in &mut self.lanes {
+            Self::sync(lane, &self.net, self.readout, &self.biases);
+            lane.sim.zero_grads();
+        }
+        let jobs: Vec<(Split, u64)> = (0..b as u64)
+            .map(|k| (Split::Train, self.iteration * b as u64 + k))
+            .collect();
+        // 1. the lanes run their sequences, keeping per-neuron spike counts
+        let res = self.count_sequences(&jobs)?;
+        // 2. batch rates: spike counts of every neuron over the batch
+        let mut counts: Vec<Vec<u64>> = self
+            .net
+            .populations
+            .iter()
+            .map(|p| vec![0; p.size as usize])
+            .collect();
+        for lane_counts in &res.counts {
+            for (c, lc) in counts.iter_mut().zip(lane_counts) {
+                for (a, b) in c.iter_mut().zip(lc) {
+                    *a += b;
+                }
+            }
+        }
+        for lane in &mut self.lanes {
+            lane.sim.end_batch(b as u64, steps, &counts)?;
+        }
+        // 3. gradients in lane order, then the optimizer
+        let mut grads: Vec<Vec<f32>> = self
+            .net
+            .projections
+            .iter()
+            .map(|p| vec![0.0; p.len()])
+            .collect();
+        let mut bias_grad = vec![0.0f32; self.biases.len()];
+        for lane in &self.lanes {
+            for (g, lg) in grads.iter_mut().zip(lane.sim.grads()) {
+                if lg.len() == g.len() {
+                    for (a, x) in g.iter_mut().zip(lg) {
+                        *a += x;
+                    }
+                }
+            }
+            let lb = &lane.sim.bias_grads()[self.readout];
+            if lb.len() == bias_grad.len() {
+                for (a, x) in bias_grad.iter_mut().zip(lb) {
+                    *a += x;
+                }
+            }
+        }
+        {
+            let mut params: Vec<&mut [f32]> = self
+                .net
+                .projections
+                .iter_mut()
+                .map(|p| p.weights.as_mut_slice())
+                .collect();
+            params.push(&mut self.biases);
+            let mut g: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+            g.push(&bias_grad);
+            self.opt.step(&mut params, &g);
+        }
+        self.iteration += 1;
+        let rec_neurons: u64 = self
+            .rec
+            .iter()
+            .map(|&p| u64::from(self.net.populations[p].size))
+            .sum();
+        let rec_spikes: u64 = self
+            .rec
+            .iter()
+            .map(|&p| counts[p].iter().sum::<u64>())
+            .sum();
+        Ok(Metrics {
+            loss: res.loss,
+            error: self.error_measure(res.wrong, b, res.loss),
+            rate_hz: rec_spikes as f64
+                / rec_neurons.max(1) as f64
+                / (b as f64 * steps as f64 * self.net.dt_ms * 1e-3),
+            sequences: b,
+        })
+    }
+
+    fn error_measure(&self, wrong: usize, n: usize, _loss: f64) -> f64 {
+        match self.task.kind() {
+            Kind::Classification => wrong as f64 / n.max(1) as f64,
+            Kind::Regression => f64::NAN,
+        }
+    }
+
+    /// Run the training lanes over `jobs`, keeping per-neuron spike counts per lane.
+    fn count_sequences(&mut self, jobs: &[(Split, u64)]) -> Result<BatchResult> {
+        let n_lanes = self.lanes.len();
+        let steps = self.task.steps();
+        let task = self.task.as_ref();
+        let (input, readout) = (self.input, self.readout);
+        let n_batch = jobs.len();
+        type LaneOut = (f64, usize, Vec<Vec<u64>>);
+        let results: Vec<Mutex<Option<Result<LaneOut>>>> =
+            (0..n_lanes).map(|_| Mutex::new(None)).collect();
+        let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
+            let sim = &mut lane.sim;
+            let mut counts: Vec<Vec<u64>> = sim
+                .network()
+                .populations
+                .iter()
+                .map(|p| vec![0; p.size as usize])
+                .collect();
+            let (mut loss, mut wrong) = (0.0, 0usize);
+            for (b, &(split, index)) in jobs.iter().enumerate() {
+                if b % n_lanes != l {
+                    continue;
+                }
+                let s = task.sample(split, index);
+                sim.reset();
+                sim.clamp(input, &s.input)?;
+                let n_out = sim.network().populations[readout].size as usize;
+                sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
+                sim.begin_sequence()?;
+                sim.run(steps, None)?;
+                sim.end_sequence(steps)?;
+                let t = sim.teacher().expect("set above");
+                loss += t.value;
+                if let Some(label) = s.label
+                    && t.prediction() != label
+                {
+                    wrong += 1;
+                }
+                for (c, nc) in counts.iter_mut().zip(sim.neuron_spike_counts()) {
+                    for (a, &x) in c.iter_mut().zip(nc) {
+                        *a += u64::from(x);
+                    }
+                }
+            }
+            Ok((loss, wrong, counts))
+        };
+        let per_thread = n_lanes.div_ceil(self.cfg.threads.max(1));
+        std::thread::scope(|sc| {
+            for (c, chunk) in self.lanes.chunks_mut(per_thread).enumerate() {
+                let (results, work) = (&results, &work);
+                sc.spawn(move || {
+                    for (k, lane) in chunk.iter_mut().enumerate() {
+                        let l = c * per_thread + k;
+                        *results[l].lock().expect("no poison") = Some(work(l, lane));
+                    }
+                });
+            }
+        });
+        let mut out = BatchResult {
+            loss: 0.0,
+            wrong: 0,
+            counts: Vec::with_capacity(n_lanes),
+        };
+        // fixed lane order for the float sum of the loss
+        for r in results {
+            let (loss, wrong, counts) = r
+                .into_inner()
+                .expect("no poison")
+                .expect("every lane ran")?;
+            out.loss += loss;
+            out.wrong += wrong;
+            out.counts.push(counts);
+        }
+        Ok(out)
+    }
+
+    /// Evaluate `n` samples of `split` (no learning). Returns loss, error rate or normalized
+    /// MSE, and rate.
+    pub fn evaluate(&mut self, split: Split, n: usize) -> Result<Metrics> {
+        let steps = self.task.steps();
+        for lane in &mut self.eval {
+            Self::sync(lane, &self.net, self.readout, &self.biases);
+        }
+        let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (split, k)).collect();
+        let res = Self::run_lanes(
+            &mut self.eval,
+            self.cfg.threads,
+            self.task.as_ref(),
+            (self.input, self.readout, &self.rec),
+            &jobs,
+            n,
+        )?;
+        let loss: f64 = res.iter().map(|r| r.0).sum();
+        let wrong: usize = res.iter().map(|r| r.1).sum();
+        let spikes: u64 = res.iter().map(|r| r.2).sum();
+        let neurons: u64 = self
+            .rec
+            .iter()
+            .map(|&p| u64::from(self.net.populations[p].size))
+            .sum();
+        let error = match self.task.kind() {
+            Kind::Classification => wrong as f64 / n.max(1) as f64,
+            Kind::Regression => self.normalized_mse(split, n, loss),
+        };
+        Ok(Metrics {
+            loss,
+            error,
+            rate_hz: spikes as f64
+                / neurons.max(1) as f64
+                / (n as f64 * steps as f64 * self.net.dt_ms * 1e-3),
+            sequences: n,
+        })
+    }
+
+    /// MSE divided by the targets' variance (over the evaluated samples).
+    fn normalized_mse(&self, split: Split, n: usize, mean_loss: f64) -> f64 {
+        let (mut sum, mut sq, mut count) = (0.0f64, 0.0f64, 0.0f64);
+        for k in 0..n as u64 {
+            if let crate::train::Loss::Mse { targets } = &self.task.sample(split, k).loss {
+                for &t in targets {
+                    sum += f64::from(t);
+                    sq += f64::from(t) * f64::from(t);
+                    count += 1.0;
+                }
+            }
+        }
+        let var = sq / count - (sum / count).powi(2);
+        // mean_loss = 1/2 sum_t sum_k err^2 averaged over sequences
+        let mse = 2.0 * mean_loss * n as f64 / count;
+        mse / var
+    }
+}
+
+/// What the lanes of one batch measured.
+struct BatchResult {
+    loss: f64,
+    wrong: usize,
+    counts: Vec<Vec<Vec<u64>>>,
+}

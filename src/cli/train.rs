@@ -1,0 +1,332 @@
+//! `eligo train`: train a task's network with a learning rule; progress, metrics (JSON lines),
+//! checkpoints, a final test result, plots.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use eligo_engine::io::weights;
+use eligo_engine::plugin::{config, loader};
+use eligo_engine::prelude::*;
+use eligo_engine::task::{self, Kind, Split, TaskOptions};
+use eligo_engine::train::{Method, TrainConfig, Trainer, checkpoint};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+/// Arguments of `train`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Task: evidence (cue accumulation, NC Fig. 3), evidence-lif (the LIF-only control).
+    #[arg(long, default_value = "evidence")]
+    pub task: String,
+    /// Learning rule plugin: eprop, bptt, or a path.
+    #[arg(long, default_value = "eprop")]
+    pub rule: String,
+    /// e-prop feedback: random, symmetric, adaptive.
+    #[arg(long, default_value = "random")]
+    pub feedback: String,
+    /// e-prop computation: event or online.
+    #[arg(long, default_value = "event")]
+    pub mode: String,
+    /// The rule's parameters and host options (TOML), applied last.
+    #[arg(long)]
+    pub rule_config: Option<PathBuf>,
+    /// Extra plugin directory.
+    #[arg(long)]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Output directory (metrics, checkpoints, plots, weights). Default: out/train-<task>-<rule>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Maximum iterations (default: the task's).
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Sequences per batch (default: the task's).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Learning rate (default: the task's).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Worker threads (results are identical for any count). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed of the initial weights and of the data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Shrink the task (sequence length) for quick runs; 1 = the paper's.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Write a checkpoint every this many iterations.
+    #[arg(long, default_value_t = 25)]
+    pub checkpoint_every: u64,
+    /// Continue the run whose --out directory this is, from its last checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Do not stop early when the validation error reaches the task's target.
+    #[arg(long)]
+    pub no_early_stop: bool,
+    /// No progress bar and no summary on stdout.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn set_param(
+    plugin: &eligo_engine::plugin::Plugin,
+    values: &mut [f64],
+    name: &str,
+    value: &str,
+) -> Result<bool> {
+    let Some(i) = plugin.params.iter().position(|p| p.name == name) else {
+        return Ok(false);
+    };
+    let p = &plugin.params[i];
+    values[i] = match &p.choices {
+        Some(c) => c.iter().position(|x| x == value).ok_or_else(|| {
+            Error::input(
+                format!("--{name}"),
+                value,
+                format!("allowed: {}", c.join(", ")),
+                eligo_engine::error::did_you_mean(
+                    value,
+                    &c.iter().map(String::as_str).collect::<Vec<_>>(),
+                ),
+            )
+        })? as f64,
+        None => value.parse()?,
+    };
+    Ok(true)
+}
+
+/// Run `train`.
+pub fn run(a: Args) -> Result<()> {
+    let t_start = Instant::now();
+    let task = task::by_name(
+        &a.task,
+        &TaskOptions {
+            seed: a.seed,
+            scale: a.scale,
+        },
+    )?;
+    let d = task.defaults();
+    let plugin = loader::find(&a.rule, &a.plugin_dir)?;
+    // rule parameters: the plugin's defaults, the task's (regularizer, feedback scale), the
+    // command line, then --rule-config
+    let mut rc = config::defaults(&plugin);
+    set_param(&plugin, &mut rc.values, "c_reg", &d.c_reg.to_string())?;
+    set_param(
+        &plugin,
+        &mut rc.values,
+        "f_target_hz",
+        &d.f_target_hz.to_string(),
+    )?;
+    set_param(
+        &plugin,
+        &mut rc.values,
+        "random_scale",
+        &d.random_feedback_scale.to_string(),
+    )?;
+    let is_eprop = plugin.params.iter().any(|p| p.name == "feedback");
+    if is_eprop {
+        set_param(&plugin, &mut rc.values, "feedback", &a.feedback)?;
+        set_param(&plugin, &mut rc.values, "mode", &a.mode)?;
+    }
+    if let Some(p) = &a.rule_config {
+        let file = config::load(p, &plugin)?;
+        let text = std::fs::read_to_string(p)?;
+        let given: toml::Table = text.parse().unwrap_or_default();
+        for (i, q) in plugin.params.iter().enumerate() {
+            if given.contains_key(&q.name) {
+                rc.values[i] = file.values[i];
+            }
+        }
+        rc.host = file.host;
+    }
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cfg = TrainConfig {
+        batch: a.batch.unwrap_or(d.batch),
+        threads,
+        method: if a.rule_config.is_some() {
+            rc.host.optimizer.method
+        } else {
+            d.method
+        },
+        lr: a.lr.unwrap_or(d.lr),
+        seed: a.seed,
+    };
+    if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {
+        return Err(Error::input("--lr", cfg.lr, "must be a finite number >= 0", "").into());
+    }
+    let iterations = a.iterations.unwrap_or(d.iterations);
+    let rule_name = plugin.name.clone();
+    let mut tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())?;
+    let out = a
+        .resume
+        .clone()
+        .or(a.out.clone())
+        .unwrap_or_else(|| PathBuf::from(format!("out/train-{}-{}", a.task, rule_name)));
+    std::fs::create_dir_all(&out).map_err(|e| {
+        Error::input(
+            "--out",
+            out.display(),
+            format!("cannot create the directory: {e}"),
+            "",
+        )
+    })?;
+    let metrics_path = out.join("metrics.jsonl");
+    let mut history: Vec<String> = Vec::new();
+    if let Some(dir) = &a.resume {
+        let s = checkpoint::load(dir, &mut tr, &rule_name)?;
+        if s.batch != cfg.batch || s.seed != a.seed {
+            return Err(Error::input(
+                "--resume",
+                dir.display(),
+                format!(
+                    "the checkpoint was made with batch {} and seed {}",
+                    s.batch, s.seed
+                ),
+                format!("resume with --batch {} --seed {}", s.batch, s.seed),
+            )
+            .into());
+        }
+        // keep the metrics up to the checkpoint
+        if let Ok(text) = std::fs::read_to_string(&metrics_path) {
+            history = text
+                .lines()
+                .filter(|l| {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .ok()
+                        .and_then(|v| v["iteration"].as_u64())
+                        .is_some_and(|i| i <= s.iteration)
+                })
+                .map(str::to_string)
+                .collect();
+        }
+    }
+    let crash_test = std::env::var_os("ELIGO_TEST_CRASH_CHECKPOINT").is_some();
+    let kind = tr.task().kind();
+    let bar = ProgressBar::with_draw_target(
+        Some(iterations),
+        if a.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} it  {msg}")
+            .expect("template"),
+    );
+    bar.set_prefix(format!("{} / {}", tr.task().name(), rule_name));
+    bar.set_position(tr.iteration);
+    let mut stopped_early = None;
+    let t_train = Instant::now();
+    let it0 = tr.iteration;
+    while tr.iteration < iterations {
+        let t0 = Instant::now();
+        let m = tr.step()?;
+        let it = tr.iteration;
+        let mut line = json!({"iteration": it, "loss": m.loss, "rate_hz": m.rate_hz, "seconds": t0.elapsed().as_secs_f64()});
+        if kind == Kind::Classification {
+            line["train_error"] = json!(m.error);
+        }
+        let mut msg = format!("loss {:.4}  rate {:.1} Hz", m.loss, m.rate_hz);
+        if kind == Kind::Classification && (it % d.eval_every == 0 || it == iterations) {
+            let v = tr.evaluate(Split::Validation, cfg.batch)?;
+            line["validation_error"] = json!(v.error);
+            msg = format!("{msg}  val err {:.1} %", 100.0 * v.error);
+            if let Some(stop) = d.stop_below_error
+                && v.error < stop
+                && !a.no_early_stop
+            {
+                stopped_early = Some(it);
+            }
+        }
+        bar.set_message(msg);
+        bar.set_position(it);
+        history.push(line.to_string());
+        if it % a.checkpoint_every == 0 || it == iterations || stopped_early.is_some() {
+            write_lines(&metrics_path, &history)?;
+            let state = checkpoint::State {
+                iteration: it,
+                task: tr.task().name().into(),
+                task_seed: a.seed,
+                seed: a.seed,
+                batch: cfg.batch,
+                rule: rule_name.clone(),
+                fingerprint: checkpoint::fingerprint(tr.network()),
+                eligo_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            checkpoint::save(&out, &tr, &state, crash_test)?;
+        }
+        if stopped_early.is_some() {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let train_s = t_train.elapsed().as_secs_f64();
+    write_lines(&metrics_path, &history)?;
+    // final test
+    let n_test = (4 * cfg.batch).max(64);
+    let test = tr.evaluate(Split::Test, n_test)?;
+    let readout = tr
+        .network()
+        .populations
+        .iter()
+        .position(|p| matches!(p.model, eligo_engine::neuron::ModelSpec::Readout(_)))
+        .expect("readout");
+    let mut biases = vec![Vec::new(); tr.network().populations.len()];
+    biases[readout] = tr.biases().to_vec();
+    weights::save(&out.join("weights.npz"), tr.network(), &biases)?;
+    let per_it = train_s / (tr.iteration - it0).max(1) as f64;
+    let result_name = if kind == Kind::Classification {
+        "test_error"
+    } else {
+        "test_nmse"
+    };
+    let summary = json!({
+        "task": tr.task().name(), "rule": rule_name,
+        "feedback": if is_eprop { Some(&a.feedback) } else { None },
+        "iterations": tr.iteration, "stopped_early_at": stopped_early,
+        "batch": cfg.batch, "lr": cfg.lr, "threads": threads, "seed": a.seed, "scale": a.scale,
+        "optimizer": match cfg.method { Method::Sgd => "sgd", Method::Adam { .. } => "adam" },
+        result_name: test.error, "test_loss": test.loss, "test_rate_hz": test.rate_hz, "test_sequences": n_test,
+        "seconds_per_iteration": per_it, "wall_s": t_start.elapsed().as_secs_f64(),
+        "out": out.display().to_string(),
+    });
+    let text = serde_json::to_string_pretty(&summary)?;
+    eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
+    if let Err(e) = super::plots::training(&out, &metrics_path, kind) {
+        eprintln!("warning: plots not written: {e}");
+    }
+    if !a.quiet {
+        let result = match kind {
+            Kind::Classification => format!(
+                "test error {:.1} % ({n_test} sequences)",
+                100.0 * test.error
+            ),
+            Kind::Regression => {
+                format!("test normalized MSE {:.4} ({n_test} sequences)", test.error)
+            }
+        };
+        println!(
+            "{} / {rule_name}: {result} after {} iterations ({:.3} s per iteration); results in {}",
+            tr.task().name(),
+            tr.iteration,
+            per_it,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_lines(path: &std::path::Path, lines: &[String]) -> Result<()> {
+    eligo_engine::io::write_atomic(path, |w| {
+        for l in lines {
+            writeln!(w, "{l}")?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -7,4 +7,4 @@ pub mod trainer;
 
 pub use loss::{Loss, Teacher};
 pub use optimizer::{Group, Method, Optimizer};
-pub use trainer::{Metrics, TrainConfig, Trainer};
+pub use trainer::{Metrics, Recording, TrainConfig, Trainer};

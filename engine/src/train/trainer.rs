@@ -522,6 +522,44 @@ impl Trainer {
         })
     }
 
+    /// Run sample `index` of `split` once (no learning) and record it: input spikes, the
+    /// recurrent populations' spikes (population-local indices), and per step the readout
+    /// outputs `y` and targets (regression) — for plots.
+    pub fn record_sample(&mut self, split: Split, index: u64) -> Result<Recording> {
+        let steps = self.task.steps();
+        let s = self.task.sample(split, index);
+        let net = self.net.clone();
+        let n_out = net.populations[self.readout].size as usize;
+        let opts = SimOptions {
+            threads: 1,
+            record: crate::sim::RecordSpec {
+                spikes: std::iter::once(self.input).chain(self.rec.iter().copied()).collect(),
+                state: vec![crate::sim::StateProbe {
+                    population: self.readout,
+                    var: "y".into(),
+                    neurons: (0..n_out as u32).collect(),
+                }],
+            },
+        };
+        let mut sim = Simulation::new(net, &opts)?;
+        sim.set_biases(self.readout, &self.biases);
+        sim.clamp(self.input, &s.input)?;
+        sim.run(steps, None)?;
+        let targets = match &s.loss {
+            crate::train::Loss::Mse { targets } => targets.clone(),
+            _ => Vec::new(),
+        };
+        Ok(Recording {
+            steps,
+            input: sim.population_spikes(self.input),
+            rec: self.rec.iter().map(|&p| sim.population_spikes(p)).collect(),
+            y: sim.probe_samples(0),
+            n_out,
+            targets,
+            label: s.label,
+        })
+    }
+
     /// MSE divided by the targets' variance (over the evaluated samples).
     fn normalized_mse(&self, split: Split, n: usize, mean_loss: f64) -> f64 {
         let (mut sum, mut sq, mut count) = (0.0f64, 0.0f64, 0.0f64);
@@ -546,4 +584,23 @@ struct BatchResult {
     loss: f64,
     wrong: usize,
     counts: Vec<Vec<Vec<u64>>>,
+}
+
+/// One recorded sample (see [`Trainer::record_sample`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    /// Steps.
+    pub steps: u64,
+    /// Input spikes `(step, neuron)`.
+    pub input: Vec<(u64, u32)>,
+    /// Spikes of each recurrent population `(step, neuron)`.
+    pub rec: Vec<Vec<(u64, u32)>>,
+    /// Readout outputs, `steps x n_out`.
+    pub y: Vec<f32>,
+    /// Number of outputs.
+    pub n_out: usize,
+    /// Targets `steps x n_out` (regression), else empty.
+    pub targets: Vec<f32>,
+    /// Label (classification).
+    pub label: Option<usize>,
 }

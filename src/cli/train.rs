@@ -233,7 +233,8 @@ pub fn run(a: Args) -> Result<()> {
         }
         let mut msg = format!("loss {:.4}  rate {:.1} Hz", m.loss, m.rate_hz);
         if kind == Kind::Classification && (it % d.eval_every == 0 || it == iterations) {
-            let v = tr.evaluate(Split::Validation, cfg.batch)?;
+            // 2 batches (at least 128 sequences) so that the stopping test is not decided by noise
+            let v = tr.evaluate(Split::Validation, (2 * cfg.batch).max(128))?;
             line["validation_error"] = json!(v.error);
             msg = format!("{msg}  val err {:.1} %", 100.0 * v.error);
             if let Some(stop) = d.stop_below_error
@@ -268,7 +269,7 @@ pub fn run(a: Args) -> Result<()> {
     let train_s = t_train.elapsed().as_secs_f64();
     write_lines(&metrics_path, &history)?;
     // final test
-    let n_test = (4 * cfg.batch).max(64);
+    let n_test = (4 * cfg.batch).max(256);
     let test = tr.evaluate(Split::Test, n_test)?;
     let readout = tr
         .network()

@@ -1,0 +1,271 @@
+//! `eligo train` through the CLI: learning, bit-exact resume and thread counts, crash-safe
+//! checkpoints, and its errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn train(out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet", "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("eligo runs")
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn resume_equals_uninterrupted_and_threads_do_not_matter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    ok(&train(
+        &a,
+        &[
+            "--iterations",
+            "6",
+            "--checkpoint-every",
+            "3",
+            "--threads",
+            "1",
+        ],
+    ));
+    ok(&train(
+        &b,
+        &[
+            "--iterations",
+            "3",
+            "--checkpoint-every",
+            "3",
+            "--threads",
+            "2",
+        ],
+    ));
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
+        ])
+        .args([
+            "--iterations",
+            "6",
+            "--checkpoint-every",
+            "3",
+            "--threads",
+            "2",
+            "--resume",
+        ])
+        .arg(&b)
+        .output()
+        .unwrap();
+    ok(&o);
+    ok(&train(
+        &c,
+        &[
+            "--iterations",
+            "6",
+            "--checkpoint-every",
+            "3",
+            "--threads",
+            "2",
+        ],
+    ));
+    for f in [
+        "weights.npz",
+        "checkpoint/optimizer.npz",
+        "checkpoint/rules.bin",
+    ] {
+        assert!(
+            read(&a.join(f)) == read(&b.join(f)),
+            "{f}: resumed run differs from uninterrupted"
+        );
+        assert!(
+            read(&a.join(f)) == read(&c.join(f)),
+            "{f}: 2 threads differ from 1"
+        );
+    }
+    // and training did change the weights
+    let fresh = dir.path().join("fresh");
+    ok(&train(&fresh, &["--iterations", "1", "--lr", "0"]));
+    assert!(read(&a.join("weights.npz")) != read(&fresh.join("weights.npz")));
+}
+
+#[test]
+fn a_checkpoint_write_killed_before_the_rename_is_never_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    ok(&train(
+        &a,
+        &[
+            "--iterations",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--threads",
+            "1",
+        ],
+    ));
+    ok(&train(
+        &b,
+        &[
+            "--iterations",
+            "2",
+            "--checkpoint-every",
+            "2",
+            "--threads",
+            "1",
+        ],
+    ));
+    // continue to 4, but die between writing the new checkpoint and renaming it into place
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
+        ])
+        .args([
+            "--iterations",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--threads",
+            "1",
+            "--resume",
+        ])
+        .arg(&b)
+        .env("ELIGO_TEST_CRASH_CHECKPOINT", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "the crash hook must stop the run");
+    assert!(
+        b.join(".checkpoint.tmp/state.json").exists(),
+        "the temporary checkpoint was complete"
+    );
+    let state = std::fs::read_to_string(b.join("checkpoint/state.json")).unwrap();
+    assert!(state.contains("\"iteration\": 2"), "{state}");
+    // resuming takes the complete checkpoint of iteration 2 and reaches the same end
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
+        ])
+        .args([
+            "--iterations",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--threads",
+            "1",
+            "--resume",
+        ])
+        .arg(&b)
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(read(&a.join("weights.npz")) == read(&b.join("weights.npz")));
+}
+
+#[test]
+fn a_scaled_down_evidence_task_learns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train", "--task", "evidence", "--scale", "0.2", "--batch", "16", "--quiet",
+        ])
+        .args(["--iterations", "40", "--no-early-stop", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    ok(&o);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 40);
+    let mean = |v: &[serde_json::Value]| {
+        v.iter().map(|l| l["loss"].as_f64().unwrap()).sum::<f64>() / v.len() as f64
+    };
+    let (first, last) = (mean(&lines[..5]), mean(&lines[35..]));
+    // chance level of a 2-way cross-entropy is ln 2 = 0.693
+    assert!(first > 0.6, "starts near chance: {first}");
+    assert!(
+        last < 0.45,
+        "loss must fall well below chance: {first} -> {last}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["test_error"].as_f64().unwrap() < 0.3, "{summary}");
+}
+
+fn refused(args: &[&str], must: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .arg("train")
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for m in must {
+        assert!(err.contains(m), "{m:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &["--task", "evidense"],
+        &["unknown task", "did you mean 'evidence'"],
+    );
+    refused(&["--rule", "epropp"], &["--rule", "did you mean 'eprop'"]);
+    refused(
+        &["--feedback", "randm"],
+        &["--feedback", "did you mean 'random'"],
+    );
+    let cfg = dir.path().join("rule.toml");
+    std::fs::write(&cfg, "c_reg = = 1").unwrap();
+    refused(
+        &["--rule-config", cfg.to_str().unwrap()],
+        &["rule.toml", "not valid TOML"],
+    );
+    std::fs::write(&cfg, "c_regg = 1").unwrap();
+    refused(
+        &["--rule-config", cfg.to_str().unwrap()],
+        &["rule.toml", "c_regg", "did you mean 'c_reg'"],
+    );
+    // a checkpoint of another network
+    let a = dir.path().join("a");
+    ok(&train(
+        &a,
+        &["--iterations", "1", "--checkpoint-every", "1"],
+    ));
+    refused(
+        &[
+            "--task",
+            "evidence-lif",
+            "--scale",
+            "0.1",
+            "--batch",
+            "4",
+            "--resume",
+            a.to_str().unwrap(),
+        ],
+        &["another network", "evidence"],
+    );
+    refused(
+        &["--resume", dir.path().to_str().unwrap()],
+        &["no checkpoint"],
+    );
+}

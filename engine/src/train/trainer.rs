@@ -255,66 +255,6 @@ impl Trainer {
         lane.sim.set_biases(readout, biases);
     }
 
-    /// Run `samples` (split, index, batch size for the loss scale) on `lanes` in parallel;
-    /// returns per-lane (loss, errors, spike counts of the recurrent populations).
-    fn run_lanes(
-        lanes: &mut [Lane],
-        threads: usize,
-        task: &dyn Task,
-        (input, readout, rec): (usize, usize, &[usize]),
-        jobs: &[(Split, u64)],
-        n_batch: usize,
-    ) -> Result<Vec<(f64, usize, u64)>> {
-        let n_lanes = lanes.len();
-        let steps = task.steps();
-        let results: Vec<Mutex<Result<(f64, usize, u64)>>> =
-            (0..n_lanes).map(|_| Mutex::new(Ok((0.0, 0, 0)))).collect();
-        let work = |l: usize, lane: &mut Lane| -> Result<(f64, usize, u64)> {
-            let (mut loss, mut wrong, mut spikes) = (0.0, 0usize, 0u64);
-            for (b, &(split, index)) in jobs.iter().enumerate() {
-                if b % n_lanes != l {
-                    continue;
-                }
-                let s = task.sample(split, index);
-                let sim = &mut lane.sim;
-                sim.reset();
-                sim.clamp(input, &s.input)?;
-                let n_out = sim.network().populations[readout].size as usize;
-                sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
-                sim.begin_sequence()?;
-                sim.run(steps, None)?;
-                sim.end_sequence(steps)?;
-                let t = sim.teacher().expect("set above");
-                loss += t.value;
-                if let Some(label) = s.label
-                    && t.prediction() != label
-                {
-                    wrong += 1;
-                }
-                let c = sim.counters();
-                spikes += rec.iter().map(|&p| c.spikes[p]).sum::<u64>();
-            }
-            Ok((loss, wrong, spikes))
-        };
-        let per_thread = n_lanes.div_ceil(threads.max(1));
-        std::thread::scope(|sc| {
-            for (c, chunk) in lanes.chunks_mut(per_thread).enumerate() {
-                let results = &results;
-                let work = &work;
-                sc.spawn(move || {
-                    for (k, lane) in chunk.iter_mut().enumerate() {
-                        let l = c * per_thread + k;
-                        *results[l].lock().expect("no poison") = work(l, lane);
-                    }
-                });
-            }
-        });
-        results
-            .into_iter()
-            .map(|m| m.into_inner().expect("no poison"))
-            .collect()
-    }
-
     /// One training iteration (batch). Returns the batch's metrics.
     pub fn step(&mut self) -> Result<Metrics> {
         let b = self.cfg.batch;
@@ -408,80 +348,15 @@ impl Trainer {
         }
     }
 
-    /// Run the training lanes over `jobs`, keeping per-neuron spike counts per lane.
+    /// Run the training lanes over `jobs`.
     fn count_sequences(&mut self, jobs: &[(Split, u64)]) -> Result<BatchResult> {
-        let n_lanes = self.lanes.len();
-        let steps = self.task.steps();
-        let task = self.task.as_ref();
-        let (input, readout) = (self.input, self.readout);
-        let n_batch = jobs.len();
-        type LaneOut = (f64, usize, Vec<Vec<u64>>);
-        let results: Vec<Mutex<Option<Result<LaneOut>>>> =
-            (0..n_lanes).map(|_| Mutex::new(None)).collect();
-        let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
-            let sim = &mut lane.sim;
-            let mut counts: Vec<Vec<u64>> = sim
-                .network()
-                .populations
-                .iter()
-                .map(|p| vec![0; p.size as usize])
-                .collect();
-            let (mut loss, mut wrong) = (0.0, 0usize);
-            for (b, &(split, index)) in jobs.iter().enumerate() {
-                if b % n_lanes != l {
-                    continue;
-                }
-                let s = task.sample(split, index);
-                sim.reset();
-                sim.clamp(input, &s.input)?;
-                let n_out = sim.network().populations[readout].size as usize;
-                sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
-                sim.begin_sequence()?;
-                sim.run(steps, None)?;
-                sim.end_sequence(steps)?;
-                let t = sim.teacher().expect("set above");
-                loss += t.value;
-                if let Some(label) = s.label
-                    && t.prediction() != label
-                {
-                    wrong += 1;
-                }
-                for (c, nc) in counts.iter_mut().zip(sim.neuron_spike_counts()) {
-                    for (a, &x) in c.iter_mut().zip(nc) {
-                        *a += u64::from(x);
-                    }
-                }
-            }
-            Ok((loss, wrong, counts))
-        };
-        let per_thread = n_lanes.div_ceil(self.cfg.threads.max(1));
-        std::thread::scope(|sc| {
-            for (c, chunk) in self.lanes.chunks_mut(per_thread).enumerate() {
-                let (results, work) = (&results, &work);
-                sc.spawn(move || {
-                    for (k, lane) in chunk.iter_mut().enumerate() {
-                        let l = c * per_thread + k;
-                        *results[l].lock().expect("no poison") = Some(work(l, lane));
-                    }
-                });
-            }
-        });
-        let mut out = BatchResult {
-            loss: 0.0,
-            wrong: 0,
-            counts: Vec::with_capacity(n_lanes),
-        };
-        // fixed lane order for the float sum of the loss
-        for r in results {
-            let (loss, wrong, counts) = r
-                .into_inner()
-                .expect("no poison")
-                .expect("every lane ran")?;
-            out.loss += loss;
-            out.wrong += wrong;
-            out.counts.push(counts);
-        }
-        Ok(out)
+        run_jobs(
+            &mut self.lanes,
+            self.cfg.threads,
+            self.task.as_ref(),
+            (self.input, self.readout),
+            jobs,
+        )
     }
 
     /// Evaluate `n` samples of `split` (no learning). Returns loss, error rate or normalized
@@ -492,17 +367,15 @@ impl Trainer {
             Self::sync(lane, &self.net, self.readout, &self.biases);
         }
         let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (split, k)).collect();
-        let res = Self::run_lanes(
+        let res = run_jobs(
             &mut self.eval,
             self.cfg.threads,
             self.task.as_ref(),
-            (self.input, self.readout, &self.rec),
+            (self.input, self.readout),
             &jobs,
-            n,
         )?;
-        let loss: f64 = res.iter().map(|r| r.0).sum();
-        let wrong: usize = res.iter().map(|r| r.1).sum();
-        let spikes: u64 = res.iter().map(|r| r.2).sum();
+        let (loss, wrong) = (res.loss, res.wrong);
+        let spikes: u64 = self.rec.iter().map(|&p| res.pop_spikes[p]).sum();
         let neurons: u64 = self
             .rec
             .iter()
@@ -533,7 +406,9 @@ impl Trainer {
         let opts = SimOptions {
             threads: 1,
             record: crate::sim::RecordSpec {
-                spikes: std::iter::once(self.input).chain(self.rec.iter().copied()).collect(),
+                spikes: std::iter::once(self.input)
+                    .chain(self.rec.iter().copied())
+                    .collect(),
                 state: vec![crate::sim::StateProbe {
                     population: self.readout,
                     var: "y".into(),
@@ -583,7 +458,10 @@ impl Trainer {
 struct BatchResult {
     loss: f64,
     wrong: usize,
+    /// Per lane, per population, per neuron (training lanes only).
     counts: Vec<Vec<Vec<u64>>>,
+    /// Per population.
+    pop_spikes: Vec<u64>,
 }
 
 /// One recorded sample (see [`Trainer::record_sample`]).
@@ -603,4 +481,95 @@ pub struct Recording {
     pub targets: Vec<f32>,
     /// Label (classification).
     pub label: Option<usize>,
+}
+
+/// Run `jobs` (split, sample index) on `lanes` in parallel: sequence `b` in lane `b % L`, each
+/// lane in order; `threads` take whole lanes. The loss is scaled for a batch of `jobs.len()`.
+/// Per lane: summed loss, wrong predictions, per-neuron spike counts; summed in lane order.
+fn run_jobs(
+    lanes: &mut [Lane],
+    threads: usize,
+    task: &dyn Task,
+    (input, readout): (usize, usize),
+    jobs: &[(Split, u64)],
+) -> Result<BatchResult> {
+    let n_lanes = lanes.len();
+    let steps = task.steps();
+    let n_batch = jobs.len();
+    type LaneOut = (f64, usize, Vec<Vec<u64>>, Vec<u64>);
+    let results: Vec<Mutex<Option<Result<LaneOut>>>> =
+        (0..n_lanes).map(|_| Mutex::new(None)).collect();
+    let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
+        let sim = &mut lane.sim;
+        let mut counts: Vec<Vec<u64>> = sim
+            .network()
+            .populations
+            .iter()
+            .map(|p| vec![0; p.size as usize])
+            .collect();
+        let (mut loss, mut wrong) = (0.0, 0usize);
+        let mut pop_spikes = vec![0u64; counts.len()];
+        for (b, &(split, index)) in jobs.iter().enumerate() {
+            if b % n_lanes != l {
+                continue;
+            }
+            let s = task.sample(split, index);
+            sim.reset();
+            sim.clamp(input, &s.input)?;
+            let n_out = sim.network().populations[readout].size as usize;
+            sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
+            sim.begin_sequence()?;
+            sim.run(steps, None)?;
+            sim.end_sequence(steps)?;
+            let t = sim.teacher().expect("set above");
+            loss += t.value;
+            if let Some(label) = s.label
+                && t.prediction() != label
+            {
+                wrong += 1;
+            }
+            // per neuron (counted while a rule is attached) and per population (always)
+            for (c, nc) in counts.iter_mut().zip(sim.neuron_spike_counts()) {
+                for (a, &x) in c.iter_mut().zip(nc) {
+                    *a += u64::from(x);
+                }
+            }
+            for (a, &n) in pop_spikes.iter_mut().zip(&sim.counters().spikes) {
+                *a += n;
+            }
+        }
+        Ok((loss, wrong, counts, pop_spikes))
+    };
+    let per_thread = n_lanes.div_ceil(threads.max(1));
+    std::thread::scope(|sc| {
+        for (c, chunk) in lanes.chunks_mut(per_thread).enumerate() {
+            let (results, work) = (&results, &work);
+            sc.spawn(move || {
+                for (k, lane) in chunk.iter_mut().enumerate() {
+                    let l = c * per_thread + k;
+                    *results[l].lock().expect("no poison") = Some(work(l, lane));
+                }
+            });
+        }
+    });
+    let mut out = BatchResult {
+        loss: 0.0,
+        wrong: 0,
+        counts: Vec::with_capacity(n_lanes),
+        pop_spikes: Vec::new(),
+    };
+    for r in results {
+        let (loss, wrong, counts, pop_spikes) = r
+            .into_inner()
+            .expect("no poison")
+            .expect("every lane ran")?;
+        out.loss += loss;
+        out.wrong += wrong;
+        out.counts.push(counts);
+        out.pop_spikes.resize(pop_spikes.len(), 0);
+        for (a, b) in out.pop_spikes.iter_mut().zip(pop_spikes) {
+            *a += b;
+        }
+    }
+    Ok(out)
 }

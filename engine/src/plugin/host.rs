@@ -235,19 +235,15 @@ impl RuleInstance {
                 v: View::of(data.v[i]),
             })
             .collect();
-        let weights: Vec<View<f32>> = net
-            .projections
-            .iter()
-            .map(|p| View::of(&p.weights))
-            .collect();
+        let weights = weight_views(net);
         let view = StepView {
             step: data.step,
             populations: View::of(&pops),
             weights: View::of(&weights),
             error: View::of(data.error),
         };
-        let g: Vec<ViewMut<f32>> = grads.iter_mut().map(|g| ViewMut::of(g)).collect();
-        let b: Vec<ViewMut<f32>> = bias_grads.iter_mut().map(|g| ViewMut::of(g)).collect();
+        let g = mut_views(grads);
+        let b = mut_views(bias_grads);
         let grads_view = Grads {
             weights: View::of(&g),
             biases: View::of(&b),
@@ -336,18 +332,14 @@ impl RuleInstance {
         grads: &mut [Vec<f32>],
         bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
-        let weights: Vec<View<f32>> = net
-            .projections
-            .iter()
-            .map(|p| View::of(&p.weights))
-            .collect();
+        let weights = weight_views(net);
         let view = SequenceView {
             steps,
             weights: View::of(&weights),
             errors: View::of(errors),
         };
-        let g: Vec<ViewMut<f32>> = grads.iter_mut().map(|g| ViewMut::of(g)).collect();
-        let b: Vec<ViewMut<f32>> = bias_grads.iter_mut().map(|g| ViewMut::of(g)).collect();
+        let g = mut_views(grads);
+        let b = mut_views(bias_grads);
         let gv = Grads {
             weights: View::of(&g),
             biases: View::of(&b),
@@ -372,11 +364,7 @@ impl RuleInstance {
         grads: &mut [Vec<f32>],
         bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
-        let weights: Vec<View<f32>> = net
-            .projections
-            .iter()
-            .map(|p| View::of(&p.weights))
-            .collect();
+        let weights = weight_views(net);
         let r: Vec<View<f32>> = rates.iter().map(|r| View::of(r)).collect();
         let view = BatchView {
             sequences,
@@ -384,8 +372,8 @@ impl RuleInstance {
             rates: View::of(&r),
             weights: View::of(&weights),
         };
-        let g: Vec<ViewMut<f32>> = grads.iter_mut().map(|g| ViewMut::of(g)).collect();
-        let b: Vec<ViewMut<f32>> = bias_grads.iter_mut().map(|g| ViewMut::of(g)).collect();
+        let g = mut_views(grads);
+        let b = mut_views(bias_grads);
         let gv = Grads {
             weights: View::of(&g),
             biases: View::of(&b),
@@ -438,6 +426,19 @@ unsafe fn view_slice<'a, T>(v: View<T>) -> &'a [T] {
         // SAFETY: guaranteed by the caller.
         unsafe { std::slice::from_raw_parts(v.ptr, v.len) }
     }
+}
+
+/// Views of every projection's weights, in projection order.
+fn weight_views(net: &Network) -> Vec<View<f32>> {
+    net.projections
+        .iter()
+        .map(|p| View::of(&p.weights))
+        .collect()
+}
+
+/// Mutable views of gradient buffers.
+fn mut_views(bufs: &mut [Vec<f32>]) -> Vec<ViewMut<f32>> {
+    bufs.iter_mut().map(|g| ViewMut::of(g)).collect()
 }
 
 fn check_finite(

@@ -44,6 +44,8 @@ fn h5_error(path: &Path, what: &str, e: hdf5::Error) -> Error {
 impl Reader {
     /// Open `path` and load sample `sample`.
     pub fn open(path: &Path, sample: u64) -> Result<Self> {
+        // errors are reported through Eligo's messages, not printed by the library
+        hdf5::silence_errors(true);
         let file = hdf5::File::open(path).map_err(|e| h5_error(path, "HDF5 file", e))?;
         let ds = |name: &str| {
             file.dataset(name)

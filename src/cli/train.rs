@@ -298,8 +298,15 @@ pub fn run(a: Args) -> Result<()> {
     });
     let text = serde_json::to_string_pretty(&summary)?;
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
-    if let Err(e) = super::plots::training(&out, &metrics_path, kind) {
-        eprintln!("warning: plots not written: {e}");
+    // plots: loss.png from the metrics, sample.png from one recorded test sample
+    let title = format!("{} / {rule_name}", tr.task().name());
+    if let Err(e) = super::plots::training(&out, &metrics_path, kind, &title) {
+        eprintln!("warning: loss plot not written: {e:#}");
+    }
+    let rec = tr.record_sample(Split::Test, 0)?;
+    let sample = tr.task().sample(Split::Test, 0);
+    if let Err(e) = super::plots::sample(&out, &title, tr.network(), &rec, &sample.loss) {
+        eprintln!("warning: sample plot not written: {e:#}");
     }
     if !a.quiet {
         let result = match kind {

@@ -6,7 +6,11 @@
 //! Steps are engine steps (dt = 1 ms); input spikes are emitted by the `in` population at the
 //! given step and reach the network one step later.
 
+pub mod digits;
 pub mod evidence;
+pub mod pattern;
+pub mod sine_waves;
+pub mod store_recall;
 
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::NetworkSpec;
@@ -85,7 +89,14 @@ pub trait Task: Send + Sync {
 }
 
 /// The tasks `--task` knows.
-pub const TASKS: &[&str] = &["evidence", "evidence-lif"];
+pub const TASKS: &[&str] = &[
+    "evidence",
+    "evidence-lif",
+    "pattern",
+    "store-recall",
+    "sine-waves",
+    "digits",
+];
 
 /// Options every task takes.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +112,10 @@ pub fn by_name(name: &str, opts: &TaskOptions) -> Result<Box<dyn Task>> {
     match name {
         "evidence" => Ok(Box::new(evidence::Evidence::new(opts, false))),
         "evidence-lif" => Ok(Box::new(evidence::Evidence::new(opts, true))),
+        "pattern" => Ok(Box::new(pattern::Pattern::new(opts))),
+        "store-recall" => Ok(Box::new(store_recall::StoreRecall::new(opts))),
+        "sine-waves" => Ok(Box::new(sine_waves::SineWaves::new(opts))),
+        "digits" => Ok(Box::new(digits::Digits::new(opts)?)),
         other => Err(Error::input(
             "--task",
             other,

@@ -132,12 +132,16 @@ fn shd_missing_dataset_and_bad_sample() {
 /// Mutated HDF5 files: the HDF5 library must report, not crash, and Eligo must turn its
 /// report into an input error.
 ///
-/// The loop stops before case 197 (bytes 1679, 2760, 4016, 4081 changed): that file makes
-/// libhdf5 itself loop, allocating until the kernel kills the process, while reading sample 0
-/// (libhdf5 1.10.8 here, and h5py's bundled HDF5 hangs on it too). So the HDF5 path cannot
-/// promise bounded time or memory on corrupt files; Eligo's own readers do.
+/// Ignored by default, because libhdf5 trusts lengths in the file: some of these mutations make
+/// it allocate gigabytes (the kernel then kills the test binary), and case 197 (bytes 1679, 2760,
+/// 4016, 4081 changed) makes it loop while reading sample 0 (libhdf5 1.10.8 here; h5py's bundled
+/// HDF5 hangs on it too). So the HDF5 path cannot promise bounded time or memory on corrupt
+/// files; Eligo's own readers do. Run it under an address-space limit, where those allocations
+/// fail and come back as errors:
+/// `(ulimit -v 3000000; cargo test -p eligo-engine --features hdf5 shd_mutated -- --ignored)`.
 #[cfg(feature = "hdf5")]
 #[test]
+#[ignore = "libhdf5 allocates from corrupt lengths; run under ulimit -v (see the doc comment)"]
 fn shd_mutated_bytes() {
     let base = std::fs::read(data("shd.h5")).unwrap();
     let dir = tempfile::tempdir().unwrap();

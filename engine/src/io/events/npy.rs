@@ -399,6 +399,9 @@ pub struct Reader {
     cols: [Option<usize>; 4],
     /// `t <u8 @0, addr <u4 @8`, 12-byte records: decoded without per-field dispatch.
     fast: bool,
+    /// tonic's vision dtype `x <i2 @0, y <i2 @2, t <i8 @4, p |b1 @12` (13 bytes): decoded
+    /// directly, falling back to the generic path only to name a bad value.
+    tonic_xytp: bool,
     next: u64,
 }
 
@@ -425,6 +428,17 @@ impl Reader {
         let fast = h.record == 12
             && cols[0].is_some_and(|i| le(i, 8, 0))
             && cols[1].is_some_and(|i| le(i, 4, 8));
+        let field = |i: Option<usize>, signed: bool, size: usize, off: usize| {
+            i.is_some_and(|i| {
+                let f = &h.fields[i];
+                !f.ty.big_endian && f.ty.signed == signed && f.ty.size == size && f.offset == off
+            })
+        };
+        let tonic_xytp = h.record == 13
+            && field(cols[1], true, 2, 0)
+            && field(cols[2], true, 2, 2)
+            && field(cols[0], true, 8, 4)
+            && field(cols[3], false, 1, 12);
         let need = u128::from(h.count) * h.record as u128;
         if let Some(len) = src.len() {
             let have = u128::from(len.saturating_sub(h.data_start));
@@ -452,6 +466,7 @@ impl Reader {
             h,
             cols,
             fast,
+            tonic_xytp,
             next: 0,
         })
     }
@@ -552,6 +567,24 @@ impl EventReader for Reader {
                     p: 0,
                 }
             }));
+        } else if self.tonic_xytp {
+            let mut bad = false;
+            out.extend(recs.chunks_exact(13).map(|r| {
+                let x = i16::from_le_bytes([r[0], r[1]]);
+                let y = i16::from_le_bytes([r[2], r[3]]);
+                let t = i64::from_le_bytes(r[4..12].try_into().expect("8 bytes"));
+                bad |= (x | y) < 0 || t < 0;
+                AeEvent {
+                    t: t as u64,
+                    x: x as u32,
+                    y: y as u16,
+                    p: r[12],
+                }
+            }));
+            if bad {
+                out.clear();
+                self.decode_generic(recs, self.next, out)?;
+            }
         } else {
             self.decode_generic(recs, self.next, out)?;
         }

@@ -257,10 +257,12 @@ fn print_info(file: &Path, s: &events::Stats, j: &serde_json::Value) {
             "time:      {lo} .. {hi} µs (span {:.6} s)",
             j["span_s"].as_f64().unwrap_or(0.0)
         );
-        println!(
-            "rate:      {:.1} events/s",
-            j["rate_hz"].as_f64().unwrap_or(0.0)
-        );
+        let rate = j["rate_hz"].as_f64().unwrap_or(0.0);
+        if rate >= 1.0 {
+            println!("rate:      {rate:.1} events/s");
+        } else {
+            println!("rate:      {rate:.3e} events/s");
+        }
     }
     if let Some((lo, hi)) = s.x_range {
         println!(

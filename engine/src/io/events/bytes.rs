@@ -120,7 +120,7 @@ impl ByteSource {
         Ok(self.end - self.start)
     }
 
-    /// Make at least `n` bytes (at most [`BUF`]) available; false if the file ends first.
+    /// Make at least `n` bytes (at most `BUF`, 1 MiB) available; false if the file ends first.
     pub fn ensure(&mut self, n: usize) -> Result<bool> {
         debug_assert!(n <= BUF);
         if self.end - self.start >= n {

@@ -27,6 +27,35 @@ fn drain(r: Result<Box<dyn EventReader>>) -> Result<u64> {
     Ok(n)
 }
 
+/// Through the whole replay pipeline: map (a 64 x 64 sensor, or identity), bin, population bound.
+fn bin_all(r: Result<Box<dyn EventReader>>) -> Result<u64> {
+    let r = r?;
+    let spec = super::MapSpec {
+        width: Some(64),
+        height: Some(64),
+        ..super::MapSpec::default()
+    };
+    let map = super::AddressMap::new(&spec, r.info())?;
+    let limit = super::Limit {
+        name: "p".into(),
+        size: 5000,
+    };
+    let mut b = super::Binner::new(
+        Checked::new(r, std::path::Path::new("fuzz")),
+        super::TimeMap::default(),
+        map,
+        1000,
+        super::BinPolicy::Clip,
+        Some(limit),
+    );
+    let mut n = 0;
+    while let Some(s) = b.next_step()? {
+        assert!(s.index.is_sorted() && s.index.windows(2).all(|w| w[0] < w[1]));
+        n += s.index.len() as u64;
+    }
+    Ok(n)
+}
+
 fn all_readers(bytes: &[u8]) {
     let src = || ByteSource::from_bytes(bytes.to_vec(), "fuzz");
     let results: Vec<Result<u64>> = vec![
@@ -35,6 +64,10 @@ fn all_readers(bytes: &[u8]) {
         drain(aedat::Reader::new(src(), AedatChip::Dvs128).map(|r| Box::new(r) as _)),
         drain(evt2::Reader::new(src()).map(|r| Box::new(r) as _)),
         drain(nmnist::Reader::new(src()).map(|r| Box::new(r) as _)),
+        bin_all(npy::Reader::new(src()).map(|r| Box::new(r) as _)),
+        bin_all(aedat::Reader::new(src(), AedatChip::Dvs128).map(|r| Box::new(r) as _)),
+        bin_all(evt2::Reader::new(src()).map(|r| Box::new(r) as _)),
+        bin_all(nmnist::Reader::new(src()).map(|r| Box::new(r) as _)),
     ];
     for r in results {
         if let Err(e) = r {

@@ -644,3 +644,45 @@ fn replay_flags_are_checked() {
     ]);
     assert!(e.contains("whole number of µs"), "{e}");
 }
+
+/// Under a clamp, a learning rule sees exactly the recorded activity: STDP (weights changed during
+/// the run) ends with the same weights, to the last bit of the means, as in the recorded run,
+/// on the clamped population's input and output projections alike.
+#[test]
+fn a_rule_sees_the_clamped_activity() {
+    let run = Run::new(&net("lif", 1.0, ""));
+    let with_rule = run.out("rule0");
+    run.simulate(&with_rule, "1", &["--rule", "stdp"]);
+    let out = run.out("rule1");
+    let rec_a = with_rule.join("spikes_a.npy");
+    run.simulate(
+        &out,
+        "1",
+        &[
+            "--rule",
+            "stdp",
+            "--clamp-events",
+            s(&rec_a),
+            "--population",
+            "a",
+        ],
+    );
+    let rule = |d: &Path| -> serde_json::Value {
+        let j: serde_json::Value = serde_json::from_slice(&bytes(d.join("summary.json"))).unwrap();
+        j["rule"].clone()
+    };
+    let (r0, r1) = (rule(&with_rule), rule(&out));
+    assert!(r0["changes_applied"].as_u64().unwrap() > 0, "{r0}");
+    assert_eq!(r0["changes_applied"], r1["changes_applied"]);
+    assert_eq!(r0["projections"], r1["projections"]);
+    let moved = r0["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["mean_weight_after"] != p["mean_weight_before"]);
+    assert!(moved, "STDP changed some weights: {r0}");
+    assert_eq!(
+        bytes(with_rule.join("spikes_b.npy")),
+        bytes(out.join("spikes_b.npy"))
+    );
+}

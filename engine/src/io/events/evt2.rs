@@ -14,6 +14,9 @@
 //! | EXT_TRIGGER, OTHERS, CONTINUED | `1010`, `1110`, `1111` | skipped (counted) |
 //! | anything else | | reserved: an error naming the word |
 //!
+//! The header ends at `% end` or at the first byte that is not `%` (without `% end`, a first data
+//! word whose low byte is 0x25 would be read as a header line; Metavision writes `% end`).
+//!
 //! Timestamps have 34 bits (µs) and wrap after 2^34 µs (4 h 46 min): a time-high word that drops
 //! by more than half its range is taken as a wrap. CD events before the first time-high word
 //! have time-high 0. A header announcing another encoding (`evt 3.0`, `EVT21`) is refused.

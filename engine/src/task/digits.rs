@@ -54,7 +54,7 @@ use std::sync::OnceLock;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 
-use super::pattern::task_network;
+use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::error::{Error, Result};
 use crate::network::NetworkSpec;

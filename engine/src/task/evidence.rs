@@ -16,9 +16,9 @@
 
 use rand::RngExt;
 
-use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
-use crate::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
-use crate::neuron::{AlifParams, ModelSpec, ReadoutParams};
+use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng, task_network};
+use crate::network::NetworkSpec;
+use crate::neuron::{AlifParams, ModelSpec};
 use crate::train::{Loss, Method};
 
 /// The evidence-accumulation task.
@@ -69,61 +69,17 @@ impl Task for Evidence {
     }
 
     fn network(&self, seed: u64) -> NetworkSpec {
-        let (n_in, n_rec) = (4 * GROUP, 100u32);
-        let normal = |n: u32| WeightDist::Normal {
-            mean: 0.0,
-            std: 1.0 / f64::from(n).sqrt(),
-        };
-        let proj = |from: &str, to: &str, w| ProjectionSpec {
-            name: None,
-            from: from.into(),
-            to: to.into(),
-            rule: ConnectRule::AllToAll,
-            weight: w,
-            delay_steps: 1,
-            receptor: None,
-            allow_autapses: false,
-        };
-        NetworkSpec {
-            dt_ms: 1.0,
-            seed,
-            populations: vec![
-                PopulationSpec {
-                    name: "in".into(),
-                    size: n_in,
-                    model: ModelSpec::External,
-                    v_init: None,
-                },
-                PopulationSpec {
-                    name: "rec".into(),
-                    size: n_rec,
-                    model: ModelSpec::Alif(AlifParams {
-                        tau_m_ms: 20.0,
-                        tau_a_ms: 2000.0,
-                        v_th: 0.6,
-                        beta: 0.0174,
-                        n_lif: if self.lif_only { n_rec as usize } else { 50 },
-                        n_ref: 5,
-                        gamma_pd: 0.3,
-                    }),
-                    v_init: None,
-                },
-                PopulationSpec {
-                    name: "out".into(),
-                    size: 2,
-                    model: ModelSpec::Readout(ReadoutParams {
-                        tau_out_ms: 20.0,
-                        bias: 0.0,
-                    }),
-                    v_init: None,
-                },
-            ],
-            projections: vec![
-                proj("in", "rec", normal(n_in)),
-                proj("rec", "rec", normal(n_rec)),
-                proj("rec", "out", normal(n_rec)),
-            ],
-        }
+        let n_rec = 100u32;
+        let rec = ModelSpec::Alif(AlifParams {
+            tau_m_ms: 20.0,
+            tau_a_ms: 2000.0,
+            v_th: 0.6,
+            beta: 0.0174,
+            n_lif: if self.lif_only { n_rec as usize } else { 50 },
+            n_ref: 5,
+            gamma_pd: 0.3,
+        });
+        task_network(seed, 4 * GROUP, (n_rec, rec), (2, 20.0), 1.0)
     }
 
     fn sample(&self, split: Split, index: u64) -> Sample {

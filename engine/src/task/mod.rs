@@ -13,8 +13,9 @@ pub mod sine_waves;
 pub mod store_recall;
 
 use crate::error::{Error, Result, did_you_mean};
-use crate::network::NetworkSpec;
+use crate::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
 use crate::neuron::source::splitmix64;
+use crate::neuron::{ModelSpec, ReadoutParams};
 use crate::train::{Loss, Method};
 
 /// Which part of the data.
@@ -122,6 +123,64 @@ pub fn by_name(name: &str, opts: &TaskOptions) -> Result<Box<dyn Task>> {
             format!("unknown task; tasks: {}", TASKS.join(", ")),
             did_you_mean(other, TASKS),
         )),
+    }
+}
+
+/// A task network: `in` (external, `n_in`), `rec` (`model`, `n_rec`), readout `out` (`n_out`,
+/// `tau_out_ms`); all-to-all with delay 1, no self-connections; weights `N(0, w_scale^2 / n_in)`,
+/// `N(0, w_scale^2 / n_rec)`, `N(0, w_scale^2 / n_rec)`.
+pub fn task_network(
+    seed: u64,
+    n_in: u32,
+    (n_rec, model): (u32, ModelSpec),
+    (n_out, tau_out_ms): (u32, f64),
+    w_scale: f64,
+) -> NetworkSpec {
+    let normal = |n: u32| WeightDist::Normal {
+        mean: 0.0,
+        std: w_scale / f64::from(n).sqrt(),
+    };
+    let proj = |from: &str, to: &str, w| ProjectionSpec {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        rule: ConnectRule::AllToAll,
+        weight: w,
+        delay_steps: 1,
+        receptor: None,
+        allow_autapses: false,
+    };
+    NetworkSpec {
+        dt_ms: 1.0,
+        seed,
+        populations: vec![
+            PopulationSpec {
+                name: "in".into(),
+                size: n_in,
+                model: ModelSpec::External,
+                v_init: None,
+            },
+            PopulationSpec {
+                name: "rec".into(),
+                size: n_rec,
+                model,
+                v_init: None,
+            },
+            PopulationSpec {
+                name: "out".into(),
+                size: n_out,
+                model: ModelSpec::Readout(ReadoutParams {
+                    tau_out_ms,
+                    bias: 0.0,
+                }),
+                v_init: None,
+            },
+        ],
+        projections: vec![
+            proj("in", "rec", normal(n_in)),
+            proj("rec", "rec", normal(n_rec)),
+            proj("rec", "out", normal(n_rec)),
+        ],
     }
 }
 

@@ -50,7 +50,8 @@
 //! - NEST 3.10, `eprop_supervised_regression_sine-waves.py`, `models/eprop_iaf.cpp`.
 //! - /work/shared/notes/nest-eprop.md §2 and §4a; Bellec et al. 2020 (the TF reference).
 
-use super::pattern::{frozen_poisson, normalized_sum, task_network};
+use super::pattern::{frozen_poisson, normalized_sum};
+use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::network::NetworkSpec;
 use crate::neuron::{LifParams, ModelSpec};

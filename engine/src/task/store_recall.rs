@@ -53,7 +53,7 @@
 
 use rand::RngExt;
 
-use super::pattern::task_network;
+use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::network::NetworkSpec;
 use crate::neuron::{AlifParams, ModelSpec};

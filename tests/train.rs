@@ -15,6 +15,22 @@ fn train(out: &Path, extra: &[&str]) -> Output {
         .expect("eligo runs")
 }
 
+/// Continue the run in `dir` (the same task options as `train`), optionally dying in the
+/// checkpoint write (test hook).
+fn resume(dir: &Path, extra: &[&str], crash: bool) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_eligo"));
+    c.args([
+        "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
+    ])
+    .args(extra)
+    .arg("--resume")
+    .arg(dir);
+    if crash {
+        c.env("ELIGO_TEST_CRASH_CHECKPOINT", "1");
+    }
+    c.output().expect("eligo runs")
+}
+
 fn ok(o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -53,23 +69,18 @@ fn resume_equals_uninterrupted_and_threads_do_not_matter() {
             "2",
         ],
     ));
-    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args([
-            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
-        ])
-        .args([
+    ok(&resume(
+        &b,
+        &[
             "--iterations",
             "6",
             "--checkpoint-every",
             "3",
             "--threads",
             "2",
-            "--resume",
-        ])
-        .arg(&b)
-        .output()
-        .unwrap();
-    ok(&o);
+        ],
+        false,
+    ));
     ok(&train(
         &c,
         &[
@@ -128,23 +139,18 @@ fn a_checkpoint_write_killed_before_the_rename_is_never_loaded() {
         ],
     ));
     // continue to 4, but die between writing the new checkpoint and renaming it into place
-    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args([
-            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
-        ])
-        .args([
+    let o = resume(
+        &b,
+        &[
             "--iterations",
             "4",
             "--checkpoint-every",
             "2",
             "--threads",
             "1",
-            "--resume",
-        ])
-        .arg(&b)
-        .env("ELIGO_TEST_CRASH_CHECKPOINT", "1")
-        .output()
-        .unwrap();
+        ],
+        true,
+    );
     assert!(!o.status.success(), "the crash hook must stop the run");
     assert!(
         b.join(".checkpoint.tmp/state.json").exists(),
@@ -153,23 +159,18 @@ fn a_checkpoint_write_killed_before_the_rename_is_never_loaded() {
     let state = std::fs::read_to_string(b.join("checkpoint/state.json")).unwrap();
     assert!(state.contains("\"iteration\": 2"), "{state}");
     // resuming takes the complete checkpoint of iteration 2 and reaches the same end
-    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args([
-            "train", "--task", "evidence", "--scale", "0.1", "--batch", "4", "--quiet",
-        ])
-        .args([
+    ok(&resume(
+        &b,
+        &[
             "--iterations",
             "4",
             "--checkpoint-every",
             "2",
             "--threads",
             "1",
-            "--resume",
-        ])
-        .arg(&b)
-        .output()
-        .unwrap();
-    ok(&o);
+        ],
+        false,
+    ));
     assert!(read(&a.join("weights.npz")) == read(&b.join("weights.npz")));
 }
 

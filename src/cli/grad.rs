@@ -20,7 +20,7 @@ pub struct Args {
     /// readout biases R/bias). Default: the weights the description draws.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Input spikes (Eligo event .npy: fields t [µs], addr) driving the input population.
+    /// Input spikes (Eligo event .npy: fields t in µs, addr) driving the input population.
     #[arg(long)]
     pub input: PathBuf,
     /// The population the input drives (a source population). Default: the first source.

@@ -18,7 +18,7 @@ use super::progress::Progress;
 pub struct Args {
     /// Network description (TOML); see data/example_net.toml.
     pub config: PathBuf,
-    /// Output directory (created if missing). Default: out/<config name>.
+    /// Output directory (created if missing). Default: out/CONFIG_NAME.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads; results are identical for any count.

@@ -35,7 +35,7 @@ pub struct Args {
     /// Extra plugin directory.
     #[arg(long)]
     pub plugin_dir: Vec<PathBuf>,
-    /// Output directory (metrics, checkpoints, plots, weights). Default: out/train-<task>-<rule>.
+    /// Output directory (metrics, checkpoints, plots, weights). Default: out/train-TASK-RULE.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Maximum iterations (default: the task's).

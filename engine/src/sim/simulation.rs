@@ -19,13 +19,11 @@
 use std::sync::Mutex;
 
 use super::barrier::SpinBarrier;
+use super::learning::Learning;
 use super::partition::{RowSplits, bounds};
 use crate::error::{Error, Result};
 use crate::network::{Delays, Network};
-use crate::neuron::{Block, ModelSpec, SpikeFeed};
-use crate::plugin::{RuleInstance, StepData};
-use crate::train::Teacher;
-use eligo_plugin::OutputKind;
+use crate::neuron::{Block, SpikeFeed};
 
 /// What to record.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,11 +72,11 @@ struct Column {
 }
 
 /// A thread's share: neurons `lo..hi` with their state and input buffer.
-struct Part {
+pub(super) struct Part {
     lo: u32,
     n: usize,
     /// `(population, first gid, length, state)` in gid order.
-    blocks: Vec<(usize, u32, u32, Block)>,
+    pub(super) blocks: Vec<(usize, u32, u32, Block)>,
     /// `R` slots × 2 channels × `n` neurons.
     ring: Vec<f32>,
     spikes: Vec<u32>,
@@ -109,9 +107,9 @@ impl Part {
 }
 
 /// Read-only routing tables shared by all threads.
-struct Routes {
+pub(super) struct Routes {
     /// First gid of each population, plus the total at the end.
-    starts: Vec<u32>,
+    pub(super) starts: Vec<u32>,
     /// Outgoing projections of each population.
     out: Vec<Vec<usize>>,
     /// Row splits of each projection.
@@ -207,29 +205,17 @@ fn deliver(part: &mut Part, k: usize, net: &Network, routes: &Routes, spikes: &[
 
 /// A network being simulated: its state split over threads, the routing tables, recorders.
 pub struct Simulation {
-    net: Network,
-    parts: Vec<Part>,
-    routes: Routes,
-    step: u64,
+    pub(super) net: Network,
+    pub(super) parts: Vec<Part>,
+    pub(super) routes: Routes,
+    pub(super) step: u64,
     record_pop: Vec<bool>,
     spikes: Vec<(u64, u32)>,
     probes: Vec<StateProbe>,
     /// For each probe, for each of its neurons: (part, column in part).
     probe_cols: Vec<Vec<(usize, usize)>>,
-    /// A learning rule seeing every step (single-thread runs only).
-    rule: Option<RuleInstance>,
-    /// Gradient buffers of a gradient rule, one per projection (empty for direct rules).
-    grads: Vec<Vec<f32>>,
-    /// Spikes of the current step per population (rule hook).
-    pop_spikes: Vec<Vec<u32>>,
-    /// Computes each step's readout error when training.
-    teacher: Option<Teacher>,
-    /// Readout errors of every step of the sequence (`steps × n_out`).
-    errors: Vec<f32>,
-    /// Bias gradients per population (readouts) of a gradient rule.
-    bias_grads: Vec<Vec<f32>>,
-    /// Spikes of every neuron since the last reset, per population (when a rule is attached).
-    neuron_counts: Vec<Vec<u32>>,
+    /// The rule, the teacher and what they fill.
+    pub(super) learn: Learning,
 }
 
 /// Counters of a simulation so far.
@@ -382,13 +368,7 @@ impl Simulation {
             spikes: Vec::new(),
             probes: opts.record.state.clone(),
             probe_cols,
-            rule: None,
-            grads: Vec::new(),
-            pop_spikes: vec![Vec::new(); n_pops],
-            teacher: None,
-            errors: Vec::new(),
-            bias_grads: vec![Vec::new(); n_pops],
-            neuron_counts: vec![Vec::new(); n_pops],
+            learn: Learning::new(n_pops),
         })
     }
 
@@ -421,201 +401,6 @@ impl Simulation {
         ))
     }
 
-    /// Let `rule` see every step from now on (and change weights). Rules need `threads = 1`:
-    /// they read every population's state, which a multi-threaded run keeps apart.
-    pub fn set_rule(&mut self, rule: RuleInstance) -> Result<()> {
-        if self.parts.len() != 1 {
-            return Err(Error::input(
-                "--threads",
-                self.parts.len(),
-                "a learning rule runs with --threads 1 in `simulate`",
-                "drop --threads, or train (which runs sequences in parallel)",
-            ));
-        }
-        self.grads = match rule.plugin().output {
-            OutputKind::Gradient => self
-                .net
-                .projections
-                .iter()
-                .map(|p| vec![0.0; p.len()])
-                .collect(),
-            OutputKind::Direct => self.net.projections.iter().map(|_| Vec::new()).collect(),
-        };
-        self.bias_grads = self
-            .net
-            .populations
-            .iter()
-            .map(|p| match (&p.model, rule.plugin().output) {
-                (ModelSpec::Readout(_), OutputKind::Gradient) => vec![0.0; p.size as usize],
-                _ => Vec::new(),
-            })
-            .collect();
-        self.neuron_counts = self
-            .net
-            .populations
-            .iter()
-            .map(|p| vec![0; p.size as usize])
-            .collect();
-        self.rule = Some(rule);
-        Ok(())
-    }
-
-    /// The attached rule.
-    pub fn rule(&self) -> Option<&RuleInstance> {
-        self.rule.as_ref()
-    }
-
-    /// Gradients accumulated by a gradient rule, one buffer per projection.
-    pub fn grads(&self) -> &[Vec<f32>] {
-        &self.grads
-    }
-
-    /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
-    pub fn apply_gradients(&mut self, opt: &mut crate::train::Optimizer) {
-        if self.grads.iter().all(Vec::is_empty) {
-            return;
-        }
-        let grads: Vec<&[f32]> = self.grads.iter().map(Vec::as_slice).collect();
-        let mut params: Vec<&mut [f32]> = self
-            .net
-            .projections
-            .iter_mut()
-            .map(|p| p.weights.as_mut_slice())
-            .collect();
-        opt.step(&mut params, &grads);
-        for g in &mut self.grads {
-            g.fill(0.0);
-        }
-    }
-
-    /// Tell the rule a sequence starts (snapshots the plastic weights).
-    pub fn begin_sequence(&mut self) -> Result<()> {
-        match &mut self.rule {
-            Some(r) => r.sequence_start(&self.net),
-            None => Ok(()),
-        }
-    }
-
-    /// Tell the rule the sequence ended (gradient rules compute their gradients here).
-    pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
-        match &mut self.rule {
-            Some(r) => r.sequence_end(
-                &mut self.net,
-                steps,
-                &self.errors,
-                &mut self.grads,
-                &mut self.bias_grads,
-            ),
-            None => Ok(()),
-        }
-    }
-
-    /// Spikes of every neuron since the last reset, per population (counted while a rule is
-    /// attached).
-    pub fn neuron_spike_counts(&self) -> &[Vec<u32>] {
-        &self.neuron_counts
-    }
-
-    /// End of a batch of `sequences` sequences of `steps` steps, whose spikes per neuron were
-    /// `counts` (summed over the batch): the rule adds its batch-level terms to the gradients.
-    pub fn end_batch(&mut self, sequences: u64, steps: u64, counts: &[Vec<u64>]) -> Result<()> {
-        let Some(r) = &mut self.rule else {
-            return Ok(());
-        };
-        let denom = (sequences.max(1) * steps.max(1)) as f64;
-        let rates: Vec<Vec<f32>> = counts
-            .iter()
-            .map(|c| c.iter().map(|&n| (n as f64 / denom) as f32).collect())
-            .collect();
-        r.batch_end(
-            &mut self.net,
-            sequences,
-            steps,
-            &rates,
-            &mut self.grads,
-            &mut self.bias_grads,
-        )
-    }
-
-    /// Restore the attached rule's state (from a checkpoint).
-    pub fn load_rule_state(&mut self, bytes: &[u8]) -> Result<()> {
-        match &mut self.rule {
-            Some(r) => r.load_state(bytes),
-            None => Ok(()),
-        }
-    }
-
-    /// Replace the weights of projection `j` (same length; the structure never changes).
-    pub fn set_weights(&mut self, j: usize, w: &[f32]) {
-        self.net.projections[j].weights.copy_from_slice(w);
-    }
-
-    /// Bias gradients of readout populations accumulated by a gradient rule.
-    pub fn bias_grads(&self) -> &[Vec<f32>] {
-        &self.bias_grads
-    }
-
-    /// Zero the accumulated weight and bias gradients.
-    pub fn zero_grads(&mut self) {
-        for g in self.grads.iter_mut().chain(self.bias_grads.iter_mut()) {
-            g.fill(0.0);
-        }
-    }
-
-    /// Compute the readout error of every step with `teacher` (training), or stop (`None`).
-    /// Errors are passed to the rule at each step and kept for the end of the sequence.
-    pub fn set_teacher(&mut self, teacher: Option<Teacher>) -> Result<()> {
-        if let Some(t) = &teacher {
-            let ok = self.net.populations.get(t.population).is_some_and(|p| {
-                matches!(p.model, ModelSpec::Readout(_)) && p.size as usize == t.n_out
-            });
-            if !ok {
-                return Err(Error::input(
-                    "teacher.population",
-                    t.population,
-                    format!("must be a readout population of {} neurons", t.n_out),
-                    "",
-                ));
-            }
-            if self.parts.len() != 1 {
-                return Err(Error::input(
-                    "--threads",
-                    self.parts.len(),
-                    "training runs each sequence on one thread",
-                    "",
-                ));
-            }
-        }
-        self.teacher = teacher;
-        self.errors.clear();
-        Ok(())
-    }
-
-    /// The teacher (with the loss accumulated so far).
-    pub fn teacher(&self) -> Option<&Teacher> {
-        self.teacher.as_ref()
-    }
-
-    /// Readout errors of the steps simulated since the teacher was set (`steps × n_out`).
-    pub fn errors(&self) -> &[f32] {
-        &self.errors
-    }
-
-    /// Set the biases of readout population `pop` (one per neuron).
-    pub fn set_biases(&mut self, pop: usize, b: &[f32]) {
-        let start = self.net.populations[pop].start;
-        for part in &mut self.parts {
-            for (p, g0, len, blk) in &mut part.blocks {
-                if *p == pop
-                    && let Block::Readout(r) = blk
-                {
-                    let lo = (*g0 - start) as usize;
-                    r.b.copy_from_slice(&b[lo..lo + *len as usize]);
-                }
-            }
-        }
-    }
-
     /// Back to step 0: every neuron at its initial state, no spike in flight, recordings,
     /// counters and errors cleared, clamps dropped (sources restart). Weights, readout biases,
     /// the rule and the teacher stay.
@@ -643,14 +428,7 @@ impl Simulation {
         }
         self.step = 0;
         self.spikes.clear();
-        self.errors.clear();
-        for c in &mut self.neuron_counts {
-            c.fill(0);
-        }
-        if let Some(t) = &mut self.teacher {
-            t.value = 0.0;
-            t.window_sum.fill(0.0);
-        }
+        self.learn.reset();
     }
 
     /// Replay recorded activity *as* population `pop`'s spikes: its dynamics are bypassed and
@@ -713,69 +491,14 @@ impl Simulation {
                 let spikes = std::mem::take(&mut part.spikes);
                 deliver(part, 0, &self.net, routes, &spikes, t);
                 record(t, &spikes, &mut self.spikes);
-                let mut err: &[f32] = &[];
-                if let Some(teacher) = &mut self.teacher {
-                    let n = teacher.n_out;
-                    let at = self.errors.len();
-                    self.errors.resize(at + n, 0.0);
-                    let mut y = [0.0f32; 64];
-                    let mut y_big = Vec::new();
-                    let y: &mut [f32] = if n <= 64 {
-                        &mut y[..n]
-                    } else {
-                        y_big.resize(n, 0.0);
-                        &mut y_big
-                    };
-                    for (p, g0, len, b) in &part.blocks {
-                        if *p == teacher.population {
-                            let lo = (*g0 - routes.starts[*p]) as usize;
-                            for i in 0..*len as usize {
-                                y[lo + i] = b.var("y", i).unwrap_or(0.0);
-                            }
-                        }
-                    }
-                    teacher.error(t, y, &mut self.errors[at..at + n]);
-                    err = &self.errors[at..at + n];
-                }
-                if let Some(rule) = &mut self.rule {
-                    for (p, list) in self.pop_spikes.iter_mut().enumerate() {
-                        let (lo, hi) = (routes.starts[p], routes.starts[p + 1]);
-                        list.clear();
-                        list.extend(
-                            spikes
-                                .iter()
-                                .filter(|&&g| g >= lo && g < hi)
-                                .map(|g| g - lo),
-                        );
-                        for &i in list.iter() {
-                            self.neuron_counts[p][i as usize] += 1;
-                        }
-                    }
-                    let n_pops = self.pop_spikes.len();
-                    let mut psi: Vec<&[f32]> = vec![&[]; n_pops];
-                    let mut v: Vec<&[f32]> = vec![&[]; n_pops];
-                    for (p, _, _, b) in &part.blocks {
-                        psi[*p] = b.psi().unwrap_or(&[]);
-                        v[*p] = match b {
-                            Block::Lif(x) => &x.v,
-                            Block::Alif(x) => &x.v,
-                            _ => &[],
-                        };
-                    }
-                    let data = StepData {
-                        step: t,
-                        spikes: &self.pop_spikes,
-                        psi: &psi,
-                        v: &v,
-                        error: err,
-                    };
-                    if let Err(e) =
-                        rule.step(&mut self.net, &data, &mut self.grads, &mut self.bias_grads)
-                    {
-                        part.spikes = spikes;
-                        self.step = t + 1;
-                        return Err(e);
-                    }
+                if self.learn.active()
+                    && let Err(e) =
+                        self.learn
+                            .step(t, &spikes, &part.blocks, &routes.starts, &mut self.net)
+                {
+                    part.spikes = spikes;
+                    self.step = t + 1;
+                    return Err(e);
                 }
                 part.spikes = spikes;
                 if let Some(f) = progress

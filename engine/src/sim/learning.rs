@@ -145,6 +145,8 @@ impl Simulation {
                 "drop --threads, or train (which runs sequences in parallel)",
             ));
         }
+        // the rule may change any weight from now on: delivery reads the weight arrays
+        self.routes.uniform_w.fill(None);
         self.learn.grads = match rule.plugin().output {
             OutputKind::Gradient => self
                 .net
@@ -188,6 +190,7 @@ impl Simulation {
         if self.learn.grads.iter().all(Vec::is_empty) {
             return;
         }
+        self.routes.uniform_w.fill(None);
         let grads: Vec<&[f32]> = self.learn.grads.iter().map(Vec::as_slice).collect();
         let mut params: Vec<&mut [f32]> = self
             .net
@@ -260,6 +263,7 @@ impl Simulation {
 
     /// Replace the weights of projection `j` (same length; the structure never changes).
     pub fn set_weights(&mut self, j: usize, w: &[f32]) {
+        self.routes.uniform_w[j] = None;
         self.net.projections[j].weights.copy_from_slice(w);
     }
 

@@ -292,3 +292,56 @@ fn events_equal_spikes_times_fanout() {
         .sum();
     assert_eq!(sim.counters().events, want);
 }
+
+#[test]
+fn changed_uniform_weights_are_delivered() {
+    // all weights equal: delivery takes the shortcut that reads no weight array; changing the
+    // weights must end it
+    let spec = NetworkSpec {
+        dt_ms: 1.0,
+        seed: 1,
+        populations: vec![
+            pop(
+                "src",
+                2,
+                ModelSpec::SpikeTimes(SpikeTimesParams {
+                    times_ms: vec![(0, 1.0), (1, 1.0), (0, 6.0)],
+                }),
+            ),
+            pop(
+                "out",
+                1,
+                ModelSpec::Readout(ReadoutParams {
+                    tau_out_ms: 1e-3,
+                    bias: 0.0,
+                }),
+            ),
+        ],
+        projections: vec![proj(
+            "src",
+            "out",
+            ConnectRule::AllToAll,
+            WeightDist::Constant(1.5),
+            1,
+        )],
+    };
+    let opts = SimOptions {
+        threads: 1,
+        record: RecordSpec {
+            spikes: vec![],
+            state: vec![StateProbe {
+                population: 1,
+                var: "r".into(),
+                neurons: vec![0],
+            }],
+        },
+    };
+    let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
+    sim.run(4, None).unwrap();
+    sim.set_weights(0, &[0.25, 4.0]);
+    sim.run(6, None).unwrap();
+    let r = sim.probe_samples(0);
+    // step 2: both sources' spikes of step 1 at 1.5 each; step 7: source 0's spike of step 6
+    assert_eq!(r[2], 3.0);
+    assert_eq!(r[7], 0.25);
+}

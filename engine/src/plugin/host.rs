@@ -338,19 +338,15 @@ impl RuleInstance {
             weights: View::of(&weights),
             errors: View::of(errors),
         };
-        let g = mut_views(grads);
-        let b = mut_views(bias_grads);
-        let gv = Grads {
-            weights: View::of(&g),
-            biases: View::of(&b),
-        };
-        let status = (self.plugin.desc.on_sequence_end)(self.state, &view, &gv);
-        let r = check(&self.plugin, status, "on_sequence_end", None)
-            .and_then(|()| check_finite(&self.plugin.name, "on_sequence_end", net, grads, steps));
-        if r.is_err() {
-            self.restore(net);
-        }
-        r
+        let hook = self.plugin.desc.on_sequence_end;
+        self.gradient_hook(
+            net,
+            "on_sequence_end",
+            steps,
+            grads,
+            bias_grads,
+            |state, gv| hook(state, &view, gv),
+        )
     }
 
     /// End of a batch: `rates[p][i]` is neuron `i` of population `p`'s mean number of spikes per
@@ -372,15 +368,39 @@ impl RuleInstance {
             rates: View::of(&r),
             weights: View::of(&weights),
         };
-        let g = mut_views(grads);
-        let b = mut_views(bias_grads);
-        let gv = Grads {
-            weights: View::of(&g),
-            biases: View::of(&b),
+        let hook = self.plugin.desc.on_batch_end;
+        self.gradient_hook(
+            net,
+            "on_batch_end",
+            steps,
+            grads,
+            bias_grads,
+            |state, gv| hook(state, &view, gv),
+        )
+    }
+
+    /// Call a hook that adds into the gradient buffers; then check its status and that every
+    /// gradient is finite. On failure the weights go back to the sequence start.
+    fn gradient_hook(
+        &mut self,
+        net: &mut Network,
+        name: &str,
+        steps: u64,
+        grads: &mut [Vec<f32>],
+        bias_grads: &mut [Vec<f32>],
+        call: impl FnOnce(State, &Grads) -> Status,
+    ) -> Result<()> {
+        let status = {
+            let g = mut_views(grads);
+            let b = mut_views(bias_grads);
+            let gv = Grads {
+                weights: View::of(&g),
+                biases: View::of(&b),
+            };
+            call(self.state, &gv)
         };
-        let status = (self.plugin.desc.on_batch_end)(self.state, &view, &gv);
-        let r = check(&self.plugin, status, "on_batch_end", None)
-            .and_then(|()| check_finite(&self.plugin.name, "on_batch_end", net, grads, steps));
+        let r = check(&self.plugin, status, name, None)
+            .and_then(|()| check_finite(&self.plugin.name, name, net, grads, steps));
         if r.is_err() {
             self.restore(net);
         }

@@ -26,51 +26,63 @@ fn proj(from: &str, to: &str, rule: ConnectRule, w: WeightDist, d: u16) -> Proje
     }
 }
 
+/// `n_src` explicit sources spiking at `times_ms` (neuron, ms), connected by `rule` into `n_out`
+/// readouts with a very fast filter (`r(t)` = the input of step `t`, plus ~0), dt 1 ms; records
+/// the sources' spikes and every readout's `r`.
+fn probe_net(
+    n_src: u32,
+    times_ms: Vec<(u32, f64)>,
+    n_out: u32,
+    rule: ConnectRule,
+    weight: WeightDist,
+    delay: u16,
+) -> Simulation {
+    let spec = NetworkSpec {
+        dt_ms: 1.0,
+        seed: 1,
+        populations: vec![
+            pop(
+                "src",
+                n_src,
+                ModelSpec::SpikeTimes(SpikeTimesParams { times_ms }),
+            ),
+            pop(
+                "out",
+                n_out,
+                ModelSpec::Readout(ReadoutParams {
+                    tau_out_ms: 1e-3,
+                    bias: 0.0,
+                }),
+            ),
+        ],
+        projections: vec![proj("src", "out", rule, weight, delay)],
+    };
+    let opts = SimOptions {
+        threads: 1,
+        record: RecordSpec {
+            spikes: vec![0],
+            state: vec![StateProbe {
+                population: 1,
+                var: "r".into(),
+                neurons: (0..n_out).collect(),
+            }],
+        },
+    };
+    Simulation::new(spec.build().unwrap(), &opts).unwrap()
+}
+
 #[test]
 fn spike_at_t_with_delay_d_arrives_at_t_plus_d() {
     for d in [1u16, 2, 3, 7, 20] {
         for spike_step in [0u64, 1, 5] {
-            // a source spiking once, into a readout with a very fast filter: r(t) = I(t) + ~0
-            let spec = NetworkSpec {
-                dt_ms: 1.0,
-                seed: 1,
-                populations: vec![
-                    pop(
-                        "src",
-                        2,
-                        ModelSpec::SpikeTimes(SpikeTimesParams {
-                            times_ms: vec![(1, spike_step as f64)],
-                        }),
-                    ),
-                    pop(
-                        "out",
-                        1,
-                        ModelSpec::Readout(ReadoutParams {
-                            tau_out_ms: 1e-3,
-                            bias: 0.0,
-                        }),
-                    ),
-                ],
-                projections: vec![proj(
-                    "src",
-                    "out",
-                    ConnectRule::AllToAll,
-                    WeightDist::Constant(1.0),
-                    d,
-                )],
-            };
-            let opts = SimOptions {
-                threads: 1,
-                record: RecordSpec {
-                    spikes: vec![0],
-                    state: vec![StateProbe {
-                        population: 1,
-                        var: "r".into(),
-                        neurons: vec![0],
-                    }],
-                },
-            };
-            let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
+            let mut sim = probe_net(
+                2,
+                vec![(1, spike_step as f64)],
+                1,
+                ConnectRule::AllToAll,
+                WeightDist::Constant(1.0),
+                d,
+            );
             sim.run(40, None).expect("no rule attached");
             assert_eq!(sim.spikes(), &[(spike_step, 1)]);
             let r = sim.probe_samples(0);
@@ -91,50 +103,18 @@ fn spike_at_t_with_delay_d_arrives_at_t_plus_d() {
 
 #[test]
 fn per_synapse_delays() {
-    let spec = NetworkSpec {
-        dt_ms: 1.0,
-        seed: 1,
-        populations: vec![
-            pop(
-                "src",
-                1,
-                ModelSpec::SpikeTimes(SpikeTimesParams {
-                    times_ms: vec![(0, 2.0)],
-                }),
-            ),
-            pop(
-                "out",
-                3,
-                ModelSpec::Readout(ReadoutParams {
-                    tau_out_ms: 1e-3,
-                    bias: 0.0,
-                }),
-            ),
-        ],
-        projections: vec![proj(
-            "src",
-            "out",
-            ConnectRule::List {
-                pairs: vec![(0, 0), (0, 1), (0, 2)],
-                weights: Some(vec![1.0, 2.0, 3.0]),
-                delay_steps: Some(vec![4, 1, 9]),
-            },
-            WeightDist::Constant(0.0),
-            1,
-        )],
-    };
-    let opts = SimOptions {
-        threads: 1,
-        record: RecordSpec {
-            spikes: vec![],
-            state: vec![StateProbe {
-                population: 1,
-                var: "r".into(),
-                neurons: vec![0, 1, 2],
-            }],
+    let mut sim = probe_net(
+        1,
+        vec![(0, 2.0)],
+        3,
+        ConnectRule::List {
+            pairs: vec![(0, 0), (0, 1), (0, 2)],
+            weights: Some(vec![1.0, 2.0, 3.0]),
+            delay_steps: Some(vec![4, 1, 9]),
         },
-    };
-    let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
+        WeightDist::Constant(0.0),
+        1,
+    );
     sim.run(15, None).expect("no rule attached");
     let r = sim.probe_samples(0);
     let at = |t: usize, i: usize| r[t * 3 + i];
@@ -297,46 +277,14 @@ fn events_equal_spikes_times_fanout() {
 fn changed_uniform_weights_are_delivered() {
     // all weights equal: delivery takes the shortcut that reads no weight array; changing the
     // weights must end it
-    let spec = NetworkSpec {
-        dt_ms: 1.0,
-        seed: 1,
-        populations: vec![
-            pop(
-                "src",
-                2,
-                ModelSpec::SpikeTimes(SpikeTimesParams {
-                    times_ms: vec![(0, 1.0), (1, 1.0), (0, 6.0)],
-                }),
-            ),
-            pop(
-                "out",
-                1,
-                ModelSpec::Readout(ReadoutParams {
-                    tau_out_ms: 1e-3,
-                    bias: 0.0,
-                }),
-            ),
-        ],
-        projections: vec![proj(
-            "src",
-            "out",
-            ConnectRule::AllToAll,
-            WeightDist::Constant(1.5),
-            1,
-        )],
-    };
-    let opts = SimOptions {
-        threads: 1,
-        record: RecordSpec {
-            spikes: vec![],
-            state: vec![StateProbe {
-                population: 1,
-                var: "r".into(),
-                neurons: vec![0],
-            }],
-        },
-    };
-    let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
+    let mut sim = probe_net(
+        2,
+        vec![(0, 1.0), (1, 1.0), (0, 6.0)],
+        1,
+        ConnectRule::AllToAll,
+        WeightDist::Constant(1.5),
+        1,
+    );
     sim.run(4, None).unwrap();
     sim.set_weights(0, &[0.25, 4.0]);
     sim.run(6, None).unwrap();

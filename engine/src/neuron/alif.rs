@@ -143,31 +143,35 @@ impl Alif {
         let AlifConsts { lif, rho } = self.c;
         let n = self.v.len();
         let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
+        let (vs, zs, as_) = (&mut self.v[..n], &mut self.z[..n], &mut self.a[..n]);
+        let (refr, psi, beta) = (&mut self.refr[..n], &mut self.psi[..n], &self.beta[..n]);
+        // two passes as in `Lif::update`: the state without branches, then the spikes
         for i in 0..n {
             let input = exc[i] + inh[i];
             exc[i] = 0.0;
             inh[i] = 0.0;
-            let z = self.z[i];
-            let v = lif.alpha * self.v[i] + input - lif.v_th * z;
-            let a = rho * self.a[i] + z;
-            self.v[i] = v;
-            self.a[i] = a;
-            let thr = lif.v_th + self.beta[i] * a;
-            let blocked = self.refr[i] > 0;
-            self.refr[i] = self.refr[i].saturating_sub(1);
+            let z = zs[i];
+            let v = lif.alpha * vs[i] + input - lif.v_th * z;
+            let a = rho * as_[i] + z;
+            vs[i] = v;
+            as_[i] = a;
+            let thr = lif.v_th + beta[i] * a;
+            let blocked = refr[i] > 0;
             let dist = (v - thr) / lif.v_th;
-            self.psi[i] = if blocked {
+            psi[i] = if blocked {
                 0.0
             } else {
                 lif.gamma_pd / lif.v_th * (1.0 - dist.abs()).max(0.0)
             };
             let spike = !blocked && dist > 0.0;
-            self.z[i] = f32::from(u8::from(spike));
-            if spike {
-                self.refr[i] = lif.n_ref.saturating_sub(1);
-                spikes.push(gid0 + i as u32);
-            }
+            zs[i] = if spike { 1.0 } else { 0.0 };
+            refr[i] = if spike {
+                lif.n_ref.saturating_sub(1)
+            } else {
+                refr[i].saturating_sub(1)
+            };
         }
+        super::lif::push_spikes(zs, gid0, spikes);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Simulation: the partition of neurons over threads, event delivery and the step loop.
 
 pub mod barrier;
+mod deliver;
 mod learning;
 pub mod partition;
 pub mod simulation;

@@ -19,10 +19,11 @@
 use std::sync::Mutex;
 
 use super::barrier::SpinBarrier;
+use super::deliver::{Routes, deliver, strict_rows, uniform_weight};
 use super::learning::Learning;
 use super::partition::{RowSplits, bounds};
 use crate::error::{Error, Result};
-use crate::network::{Delays, Network};
+use crate::network::Network;
 use crate::neuron::{Block, SpikeFeed};
 
 /// What to record.
@@ -73,14 +74,14 @@ struct Column {
 
 /// A thread's share: neurons `lo..hi` with their state and input buffer.
 pub(super) struct Part {
-    lo: u32,
-    n: usize,
+    pub(super) lo: u32,
+    pub(super) n: usize,
     /// `(population, first gid, length, state)` in gid order.
     pub(super) blocks: Vec<(usize, u32, u32, Block)>,
     /// `R` slots × 2 channels × `n` neurons.
-    ring: Vec<f32>,
+    pub(super) ring: Vec<f32>,
     spikes: Vec<u32>,
-    events: u64,
+    pub(super) events: u64,
     pop_spikes: Vec<u64>,
     columns: Vec<Column>,
     vars: Vec<String>,
@@ -104,124 +105,6 @@ impl Part {
             self.samples.push(v.unwrap_or(f32::NAN));
         }
     }
-}
-
-/// Read-only routing tables shared by all threads.
-pub(super) struct Routes {
-    /// First gid of each population, plus the total at the end.
-    pub(super) starts: Vec<u32>,
-    /// Outgoing projections of each population.
-    out: Vec<Vec<usize>>,
-    /// Row splits of each projection.
-    splits: Vec<RowSplits>,
-    /// Global id of each projection's first target.
-    post_start: Vec<u32>,
-    /// Ring slots.
-    pub(super) r: usize,
-    /// Per projection: its one weight when all its weights are equal and nothing can change
-    /// them (no rule attached, weights not set since): delivery then reads no weight array.
-    pub(super) uniform_w: Vec<Option<f32>>,
-}
-
-impl Routes {
-    #[inline]
-    fn population_of(&self, gid: u32) -> usize {
-        self.starts.partition_point(|&s| s <= gid) - 1
-    }
-}
-
-/// Hint the CPU to fetch the cache line at `p`.
-#[inline(always)]
-fn prefetch<T>(p: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults or changes
-    // memory; `p` is a valid reference anyway.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (p as *const T).cast::<i8>(),
-        );
-    }
-}
-
-/// Spikes ahead whose row offsets (`LOOKAHEAD`) and rows (`LOOKAHEAD / 2`) are prefetched
-/// while the current spike is delivered: a spike's rows are in random places, so without it
-/// every row costs a cache miss. `eligo bench cuba --neurons 40000`, 1 thread: 0.31 s without,
-/// 0.27 s with (4, 8 and 16 measure the same within noise).
-const LOOKAHEAD: usize = 8;
-
-/// Walk `k`'s part of the rows of `spikes` (emitted at step `t`) into its ring.
-fn deliver(part: &mut Part, k: usize, net: &Network, routes: &Routes, spikes: &[u32], t: u64) {
-    let n = part.n;
-    let r = routes.r as u64;
-    let locate = |s: u32| {
-        let pop = routes.population_of(s);
-        (pop, (s - routes.starts[pop]) as usize)
-    };
-    for (si, &s) in spikes.iter().enumerate() {
-        if let Some(&ahead) = spikes.get(si + LOOKAHEAD) {
-            let (pop, row) = locate(ahead);
-            for &pj in &routes.out[pop] {
-                prefetch(&routes.splits[pj].at[row * routes.splits[pj].stride + k]);
-            }
-        }
-        if let Some(&ahead) = spikes.get(si + LOOKAHEAD / 2) {
-            let (pop, row) = locate(ahead);
-            for &pj in &routes.out[pop] {
-                let range = routes.splits[pj].range(row, k);
-                if !range.is_empty() {
-                    prefetch(&net.projections[pj].targets[range.start]);
-                    prefetch(&net.projections[pj].weights[range.start]);
-                }
-            }
-        }
-        let (pop, row) = locate(s);
-        for &pj in &routes.out[pop] {
-            let range = routes.splits[pj].range(row, k);
-            if range.is_empty() {
-                continue;
-            }
-            let proj = &net.projections[pj];
-            part.events += range.len() as u64;
-            // target gid - lo, as a wrapping offset (targets in this range are >= lo)
-            let shift = routes.post_start[pj].wrapping_sub(part.lo);
-            let ch = proj.receptor as usize * n;
-            let targets = &proj.targets[range.clone()];
-            let weights = &proj.weights[range.clone()];
-            match (&proj.delays, routes.uniform_w[pj]) {
-                (Delays::Uniform(d), Some(w)) => {
-                    // half the bytes of a row: in `perf record eligo bench cuba --neurons 4000
-                    // --time-ms 5000`, delivery went from 28 % of the samples to 16-24 %
-                    let base = ((t + u64::from(*d)) % r) as usize * 2 * n + ch;
-                    let buf = &mut part.ring[base..base + n];
-                    for &tg in targets {
-                        buf[tg.wrapping_add(shift) as usize] += w;
-                    }
-                }
-                (Delays::Uniform(d), None) => {
-                    let base = ((t + u64::from(*d)) % r) as usize * 2 * n + ch;
-                    let buf = &mut part.ring[base..base + n];
-                    for (&tg, &w) in targets.iter().zip(weights) {
-                        buf[tg.wrapping_add(shift) as usize] += w;
-                    }
-                }
-                (Delays::PerSynapse(ds), _) => {
-                    for ((&tg, &w), &d) in targets.iter().zip(weights).zip(&ds[range]) {
-                        let base = ((t + u64::from(d)) % r) as usize * 2 * n + ch;
-                        part.ring[base + tg.wrapping_add(shift) as usize] += w;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The one weight of a projection whose weights are all equal.
-fn uniform_weight(p: &crate::network::Projection) -> Option<f32> {
-    let w0 = *p.weights.first()?;
-    p.weights
-        .iter()
-        .all(|w| w.to_bits() == w0.to_bits())
-        .then_some(w0)
 }
 
 /// A network being simulated: its state split over threads, the routing tables, recorders.
@@ -375,6 +258,7 @@ impl Simulation {
             probe_cols.push(cols);
         }
         let uniform_w = net.projections.iter().map(uniform_weight).collect();
+        let strict = net.projections.iter().map(strict_rows).collect();
         Ok(Simulation {
             net,
             parts,
@@ -385,6 +269,7 @@ impl Simulation {
                 post_start,
                 r,
                 uniform_w,
+                strict,
             },
             step: 0,
             record_pop,

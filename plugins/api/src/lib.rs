@@ -35,6 +35,7 @@
 
 pub mod abi;
 mod glue;
+pub mod rows;
 mod views;
 
 pub use abi::{Change, ModelKind, OutputKind};

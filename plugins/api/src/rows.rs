@@ -1,0 +1,142 @@
+//! Walking a CSR row in pieces: runs of consecutive targets, which a loop can treat as slices
+//! (vectorized, no gathers), and scattered rest.
+//!
+//! Rows of all-to-all and dense projections are one run (or two, around a missing
+//! self-connection); rows of sparse random projections are scattered. Every target of the row is
+//! in exactly one piece, in row order, so a loop that adds into per-target buffers gives the same
+//! result bit for bit whichever way the row is cut.
+
+use std::ops::Range;
+
+/// A piece of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Positions `at .. at + len` of the row have the targets `first .. first + len`.
+    Run {
+        /// Position of the first synapse (index into the row's arrays).
+        at: usize,
+        /// Its target.
+        first: u32,
+        /// Number of synapses.
+        len: usize,
+    },
+    /// Positions whose targets are not consecutive.
+    Scattered(Range<usize>),
+}
+
+/// Pieces shorter than this are not looked for (a scatter is as fast).
+const MIN_RUN: usize = 8;
+
+/// True if `targets` is strictly increasing (the rows of a projection without multapses):
+/// [`for_each_piece`] needs it.
+pub fn strictly_increasing(targets: &[u32]) -> bool {
+    targets.windows(2).all(|w| w[0] < w[1])
+}
+
+/// Calls `f` for the pieces of the row `targets` (strictly increasing, see
+/// [`strictly_increasing`]), positions counted from `offset`, in row order.
+///
+/// A range whose targets span exactly its length is a run; one that spans more than twice its
+/// length or is short is scattered; otherwise it is cut after its first run (found by binary
+/// search) if that is long enough, else halved. A row with one gap (all-to-all without
+/// self-connections) is two runs found with `log2(len)` comparisons.
+pub fn for_each_piece(targets: &[u32], offset: usize, f: &mut impl FnMut(Piece)) {
+    let n = targets.len();
+    if n == 0 {
+        return;
+    }
+    let span = (targets[n - 1] - targets[0]) as usize;
+    if span == n - 1 {
+        f(Piece::Run {
+            at: offset,
+            first: targets[0],
+            len: n,
+        });
+    } else if n < 2 * MIN_RUN || span > 2 * n {
+        f(Piece::Scattered(offset..offset + n));
+    } else {
+        // the first run's length: `targets[m] - targets[0] == m` holds up to the first gap and
+        // never after it (strictly increasing), so it is a binary search
+        let (mut first, mut hi) = (1, n);
+        while first < hi {
+            let m = first + (hi - first) / 2;
+            if (targets[m] - targets[0]) as usize == m {
+                first = m + 1;
+            } else {
+                hi = m;
+            }
+        }
+        let h = if first >= MIN_RUN { first } else { n / 2 };
+        for_each_piece(&targets[..h], offset, f);
+        for_each_piece(&targets[h..], offset + h, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every position once, in order; runs really consecutive.
+    fn check(targets: &[u32]) -> (usize, usize) {
+        let (mut next, mut runs, mut run_len) = (0, 0, 0);
+        for_each_piece(targets, 0, &mut |p| match p {
+            Piece::Run { at, first, len } => {
+                assert_eq!(at, next);
+                for m in 0..len {
+                    assert_eq!(targets[at + m], first + m as u32);
+                }
+                next += len;
+                runs += 1;
+                run_len += len;
+            }
+            Piece::Scattered(r) => {
+                assert_eq!(r.start, next);
+                assert!(!r.is_empty());
+                next = r.end;
+            }
+        });
+        assert_eq!(next, targets.len());
+        (runs, run_len)
+    }
+
+    #[test]
+    fn dense_rows_are_runs() {
+        let full: Vec<u32> = (5..105).collect();
+        assert_eq!(check(&full), (1, 100));
+        // all-to-all without the self-connection of neuron 37: two runs, nothing scattered
+        let gap: Vec<u32> = (0..100).filter(|&j| j != 37).collect();
+        assert_eq!(check(&gap), (2, 99));
+        for j in [0, 1, 50, 98, 99] {
+            let gap: Vec<u32> = (0..100).filter(|&x| x != j).collect();
+            let (runs, len) = check(&gap);
+            assert!(
+                runs <= 3 && len >= 99 - 2 * MIN_RUN,
+                "gap {j}: {runs} runs, {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn sparse_and_odd_rows() {
+        let sparse: Vec<u32> = (0..80).map(|k| 50 * k + 3).collect();
+        assert_eq!(check(&sparse), (0, 0));
+        assert_eq!(check(&[]), (0, 0));
+        assert_eq!(check(&[7]), (1, 1));
+        // pseudo-random dense-ish rows: the walk is always complete and in order
+        let mut x = 12345u64;
+        for _ in 0..200 {
+            let mut row = Vec::new();
+            for j in 0..300u32 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if (x >> 33) % 10 < 8 {
+                    row.push(j);
+                }
+            }
+            check(&row);
+        }
+        assert!(strictly_increasing(&[1, 2, 5]));
+        assert!(!strictly_increasing(&[1, 2, 2]));
+    }
+}

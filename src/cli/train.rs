@@ -233,8 +233,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         let mut msg = format!("loss {:.4}  rate {:.1} Hz", m.loss, m.rate_hz);
         if kind == Kind::Classification && (it % d.eval_every == 0 || it == iterations) {
-            // 2 batches (at least 128 sequences) so that the stopping test is not decided by noise
-            let v = tr.evaluate(Split::Validation, (2 * cfg.batch).max(128))?;
+            let v = tr.evaluate(Split::Validation, tr.task().validation_sequences(cfg.batch))?;
             line["validation_error"] = json!(v.error);
             msg = format!("{msg}  val err {:.1} %", 100.0 * v.error);
             if let Some(stop) = d.stop_below_error

@@ -10,7 +10,7 @@
 //! 2000 ms, `beta` 0.0174, `n_ref` 5, readout `tau_out` 20 ms, 2 outputs; all-to-all, weights
 //! `N(0, 1/n_in)`, `N(0, 1/n_rec)` (no self-connections), `N(0, 1/n_rec)`.
 //! Training (the authors'): Adam 5e-3, batch 64, rate regularization `c_reg` 1 at 10 Hz, random
-//! feedback `N(0, 1)`, stop when the validation error is below 7 %.
+//! feedback `N(0, 1)`, stop when the validation error (8 batches, as the authors) is below 7 %.
 //!
 //! `scale < 1` shortens the trial for tests: cues, delay and recall shrink in proportion.
 
@@ -141,6 +141,12 @@ impl Task for Evidence {
             eval_every: 10,
             random_feedback_scale: 1.0,
         }
+    }
+
+    /// The authors' criterion averages the error over 8 validation batches (512 sequences at
+    /// batch 64): with 2 batches, BPTT stopped at 3.9 % validation error but 7.0 % test error.
+    fn validation_sequences(&self, batch: usize) -> usize {
+        8 * batch
     }
 }
 

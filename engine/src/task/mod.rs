@@ -87,6 +87,11 @@ pub trait Task: Send + Sync {
     fn sample(&self, split: Split, index: u64) -> Sample;
     /// Recommended training settings.
     fn defaults(&self) -> Defaults;
+    /// Validation sequences per check for mini-batches of `batch`: two batches, at least 128,
+    /// so that the stopping test is not decided by noise.
+    fn validation_sequences(&self, batch: usize) -> usize {
+        (2 * batch).max(128)
+    }
 }
 
 /// The tasks `--task` knows.

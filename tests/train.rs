@@ -270,3 +270,49 @@ fn bad_input_is_refused() {
         &["no checkpoint"],
     );
 }
+
+/// A rule config's `[optimizer]` gives per-projection learning rates (`lr_by_projection`) and
+/// replaces the task's optimizer kind and rate only where it names them.
+#[test]
+fn the_rule_config_sets_per_projection_learning_rates() {
+    use eligo_engine::io::npz;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("opt.toml");
+    std::fs::write(
+        &cfg,
+        "[optimizer]\nlr_by_projection = { \"in->rec\" = 0.0 }\n",
+    )
+    .unwrap();
+    let (frozen, still) = (dir.path().join("frozen"), dir.path().join("still"));
+    let cfg_arg = cfg.to_str().unwrap();
+    ok(&train(
+        &frozen,
+        &["--iterations", "3", "--rule-config", cfg_arg],
+    ));
+    // learning rate 0 everywhere: the initial weights
+    ok(&train(&still, &["--iterations", "1", "--lr", "0"]));
+    let (a, b) = (
+        npz::read(&frozen.join("weights.npz")).unwrap(),
+        npz::read(&still.join("weights.npz")).unwrap(),
+    );
+    assert_eq!(
+        a["in->rec/data"], b["in->rec/data"],
+        "in->rec must not move"
+    );
+    assert_ne!(
+        a["rec->rec/data"], b["rec->rec/data"],
+        "rec->rec must learn"
+    );
+    assert_ne!(
+        a["rec->out/data"], b["rec->out/data"],
+        "rec->out must learn"
+    );
+    // the task's optimizer (Adam) and rate stay: summary.json says so
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(frozen.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (s["optimizer"].as_str(), s["lr"].as_f64()),
+        (Some("adam"), Some(5e-3))
+    );
+}

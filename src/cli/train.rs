@@ -130,10 +130,11 @@ pub fn run(a: Args) -> Result<()> {
         set_param(&plugin, &mut rc.values, "feedback", &a.feedback)?;
         set_param(&plugin, &mut rc.values, "mode", &a.mode)?;
     }
+    let mut given = toml::Table::new();
     if let Some(p) = &a.rule_config {
         let file = config::load(p, &plugin)?;
         let text = std::fs::read_to_string(p)?;
-        let given: toml::Table = text.parse().unwrap_or_default();
+        given = text.parse().unwrap_or_default();
         for (i, q) in plugin.params.iter().enumerate() {
             if given.contains_key(&q.name) {
                 rc.values[i] = file.values[i];
@@ -141,18 +142,29 @@ pub fn run(a: Args) -> Result<()> {
         }
         rc.host = file.host;
     }
+    let opt_given = |key: &str| {
+        given
+            .get("optimizer")
+            .and_then(|o| o.as_table())
+            .is_some_and(|o| o.contains_key(key))
+    };
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let cfg = TrainConfig {
         batch: a.batch.unwrap_or(d.batch),
         threads,
-        method: if a.rule_config.is_some() {
+        // the rule config's [optimizer] kind and lr replace the task's only where given
+        method: if opt_given("kind") {
             rc.host.optimizer.method
         } else {
             d.method
         },
-        lr: a.lr.unwrap_or(d.lr),
+        lr: a.lr.unwrap_or(if opt_given("lr") {
+            rc.host.optimizer.lr
+        } else {
+            d.lr
+        }),
         seed: a.seed,
     };
     if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {

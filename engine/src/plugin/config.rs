@@ -55,6 +55,16 @@ pub struct OptimizerSpec {
     pub decay_by_projection: Vec<(String, f64)>,
 }
 
+impl OptimizerSpec {
+    /// The learning rate `lr_by_projection` gives projection `name`, if any.
+    pub fn lr_for(&self, name: &str) -> Option<f64> {
+        self.lr_by_projection
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, lr)| *lr)
+    }
+}
+
 impl Default for OptimizerSpec {
     fn default() -> Self {
         OptimizerSpec {

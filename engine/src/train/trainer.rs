@@ -157,7 +157,11 @@ impl Trainer {
             .iter()
             .zip(&mask)
             .map(|(p, &plastic)| Group {
-                lr: if plastic { cfg.lr } else { 0.0 },
+                lr: match (plastic, host.optimizer.lr_for(&p.name)) {
+                    (false, _) => 0.0,
+                    (true, Some(lr)) => lr,
+                    (true, None) => cfg.lr,
+                },
                 w_min: host.w_min,
                 w_max: host.w_max,
                 signs: host

@@ -280,7 +280,7 @@ pub fn run(a: Args) -> Result<()> {
     let train_s = t_train.elapsed().as_secs_f64();
     write_lines(&metrics_path, &history)?;
     // final test
-    let n_test = (4 * cfg.batch).max(256);
+    let n_test = tr.task().test_sequences(cfg.batch);
     let test = tr.evaluate(Split::Test, n_test)?;
     let readout = tr
         .network()

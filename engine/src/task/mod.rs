@@ -92,6 +92,11 @@ pub trait Task: Send + Sync {
     fn validation_sequences(&self, batch: usize) -> usize {
         (2 * batch).max(128)
     }
+    /// Held-out sequences of the final test for mini-batches of `batch`: four batches, at
+    /// least 256.
+    fn test_sequences(&self, batch: usize) -> usize {
+        (4 * batch).max(256)
+    }
 }
 
 /// The tasks `--task` knows.

@@ -293,3 +293,41 @@ fn changed_uniform_weights_are_delivered() {
     assert_eq!(r[2], 3.0);
     assert_eq!(r[7], 0.25);
 }
+
+#[test]
+fn rows_in_runs_deliver_every_weight() {
+    // dense rows (all-to-all: one run each; probability 0.9: runs and scattered pieces) against
+    // the sum of the weights of the spiking sources, added in source order
+    for rule in [
+        ConnectRule::AllToAll,
+        ConnectRule::FixedProbability { p: 0.9 },
+    ] {
+        let n_out = 60;
+        let spikes = vec![(0, 1.0), (2, 1.0), (3, 1.0), (1, 4.0), (3, 4.0)];
+        let mut sim = probe_net(
+            4,
+            spikes.clone(),
+            n_out,
+            rule.clone(),
+            WeightDist::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+            1,
+        );
+        sim.run(7, None).unwrap();
+        let p = &sim.network().projections[0];
+        let mut want = vec![0.0f32; 7 * n_out as usize];
+        for &(src, ms) in &spikes {
+            let t = ms as usize + 1;
+            for s in p.row(src as usize) {
+                want[t * n_out as usize + p.targets[s] as usize] += p.weights[s];
+            }
+        }
+        let r = sim.probe_samples(0);
+        for t in [2, 5] {
+            let row = t * n_out as usize..(t + 1) * n_out as usize;
+            assert_eq!(r[row.clone()], want[row], "{rule:?}, step {t}");
+        }
+    }
+}

@@ -17,7 +17,9 @@ use serde_json::json;
 /// Arguments of `train`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Task: evidence (cue accumulation, NC Fig. 3), evidence-lif (the LIF-only control).
+    /// Task: evidence (cue accumulation, NC Fig. 3), evidence-lif (its LIF-only control),
+    /// store-recall, pattern (pattern generation), sine-waves (NEST 3.10's e-prop example),
+    /// digits (UCI 8x8 handwritten digits, row by row).
     #[arg(long, default_value = "evidence")]
     pub task: String,
     /// Learning rule plugin: eprop, bptt, or a path.
@@ -29,7 +31,8 @@ pub struct Args {
     /// e-prop computation: event or online.
     #[arg(long, default_value = "event")]
     pub mode: String,
-    /// The rule's parameters and host options (TOML), applied last.
+    /// The rule's parameters and host options (TOML), applied last; its [optimizer] kind and lr
+    /// replace the task's only where given, lr_by_projection sets per-projection rates.
     #[arg(long)]
     pub rule_config: Option<PathBuf>,
     /// Extra plugin directory.

@@ -175,6 +175,17 @@ fn mixed(seed: u64) -> NetworkSpec {
                 },
                 1,
             ),
+            // dense rows split over the threads: delivered in runs (sim/deliver.rs)
+            proj(
+                "in",
+                "rec",
+                ConnectRule::AllToAll,
+                WeightDist::Normal {
+                    mean: 0.0,
+                    std: 0.02,
+                },
+                2,
+            ),
         ],
     }
 }

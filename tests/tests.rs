@@ -1,0 +1,13 @@
+//! Integration tests, one binary: the `eligo` CLI end to end and the real plugins loaded from
+//! their shared libraries. Each module is one area; run one with
+//! `cargo test --release --test integration -- MODULE::`.
+
+mod bptt;
+mod cli;
+mod eprop;
+mod events;
+mod grad;
+mod plugins;
+mod tasks;
+mod train;
+mod train_plots;

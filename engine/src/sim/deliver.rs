@@ -4,7 +4,7 @@
 //! consecutive targets ([`eligo_plugin::rows`]): a run is a slice add the compiler vectorizes,
 //! the rest a scatter; each target gets the same additions in the same order either way.
 
-use eligo_plugin::rows::{Piece, for_each_piece, strictly_increasing};
+use eligo_plugin::rows::{Piece, RowPieces};
 
 use super::partition::RowSplits;
 use super::simulation::Part;
@@ -25,10 +25,11 @@ pub(super) struct Routes {
     /// Per projection: its one weight when all its weights are equal and nothing can change
     /// them (no rule attached, weights not set since): delivery then reads no weight array.
     pub(super) uniform_w: Vec<Option<f32>>,
-    /// Per projection: walk rows in runs (every row's targets strictly increasing, and at least
-    /// half of the synapses in runs); sparse random rows go straight to the scatter (the
-    /// piece search was 4 % of `eligo bench cuba --neurons 4000` for nothing).
-    pub(super) runs: Vec<bool>,
+    /// Per projection: its rows' pieces, if rows are walked in runs (every row's targets
+    /// strictly increasing, and at least half of the synapses in runs); sparse random rows go
+    /// straight to the scatter (the piece search was 4 % of `eligo bench cuba --neurons 4000`
+    /// for nothing).
+    pub(super) pieces: Vec<Option<RowPieces>>,
 }
 
 impl Routes {
@@ -108,8 +109,7 @@ pub(super) fn deliver(
             // target gid - lo, as a wrapping offset (targets in this range are >= lo)
             let shift = routes.post_start[pj].wrapping_sub(part.lo);
             let ch = proj.receptor as usize * n;
-            let targets = &proj.targets[range.clone()];
-            let weights = &proj.weights[range.clone()];
+            let (targets, weights) = (&proj.targets[..], &proj.weights[..]);
             match &proj.delays {
                 Delays::Uniform(d) => {
                     let base = ((t + u64::from(*d)) % r) as usize * 2 * n + ch;
@@ -131,14 +131,18 @@ pub(super) fn deliver(
                             None => scatter(buf, &targets[q.clone()], shift, &weights[q]),
                         },
                     };
-                    if routes.runs[pj] {
-                        for_each_piece(targets, 0, &mut piece);
-                    } else {
-                        piece(Piece::Scattered(0..targets.len()));
+                    match &routes.pieces[pj] {
+                        Some(pieces) => pieces.for_each(row, range, &mut piece),
+                        None => piece(Piece::Scattered(range)),
                     }
                 }
                 Delays::PerSynapse(ds) => {
-                    for ((&tg, &w), &d) in targets.iter().zip(weights).zip(&ds[range]) {
+                    let syn = range.clone();
+                    for ((&tg, &w), &d) in targets[syn.clone()]
+                        .iter()
+                        .zip(&weights[syn])
+                        .zip(&ds[range])
+                    {
                         let base = ((t + u64::from(d)) % r) as usize * 2 * n + ch;
                         part.ring[base + tg.wrapping_add(shift) as usize] += w;
                     }
@@ -189,23 +193,7 @@ fn scatter_const(buf: &mut [f32], targets: &[u32], shift: u32, w: f32) {
     }
 }
 
-/// True if rows of `p` are worth walking in runs (see [`Routes::runs`]).
-pub(super) fn use_runs(p: &crate::network::Projection) -> bool {
-    let rows = || {
-        p.indptr
-            .windows(2)
-            .map(|w| &p.targets[w[0] as usize..w[1] as usize])
-    };
-    if !rows().all(strictly_increasing) {
-        return false;
-    }
-    let mut in_runs = 0;
-    for row in rows() {
-        for_each_piece(row, 0, &mut |piece| {
-            if let Piece::Run { len, .. } = piece {
-                in_runs += len;
-            }
-        });
-    }
-    2 * in_runs >= p.targets.len()
+/// The pieces of `p`'s rows if they are worth walking in runs (see [`Routes::pieces`]).
+pub(super) fn row_pieces(p: &crate::network::Projection) -> Option<RowPieces> {
+    RowPieces::new(&p.indptr, &p.targets).filter(|rp| 2 * rp.in_runs() >= p.targets.len())
 }

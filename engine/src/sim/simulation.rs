@@ -19,7 +19,7 @@
 use std::sync::Mutex;
 
 use super::barrier::SpinBarrier;
-use super::deliver::{Routes, deliver, uniform_weight, use_runs};
+use super::deliver::{Routes, deliver, row_pieces, uniform_weight};
 use super::learning::Learning;
 use super::partition::{RowSplits, bounds};
 use crate::error::{Error, Result};
@@ -258,7 +258,7 @@ impl Simulation {
             probe_cols.push(cols);
         }
         let uniform_w = net.projections.iter().map(uniform_weight).collect();
-        let runs = net.projections.iter().map(use_runs).collect();
+        let pieces = net.projections.iter().map(row_pieces).collect();
         Ok(Simulation {
             net,
             parts,
@@ -269,7 +269,7 @@ impl Simulation {
                 post_start,
                 r,
                 uniform_w,
-                runs,
+                pieces,
             },
             step: 0,
             record_pop,

@@ -72,6 +72,77 @@ pub fn for_each_piece(targets: &[u32], offset: usize, f: &mut impl FnMut(Piece))
     }
 }
 
+/// The pieces of every row of a CSR projection, found once (the search was 10 % of `eligo
+/// train --task evidence` when repeated for every spike). Positions are absolute synapse
+/// indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowPieces {
+    /// Row `i`'s pieces are `pieces[ptr[i]..ptr[i + 1]]`.
+    ptr: Vec<u32>,
+    /// `(first position, length, first target)`; the target is `u32::MAX` for a scattered
+    /// piece.
+    pieces: Vec<(u32, u32, u32)>,
+    /// Synapses in runs.
+    in_runs: usize,
+}
+
+impl RowPieces {
+    /// The pieces of the rows `indptr` / `targets` (CSR), or `None` if a row's targets are not
+    /// strictly increasing.
+    pub fn new(indptr: &[u32], targets: &[u32]) -> Option<Self> {
+        let mut rp = RowPieces {
+            ptr: vec![0],
+            pieces: Vec::new(),
+            in_runs: 0,
+        };
+        for w in indptr.windows(2) {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            if !strictly_increasing(&targets[a..b]) {
+                return None;
+            }
+            for_each_piece(&targets[a..b], a, &mut |p| match p {
+                Piece::Run { at, first, len } => {
+                    rp.pieces.push((at as u32, len as u32, first));
+                    rp.in_runs += len;
+                }
+                Piece::Scattered(r) => {
+                    rp.pieces.push((r.start as u32, r.len() as u32, u32::MAX));
+                }
+            });
+            rp.ptr.push(rp.pieces.len() as u32);
+        }
+        Some(rp)
+    }
+
+    /// Synapses in runs (over all rows).
+    pub fn in_runs(&self) -> usize {
+        self.in_runs
+    }
+
+    /// Calls `f` for the pieces of row `row` within the synapse positions `within` (a part of
+    /// the row, e.g. one thread's), clipped to it, in row order; `at` and ranges are absolute.
+    #[inline]
+    pub fn for_each(&self, row: usize, within: Range<usize>, f: &mut impl FnMut(Piece)) {
+        let span = self.ptr[row] as usize..self.ptr[row + 1] as usize;
+        for &(at, len, first) in &self.pieces[span] {
+            let (at, end) = (at as usize, (at + len) as usize);
+            let (lo, hi) = (at.max(within.start), end.min(within.end));
+            if lo >= hi {
+                continue;
+            }
+            if first == u32::MAX {
+                f(Piece::Scattered(lo..hi));
+            } else {
+                f(Piece::Run {
+                    at: lo,
+                    first: first + (lo - at) as u32,
+                    len: hi - lo,
+                });
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +209,45 @@ mod tests {
         }
         assert!(strictly_increasing(&[1, 2, 5]));
         assert!(!strictly_increasing(&[1, 2, 2]));
+    }
+
+    #[test]
+    fn row_pieces_clip_to_any_part_of_a_row() {
+        // rows: all-to-all without self-connections (0..3), a sparse row, an empty row
+        let mut targets: Vec<u32> = Vec::new();
+        let mut indptr = vec![0u32];
+        for i in 0..3u32 {
+            targets.extend((0..40).filter(|&j| j != 10 + i));
+            indptr.push(targets.len() as u32);
+        }
+        targets.extend([3, 50, 900]);
+        indptr.push(targets.len() as u32);
+        indptr.push(targets.len() as u32);
+        let rp = RowPieces::new(&indptr, &targets).unwrap();
+        assert_eq!(rp.in_runs(), 3 * 39);
+        for row in 0..5 {
+            let (a, b) = (indptr[row] as usize, indptr[row + 1] as usize);
+            for lo in a..=b {
+                for hi in lo..=b {
+                    // every position of lo..hi once, in order, runs really consecutive
+                    let mut next = lo;
+                    rp.for_each(row, lo..hi, &mut |p| match p {
+                        Piece::Run { at, first, len } => {
+                            assert_eq!(at, next);
+                            for m in 0..len {
+                                assert_eq!(targets[at + m], first + m as u32);
+                            }
+                            next += len;
+                        }
+                        Piece::Scattered(r) => {
+                            assert_eq!(r.start, next);
+                            next = r.end;
+                        }
+                    });
+                    assert_eq!(next, hi.max(lo), "row {row}, {lo}..{hi}");
+                }
+            }
+        }
+        assert_eq!(RowPieces::new(&[0, 2], &[4, 4]), None);
     }
 }

@@ -1,9 +1,7 @@
 //! Event-driven e-prop: record spikes and pseudo-derivatives during the sequence, then one
 //! backward pass per neuron and one pass over the recorded spikes' rows.
 
-use std::ops::Range;
-
-use eligo_plugin::rows::{Piece, for_each_piece};
+use eligo_plugin::rows::Piece;
 use eligo_plugin::{Grads, Sequence, Step};
 
 use crate::net::{Net, Proj, Rec};
@@ -115,7 +113,7 @@ impl Event {
                                     let aux = reg
                                         .as_deref_mut()
                                         .map(|reg| (&mut reg.aux[pr.slot][..], &pv[ri][..]));
-                                    add_row(pr, row, g, &lv32[ri], aux);
+                                    add_row(pr, i, g, &lv32[ri], aux);
                                 }
                                 None if !g.is_empty() => {
                                     for s in row {
@@ -163,22 +161,16 @@ impl Event {
     }
 }
 
-/// A presynaptic spike on the synapses `row` of `pr`: `g[s] += lv[j]` (the loss) and
+/// A spike of presynaptic neuron `i` on its row of `pr`: `g[s] += lv[j]` (the loss) and
 /// `aux[s] += pv[j]` (the regularizer) for each synapse `s` with target `j`, in one pass over
 /// the row; runs of consecutive targets as slices (all-to-all rows are one or two runs).
 /// Profile of `eligo train --task sine-waves --threads 1` (perf): `finish` was 52 % of the
 /// samples with a gather per synapse.
-fn add_row(
-    pr: &Proj,
-    row: Range<usize>,
-    g: &mut [f32],
-    lv: &[f32],
-    mut aux: Option<(&mut [f64], &[f64])>,
-) {
-    let targets = &pr.targets[row.clone()];
+fn add_row(pr: &Proj, i: usize, g: &mut [f32], lv: &[f32], mut aux: Option<(&mut [f64], &[f64])>) {
+    let row = pr.indptr[i] as usize..pr.indptr[i + 1] as usize;
     let mut piece = |p: Piece| match p {
         Piece::Run { at, first, len } => {
-            let (s, j) = (row.start + at, first as usize);
+            let (s, j) = (at, first as usize);
             if !g.is_empty() {
                 add_into(&mut g[s..s + len], &lv[j..j + len]);
             }
@@ -186,34 +178,30 @@ fn add_row(
                 add_into(&mut aux[s..s + len], &pv[j..j + len]);
             }
         }
-        Piece::Scattered(r) => {
-            let r = row.start + r.start..row.start + r.end;
-            match (g.is_empty(), aux.as_mut()) {
-                (false, Some((aux, pv))) => {
-                    for s in r {
-                        let j = pr.targets[s] as usize;
-                        g[s] += lv[j];
-                        aux[s] += pv[j];
-                    }
+        Piece::Scattered(r) => match (g.is_empty(), aux.as_mut()) {
+            (false, Some((aux, pv))) => {
+                for s in r {
+                    let j = pr.targets[s] as usize;
+                    g[s] += lv[j];
+                    aux[s] += pv[j];
                 }
-                (false, None) => {
-                    for s in r {
-                        g[s] += lv[pr.targets[s] as usize];
-                    }
-                }
-                (true, Some((aux, pv))) => {
-                    for s in r {
-                        aux[s] += pv[pr.targets[s] as usize];
-                    }
-                }
-                (true, None) => {}
             }
-        }
+            (false, None) => {
+                for s in r {
+                    g[s] += lv[pr.targets[s] as usize];
+                }
+            }
+            (true, Some((aux, pv))) => {
+                for s in r {
+                    aux[s] += pv[pr.targets[s] as usize];
+                }
+            }
+            (true, None) => {}
+        },
     };
-    if pr.strict {
-        for_each_piece(targets, 0, &mut piece);
-    } else {
-        piece(Piece::Scattered(0..targets.len()));
+    match &pr.pieces {
+        Some(pieces) => pieces.for_each(i, row, &mut piece),
+        None => piece(Piece::Scattered(row)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What e-prop needs to know of the network: its recurrent populations, readout, plastic
 //! projections and feedback weights.
 
-use eligo_plugin::rows::strictly_increasing;
+use eligo_plugin::rows::RowPieces;
 use eligo_plugin::{Layout, ModelKind, Step};
 
 /// A recurrent (LIF or ALIF) population.
@@ -36,9 +36,9 @@ pub struct Proj {
     pub indptr: Vec<u32>,
     /// Targets.
     pub targets: Vec<u32>,
-    /// True if every row's targets are strictly increasing (no multapses): rows can then be
-    /// walked in runs ([`eligo_plugin::rows`]).
-    pub strict: bool,
+    /// The rows' pieces if every row's targets are strictly increasing (no multapses): rows
+    /// are then walked in runs ([`eligo_plugin::rows`]).
+    pub pieces: Option<RowPieces>,
 }
 
 /// The network as e-prop sees it.
@@ -167,10 +167,7 @@ impl Net {
                 post_rec,
                 indptr: pr.indptr().to_vec(),
                 targets: pr.targets().to_vec(),
-                strict: pr
-                    .indptr()
-                    .windows(2)
-                    .all(|w| strictly_increasing(&pr.targets()[w[0] as usize..w[1] as usize])),
+                pieces: RowPieces::new(pr.indptr(), pr.targets()),
             });
         }
         Ok(Net {

@@ -7,8 +7,9 @@
 //!   window shaded (classification).
 //!
 //! A figure is drawn into an RGB buffer, encoded with `png` and written atomically (temporary
-//! name, then rename), so a crash never leaves a half-written PNG. Text uses the system's
-//! sans-serif font (fontconfig); without one, drawing fails and `eligo train` warns.
+//! name, then rename), so a crash never leaves a half-written PNG. Text is drawn with DejaVu
+//! Sans, embedded in the binary (crate `dejavu`, drawn through ab_glyph): plots need no system
+//! fonts, and neither does the build.
 
 use std::ops::Range;
 use std::path::Path;
@@ -57,6 +58,13 @@ fn draw_err(e: impl std::fmt::Display) -> anyhow::Error {
 
 /// Draw a `WIDTH x height` figure with `draw` and write it to `path` as PNG, atomically.
 fn figure(path: &Path, height: u32, draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
+    static FONT_READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ready = FONT_READY.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+    });
+    if !ready {
+        return Err(anyhow!("the embedded DejaVu Sans font could not be read"));
+    }
     let mut buf = vec![255u8; (WIDTH * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();

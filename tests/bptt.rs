@@ -20,6 +20,7 @@ use eligo_engine::neuron::{AlifParams, LifParams, ModelSpec, PoissonParams, Read
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 use eligo_engine::train::{Loss, Teacher};
+use eligo_plugin::rows::RowPieces;
 
 fn so(lib: &str) -> PathBuf {
     let deps = std::env::current_exe()
@@ -558,12 +559,18 @@ impl Soft {
         let alpha = vec![self.alpha; n];
         let rho = vec![self.rho; n];
         let v_th = vec![self.v_th; n];
+        // rows in runs (dot products in partial sums), checked against finite differences
+        let (rec_pieces, out_pieces) = (
+            RowPieces::new(&rec_ptr, &rec_tg).expect("dense rows"),
+            RowPieces::new(&out_ptr, &out_tg).expect("dense rows"),
+        );
         let rec = [Path {
             pre: 0,
             post: 0,
             indptr: &rec_ptr,
             targets: &rec_tg,
             weights: &p.wrec,
+            pieces: Some(&rec_pieces),
         }];
         let out = [Path {
             pre: 0,
@@ -571,6 +578,7 @@ impl Soft {
             indptr: &out_ptr,
             targets: &out_tg,
             weights: &p.wout,
+            pieces: Some(&out_pieces),
         }];
         let net = Network {
             alpha: &alpha,
@@ -889,6 +897,7 @@ fn reference(
         indptr: &p[1].indptr,
         targets: &p[1].targets,
         weights: &wrec,
+        pieces: None,
     }];
     let out = [Path {
         pre: 0,
@@ -896,6 +905,7 @@ fn reference(
         indptr: &p[2].indptr,
         targets: &p[2].targets,
         weights: &wout,
+        pieces: None,
     }];
     let (alpha, rho, v_th) = (vec![alpha; n], vec![rho; n], vec![v_th; n]);
     let network = Network {

@@ -150,6 +150,7 @@ fn paths<'a>(net: &'a Net, w: impl Fn(usize) -> &'a [f32]) -> Result<Paths<'a>, 
             indptr: &p.indptr,
             targets: &p.targets,
             weights,
+            pieces: p.pieces.as_ref(),
         });
     }
     Ok((rec, out))

@@ -1,6 +1,7 @@
 //! What BPTT needs to know of the network: its recurrent (LIF/ALIF) neurons numbered across
 //! populations, the readout, the projections on the gradient path and the plastic ones.
 
+use eligo_plugin::rows::RowPieces;
 use eligo_plugin::{Layout, ModelKind};
 
 /// A recurrent (LIF or ALIF) population.
@@ -38,6 +39,8 @@ pub struct Proj {
     pub indptr: Vec<u32>,
     /// Targets.
     pub targets: Vec<u32>,
+    /// The rows' pieces (runs of consecutive targets) if every row is strictly increasing.
+    pub pieces: Option<RowPieces>,
 }
 
 impl Proj {
@@ -180,6 +183,7 @@ impl Net {
                 plastic: pr.plastic(),
                 indptr: pr.indptr().to_vec(),
                 targets: pr.targets().to_vec(),
+                pieces: RowPieces::new(pr.indptr(), pr.targets()),
             });
         }
         net.projs = projs;

@@ -46,15 +46,17 @@ echo "|---|---|---:|---:|---:|---:|---:|"
 for row in "${rows[@]}"; do
   name=${row%%|*}; args=${row#*|}
   [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+  # the command as docs/results.md shows it (the temporary configs by name)
+  shown=${args//$kp_slow/KP_slow.toml}; shown=${shown//$kp/KP.toml}
   for seed in $seeds; do
     out=out/results/$name-seed$seed
     mkdir -p out/results
     # shellcheck disable=SC2086
     if ! $bin train $args --seed "$seed" --out "$out" --quiet > /dev/null 2> "$out.err"; then
-      echo "| $name | \`eligo train $args\` | $seed | failed: $(tail -1 "$out.err") | | | |"
+      echo "| $name | \`eligo train $shown\` | $seed | failed: $(tail -1 "$out.err") | | | |"
       continue
     fi
-    python3 - "$out/summary.json" "$name" "$args" "$seed" <<'PY'
+    python3 - "$out/summary.json" "$name" "$shown" "$seed" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 res = f"{100*d['test_error']:.1f} %" if "test_error" in d else f"NMSE {d['test_nmse']:.3f}"

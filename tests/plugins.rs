@@ -345,3 +345,102 @@ fn template_copied_renamed_built_and_run() {
     assert_eq!(p["name"], "exc->exc");
     assert!(p["mean_weight_after"].as_f64() > p["mean_weight_before"].as_f64());
 }
+
+/// Poisson inputs into a recurrent LIF population (sparse and all-to-all projections), STDP on
+/// every projection, `threads` threads: the final weights and the recorded spikes.
+fn stdp_recurrent(threads: usize) -> (Vec<Vec<f32>>, Vec<(u64, u32)>) {
+    use eligo_engine::neuron::PoissonParams;
+    let pop = |name: &str, size, model| PopulationSpec {
+        name: String::from(name),
+        size,
+        model,
+        v_init: None,
+    };
+    let proj = |from: &str, to: &str, rule, mean| ProjectionSpec {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        rule,
+        weight: WeightDist::Normal { mean, std: 0.05 },
+        delay_steps: 1,
+        receptor: None,
+        allow_autapses: false,
+    };
+    let spec = NetworkSpec {
+        dt_ms: 1.0,
+        seed: 7,
+        populations: vec![
+            pop(
+                "in",
+                50,
+                ModelSpec::Poisson(PoissonParams { rate_hz: 40.0 }),
+            ),
+            pop("rec", 301, ModelSpec::Lif(LifParams::default())),
+        ],
+        projections: vec![
+            proj("in", "rec", ConnectRule::FixedProbability { p: 0.3 }, 0.2),
+            proj("rec", "rec", ConnectRule::AllToAll, 0.0),
+        ],
+    };
+    let opts = SimOptions {
+        threads,
+        record: RecordSpec {
+            spikes: vec![0, 1],
+            state: vec![],
+        },
+    };
+    let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
+    let before: Vec<Vec<f32>> = sim
+        .network()
+        .projections
+        .iter()
+        .map(|p| p.weights.clone())
+        .collect();
+    run_stdp(&mut sim, RULE, 300);
+    let after: Vec<Vec<f32>> = sim
+        .network()
+        .projections
+        .iter()
+        .map(|p| p.weights.clone())
+        .collect();
+    for (b, a) in before.iter().zip(&after) {
+        assert_ne!(b, a, "the rule must have changed the weights");
+    }
+    (after, sim.spikes().to_vec())
+}
+
+#[test]
+fn a_rule_gives_the_same_result_on_any_number_of_threads() {
+    let (w1, s1) = stdp_recurrent(1);
+    assert!(
+        s1.len() > 1000,
+        "the network must be active: {} spikes",
+        s1.len()
+    );
+    for k in [2, 3] {
+        let (wk, sk) = stdp_recurrent(k);
+        assert!(sk == s1, "spikes differ with {k} threads");
+        assert!(wk == w1, "weights differ with {k} threads");
+    }
+}
+
+#[test]
+fn a_failing_rule_stops_a_multithreaded_run_with_weights_unchanged() {
+    let mut sim = Simulation::new(
+        pair_network(&[1.0, 2.0, 3.0], &[4], 0.25).network().clone(),
+        &SimOptions {
+            threads: 2,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
+    sim.clamp(1, &[(4, 0)]).unwrap();
+    let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
+    let cfg = config::parse("panic_at = 5", &plugin).unwrap();
+    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
+    sim.set_rule(r).unwrap();
+    sim.begin_sequence().unwrap();
+    let err = sim.run(20, None).unwrap_err().to_string();
+    assert!(err.contains("step 5"), "{err}");
+    assert_eq!(sim.network().projections[0].weights, vec![0.25; 3]);
+}

@@ -1,6 +1,7 @@
 //! Learning inside the step loop: the attached rule, the teacher (the readout error of each
-//! step), and the gradient buffers and spike counts they fill. Rules and teachers run in
-//! single-thread simulations (training runs sequences in parallel instead).
+//! step), and the gradient buffers and spike counts they fill. A rule sees every population's
+//! state whatever the thread count; teachers (training) run in single-thread simulations, as
+//! training runs sequences in parallel instead.
 
 use eligo_plugin::OutputKind;
 
@@ -13,7 +14,7 @@ use crate::train::Teacher;
 
 /// The learning state of a simulation.
 pub(super) struct Learning {
-    /// A learning rule seeing every step (single-thread runs only).
+    /// A learning rule seeing every step.
     pub rule: Option<RuleInstance>,
     /// Gradient buffers of a gradient rule, one per projection (empty for direct rules).
     pub grads: Vec<Vec<f32>>,
@@ -27,6 +28,9 @@ pub(super) struct Learning {
     pub bias_grads: Vec<Vec<f32>>,
     /// Spikes of every neuron since the last reset, per population (when a rule is attached).
     pub neuron_counts: Vec<Vec<u32>>,
+    /// `psi` and `v` of populations split over threads, gathered for the rule each step.
+    split_psi: Vec<Vec<f32>>,
+    split_v: Vec<Vec<f32>>,
 }
 
 impl Learning {
@@ -40,6 +44,8 @@ impl Learning {
             errors: Vec::new(),
             bias_grads: vec![Vec::new(); n_pops],
             neuron_counts: vec![Vec::new(); n_pops],
+            split_psi: vec![Vec::new(); n_pops],
+            split_v: vec![Vec::new(); n_pops],
         }
     }
 
@@ -61,16 +67,18 @@ impl Learning {
     }
 
     /// After step `t` (its `spikes`, ascending global ids): the teacher computes the readout
-    /// error from the readouts' `y`, then the rule sees the step. `blocks` are the single
-    /// thread's blocks; `starts` the populations' first global ids (and the total).
+    /// error from the readouts' `y`, then the rule sees the step. `parts` are the threads'
+    /// blocks in thread (= global id) order; `starts` the populations' first global ids (and
+    /// the total).
     pub fn step(
         &mut self,
         t: u64,
         spikes: &[u32],
-        blocks: &[(usize, u32, u32, Block)],
+        parts: &[&[(usize, u32, u32, Block)]],
         starts: &[u32],
         net: &mut Network,
     ) -> Result<()> {
+        let blocks = || parts.iter().flat_map(|b| b.iter());
         let mut err: &[f32] = &[];
         if let Some(teacher) = &mut self.teacher {
             let n = teacher.n_out;
@@ -84,7 +92,7 @@ impl Learning {
                 y_big.resize(n, 0.0);
                 &mut y_big
             };
-            for (p, g0, len, b) in blocks {
+            for (p, g0, len, b) in blocks() {
                 if *p == teacher.population {
                     let lo = (*g0 - starts[*p]) as usize;
                     for i in 0..*len as usize {
@@ -112,13 +120,33 @@ impl Learning {
             let n_pops = self.pop_spikes.len();
             let mut psi: Vec<&[f32]> = vec![&[]; n_pops];
             let mut v: Vec<&[f32]> = vec![&[]; n_pops];
-            for (p, _, _, b) in blocks {
-                psi[*p] = b.psi().unwrap_or(&[]);
-                v[*p] = match b {
-                    Block::Lif(x) => &x.v,
-                    Block::Alif(x) => &x.v,
-                    _ => &[],
-                };
+            // a population split over threads is gathered into one row (in id order)
+            let mut pieces = vec![0usize; n_pops];
+            for (p, _, _, _) in blocks() {
+                pieces[*p] += 1;
+            }
+            for (p, buf) in self.split_psi.iter_mut().enumerate() {
+                buf.clear();
+                self.split_v[p].clear();
+                if pieces[p] > 1 {
+                    for (q, _, _, b) in blocks().filter(|(q, ..)| *q == p) {
+                        debug_assert_eq!(*q, p);
+                        buf.extend_from_slice(b.psi().unwrap_or(&[]));
+                        self.split_v[p].extend_from_slice(membrane(b));
+                    }
+                }
+            }
+            for (p, _, _, b) in blocks() {
+                if pieces[*p] == 1 {
+                    psi[*p] = b.psi().unwrap_or(&[]);
+                    v[*p] = membrane(b);
+                }
+            }
+            for p in 0..n_pops {
+                if pieces[p] > 1 {
+                    psi[p] = &self.split_psi[p];
+                    v[p] = &self.split_v[p];
+                }
             }
             let data = StepData {
                 step: t,
@@ -134,17 +162,10 @@ impl Learning {
 }
 
 impl Simulation {
-    /// Let `rule` see every step from now on (and change weights). Rules need `threads = 1`:
-    /// they read every population's state, which a multi-threaded run keeps apart.
+    /// Let `rule` see every step from now on (and change weights). With several threads the
+    /// rule runs on one of them after every part has delivered the step (see
+    /// `Simulation::run`); results are the same for any thread count.
     pub fn set_rule(&mut self, rule: RuleInstance) -> Result<()> {
-        if self.parts.len() != 1 {
-            return Err(Error::input(
-                "--threads",
-                self.parts.len(),
-                "a learning rule runs with --threads 1 in `simulate`",
-                "drop --threads, or train (which runs sequences in parallel)",
-            ));
-        }
         // the rule may change any weight from now on: delivery reads the weight arrays
         self.routes.uniform_w.fill(None);
         self.learn.grads = match rule.plugin().output {
@@ -336,5 +357,14 @@ impl Simulation {
                 }
             }
         }
+    }
+}
+
+/// The membrane potentials of a block (empty for neurons without one).
+fn membrane(b: &Block) -> &[f32] {
+    match b {
+        Block::Lif(x) => &x.v,
+        Block::Alif(x) => &x.v,
+        _ => &[],
     }
 }

@@ -16,7 +16,8 @@
 //! the barrier of `t + 1`, which no thread passes before finishing delivery of `t`. So one
 //! barrier per step suffices. Work per step: neurons (update) + spikes × fan-out (delivery).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Mutex, RwLock};
 
 use super::barrier::SpinBarrier;
 use super::deliver::{Routes, deliver, row_pieces, uniform_weight};
@@ -105,6 +106,11 @@ impl Part {
             self.samples.push(v.unwrap_or(f32::NAN));
         }
     }
+}
+
+/// Lock a part (a poisoned lock only means another thread panicked; the panic is reported).
+fn lock_part(m: &Mutex<Part>) -> std::sync::MutexGuard<'_, Part> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A network being simulated: its state split over threads, the routing tables, recorders.
@@ -402,7 +408,7 @@ impl Simulation {
                 if self.learn.active()
                     && let Err(e) =
                         self.learn
-                            .step(t, &spikes, &part.blocks, &routes.starts, &mut self.net)
+                            .step(t, &spikes, &[&part.blocks], &routes.starts, &mut self.net)
                 {
                     part.spikes = spikes;
                     self.step = t + 1;
@@ -415,6 +421,8 @@ impl Simulation {
                     f(t + 1);
                 }
             }
+        } else if self.learn.active() {
+            return self.run_threads_with_rule(t0, t1, progress);
         } else {
             let barrier = SpinBarrier::new(k);
             let slots: [Vec<Mutex<Vec<u32>>>; 2] =
@@ -456,6 +464,102 @@ impl Simulation {
         }
         self.step = t1;
         Ok(())
+    }
+
+    /// `run` on several threads with a rule or teacher attached: after every part has delivered
+    /// step `t`, thread 0 shows the step to the rule (every part's state, populations split
+    /// over threads gathered in id order) and applies its weight changes while the other
+    /// threads wait; two more barriers per step. The rule sees exactly what a single-thread
+    /// run shows it, so results do not depend on the thread count.
+    fn run_threads_with_rule(
+        &mut self,
+        t0: u64,
+        t1: u64,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+    ) -> Result<()> {
+        let k = self.parts.len();
+        let routes = &self.routes;
+        let record_pop = &self.record_pop;
+        let barrier = SpinBarrier::new(k);
+        let slots: [Vec<Mutex<Vec<u32>>>; 2] =
+            std::array::from_fn(|_| (0..k).map(|_| Mutex::new(Vec::new())).collect());
+        // each thread locks its own part while it updates and delivers, thread 0 all of them
+        // while the rule runs (never at the same time: barriers separate the phases)
+        let parts: Vec<Mutex<Part>> = std::mem::take(&mut self.parts)
+            .into_iter()
+            .map(Mutex::new)
+            .collect();
+        let net = RwLock::new(&mut self.net);
+        let failed: Mutex<Option<(u64, Error)>> = Mutex::new(None);
+        let stop = AtomicBool::new(false);
+        let body = |kk: usize, mut lead: Option<(&mut Learning, &mut Vec<(u64, u32)>)>| {
+            let mut all: Vec<u32> = Vec::new();
+            for t in t0..t1 {
+                {
+                    let mut part = lock_part(&parts[kk]);
+                    part.update(t, routes.r);
+                    let mut slot = slots[(t & 1) as usize][kk].lock().expect("no panics");
+                    std::mem::swap(&mut *slot, &mut part.spikes);
+                }
+                barrier.wait();
+                all.clear();
+                for s in &slots[(t & 1) as usize] {
+                    all.extend_from_slice(&s.lock().expect("no panics"));
+                }
+                {
+                    let mut part = lock_part(&parts[kk]);
+                    let net = net.read().expect("no panics");
+                    deliver(&mut part, kk, &net, routes, &all, t);
+                }
+                barrier.wait();
+                if let Some((learn, recorded)) = lead.as_mut() {
+                    for &s in &all {
+                        if record_pop[routes.population_of(s)] {
+                            recorded.push((t, s));
+                        }
+                    }
+                    let guards: Vec<_> = parts.iter().map(lock_part).collect();
+                    let blocks: Vec<&[(usize, u32, u32, Block)]> =
+                        guards.iter().map(|g| &g.blocks[..]).collect();
+                    let mut net = net.write().expect("no panics");
+                    if let Err(e) = learn.step(t, &all, &blocks, &routes.starts, &mut net) {
+                        *failed.lock().expect("no panics") = Some((t, e));
+                        stop.store(true, AtomicOrdering::SeqCst);
+                    }
+                    if let Some(f) = progress
+                        && (t + 1 - t0).is_multiple_of(256)
+                    {
+                        f(t + 1);
+                    }
+                }
+                barrier.wait();
+                if stop.load(AtomicOrdering::SeqCst) {
+                    break;
+                }
+            }
+        };
+        let (learn, recorded) = (&mut self.learn, &mut self.spikes);
+        std::thread::scope(|s| {
+            for kk in 1..k {
+                let body = &body;
+                s.spawn(move || body(kk, None));
+            }
+            body(0, Some((learn, recorded)));
+        });
+        self.parts = parts
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        match failed.into_inner().expect("no panics") {
+            Some((t, e)) => {
+                self.step = t + 1;
+                Err(e)
+            }
+            None => {
+                self.step = t1;
+                Ok(())
+            }
+        }
     }
 
     /// Recorded spikes as `(step, global id)`, ordered by step then id.

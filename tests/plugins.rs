@@ -390,19 +390,13 @@ fn stdp_recurrent(threads: usize) -> (Vec<Vec<f32>>, Vec<(u64, u32)>) {
         },
     };
     let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
-    let before: Vec<Vec<f32>> = sim
-        .network()
-        .projections
-        .iter()
-        .map(|p| p.weights.clone())
-        .collect();
+    let weights = |sim: &Simulation| -> Vec<Vec<f32>> {
+        let p = &sim.network().projections;
+        p.iter().map(|p| p.weights.clone()).collect()
+    };
+    let before = weights(&sim);
     run_stdp(&mut sim, RULE, 300);
-    let after: Vec<Vec<f32>> = sim
-        .network()
-        .projections
-        .iter()
-        .map(|p| p.weights.clone())
-        .collect();
+    let after = weights(&sim);
     for (b, a) in before.iter().zip(&after) {
         assert_ne!(b, a, "the rule must have changed the weights");
     }

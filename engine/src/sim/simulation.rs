@@ -108,6 +108,33 @@ impl Part {
     }
 }
 
+/// The double-buffered spike slots of a multi-threaded run: thread `k` publishes step `t`'s
+/// spikes into `[t % 2][k]`; after the barrier every thread gathers all of them in thread
+/// (= global id) order.
+struct Slots([Vec<Mutex<Vec<u32>>>; 2]);
+
+impl Slots {
+    fn new(k: usize) -> Self {
+        Slots(std::array::from_fn(|_| {
+            (0..k).map(|_| Mutex::new(Vec::new())).collect()
+        }))
+    }
+
+    /// Swap thread `k`'s spikes of step `t` into its slot.
+    fn publish(&self, t: u64, k: usize, spikes: &mut Vec<u32>) {
+        let mut slot = self.0[(t & 1) as usize][k].lock().expect("no panics");
+        std::mem::swap(&mut *slot, spikes);
+    }
+
+    /// Every thread's spikes of step `t` into `all`.
+    fn gather(&self, t: u64, all: &mut Vec<u32>) {
+        all.clear();
+        for s in &self.0[(t & 1) as usize] {
+            all.extend_from_slice(&s.lock().expect("no panics"));
+        }
+    }
+}
+
 /// Lock a part (a poisoned lock only means another thread panicked; the panic is reported).
 fn lock_part(m: &Mutex<Part>) -> std::sync::MutexGuard<'_, Part> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -425,8 +452,7 @@ impl Simulation {
             return self.run_threads_with_rule(t0, t1, progress);
         } else {
             let barrier = SpinBarrier::new(k);
-            let slots: [Vec<Mutex<Vec<u32>>>; 2] =
-                std::array::from_fn(|_| (0..k).map(|_| Mutex::new(Vec::new())).collect());
+            let slots = Slots::new(k);
             let net = &self.net;
             let recorded = &mut self.spikes;
             let (first, rest) = self.parts.split_at_mut(1);
@@ -434,15 +460,9 @@ impl Simulation {
                 let mut all: Vec<u32> = Vec::new();
                 for t in t0..t1 {
                     part.update(t, routes.r);
-                    {
-                        let mut slot = slots[(t & 1) as usize][kk].lock().expect("no panics");
-                        std::mem::swap(&mut *slot, &mut part.spikes);
-                    }
+                    slots.publish(t, kk, &mut part.spikes);
                     barrier.wait();
-                    all.clear();
-                    for s in &slots[(t & 1) as usize] {
-                        all.extend_from_slice(&s.lock().expect("no panics"));
-                    }
+                    slots.gather(t, &mut all);
                     deliver(part, kk, net, routes, &all, t);
                     if let Some(r) = rec.as_deref_mut() {
                         record(t, &all, r);
@@ -481,8 +501,7 @@ impl Simulation {
         let routes = &self.routes;
         let record_pop = &self.record_pop;
         let barrier = SpinBarrier::new(k);
-        let slots: [Vec<Mutex<Vec<u32>>>; 2] =
-            std::array::from_fn(|_| (0..k).map(|_| Mutex::new(Vec::new())).collect());
+        let slots = Slots::new(k);
         // each thread locks its own part while it updates and delivers, thread 0 all of them
         // while the rule runs (never at the same time: barriers separate the phases)
         let parts: Vec<Mutex<Part>> = std::mem::take(&mut self.parts)
@@ -498,14 +517,10 @@ impl Simulation {
                 {
                     let mut part = lock_part(&parts[kk]);
                     part.update(t, routes.r);
-                    let mut slot = slots[(t & 1) as usize][kk].lock().expect("no panics");
-                    std::mem::swap(&mut *slot, &mut part.spikes);
+                    slots.publish(t, kk, &mut part.spikes);
                 }
                 barrier.wait();
-                all.clear();
-                for s in &slots[(t & 1) as usize] {
-                    all.extend_from_slice(&s.lock().expect("no panics"));
-                }
+                slots.gather(t, &mut all);
                 {
                     let mut part = lock_part(&parts[kk]);
                     let net = net.read().expect("no panics");

@@ -26,6 +26,11 @@ fn so(lib: &str) -> PathBuf {
 /// `n_pre` sources spiking at `pre_ms[i]`, all-to-all onto one LIF neuron clamped to spike at
 /// `post_ms`, initial weights `w0`.
 fn pair_network(pre_ms: &[f64], post_ms: &[u64], w0: f64) -> Simulation {
+    pair_network_on(pre_ms, post_ms, w0, 1)
+}
+
+/// [`pair_network`] on `threads` threads (sources and the LIF neuron end up on different ones).
+fn pair_network_on(pre_ms: &[f64], post_ms: &[u64], w0: f64, threads: usize) -> Simulation {
     let spec = NetworkSpec {
         dt_ms: 1.0,
         seed: 1,
@@ -60,7 +65,11 @@ fn pair_network(pre_ms: &[f64], post_ms: &[u64], w0: f64) -> Simulation {
             allow_autapses: false,
         }],
     };
-    let mut sim = Simulation::new(spec.build().unwrap(), &SimOptions::default()).unwrap();
+    let opts = SimOptions {
+        threads,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulation::new(spec.build().unwrap(), &opts).unwrap();
     let events: Vec<(u64, u32)> = post_ms.iter().map(|&t| (t, 0)).collect();
     sim.clamp(1, &events).unwrap();
     sim
@@ -148,18 +157,21 @@ fn stdp_bounds_and_multiplicative() {
 
 #[test]
 fn panicking_plugin_is_an_error_and_weights_are_unchanged() {
-    let mut sim = pair_network(&[1.0, 2.0, 3.0], &[4], 0.25);
-    let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
-    let cfg = config::parse("panic_at = 5", &plugin).unwrap();
-    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
-    sim.set_rule(r).unwrap();
-    sim.begin_sequence().unwrap();
-    let err = sim.run(20, None).unwrap_err().to_string();
-    for m in ["test_panic", "on_step", "step 5", "deliberate test panic"] {
-        assert!(err.contains(m), "{m:?} missing from: {err}");
+    // on 2 threads the failing rule must also stop every thread (no hang)
+    for threads in [1, 2] {
+        let mut sim = pair_network_on(&[1.0, 2.0, 3.0], &[4], 0.25, threads);
+        let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
+        let cfg = config::parse("panic_at = 5", &plugin).unwrap();
+        let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
+        sim.set_rule(r).unwrap();
+        sim.begin_sequence().unwrap();
+        let err = sim.run(20, None).unwrap_err().to_string();
+        for m in ["test_panic", "on_step", "step 5", "deliberate test panic"] {
+            assert!(err.contains(m), "{m:?} missing from: {err}");
+        }
+        // the rule had raised every weight by 1 in steps 0..4; all of that is undone
+        assert_eq!(sim.network().projections[0].weights, vec![0.25; 3]);
     }
-    // the rule had raised every weight by 1 in steps 0..4; all of that is undone
-    assert_eq!(sim.network().projections[0].weights, vec![0.25; 3]);
 }
 
 #[test]
@@ -416,25 +428,4 @@ fn a_rule_gives_the_same_result_on_any_number_of_threads() {
         assert!(sk == s1, "spikes differ with {k} threads");
         assert!(wk == w1, "weights differ with {k} threads");
     }
-}
-
-#[test]
-fn a_failing_rule_stops_a_multithreaded_run_with_weights_unchanged() {
-    let mut sim = Simulation::new(
-        pair_network(&[1.0, 2.0, 3.0], &[4], 0.25).network().clone(),
-        &SimOptions {
-            threads: 2,
-            ..SimOptions::default()
-        },
-    )
-    .unwrap();
-    sim.clamp(1, &[(4, 0)]).unwrap();
-    let plugin = Plugin::load(&so("eligo_test_panic")).unwrap();
-    let cfg = config::parse("panic_at = 5", &plugin).unwrap();
-    let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 20).unwrap();
-    sim.set_rule(r).unwrap();
-    sim.begin_sequence().unwrap();
-    let err = sim.run(20, None).unwrap_err().to_string();
-    assert!(err.contains("step 5"), "{err}");
-    assert_eq!(sim.network().projections[0].weights, vec![0.25; 3]);
 }

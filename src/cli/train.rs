@@ -236,6 +236,7 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_prefix(format!("{} / {}", tr.task().name(), rule_name));
     bar.set_position(tr.iteration);
     let mut stopped_early = None;
+    let mut last_validation: Option<f64> = None;
     let t_train = Instant::now();
     let it0 = tr.iteration;
     while tr.iteration < iterations {
@@ -247,16 +248,23 @@ pub fn run(a: Args) -> Result<()> {
             line["train_error"] = json!(m.error);
         }
         let mut msg = format!("loss {:.4}  rate {:.1} Hz", m.loss, m.rate_hz);
+        if kind == Kind::Classification {
+            msg = format!("{msg}  batch acc {:.0} %", 100.0 * (1.0 - m.error));
+        }
         if kind == Kind::Classification && (it % d.eval_every == 0 || it == iterations) {
             let v = tr.evaluate(Split::Validation, tr.task().validation_sequences(cfg.batch))?;
             line["validation_error"] = json!(v.error);
-            msg = format!("{msg}  val err {:.1} %", 100.0 * v.error);
+            last_validation = Some(v.error);
             if let Some(stop) = d.stop_below_error
                 && v.error < stop
                 && !a.no_early_stop
             {
                 stopped_early = Some(it);
             }
+        }
+        if let Some(e) = last_validation {
+            // the last validation, kept on the bar until the next one
+            msg = format!("{msg}  val acc {:.1} %", 100.0 * (1.0 - e));
         }
         bar.set_message(msg);
         bar.set_position(it);

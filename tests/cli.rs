@@ -271,3 +271,54 @@ fn bench_cuba_prints_one_json_line() {
     }
     assert_eq!(v["neurons"], 1000);
 }
+
+#[test]
+fn long_runs_stream_every_recorded_spike_in_order() {
+    // spikes at known steps on both sides of the 1000-step chunks the recorder streams in
+    let times = [
+        (1, 0.5),
+        (0, 99.9),
+        (2, 100.0),
+        (0, 100.0),
+        (1, 250.0),
+        (2, 299.9),
+    ];
+    let list: Vec<String> = times.iter().map(|(i, t)| format!("[{i}, {t}]")).collect();
+    let c = case(&format!(
+        "dt_ms = 0.1\nduration_ms = 300.0\nseed = 1\n\n[[population]]\nname = \"src\"\n\
+         model = \"spike_times\"\nsize = 3\ntimes_ms = [{}]\n\n[[recorder]]\n\
+         population = \"src\"\nkind = \"spikes\"\n",
+        list.join(", ")
+    ));
+    let o = eligo(&[
+        "simulate",
+        c.net.to_str().unwrap(),
+        "--out",
+        c.out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(c.out.join("spikes_src.npy")).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = String::from_utf8_lossy(&bytes[10..10 + header_len]).into_owned();
+    assert!(header.contains("'shape': (6,)"), "{header}");
+    let got: Vec<(u64, u32)> = bytes[10 + header_len..]
+        .chunks_exact(12)
+        .map(|r| {
+            (
+                u64::from_le_bytes(r[..8].try_into().unwrap()),
+                u32::from_le_bytes(r[8..].try_into().unwrap()),
+            )
+        })
+        .collect();
+    // (t in µs, neuron), by time then neuron
+    let want = vec![
+        (500, 1),
+        (99_900, 0),
+        (100_000, 0),
+        (100_000, 2),
+        (250_000, 1),
+        (299_900, 2),
+    ];
+    assert_eq!(got, want);
+}

@@ -6,12 +6,60 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use eligo_engine::io::npy::{Event, write_events, write_f32_2d};
+use eligo_engine::io::events::npy::Writer;
+use eligo_engine::io::npy::write_f32_2d;
 use eligo_engine::io::{config, write_atomic};
 use eligo_engine::prelude::*;
 use serde_json::json;
 
 use super::progress::Progress;
+
+/// Steps per chunk of a run: after each, the recorded spikes go to their files, so memory does
+/// not grow with the length of the run.
+const CHUNK_STEPS: u64 = 1000;
+
+/// One streaming `.npy` writer per recorded population.
+struct SpikeWriters {
+    /// Per population: its writer, if recorded.
+    of_pop: Vec<Option<Writer>>,
+    /// First global id of each population.
+    starts: Vec<u32>,
+}
+
+impl SpikeWriters {
+    fn create(sim: &Simulation, pops: &[usize], out: &std::path::Path) -> Result<Self> {
+        let net = sim.network();
+        let mut of_pop: Vec<Option<Writer>> = net.populations.iter().map(|_| None).collect();
+        for &p in pops {
+            let name = &net.populations[p].name;
+            of_pop[p] = Some(Writer::create(
+                &out.join(format!("spikes_{name}.npy")),
+                false,
+            )?);
+        }
+        let starts = net.populations.iter().map(|p| p.start).collect();
+        Ok(SpikeWriters { of_pop, starts })
+    }
+
+    /// Append `spikes` (`(step, global id)`), times in µs.
+    fn write(&mut self, spikes: &[(u64, u32)], dt_us: f64) -> Result<()> {
+        for &(t, g) in spikes {
+            let p = self.starts.partition_point(|&s| s <= g) - 1;
+            if let Some(w) = &mut self.of_pop[p] {
+                w.push((t as f64 * dt_us).round() as u64, g - self.starts[p], 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finish every file (header with the count, then rename into place).
+    fn finish(self) -> Result<()> {
+        for w in self.of_pop.into_iter().flatten() {
+            w.finish()?;
+        }
+        Ok(())
+    }
+}
 
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
@@ -74,10 +122,20 @@ pub fn run(a: Args) -> Result<()> {
         )
     })?;
 
+    // recorded spikes stream to `spikes_<population>.npy` (temporary names until the end)
+    let dt_us = sim.network().dt_ms * 1000.0;
+    let mut writers = SpikeWriters::create(&sim, &cfg.record.spikes, &out)?;
     let progress = Progress::new(cfg.steps, "simulating", a.quiet);
     let t_sim = Instant::now();
     sim.begin_sequence()?;
-    sim.run(cfg.steps, Some(&|s| progress.set(s)))?;
+    let mut done = 0;
+    while done < cfg.steps {
+        let n = CHUNK_STEPS.min(cfg.steps - done);
+        sim.run(n, Some(&|s| progress.set(s)))?;
+        done += n;
+        let spikes = sim.take_spikes();
+        writers.write(&spikes, dt_us)?;
+    }
     sim.end_sequence(cfg.steps)?;
     // the run is one batch of one sequence (batch-level terms such as rate regularization)
     let counts: Vec<Vec<u64>> = sim
@@ -94,20 +152,8 @@ pub fn run(a: Args) -> Result<()> {
     progress.finish();
 
     let net = sim.network();
-    let dt_us = net.dt_ms * 1000.0;
     let seconds = cfg.steps as f64 * net.dt_ms * 1e-3;
-    for &p in &cfg.record.spikes {
-        let events: Vec<Event> = sim
-            .population_spikes(p)
-            .into_iter()
-            .map(|(t, addr)| Event {
-                t: (t as f64 * dt_us).round() as u64,
-                addr,
-            })
-            .collect();
-        let name = &net.populations[p].name;
-        write_events(&out.join(format!("spikes_{name}.npy")), &events)?;
-    }
+    writers.finish()?;
     for (q, probe) in sim.probes().iter().enumerate() {
         let name = &net.populations[probe.population].name;
         write_f32_2d(

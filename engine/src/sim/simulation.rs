@@ -582,6 +582,12 @@ impl Simulation {
         &self.spikes
     }
 
+    /// Take the spikes recorded so far (`(step, global id)`, ordered by step then id) and
+    /// forget them: a long run writes them out between chunks of steps instead of holding all.
+    pub fn take_spikes(&mut self) -> Vec<(u64, u32)> {
+        std::mem::take(&mut self.spikes)
+    }
+
     /// Recorded spikes of population `pop` as `(step, index within the population)`.
     pub fn population_spikes(&self, pop: usize) -> Vec<(u64, u32)> {
         let p = &self.net.populations[pop];

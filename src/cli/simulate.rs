@@ -7,15 +7,15 @@ use std::time::Instant;
 
 use anyhow::Result;
 use eligo_engine::io::events::npy::Writer;
-use eligo_engine::io::npy::write_f32_2d;
+use eligo_engine::io::npy::F32RowsWriter;
 use eligo_engine::io::{config, write_atomic};
 use eligo_engine::prelude::*;
 use serde_json::json;
 
 use super::progress::Progress;
 
-/// Steps per chunk of a run: after each, the recorded spikes go to their files, so memory does
-/// not grow with the length of the run.
+/// Steps per chunk of a run: after each, the recorded spikes and state samples go to their
+/// files, so memory does not grow with the length of the run.
 const CHUNK_STEPS: u64 = 1000;
 
 /// One streaming `.npy` writer per recorded population.
@@ -125,6 +125,19 @@ pub fn run(a: Args) -> Result<()> {
     // recorded spikes stream to `spikes_<population>.npy` (temporary names until the end)
     let dt_us = sim.network().dt_ms * 1000.0;
     let mut writers = SpikeWriters::create(&sim, &cfg.record.spikes, &out)?;
+    // state traces likewise: steps x neurons, rows appended after each chunk
+    let mut states: Vec<F32RowsWriter> = sim
+        .probes()
+        .iter()
+        .map(|probe| {
+            let name = &sim.network().populations[probe.population].name;
+            F32RowsWriter::create(
+                &out.join(format!("state_{name}_{}.npy", probe.var)),
+                cfg.steps as usize,
+                probe.neurons.len(),
+            )
+        })
+        .collect::<eligo_engine::error::Result<_>>()?;
     let progress = Progress::new(cfg.steps, "simulating", a.quiet);
     let t_sim = Instant::now();
     sim.begin_sequence()?;
@@ -135,6 +148,9 @@ pub fn run(a: Args) -> Result<()> {
         done += n;
         let spikes = sim.take_spikes();
         writers.write(&spikes, dt_us)?;
+        for (w, samples) in states.iter_mut().zip(sim.take_probe_samples()) {
+            w.write(&samples)?;
+        }
     }
     sim.end_sequence(cfg.steps)?;
     // the run is one batch of one sequence (batch-level terms such as rate regularization)
@@ -154,14 +170,8 @@ pub fn run(a: Args) -> Result<()> {
     let net = sim.network();
     let seconds = cfg.steps as f64 * net.dt_ms * 1e-3;
     writers.finish()?;
-    for (q, probe) in sim.probes().iter().enumerate() {
-        let name = &net.populations[probe.population].name;
-        write_f32_2d(
-            &out.join(format!("state_{name}_{}.npy", probe.var)),
-            cfg.steps as usize,
-            probe.neurons.len(),
-            &sim.probe_samples(q),
-        )?;
+    for w in states {
+        w.finish()?;
     }
     let c = sim.counters();
     let pops: Vec<_> = net

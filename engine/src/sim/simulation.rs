@@ -618,16 +618,33 @@ impl Simulation {
         &self.probes
     }
 
-    /// Samples of probe `q`: `steps × neurons`, row-major.
+    /// Samples of probe `q`: `steps × neurons`, row-major, for the steps since the start (or
+    /// since the last [`Simulation::take_probe_samples`]).
     pub fn probe_samples(&self, q: usize) -> Vec<f32> {
         let cols = &self.probe_cols[q];
-        let mut out = Vec::with_capacity(cols.len() * self.step as usize);
-        let steps = self.step as usize;
+        // every part holding a column of the probe has one row of samples per step
+        let steps = cols.first().map_or(0, |&(p, _)| {
+            let part = &self.parts[p];
+            part.samples.len() / part.columns.len()
+        });
+        let mut out = Vec::with_capacity(cols.len() * steps);
         for t in 0..steps {
             for &(p, c) in cols {
                 let part = &self.parts[p];
                 out.push(part.samples[t * part.columns.len() + c]);
             }
+        }
+        out
+    }
+
+    /// Take the samples of every probe ([`Simulation::probe_samples`]) and forget them: a long
+    /// run writes them out between chunks of steps instead of holding all.
+    pub fn take_probe_samples(&mut self) -> Vec<Vec<f32>> {
+        let out = (0..self.probe_cols.len())
+            .map(|q| self.probe_samples(q))
+            .collect();
+        for part in &mut self.parts {
+            part.samples.clear();
         }
         out
     }

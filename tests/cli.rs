@@ -274,18 +274,18 @@ fn bench_cuba_prints_one_json_line() {
 
 #[test]
 fn long_runs_stream_every_recorded_spike_in_order() {
-    // spikes at known steps on both sides of the 1000-step chunks the recorder streams in
+    // spikes at known steps on both sides of the 10 000-step chunks the recorder streams in
     let times = [
         (1, 0.5),
-        (0, 99.9),
-        (2, 100.0),
-        (0, 100.0),
-        (1, 250.0),
-        (2, 299.9),
+        (0, 999.9),
+        (2, 1000.0),
+        (0, 1000.0),
+        (1, 2500.0),
+        (2, 2999.9),
     ];
     let list: Vec<String> = times.iter().map(|(i, t)| format!("[{i}, {t}]")).collect();
     let c = case(&format!(
-        "dt_ms = 0.1\nduration_ms = 300.0\nseed = 1\n\n[[population]]\nname = \"src\"\n\
+        "dt_ms = 0.1\nduration_ms = 3000.0\nseed = 1\n\n[[population]]\nname = \"src\"\n\
          model = \"spike_times\"\nsize = 3\ntimes_ms = [{}]\n\n[[recorder]]\n\
          population = \"src\"\nkind = \"spikes\"\n",
         list.join(", ")
@@ -314,11 +314,11 @@ fn long_runs_stream_every_recorded_spike_in_order() {
     // (t in µs, neuron), by time then neuron
     let want = vec![
         (500, 1),
-        (99_900, 0),
-        (100_000, 0),
-        (100_000, 2),
-        (250_000, 1),
-        (299_900, 2),
+        (999_900, 0),
+        (1_000_000, 0),
+        (1_000_000, 2),
+        (2_500_000, 1),
+        (2_999_900, 2),
     ];
     assert_eq!(got, want);
 }

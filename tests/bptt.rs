@@ -12,28 +12,16 @@
 #![allow(clippy::needless_range_loop)]
 
 use std::ops::Range;
-use std::path::PathBuf;
 
 use eligo_bptt::backward::{self, Activity, Network, Options, Path};
-use eligo_engine::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
-use eligo_engine::neuron::{AlifParams, LifParams, ModelSpec, PoissonParams, ReadoutParams};
+use eligo_engine::network::NetworkSpec;
+use eligo_engine::neuron::ModelSpec;
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 use eligo_engine::train::{Loss, Teacher};
 use eligo_plugin::rows::RowPieces;
 
-fn so(lib: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    deps.join(format!(
-        "{}{lib}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ))
-}
+use crate::common::{lsnn, so};
 
 /// SplitMix64 in [0, 1).
 fn uniform(state: &mut u64) -> f64 {
@@ -64,83 +52,6 @@ fn rel_err<A: Copy + Into<f64>, B: Copy + Into<f64>>(a: &[A], b: &[B]) -> f64 {
 
 // ---------------------------------------------------------------------------------------------
 // Networks in the engine
-
-fn proj(from: &str, to: &str, rule: ConnectRule, mean: f64, std: f64) -> ProjectionSpec {
-    ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: WeightDist::Normal { mean, std },
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
-    }
-}
-
-/// 20 inputs -> 40 recurrent (LIF, or 20 LIF + 20 ALIF), with or without recurrent weights
-/// -> 2 readouts.
-fn lsnn(seed: u64, alif: bool, recurrent: bool) -> NetworkSpec {
-    let rec = if alif {
-        ModelSpec::Alif(AlifParams {
-            tau_a_ms: 200.0,
-            beta: 0.3,
-            n_lif: 20,
-            n_ref: 3,
-            ..Default::default()
-        })
-    } else {
-        ModelSpec::Lif(LifParams {
-            n_ref: 3,
-            ..Default::default()
-        })
-    };
-    let mut projections = vec![proj(
-        "in",
-        "rec",
-        ConnectRule::FixedProbability { p: 0.5 },
-        0.08,
-        0.15,
-    )];
-    if recurrent {
-        projections.push(proj(
-            "rec",
-            "rec",
-            ConnectRule::FixedProbability { p: 0.3 },
-            0.0,
-            0.2,
-        ));
-    }
-    projections.push(proj("rec", "out", ConnectRule::AllToAll, 0.0, 0.3));
-    NetworkSpec {
-        dt_ms: 1.0,
-        seed,
-        populations: vec![
-            PopulationSpec {
-                name: "in".into(),
-                size: 20,
-                model: ModelSpec::Poisson(PoissonParams { rate_hz: 60.0 }),
-                v_init: None,
-            },
-            PopulationSpec {
-                name: "rec".into(),
-                size: 40,
-                model: rec,
-                v_init: None,
-            },
-            PopulationSpec {
-                name: "out".into(),
-                size: 2,
-                model: ModelSpec::Readout(ReadoutParams {
-                    tau_out_ms: 20.0,
-                    bias: 0.1,
-                }),
-                v_init: None,
-            },
-        ],
-        projections,
-    }
-}
 
 /// Input spikes of `n_seq` sequences: 20 neurons at 60 Hz.
 fn inputs(seed: u64, n_seq: usize, steps: u64) -> Vec<Vec<(u64, u32)>> {

@@ -2,101 +2,12 @@
 //! trace) form, for LIF and mixed LIF/ALIF networks with recurrence, sparse connectivity and
 //! refractoriness, regression and classification, symmetric and random feedback.
 
-use std::path::PathBuf;
-
-use eligo_engine::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
-use eligo_engine::neuron::{AlifParams, LifParams, ModelSpec, PoissonParams, ReadoutParams};
+use eligo_engine::network::NetworkSpec;
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 use eligo_engine::train::{Loss, Teacher};
 
-fn so(lib: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    deps.join(format!(
-        "{}{lib}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ))
-}
-
-fn proj(from: &str, to: &str, rule: ConnectRule, mean: f64, std: f64) -> ProjectionSpec {
-    ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: WeightDist::Normal { mean, std },
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
-    }
-}
-
-/// 20 Poisson inputs -> 40 recurrent (LIF, or half LIF half ALIF) -> 2 readouts.
-fn lsnn(seed: u64, alif: bool) -> NetworkSpec {
-    let rec = if alif {
-        ModelSpec::Alif(AlifParams {
-            tau_a_ms: 200.0,
-            beta: 0.3,
-            n_lif: 20,
-            n_ref: 3,
-            ..Default::default()
-        })
-    } else {
-        ModelSpec::Lif(LifParams {
-            n_ref: 3,
-            ..Default::default()
-        })
-    };
-    NetworkSpec {
-        dt_ms: 1.0,
-        seed,
-        populations: vec![
-            PopulationSpec {
-                name: "in".into(),
-                size: 20,
-                model: ModelSpec::Poisson(PoissonParams { rate_hz: 60.0 }),
-                v_init: None,
-            },
-            PopulationSpec {
-                name: "rec".into(),
-                size: 40,
-                model: rec,
-                v_init: None,
-            },
-            PopulationSpec {
-                name: "out".into(),
-                size: 2,
-                model: ModelSpec::Readout(ReadoutParams {
-                    tau_out_ms: 20.0,
-                    bias: 0.1,
-                }),
-                v_init: None,
-            },
-        ],
-        projections: vec![
-            proj(
-                "in",
-                "rec",
-                ConnectRule::FixedProbability { p: 0.5 },
-                0.08,
-                0.15,
-            ),
-            proj(
-                "rec",
-                "rec",
-                ConnectRule::FixedProbability { p: 0.3 },
-                0.0,
-                0.2,
-            ),
-            proj("rec", "out", ConnectRule::AllToAll, 0.0, 0.3),
-        ],
-    }
-}
+use crate::common::{lsnn, so};
 
 struct Grad {
     weights: Vec<Vec<f32>>,
@@ -162,7 +73,7 @@ fn event_equals_online() {
                         to: 300,
                     },
                 ] {
-                    let spec = lsnn(seed, alif);
+                    let spec = lsnn(seed, alif, true);
                     let rule =
                         |mode: &str| format!("feedback = \"{feedback}\"\nmode = \"{mode}\"\n");
                     let ev = gradient(&spec, &rule("event"), loss.clone(), steps);
@@ -191,7 +102,7 @@ fn event_equals_online() {
 fn regularizer_changes_the_gradient_towards_the_target_rate() {
     // same network and loss with and without the regularizer: the difference is the
     // regularizer's gradient, and it must push rates down when they are above the target
-    let spec = lsnn(5, true);
+    let spec = lsnn(5, true, true);
     let loss = Loss::CrossEntropy {
         class: 0,
         from: 100,
@@ -252,7 +163,7 @@ fn gradient_after_batches(
 
 #[test]
 fn adaptive_feedback_starts_random_and_converges_to_symmetric() {
-    let spec = lsnn(7, true);
+    let spec = lsnn(7, true, true);
     let loss = Loss::CrossEntropy {
         class: 1,
         from: 100,
@@ -475,7 +386,7 @@ mod dense {
 #[test]
 fn plugin_equals_an_independent_dense_float64_eprop() {
     for (seed, alif, c_reg) in [(11u64, false, 0.0), (12, true, 0.0), (13, true, 2.0)] {
-        let spec = lsnn(seed, alif);
+        let spec = lsnn(seed, alif, true);
         let steps = 250u64;
         let net = spec.build().unwrap();
         // engine run: gradients (event mode) and the spikes of inputs and the network
@@ -561,7 +472,7 @@ fn plugin_equals_an_independent_dense_float64_eprop() {
 
 #[test]
 fn frozen_readout_still_defines_symmetric_feedback() {
-    let spec = lsnn(21, true);
+    let spec = lsnn(21, true, true);
     let loss = Loss::CrossEntropy {
         class: 0,
         from: 100,

@@ -7,21 +7,7 @@ use eligo_engine::neuron::{LifParams, ModelSpec, SpikeTimesParams};
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 
-/// The `.so` of a workspace plugin crate, built by cargo next to this test binary.
-fn so(lib: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let p = deps.join(format!(
-        "{}{lib}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(p.is_file(), "{} not built", p.display());
-    p
-}
+use crate::common::so;
 
 /// `n_pre` sources spiking at `pre_ms[i]`, all-to-all onto one LIF neuron clamped to spike at
 /// `post_ms`, initial weights `w0`.

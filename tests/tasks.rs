@@ -3,24 +3,11 @@
 //! below its starting (chance) level within a few dozen iterations at a fixed seed.
 //! Release-mode friendly: seconds in all.
 
-use std::path::PathBuf;
-
 use eligo_engine::plugin::{Plugin, config};
 use eligo_engine::task::{self, TaskOptions};
 use eligo_engine::train::{Method, TrainConfig, Trainer};
 
-fn so(lib: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    deps.join(format!(
-        "{}{lib}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ))
-}
+use crate::common::so;
 
 /// Train `name` at `scale` for `iterations`; returns the per-iteration training losses.
 fn losses(name: &str, scale: f64, batch: usize, lr: f64, iterations: u64) -> Vec<f64> {

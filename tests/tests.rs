@@ -4,6 +4,7 @@
 
 mod bptt;
 mod cli;
+mod common;
 mod eprop;
 mod events;
 mod grad;

@@ -51,6 +51,20 @@ struct Case {
     out: PathBuf,
 }
 
+impl Case {
+    /// `eligo simulate NET --out OUT --quiet`, which must succeed.
+    fn simulate_ok(&self) {
+        let o = eligo(&[
+            "simulate",
+            self.net.to_str().unwrap(),
+            "--out",
+            self.out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
 fn case(text: &str) -> Case {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net.toml");
@@ -198,14 +212,7 @@ fn missing_file_and_bad_arguments() {
 #[test]
 fn simulate_writes_spikes_and_summary() {
     let c = case(BASE);
-    let o = eligo(&[
-        "simulate",
-        c.net.to_str().unwrap(),
-        "--out",
-        c.out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    c.simulate_ok();
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(c.out.join("summary.json")).unwrap())
             .unwrap();
@@ -290,14 +297,7 @@ fn long_runs_stream_every_recorded_spike_in_order() {
          population = \"src\"\nkind = \"spikes\"\n",
         list.join(", ")
     ));
-    let o = eligo(&[
-        "simulate",
-        c.net.to_str().unwrap(),
-        "--out",
-        c.out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    c.simulate_ok();
     let bytes = std::fs::read(c.out.join("spikes_src.npy")).unwrap();
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = String::from_utf8_lossy(&bytes[10..10 + header_len]).into_owned();

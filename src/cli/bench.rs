@@ -23,9 +23,9 @@ pub struct CubaArgs {
     /// Simulated time (ms), a multiple of 0.1.
     #[arg(long, default_value_t = 1000.0)]
     pub time_ms: f64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: u16,
+    /// Worker threads (at most the machine's cores).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -40,7 +40,7 @@ pub fn run(b: Bench) -> Result<()> {
             let t = Instant::now();
             let net = cuba(a.neurons, a.seed).build()?;
             let opts = SimOptions {
-                threads: usize::from(a.threads),
+                threads: super::threads::resolve(Some(a.threads), false)?,
                 ..Default::default()
             };
             let mut sim = Simulation::new(net, &opts)?;
@@ -60,7 +60,7 @@ pub fn run(b: Bench) -> Result<()> {
                 "sim_s": sim_s,
                 "events_per_s": c.events as f64 / sim_s,
                 "updates_per_s": f64::from(a.neurons) * steps as f64 / sim_s,
-                "threads": a.threads,
+                "threads": opts.threads,
                 "time_ms": a.time_ms,
                 "seed": a.seed,
             });

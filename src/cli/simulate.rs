@@ -70,9 +70,9 @@ pub struct Args {
     /// Output directory (created if missing). Default: out/CONFIG_NAME.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads; results are identical for any count.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: u16,
+    /// Worker threads (at most the machine's cores); results are identical for any count.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Override the description's seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -96,7 +96,7 @@ pub fn run(a: Args) -> Result<()> {
     let t_build = Instant::now();
     let net = cfg.network.build().map_err(|e| e.in_file(&file))?;
     let opts = SimOptions {
-        threads: usize::from(a.threads),
+        threads: super::threads::resolve(Some(a.threads), a.quiet)?,
         record: cfg.record.clone(),
     };
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
@@ -193,7 +193,7 @@ pub fn run(a: Args) -> Result<()> {
         "dt_ms": net.dt_ms,
         "steps": c.steps,
         "simulated_ms": c.steps as f64 * net.dt_ms,
-        "threads": a.threads,
+        "threads": opts.threads,
         "neurons": net.n_neurons(),
         "synapses": net.n_synapses(),
         "synaptic_events": c.events,

@@ -151,9 +151,7 @@ pub fn run(a: Args) -> Result<()> {
             .and_then(|o| o.as_table())
             .is_some_and(|o| o.contains_key(key))
     };
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = super::threads::resolve(a.threads, a.quiet)?;
     let cfg = TrainConfig {
         batch: a.batch.unwrap_or(d.batch),
         threads,

@@ -16,9 +16,9 @@ use std::ops::Range;
 use eligo_bptt::backward::{self, Activity, Network, Options, Path};
 use eligo_engine::network::NetworkSpec;
 use eligo_engine::neuron::ModelSpec;
+use eligo_engine::optim::{Loss, Teacher};
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
-use eligo_engine::train::{Loss, Teacher};
 use eligo_plugin::rows::RowPieces;
 
 use crate::common::{lsnn, so};

@@ -3,9 +3,9 @@
 //! refractoriness, regression and classification, symmetric and random feedback.
 
 use eligo_engine::network::NetworkSpec;
+use eligo_engine::optim::{Loss, Teacher};
 use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
-use eligo_engine::train::{Loss, Teacher};
 
 use crate::common::{lsnn, so};
 

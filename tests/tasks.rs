@@ -3,9 +3,10 @@
 //! below its starting (chance) level within a few dozen iterations at a fixed seed.
 //! Release-mode friendly: seconds in all.
 
+use eligo_engine::optim::Method;
 use eligo_engine::plugin::{Plugin, config};
 use eligo_engine::task::{self, TaskOptions};
-use eligo_engine::train::{Method, TrainConfig, Trainer};
+use eligo_engine::train::{TrainConfig, Trainer};
 
 use crate::common::so;
 

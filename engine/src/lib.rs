@@ -25,6 +25,7 @@ pub mod error;
 pub mod io;
 pub mod network;
 pub mod neuron;
+pub mod optim;
 pub mod plugin;
 pub mod sim;
 pub mod task;

@@ -8,8 +8,8 @@ use anyhow::Result;
 use eligo_engine::io::npz::{self, Out};
 use eligo_engine::io::{config, npy, weights};
 use eligo_engine::neuron::ModelSpec;
+use eligo_engine::optim::{Loss, Teacher};
 use eligo_engine::prelude::*;
-use eligo_engine::train::{Loss, Teacher};
 
 /// Arguments of `grad`.
 #[derive(clap::Args)]

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use eligo_engine::optim::Optimizer;
 use eligo_engine::plugin::{RuleInstance, config, loader};
 use eligo_engine::prelude::*;
-use eligo_engine::train::Optimizer;
 use serde_json::{Value, json};
 
 /// Learning-rule options shared by `simulate` (and later `train`).

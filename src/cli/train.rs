@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use anyhow::Result;
 use eligo_engine::io::weights;
+use eligo_engine::optim::Method;
 use eligo_engine::plugin::{config, loader};
 use eligo_engine::prelude::*;
 use eligo_engine::task::{self, Kind, Split, TaskOptions};
-use eligo_engine::train::{Method, TrainConfig, Trainer, checkpoint};
+use eligo_engine::train::{TrainConfig, Trainer, checkpoint};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 

@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use eligo_engine::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
 use eligo_engine::neuron::{LifParams, ModelSpec, PoissonParams, ReadoutParams};
+use eligo_engine::optim::{Loss, Teacher};
 use eligo_engine::plugin::{RuleInstance, config};
 use eligo_engine::prelude::*;
-use eligo_engine::train::{Loss, Teacher};
 
 fn spec(n_rec: u32, p_rec: f64, w_rec_std: f64, w_in_mean: f64) -> NetworkSpec {
     let proj = |from: &str, to: &str, rule, mean: f64, std: f64| ProjectionSpec {

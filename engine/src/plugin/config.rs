@@ -25,7 +25,7 @@ use toml::{Table, Value};
 use super::loader::Plugin;
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::Network;
-use crate::train::{Group, Method, Optimizer};
+use crate::optim::{Group, Method, Optimizer};
 
 /// What the host enforces on a rule's output.
 #[derive(Debug, Clone, PartialEq)]

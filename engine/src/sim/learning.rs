@@ -9,8 +9,8 @@ use super::simulation::Simulation;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::{Block, ModelSpec};
+use crate::optim::Teacher;
 use crate::plugin::{RuleInstance, StepData};
-use crate::train::Teacher;
 
 /// The learning state of a simulation.
 pub(super) struct Learning {
@@ -207,7 +207,7 @@ impl Simulation {
     }
 
     /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
-    pub fn apply_gradients(&mut self, opt: &mut crate::train::Optimizer) {
+    pub fn apply_gradients(&mut self, opt: &mut crate::optim::Optimizer) {
         if self.learn.grads.iter().all(Vec::is_empty) {
             return;
         }

@@ -70,7 +70,7 @@ use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::error::{Error, Result};
 use crate::network::{NetworkSpec, WeightDist};
 use crate::neuron::{AlifParams, ModelSpec};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// The embedded data set (`data/digits/digits.npz`).
 static NPZ: &[u8] = include_bytes!("../../../data/digits/digits.npz");

@@ -19,7 +19,7 @@ use rand::RngExt;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng, task_network};
 use crate::network::NetworkSpec;
 use crate::neuron::{AlifParams, ModelSpec};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// The evidence-accumulation task.
 #[derive(Debug, Clone)]

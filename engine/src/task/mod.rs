@@ -16,7 +16,7 @@ use crate::error::{Error, Result, did_you_mean};
 use crate::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
 use crate::neuron::source::splitmix64;
 use crate::neuron::{ModelSpec, ReadoutParams};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// Which part of the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

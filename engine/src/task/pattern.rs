@@ -61,7 +61,7 @@ use rand::RngExt;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng, task_network};
 use crate::network::NetworkSpec;
 use crate::neuron::{LifParams, ModelSpec};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// The pattern-generation task.
 #[derive(Debug, Clone)]

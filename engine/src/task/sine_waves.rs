@@ -55,7 +55,7 @@ use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::network::NetworkSpec;
 use crate::neuron::{LifParams, ModelSpec};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// NEST's `1 - kappa`: the factor on every weight of the example.
 pub const SCALE: f64 = 1.0 - 0.97;

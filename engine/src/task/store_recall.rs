@@ -57,7 +57,7 @@ use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::network::NetworkSpec;
 use crate::neuron::{AlifParams, ModelSpec};
-use crate::train::{Loss, Method};
+use crate::optim::{Loss, Method};
 
 /// Symbol slots per sequence.
 pub const SLOTS: u64 = 12;

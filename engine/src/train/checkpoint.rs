@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Optimizer, Trainer};
+use super::Trainer;
 use crate::error::{Error, Result};
 use crate::io::npz::{self, Out};
 use crate::io::weights;
 use crate::network::Network;
 use crate::neuron::source::splitmix64;
+use crate::optim::Optimizer;
 
 /// `state.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

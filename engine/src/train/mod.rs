@@ -1,10 +1,7 @@
-//! Training: losses (the per-step readout error rules receive) and optimizers.
+//! Training: the lane-parallel trainer and its checkpoints. Losses and optimizers, which the
+//! layers below also name, live in [`crate::optim`].
 
 pub mod checkpoint;
-pub mod loss;
-pub mod optimizer;
 pub mod trainer;
 
-pub use loss::{Loss, Teacher};
-pub use optimizer::{Group, Method, Optimizer};
 pub use trainer::{Metrics, Recording, TrainConfig, Trainer};

@@ -21,10 +21,10 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
+use crate::optim::{Group, Method, Optimizer, Teacher};
 use crate::plugin::{HostOptions, Plugin, RuleInstance};
 use crate::sim::{SimOptions, Simulation};
 use crate::task::{Kind, Split, Task};
-use crate::train::{Group, Method, Optimizer, Teacher};
 
 /// Settings of a training run.
 #[derive(Debug, Clone, PartialEq)]
@@ -425,7 +425,7 @@ impl Trainer {
         sim.clamp(self.input, &s.input)?;
         sim.run(steps, None)?;
         let targets = match &s.loss {
-            crate::train::Loss::Mse { targets } => targets.clone(),
+            crate::optim::Loss::Mse { targets } => targets.clone(),
             _ => Vec::new(),
         };
         Ok(Recording {
@@ -443,7 +443,7 @@ impl Trainer {
     fn normalized_mse(&self, split: Split, n: usize, mean_loss: f64) -> f64 {
         let (mut sum, mut sq, mut count) = (0.0f64, 0.0f64, 0.0f64);
         for k in 0..n as u64 {
-            if let crate::train::Loss::Mse { targets } = &self.task.sample(split, k).loss {
+            if let crate::optim::Loss::Mse { targets } = &self.task.sample(split, k).loss {
                 for &t in targets {
                     sum += f64::from(t);
                     sq += f64::from(t) * f64::from(t);

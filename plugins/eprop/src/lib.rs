@@ -3,7 +3,7 @@
 //!
 //! Engine convention (every plastic projection has delay 1 step): a presynaptic spike emitted
 //! at step `t-1` enters `v(t)`; the readout at step `t` has integrated spikes up to `t-1`; the
-//! host gives the readout error `err(t) = dE/dy(t)` of every step (`eligo_engine::train::Loss`).
+//! host gives the readout error `err(t) = dE/dy(t)` of every step (`eligo_engine::optim::Loss`).
 //! This is EPROP.md's network with input `x(t) = s(t-1)` and the readout shifted by one step.
 //!
 //! ```text

@@ -193,7 +193,7 @@ fn adaptive_feedback_starts_random_and_converges_to_symmetric() {
     }
 }
 
-/// A plain, dense, float64 e-prop written from EPROP.md (engine convention: input `x(t) =
+/// A plain, dense, float64 e-prop written from docs/eprop.md (engine convention: input `x(t) =
 /// s(t-1)`, readout one step later), independent of the plugin: it simulates the network
 /// itself, checks its spikes against the engine's, and computes the per-synapse eligibility
 /// traces and gradients step by step.

@@ -1,7 +1,7 @@
 //! `alif` — adaptive-threshold LIF of the LSNN (Bellec et al. 2018, 2020).
 //!
 //! Same membrane as [`lif`](super::lif) plus a threshold that rises after each spike and relaxes
-//! with `tau_a`. One step of `dt` (NC convention, EPROP.md):
+//! with `tau_a`. One step of `dt` (convention A, docs/eprop.md §2.4 and §3.2):
 //!
 //! ```text
 //! alpha = exp(-dt / tau_m)        rho = exp(-dt / tau_a)

@@ -24,7 +24,7 @@
 //! Reads both input channels (excitatory and inhibitory are summed).
 //!
 //! Reference: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
-//! spiking neurons", Nat. Commun. 11:3625 (2020), Methods; Eligo's `EPROP.md`.
+//! spiking neurons", Nat. Commun. 11:3625 (2020), Methods; docs/eprop.md §3.
 
 use serde::{Deserialize, Serialize};
 

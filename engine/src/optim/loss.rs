@@ -1,4 +1,4 @@
-//! Losses and the per-step readout error that learning rules receive (EPROP.md, "Losses").
+//! Losses and the per-step readout error that learning rules receive (docs/eprop.md §4).
 //!
 //! ```text
 //! regression:      E = 1/2 sum_t sum_k (y_k(t) - y*_k(t))^2 / n_batch

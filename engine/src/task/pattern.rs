@@ -13,9 +13,9 @@
 //!   (1, 2, 3, 5 Hz at scale 1):
 //!   `s(t) = sum_c A_c sin(2 pi c t / T + phi_c)`,  `A_c ~ U(0.5, 2)`, `phi_c ~ U(0, 2 pi)`;
 //!   `y*(t) = (s(t) - s(0)) / max_t |s(t) - s(0)|` (starts at 0, `max |y*| = 1`, as the authors).
-//! - Loss `Loss::Mse`: `E = 1/2 sum_t (y(t) - y*(t))^2` (EPROP.md), the whole sequence.
+//! - Loss `Loss::Mse`: `E = 1/2 sum_t (y(t) - y*(t))^2` (docs/eprop.md §4.1), the whole sequence.
 //!
-//! # Network (EPROP.md convention A)
+//! # Network (convention A, docs/eprop.md §2.4)
 //! | name | value | meaning |
 //! | --- | --- | --- |
 //! | `n_rec` | 100 | LIF neurons (`lif`) |
@@ -35,11 +35,11 @@
 //! Plain gradient descent (`Method::Sgd`), batch 1, 2000 iterations, rate regularization
 //! `c_reg = 150` (their `0.5 * 300`) at 10 Hz, random feedback `B ~ N(0, 1/n_rec)`.
 //!
-//! Learning rate: **2e-5**, not the authors' 1e-4. EPROP.md scales the loss exactly as the
+//! Learning rate: **2e-5**, not the authors' 1e-4. Eligo scales the loss exactly as the
 //! authors' code (`1/2 sum_t` of the squared error, `c_reg sum_j (f_j - f_t)^2`) so that their
 //! learning rates carry over; what does not carry over is the `(1 - kappa)` factor that the
 //! authors' `exp_convolve` puts into both the readout and the filtered eligibility trace
-//! (EPROP.md, NC convention, has neither). With the same `B` and `W_out` initialization our
+//! (Eligo has neither; docs/eprop.md §11). With the same `B` and `W_out` initialization our
 //! input/recurrent gradients are `1 / (1 - kappa) = 30.5` times theirs and our readout starts
 //! 30.5 times larger. Reproducing their trajectory exactly would need `lr_rec = 1e-4 (1 - kappa)`
 //! and `lr_out = 1e-4 (1 - kappa)^2`, but the trainer has one rate for all projections.
@@ -54,7 +54,7 @@
 //! # References
 //! - Bellec et al., Nature Communications 11:3625 (2020), Supplementary Fig. 7.
 //! - IGITUGraz/eligibility_propagation, `Figure_3_and_S7_e_prop_tutorials/tutorial_pattern_generation.py`.
-//! - /work/shared/EPROP.md ("Tasks"), notes/eprop-paper-notes.md §1.1 and §6.1.
+//! - docs/eprop.md §2.4 (the conversion), §10.4 (this task) and §11 (the `(1 - kappa)` factor).
 
 use rand::RngExt;
 

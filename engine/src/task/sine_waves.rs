@@ -48,7 +48,7 @@
 //!
 //! # References
 //! - NEST 3.10, `eprop_supervised_regression_sine-waves.py`, `models/eprop_iaf.cpp`.
-//! - /work/shared/notes/nest-eprop.md §2 and §4a; Bellec et al. 2020 (the TF reference).
+//! - docs/eprop.md §10.5 and §11; Bellec et al. 2020 (the TF reference).
 
 use super::pattern::{frozen_poisson, normalized_sum};
 use super::task_network;

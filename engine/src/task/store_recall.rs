@@ -18,7 +18,7 @@
 //! - Loss `Loss::CrossEntropy` over the recall slot `[200 r, 200 r + 200)`; prediction = argmax of
 //!   the logits averaged over that slot. Chance: loss `ln 2 = 0.693`, error 50 %.
 //!
-//! # Network (EPROP.md convention A, converted from the authors' convention B)
+//! # Network (convention A, converted from the authors' convention B; docs/eprop.md §2.4)
 //! | name | value | meaning |
 //! | --- | --- | --- |
 //! | `n_rec` | 100 | 60 LIF (`n_lif` = 60) + 40 ALIF (40 %) |
@@ -31,7 +31,7 @@
 //! | `tau_out_ms` | 20 ms | readout filter, 2 outputs |
 //! | weights | `N(0, 1/n_in)`, `N(0, 1/n_rec)`, `N(0, 1/n_rec)` | no self-connections |
 //!
-//! `beta` is derived as EPROP.md derives evidence accumulation's 0.0174 from the same 1.7 (there
+//! `beta` is derived as docs/eprop.md §2.4 derives evidence accumulation's 0.0174 from 1.7 (there
 //! with `tau_a` 2000 ms): in convention B, `a_B = rho a_B + (1 - rho) z` and the voltage is
 //! `v_B = (1 - alpha) v_A`, so `A_B = v_th_B + beta_B a_B` becomes, in convention A units
 //! (`a_A = a_B / (1 - rho)`, divide by `1 - alpha`),
@@ -49,7 +49,7 @@
 //! - Bellec et al., arXiv:1901.09049 (2019): store-recall, e-prop 1 converges in about 50
 //!   iterations, BPTT in about 28.
 //! - IGITUGraz/eligibility_propagation, commit f562a41, `tutorial_store_recall.py`.
-//! - /work/shared/EPROP.md ("Tasks"), notes/eprop-paper-notes.md §1.1 and §6.3.
+//! - docs/eprop.md §2.4 (the conversion), §10.3 (this task) and §11 (the pseudo-derivative).
 
 use rand::RngExt;
 

@@ -72,7 +72,7 @@
 //! algorithm for on-line training of recurrent network trajectories", Neural Comput. 2:490
 //! (1990) (truncation); G. Bellec et al., "A solution to the learning dilemma for recurrent
 //! networks of spiking neurons", Nat. Commun. 11:3625 (2020) (network, pseudo-derivative,
-//! stopped gradients); Eligo's EPROP.md ("BPTT baseline").
+//! stopped gradients); docs/eprop.md §8.
 
 pub mod backward;
 mod net;

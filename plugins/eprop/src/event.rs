@@ -133,7 +133,7 @@ impl Event {
                     }
                 }
             }
-            // 2. adjoints of t from those of t + 1 (EPROP.md, event-driven form):
+            // 2. adjoints of t from those of t + 1 (docs/eprop.md §7.3):
             //    Lk(t) = B Ek(t + 1)
             //    lam_a(t) = -beta psi Lk + (rho - psi beta) lam_a(t + 1)
             //    lam_v(t) = psi Lk + psi lam_a(t + 1) + alpha lam_v(t + 1)

@@ -4,7 +4,7 @@
 //! Engine convention (every plastic projection has delay 1 step): a presynaptic spike emitted
 //! at step `t-1` enters `v(t)`; the readout at step `t` has integrated spikes up to `t-1`; the
 //! host gives the readout error `err(t) = dE/dy(t)` of every step (`eligo_engine::optim::Loss`).
-//! This is EPROP.md's network with input `x(t) = s(t-1)` and the readout shifted by one step.
+//! The paper's network, input `x(t) = s(t-1)` and readout one step later: docs/eprop.md §2.3.
 //!
 //! ```text
 //! eps_v_i(t)  = alpha eps_v_i(t-1) + s_i(t-1)                      (presynaptic trace)
@@ -46,7 +46,7 @@
 //! decay_by_projection = { "rec->out" = 1e-3 }`).
 //!
 //! References: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
-//! spiking neurons", Nat. Commun. 11:3625 (2020); Eligo's EPROP.md.
+//! spiking neurons", Nat. Commun. 11:3625 (2020); docs/eprop.md (§5-§7 derive all of the above).
 
 mod event;
 mod net;

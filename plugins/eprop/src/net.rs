@@ -57,7 +57,7 @@ pub struct Net {
     pub feedback: Feedback,
 }
 
-/// The feedback variants of EPROP.md.
+/// The feedback variants (docs/eprop.md §6).
 pub enum Feedback {
     /// `B = Wout^T` at every step.
     Symmetric,

@@ -1,4 +1,4 @@
-//! Firing-rate regularization (EPROP.md, "Losses"):
+//! Firing-rate regularization (docs/eprop.md §4.3 and §5.3):
 //! `E_reg = c_reg sum_j (f_j - f_target)^2`, `f_j` = mean spikes per step over batch and time,
 //! whose e-prop gradient is `2 c_reg (f_j - f_target) / (T n_batch) sum_batch sum_t e_ji(t)`.
 //! The rates are known only for the whole batch, so each sequence adds `sum_t e_ji(t)` into a

@@ -23,6 +23,8 @@
 
 pub mod error;
 pub mod io;
+#[cfg(test)]
+mod layers;
 pub mod network;
 pub mod neuron;
 pub mod optim;

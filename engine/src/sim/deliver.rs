@@ -6,8 +6,8 @@
 
 use eligo_plugin::rows::{Piece, RowPieces};
 
+use super::part::Part;
 use super::partition::RowSplits;
-use super::simulation::Part;
 use crate::network::{Delays, Network};
 
 /// Read-only routing tables shared by all threads.

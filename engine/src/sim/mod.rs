@@ -2,11 +2,15 @@
 
 pub mod barrier;
 mod deliver;
+mod hooks;
 mod learning;
+mod part;
 pub mod partition;
+pub mod record;
 pub mod simulation;
 
-pub use simulation::{Counters, RecordSpec, SimOptions, Simulation, StateProbe};
+pub use record::{RecordSpec, SimOptions, StateProbe};
+pub use simulation::{Counters, Simulation};
 
 #[cfg(test)]
 mod tests;

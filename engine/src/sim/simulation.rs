@@ -22,123 +22,12 @@ use std::sync::{Mutex, RwLock};
 use super::barrier::SpinBarrier;
 use super::deliver::{Routes, deliver, row_pieces, uniform_weight};
 use super::learning::Learning;
+use super::part::{Column, Part, Slots, lock_part};
 use super::partition::{RowSplits, bounds};
+use super::record::{SimOptions, StateProbe};
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::{Block, SpikeFeed};
-
-/// What to record.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecordSpec {
-    /// Populations whose spikes are recorded.
-    pub spikes: Vec<usize>,
-    /// State probes.
-    pub state: Vec<StateProbe>,
-}
-
-/// Sample a state variable of some neurons every step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateProbe {
-    /// Population index.
-    pub population: usize,
-    /// Variable name (see [`ModelSpec::variables`](crate::neuron::ModelSpec::variables)).
-    pub var: String,
-    /// Neuron indices within the population.
-    pub neurons: Vec<u32>,
-}
-
-/// Options of a simulation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimOptions {
-    /// Number of threads (>= 1).
-    pub threads: usize,
-    /// Recorders.
-    pub record: RecordSpec,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        SimOptions {
-            threads: 1,
-            record: RecordSpec::default(),
-        }
-    }
-}
-
-/// One probe column owned by a part: (block index, index in block).
-#[derive(Debug, Clone, Copy)]
-struct Column {
-    block: usize,
-    i: usize,
-    var: usize,
-}
-
-/// A thread's share: neurons `lo..hi` with their state and input buffer.
-pub(super) struct Part {
-    pub(super) lo: u32,
-    pub(super) n: usize,
-    /// `(population, first gid, length, state)` in gid order.
-    pub(super) blocks: Vec<(usize, u32, u32, Block)>,
-    /// `R` slots × 2 channels × `n` neurons.
-    pub(super) ring: Vec<f32>,
-    spikes: Vec<u32>,
-    pub(super) events: u64,
-    pop_spikes: Vec<u64>,
-    columns: Vec<Column>,
-    vars: Vec<String>,
-    samples: Vec<f32>,
-}
-
-impl Part {
-    fn update(&mut self, t: u64, r: usize) {
-        let n = self.n;
-        let slot = &mut self.ring[(t % r as u64) as usize * 2 * n..][..2 * n];
-        let (exc, inh) = slot.split_at_mut(n);
-        self.spikes.clear();
-        for (pop, gid0, _, block) in &mut self.blocks {
-            let off = (*gid0 - self.lo) as usize;
-            let before = self.spikes.len();
-            block.update(t, &mut exc[off..], &mut inh[off..], *gid0, &mut self.spikes);
-            self.pop_spikes[*pop] += (self.spikes.len() - before) as u64;
-        }
-        for c in &self.columns {
-            let v = self.blocks[c.block].3.var(&self.vars[c.var], c.i);
-            self.samples.push(v.unwrap_or(f32::NAN));
-        }
-    }
-}
-
-/// The double-buffered spike slots of a multi-threaded run: thread `k` publishes step `t`'s
-/// spikes into `[t % 2][k]`; after the barrier every thread gathers all of them in thread
-/// (= global id) order.
-struct Slots([Vec<Mutex<Vec<u32>>>; 2]);
-
-impl Slots {
-    fn new(k: usize) -> Self {
-        Slots(std::array::from_fn(|_| {
-            (0..k).map(|_| Mutex::new(Vec::new())).collect()
-        }))
-    }
-
-    /// Swap thread `k`'s spikes of step `t` into its slot.
-    fn publish(&self, t: u64, k: usize, spikes: &mut Vec<u32>) {
-        let mut slot = self.0[(t & 1) as usize][k].lock().expect("no panics");
-        std::mem::swap(&mut *slot, spikes);
-    }
-
-    /// Every thread's spikes of step `t` into `all`.
-    fn gather(&self, t: u64, all: &mut Vec<u32>) {
-        all.clear();
-        for s in &self.0[(t & 1) as usize] {
-            all.extend_from_slice(&s.lock().expect("no panics"));
-        }
-    }
-}
-
-/// Lock a part (a poisoned lock only means another thread panicked; the panic is reported).
-fn lock_part(m: &Mutex<Part>) -> std::sync::MutexGuard<'_, Part> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A network being simulated: its state split over threads, the routing tables, recorders.
 pub struct Simulation {

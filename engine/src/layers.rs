@@ -74,13 +74,13 @@ pub(crate) fn violations(src: &Path) -> Vec<String> {
             let text =
                 std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             for (line, name) in crate_refs(&text) {
-                if let Some(r) = rank(&name) {
-                    if r > own {
-                        found.push(format!(
-                            "{}:{line}: `{module}` uses `crate::{name}`, which is above it",
-                            f.display()
-                        ));
-                    }
+                if let Some(r) = rank(&name)
+                    && r > own
+                {
+                    found.push(format!(
+                        "{}:{line}: `{module}` uses `crate::{name}`, which is above it",
+                        f.display()
+                    ));
                 }
             }
         }

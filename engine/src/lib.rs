@@ -19,7 +19,7 @@
 //! assert_eq!(c.steps, 1000);
 //! assert_eq!(sim.spikes().len() as u64, c.spikes.iter().sum::<u64>());
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod error;
 pub mod io;
@@ -34,6 +34,11 @@ pub mod task;
 pub mod train;
 
 pub use error::{Error, InputError, Result};
+
+/// The README's example, compiled and run as a doc test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
 
 /// The types most programs need.
 pub mod prelude {

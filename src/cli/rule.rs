@@ -37,7 +37,10 @@ pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Opt
         Some(p) => e.in_file(p),
         None => e,
     };
-    let optimizer = cfg.host.build_optimizer(sim.network()).map_err(in_file)?;
+    let optimizer = cfg
+        .host
+        .build_optimizer(sim.network(), &[])
+        .map_err(in_file)?;
     let inst = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len)
         .map_err(in_file)?;
     sim.set_rule(inst)?;

@@ -32,7 +32,7 @@ pub struct Args {
     /// e-prop computation: event or online.
     #[arg(long, default_value = "event")]
     pub mode: String,
-    /// The rule's parameters and host options (TOML), applied last; its [optimizer] kind and lr
+    /// The rule's parameters and host options (TOML), applied last; its `[optimizer]` kind and lr
     /// replace the task's only where given, lr_by_projection sets per-projection rates.
     #[arg(long)]
     pub rule_config: Option<PathBuf>,

@@ -139,7 +139,10 @@ fn memory() {
     let mut sim = Simulation::new(net, &SimOptions::default()).expect("sim");
     let plugin = eligo_engine::plugin::loader::find("eprop", &[plugin_dir()]).expect("plugin");
     let cfg = config::parse("[optimizer]\nkind = \"adam\"\nlr = 0.001", &plugin).expect("cfg");
-    let mut opt = cfg.host.build_optimizer(sim.network()).expect("optimizer");
+    let mut opt = cfg
+        .host
+        .build_optimizer(sim.network(), &[])
+        .expect("optimizer");
     let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, 1000).expect("rule");
     sim.set_rule(r).expect("rule");
     let targets: Vec<f32> = (0..1000).map(|t| (t as f32 * 0.0126).sin()).collect();

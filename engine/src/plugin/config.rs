@@ -77,18 +77,22 @@ impl Default for OptimizerSpec {
 }
 
 impl HostOptions {
-    /// An optimizer over the projections of `net` (non-plastic ones get learning rate 0).
-    pub fn build_optimizer(&self, net: &Network) -> Result<Optimizer> {
+    /// The one optimizer builder, used by every path (`simulate`, `grad`, `train`): one group
+    /// per projection of `net` — non-plastic projections get learning rate 0, the others
+    /// `optimizer.lr` unless `lr_by_projection` names them, with the host's bounds, sign
+    /// constraint and `decay_by_projection` — then one plain group at `optimizer.lr` for each
+    /// length in `extra` (e.g. the trainer's readout biases). Every projection name in the
+    /// optimizer table must exist in `net` (did-you-mean otherwise).
+    pub fn build_optimizer(&self, net: &Network, extra: &[usize]) -> Result<Optimizer> {
         let mask = self.plastic_mask(net)?;
         let names: Vec<&str> = net.projections.iter().map(|p| p.name.as_str()).collect();
-        let named = self
-            .optimizer
+        let spec = &self.optimizer;
+        let named = spec
             .lr_by_projection
             .iter()
             .map(|(n, _)| ("optimizer.lr_by_projection", n))
             .chain(
-                self.optimizer
-                    .decay_by_projection
+                spec.decay_by_projection
                     .iter()
                     .map(|(n, _)| ("optimizer.decay_by_projection", n)),
             );
@@ -105,35 +109,34 @@ impl HostOptions {
                 ));
             }
         }
-        let groups = net
+        let mut groups: Vec<Group> = net
             .projections
             .iter()
             .zip(&mask)
-            .map(|(p, &plastic)| {
-                let lr = self
-                    .optimizer
-                    .lr_by_projection
+            .map(|(p, &plastic)| Group {
+                lr: if plastic {
+                    spec.lr_for(&p.name).unwrap_or(spec.lr)
+                } else {
+                    0.0
+                },
+                w_min: self.w_min,
+                w_max: self.w_max,
+                signs: self
+                    .keep_sign
+                    .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
+                decay: spec
+                    .decay_by_projection
                     .iter()
                     .find(|(n, _)| *n == p.name)
-                    .map_or(self.optimizer.lr, |(_, lr)| *lr);
-                Group {
-                    lr: if plastic { lr } else { 0.0 },
-                    w_min: self.w_min,
-                    w_max: self.w_max,
-                    signs: self
-                        .keep_sign
-                        .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
-                    decay: self
-                        .optimizer
-                        .decay_by_projection
-                        .iter()
-                        .find(|(n, _)| *n == p.name)
-                        .map_or(0.0, |(_, d)| *d),
-                }
+                    .map_or(0.0, |(_, d)| *d),
             })
             .collect();
-        let lens: Vec<usize> = net.projections.iter().map(|p| p.len()).collect();
-        Ok(Optimizer::new(self.optimizer.method, groups, &lens))
+        let mut lens: Vec<usize> = net.projections.iter().map(|p| p.len()).collect();
+        for &n in extra {
+            groups.push(Group::new(spec.lr));
+            lens.push(n);
+        }
+        Ok(Optimizer::new(spec.method, groups, &lens))
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
-use crate::optim::{Group, Method, Optimizer, Teacher};
+use crate::optim::{Method, Optimizer, Teacher};
 use crate::plugin::{HostOptions, Plugin, RuleInstance};
 use crate::sim::{SimOptions, Simulation};
 use crate::task::{Kind, Split, Task};
@@ -151,34 +151,12 @@ impl Trainer {
                 sim: Simulation::new(net.clone(), &SimOptions::default())?,
             });
         }
-        let mask = host.plastic_mask(&net)?;
-        let mut groups: Vec<Group> = net
-            .projections
-            .iter()
-            .zip(&mask)
-            .map(|(p, &plastic)| Group {
-                lr: match (plastic, host.optimizer.lr_for(&p.name)) {
-                    (false, _) => 0.0,
-                    (true, Some(lr)) => lr,
-                    (true, None) => cfg.lr,
-                },
-                w_min: host.w_min,
-                w_max: host.w_max,
-                signs: host
-                    .keep_sign
-                    .then(|| p.weights.iter().map(|w| *w >= 0.0).collect()),
-                decay: host
-                    .optimizer
-                    .decay_by_projection
-                    .iter()
-                    .find(|(n, _)| *n == p.name)
-                    .map_or(0.0, |(_, d)| *d),
-            })
-            .collect();
-        groups.push(Group::new(cfg.lr));
-        let mut lens: Vec<usize> = net.projections.iter().map(|p| p.len()).collect();
-        lens.push(biases.len());
-        let opt = Optimizer::new(cfg.method, groups, &lens);
+        // the task's (or the command line's) method and learning rate, the rule config's
+        // per-projection table and bounds; one more group for the readout biases
+        let mut host_opt = host.clone();
+        host_opt.optimizer.method = cfg.method;
+        host_opt.optimizer.lr = cfg.lr;
+        let opt = host_opt.build_optimizer(&net, &[biases.len()])?;
         Ok(Trainer {
             task,
             cfg,

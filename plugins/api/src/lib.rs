@@ -32,8 +32,14 @@
 //! }
 //! eligo_plugin::export_rule!(PreBoost);
 //! ```
+#![deny(missing_docs)]
 
 pub mod abi;
+
+/// The README's example, compiled and run as a doc test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
 mod glue;
 pub mod rows;
 mod views;

@@ -149,8 +149,6 @@ pub struct Args {
 
 /// Run `simulate`.
 pub fn run(a: Args) -> Result<()> {
-    // a signal from here on stops the run between pieces instead of killing the process
-    interrupt::install();
     let file = a.config.clone();
     let mut cfg = config::load(&a.config)?;
     if let Some(s) = a.seed {
@@ -178,6 +176,9 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(file.file_stem().unwrap_or_default()));
+    // nothing is written before this point, so until here a signal ends the process at once;
+    // from here on it stops the run between pieces and the outputs are cleaned up
+    interrupt::install();
     // declared before the writers, so dropped after them: on an error or a signal the writers
     // remove their temporary files, then this the directories the run created
     let dirs = CreatedDirs::create(&out)?;

@@ -122,3 +122,33 @@ pub fn tmp_name(path: &Path) -> PathBuf {
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_is_committed_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let stage = |name: &str| write_staged(&d.join(name), |w| w.write_all(b"x")).unwrap();
+        // complete set: every file in place, in order, no temporary left
+        commit_all(vec![stage("a"), stage("b")]).unwrap();
+        assert!(d.join("a").is_file() && d.join("b").is_file());
+        // the rename of the second fails (its final name is a directory that is not empty):
+        // the first is taken out of place again and no temporary is left
+        std::fs::create_dir(d.join("busy")).unwrap();
+        std::fs::write(d.join("busy/f"), "").unwrap();
+        let set = vec![stage("c"), stage("busy"), stage("e")];
+        assert!(commit_all(set).is_err());
+        assert!(!d.join("c").exists() && !d.join("e").exists());
+        for n in ["c", "busy", "e"] {
+            assert!(!tmp_name(&d.join(n)).exists(), "{n}");
+        }
+        // dropped uncommitted: nothing is left
+        let s = stage("f");
+        assert!(s.tmp().is_file());
+        drop(s);
+        assert!(!tmp_name(&d.join("f")).exists() && !d.join("f").exists());
+    }
+}

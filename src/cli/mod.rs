@@ -3,7 +3,6 @@
 pub mod bench;
 pub mod events;
 pub mod grad;
-#[allow(dead_code)] // wired into simulate and train next
 pub mod interrupt;
 pub mod plots;
 pub mod plugins;

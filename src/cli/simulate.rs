@@ -2,22 +2,42 @@
 //! (`spikes_<population>.npy`), state traces (`state_<population>_<var>.npy`) and
 //! `summary.json` into DIR.
 
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use eligo_engine::io::events::npy::Writer;
 use eligo_engine::io::npy::F32RowsWriter;
-use eligo_engine::io::{config, write_atomic};
+use eligo_engine::io::{Staged, commit_all, config, write_staged};
 use eligo_engine::prelude::*;
 use serde_json::json;
 
+use super::interrupt;
 use super::progress::Progress;
 
-/// Steps per chunk of a run: after each, the recorded spikes and state samples go to their
-/// files, so memory does not grow with the length of the run (1 s of simulated time at 0.1 ms;
-/// chunks of 1000 steps cost `bench/nets/ei_48k.toml` on 2 threads ~5 % in thread starts).
+/// Most steps per piece of a run: after each piece, the recorded spikes and state samples go
+/// to their files, so memory does not grow with the length of the run (1 s of simulated time at
+/// 0.1 ms).
 const CHUNK_STEPS: u64 = 10_000;
+
+/// Steps of the first piece, before the pace of the network is known.
+const FIRST_PIECE_STEPS: u64 = 100;
+
+/// Wall time of a piece of the run: SIGINT/SIGTERM is looked at between pieces, so a run stops
+/// within about this. Each piece restarts the worker threads (tens of µs), well under 1 % of
+/// this; fixed chunks of 1000 steps cost `bench/nets/ei_48k.toml` on 2 threads ~5 %.
+const POLL_SECONDS: f64 = 0.1;
+
+/// The next piece of a run: as many steps as take about [`POLL_SECONDS`] at the pace of the
+/// last piece (`n` steps in `took`), at most [`CHUNK_STEPS`]. Results do not depend on how a
+/// run is cut: the simulation carries its whole state from one piece to the next.
+fn next_piece(n: u64, took: Duration) -> u64 {
+    let per_step = took.as_secs_f64() / n as f64;
+    if per_step <= 0.0 {
+        return CHUNK_STEPS;
+    }
+    ((POLL_SECONDS / per_step) as u64).clamp(1, CHUNK_STEPS)
+}
 
 /// One streaming `.npy` writer per recorded population.
 struct SpikeWriters {
@@ -53,12 +73,54 @@ impl SpikeWriters {
         Ok(())
     }
 
-    /// Finish every file (header with the count, then rename into place).
-    fn finish(self) -> Result<()> {
+    /// Complete every file (header with the count, flushed, synced), still under its
+    /// temporary name, onto `staged`.
+    fn seal(self, staged: &mut Vec<Staged>) -> Result<()> {
         for w in self.of_pop.into_iter().flatten() {
-            w.finish()?;
+            staged.push(w.seal()?.0);
         }
         Ok(())
+    }
+}
+
+/// The output directories a run created, removed again (if empty) when it is dropped before
+/// [`CreatedDirs::keep`]: a failed run leaves no empty `--out` behind.
+struct CreatedDirs(Vec<PathBuf>);
+
+impl CreatedDirs {
+    /// Create `out` and its missing parents.
+    fn create(out: &Path) -> Result<Self> {
+        let missing = out
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(PathBuf::from)
+            .collect();
+        let dirs = CreatedDirs(missing);
+        std::fs::create_dir_all(out).map_err(|e| {
+            Error::input(
+                "--out",
+                out.display(),
+                format!("cannot create the output directory: {e}"),
+                "choose a writable directory",
+            )
+        })?;
+        Ok(dirs)
+    }
+
+    /// The run succeeded: keep the directories.
+    fn keep(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        // innermost first; `remove_dir` leaves a directory that is not empty alone
+        for d in &self.0 {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
     }
 }
 
@@ -114,19 +176,19 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(file.file_stem().unwrap_or_default()));
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Error::input(
-            "--out",
-            out.display(),
-            format!("cannot create the output directory: {e}"),
-            "choose a writable directory",
-        )
-    })?;
+    // nothing is written before this point, so until here a signal ends the process at once;
+    // from here on it stops the run between pieces and the outputs are cleaned up
+    interrupt::install();
+    // declared before the writers, so dropped after them: on an error or a signal the writers
+    // remove their temporary files, then this the directories the run created
+    let dirs = CreatedDirs::create(&out)?;
 
-    // recorded spikes stream to `spikes_<population>.npy` (temporary names until the end)
+    // every output is written under a temporary name and renamed into place only when all of
+    // them are complete (summary.json last)
+    // recorded spikes stream to `spikes_<population>.npy`
     let dt_us = sim.network().dt_ms * 1000.0;
     let mut writers = SpikeWriters::create(&sim, &cfg.record.spikes, &out)?;
-    // state traces likewise: steps x neurons, rows appended after each chunk
+    // state traces likewise: steps x neurons, rows appended after each piece of the run
     let mut states: Vec<F32RowsWriter> = sim
         .probes()
         .iter()
@@ -141,11 +203,22 @@ pub fn run(a: Args) -> Result<()> {
         .collect::<eligo_engine::error::Result<_>>()?;
     let progress = Progress::new(cfg.steps, "simulating", a.quiet);
     let t_sim = Instant::now();
+    let stopped = |done: u64| {
+        format!(
+            "stopped at step {done} of {}; no output written to {} (temporary files removed)",
+            cfg.steps,
+            out.display()
+        )
+    };
     sim.begin_sequence()?;
     let mut done = 0;
+    let mut piece = FIRST_PIECE_STEPS;
     while done < cfg.steps {
-        let n = CHUNK_STEPS.min(cfg.steps - done);
+        interrupt::check(|| stopped(done))?;
+        let n = piece.min(cfg.steps - done);
+        let t_piece = Instant::now();
         sim.run(n, Some(&|s| progress.set(s)))?;
+        piece = next_piece(n, t_piece.elapsed());
         done += n;
         let spikes = sim.take_spikes();
         writers.write(&spikes, dt_us)?;
@@ -170,9 +243,10 @@ pub fn run(a: Args) -> Result<()> {
 
     let net = sim.network();
     let seconds = cfg.steps as f64 * net.dt_ms * 1e-3;
-    writers.finish()?;
+    let mut staged = Vec::new();
+    writers.seal(&mut staged)?;
     for w in states {
-        w.finish()?;
+        staged.push(w.seal()?);
     }
     let c = sim.counters();
     let pops: Vec<_> = net
@@ -203,10 +277,14 @@ pub fn run(a: Args) -> Result<()> {
         "rule": super::rule::summary(&sim, &initial),
     });
     let text = serde_json::to_string_pretty(&summary)?;
-    write_atomic(&out.join("summary.json"), |w| {
+    // the summary marks a complete set: renamed last
+    staged.push(write_staged(&out.join("summary.json"), |w| {
         use std::io::Write;
         writeln!(w, "{text}")
-    })?;
+    })?);
+    interrupt::check(|| stopped(done))?;
+    commit_all(staged)?;
+    dirs.keep();
     if !a.quiet {
         println!("{text}");
         eprintln!("wrote {}", out.display());

@@ -106,11 +106,18 @@ impl F32RowsWriter {
     }
 
     /// Check the count, flush, sync and rename.
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(self) -> Result<()> {
+        self.seal()?.commit()
+    }
+
+    /// Check the count, flush and sync, leaving the file under its temporary name for
+    /// [`super::commit_all`] to rename with the rest of its set. On error nothing is left.
+    pub fn seal(mut self) -> Result<super::Staged> {
         let w = self.w.take().expect("finish once");
+        // from here the staged file owns the temporary name: dropping it removes the file
+        let staged = super::Staged::new(&self.path);
         if self.n != self.want {
             drop(w);
-            let _ = std::fs::remove_file(&self.tmp);
             return Err(crate::error::Error::io(
                 &self.path,
                 std::io::Error::other(format!(
@@ -119,11 +126,11 @@ impl F32RowsWriter {
                 )),
             ));
         }
-        let r = (|| {
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&self.tmp, &self.path)
-        })();
-        r.map_err(|e| crate::error::Error::io(&self.path, e))
+        w.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| crate::error::Error::io(&self.path, e))?;
+        Ok(staged)
     }
 }
 

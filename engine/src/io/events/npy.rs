@@ -685,19 +685,29 @@ impl Writer {
     }
 
     /// Write the final header, flush, sync and rename. Returns the number of events.
-    pub fn finish(mut self) -> Result<u64> {
+    pub fn finish(self) -> Result<u64> {
+        let (staged, n) = self.seal()?;
+        staged.commit()?;
+        Ok(n)
+    }
+
+    /// Write the final header, flush and sync, leaving the file under its temporary name for
+    /// [`crate::io::commit_all`] to rename with the rest of its set; also returns the number
+    /// of events. On error nothing is left.
+    pub fn seal(mut self) -> Result<(crate::io::Staged, u64)> {
         let mut w = self.w.take().expect("finish once");
+        // from here the staged file owns the temporary name: dropping it removes the file
+        let staged = crate::io::Staged::new(&self.path);
         let header = header_bytes(self.n, self.with_p, self.header_len);
         let r = (|| {
             w.flush()?;
             let mut f = w.into_inner().map_err(|e| e.into_error())?;
             f.seek(SeekFrom::Start(0))?;
             f.write_all(&header)?;
-            f.sync_all()?;
-            std::fs::rename(&self.tmp, &self.path)
+            f.sync_all()
         })();
         r.map_err(|e| Error::io(&self.path, e))?;
-        Ok(self.n)
+        Ok((staged, self.n))
     }
 }
 

@@ -58,11 +58,13 @@ for t in "${targets[@]}"; do
     execs=$(grep -Eo '^#[0-9]+' "$log" | tail -1 | tr -d '#')
     crashes=$(find "fuzz/artifacts/$t" -type f \( -name 'crash-*' -o -name 'oom-*' \
         -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
+    # libFuzzer's own count of failing inputs (oom/timeout/crash), from its last status line
+    failed=$(grep -Eo 'oom/timeout/crash: [0-9]+/[0-9]+/[0-9]+' "$log" | tail -1 | cut -d' ' -f2)
     corpus=$(find "fuzz/corpus/$t" -type f | wc -l)
-    rows+=("| \`$t\` | $minutes | ${execs:-?} | $corpus | $crashes |")
+    rows+=("| \`$t\` | $minutes | ${execs:-?} | $corpus | ${failed:-?} | $crashes |")
 done
 
 echo
-echo "| target | minutes | executions | corpus files | crashes (fuzz/artifacts) |"
-echo "|---|---:|---:|---:|---:|"
+echo "| target | minutes | executions | corpus files | oom/timeout/crash | files in fuzz/artifacts |"
+echo "|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

@@ -10,8 +10,7 @@ use std::sync::OnceLock;
 
 use eligo_engine::io::config::SimConfig;
 use eligo_engine::io::events::{
-    self, AddressMap, BinPolicy, Binner, ByteSource, Checked, EventReader, Limit, MapSpec,
-    TimeMap,
+    self, AddressMap, BinPolicy, Binner, ByteSource, Checked, EventReader, Limit, MapSpec, TimeMap,
 };
 use eligo_engine::network::{ConnectRule, Network, NetworkSpec};
 use eligo_engine::neuron::{LifParams, ModelSpec};
@@ -24,8 +23,13 @@ use eligo_engine::train::{Loss, Method, TrainConfig, Trainer};
 /// temp cleaning; one per process, so parallel fuzz jobs do not collide).
 pub fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::Builder::new().prefix("eligo-fuzz").tempdir().unwrap())
-        .path()
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("eligo-fuzz")
+            .tempdir()
+            .unwrap()
+    })
+    .path()
 }
 
 /// Write `data` to `name` in the scratch directory and return its path.
@@ -63,7 +67,11 @@ pub fn small(spec: &NetworkSpec) -> bool {
     for p in &spec.projections {
         let (pre, post) = (size_of(&p.from), size_of(&p.to));
         synapses += match &p.rule {
-            ConnectRule::AllToAll | ConnectRule::FixedProbability { .. } => pre * post,
+            ConnectRule::AllToAll => pre * post,
+            // the expected count, twice: the draw is binomial, far below that bound
+            ConnectRule::FixedProbability { p } => {
+                (2.0 * p.clamp(0.0, 1.0) * (pre * post) as f64) as u64 + 64
+            }
             ConnectRule::FixedIndegree { k } => u64::from(*k) * post,
             ConnectRule::FixedOutdegree { k } => u64::from(*k) * pre,
             ConnectRule::List {
@@ -84,10 +92,13 @@ pub fn fuzz_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(cfg) = eligo_engine::io::config::parse(text) else {
-        return;
-    };
-    run_small(&cfg);
+    let cfg = eligo_engine::io::config::parse(text);
+    if verbose() {
+        eprintln!("config::parse: {:?}", cfg.as_ref().map(|c| c.steps));
+    }
+    if let Ok(cfg) = cfg {
+        run_small(&cfg);
+    }
 }
 
 fn run_small(cfg: &SimConfig) {
@@ -112,7 +123,10 @@ fn run_small(cfg: &SimConfig) {
     let Ok(mut sim) = eligo_engine::sim::Simulation::new(net, &opts) else {
         return;
     };
-    let _ = sim.run(cfg.steps.min(MAX_STEPS), None);
+    let r = sim.run(cfg.steps.min(MAX_STEPS), None);
+    if verbose() {
+        eprintln!("run: {r:?}, {} spikes", sim.spikes().len());
+    }
 }
 
 /// Which event reader a target drives.
@@ -196,7 +210,10 @@ pub fn fuzz_events(kind: Reader, data: &[u8]) {
         );
         let mut steps = 0;
         while let Ok(Some(s)) = b.next_step() {
-            assert!(s.index.windows(2).all(|w| w[0] < w[1]), "indices not ascending");
+            assert!(
+                s.index.windows(2).all(|w| w[0] < w[1]),
+                "indices not ascending"
+            );
             steps += 1;
             if steps > MAX_EVENTS {
                 break;
@@ -393,7 +410,16 @@ pub fn fuzz_checkpoint(data: &[u8]) {
             std::fs::write(c.join(name), b).unwrap();
         }
     }
-    let _ = checkpoint::load(&dir, &mut tr, "eprop");
+    let r = checkpoint::load(&dir, &mut tr, "eprop");
+    if verbose() {
+        eprintln!("checkpoint::load: {r:?}");
+    }
+}
+
+/// `ELIGO_FUZZ_VERBOSE=1`: print what a target's loader returned (to replay an input by hand).
+pub fn verbose() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| std::env::var_os("ELIGO_FUZZ_VERBOSE").is_some())
 }
 
 /// A valid checkpoint of [`trainer`] after one iteration, packed (a seed of the corpus).

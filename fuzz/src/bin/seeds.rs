@@ -24,5 +24,9 @@ fn main() {
             }
         }
     }
-    put("config", "gen-weights-net.toml", eligo_fuzz::WEIGHTS_NET.as_bytes());
+    put(
+        "config",
+        "gen-weights-net.toml",
+        eligo_fuzz::WEIGHTS_NET.as_bytes(),
+    );
 }

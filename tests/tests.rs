@@ -8,6 +8,7 @@ mod common;
 mod eprop;
 mod events;
 mod grad;
+mod plugin_loading;
 mod plugins;
 mod tasks;
 mod train;

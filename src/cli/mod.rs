@@ -5,6 +5,7 @@ pub mod events;
 pub mod grad;
 #[allow(dead_code)] // wired into simulate and train next
 pub mod interrupt;
+pub mod outdir;
 pub mod plots;
 pub mod plugins;
 pub mod progress;

@@ -114,14 +114,7 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(file.file_stem().unwrap_or_default()));
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Error::input(
-            "--out",
-            out.display(),
-            format!("cannot create the output directory: {e}"),
-            "choose a writable directory",
-        )
-    })?;
+    let _out_dir = super::outdir::OutDir::create(&out)?;
 
     // recorded spikes stream to `spikes_<population>.npy` (temporary names until the end)
     let dt_us = sim.network().dt_ms * 1000.0;

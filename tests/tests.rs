@@ -10,6 +10,7 @@ mod events;
 mod faults;
 mod grad;
 mod optimizer;
+mod plugin_loading;
 mod plugins;
 mod tasks;
 mod train;

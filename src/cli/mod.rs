@@ -4,6 +4,7 @@ pub mod bench;
 pub mod events;
 pub mod grad;
 pub mod interrupt;
+pub mod outdir;
 pub mod plots;
 pub mod plugins;
 pub mod progress;

@@ -1,9 +1,13 @@
 //! `eligo plugins`: the rule plugins Eligo finds, with their parameters.
+//!
+//! The candidates are found by file name and by the entry symbol their dynamic symbol table
+//! exports, read without loading them; only those (libraries that declare themselves Eligo
+//! plugins) are loaded, to read their parameter tables. Any other library is never loaded.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use eligo_engine::plugin::loader;
+use eligo_engine::plugin::{Plugin, loader};
 
 /// Arguments of `plugins`.
 #[derive(clap::Args)]
@@ -15,7 +19,7 @@ pub struct Args {
 
 /// List plugins.
 pub fn run(a: Args) -> Result<()> {
-    let found = loader::list(&a.plugin_dir);
+    let found = loader::candidates(&a.plugin_dir);
     if found.is_empty() {
         println!("no plugins found; searched:");
         for d in loader::search_dirs(&a.plugin_dir) {
@@ -24,14 +28,31 @@ pub fn run(a: Args) -> Result<()> {
         println!("build them with `cargo build --release --workspace`, or pass --plugin-dir");
         return Ok(());
     }
-    for p in found {
+    for c in found {
+        let p = match Plugin::load(&c.path) {
+            Ok(p) => p,
+            Err(e) => {
+                let why = match &e {
+                    eligo_engine::Error::Input(i) => format!("{} ({})", i.allowed, i.hint),
+                    other => other.to_string(),
+                };
+                println!("{}  refused: {why}", c.path.display());
+                continue;
+            }
+        };
         let path = p
             .path
             .as_ref()
             .map(|x| x.display().to_string())
             .unwrap_or_default();
+        // `--rule` finds a library by its file name; say so where the two names differ
+        let by = if c.name == p.name {
+            String::new()
+        } else {
+            format!("  (--rule {})", c.name)
+        };
         println!(
-            "{} {}  (ABI {}.{}, {:?} output)  {}",
+            "{} {}  (ABI {}.{}, {:?} output)  {}{by}",
             p.name, p.version, p.abi.0, p.abi.1, p.output, path
         );
         println!("    built with {}", p.signature);

@@ -83,47 +83,6 @@ impl SpikeWriters {
     }
 }
 
-/// The output directories a run created, removed again (if empty) when it is dropped before
-/// [`CreatedDirs::keep`]: a failed run leaves no empty `--out` behind.
-struct CreatedDirs(Vec<PathBuf>);
-
-impl CreatedDirs {
-    /// Create `out` and its missing parents.
-    fn create(out: &Path) -> Result<Self> {
-        let missing = out
-            .ancestors()
-            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-            .map(PathBuf::from)
-            .collect();
-        let dirs = CreatedDirs(missing);
-        std::fs::create_dir_all(out).map_err(|e| {
-            Error::input(
-                "--out",
-                out.display(),
-                format!("cannot create the output directory: {e}"),
-                "choose a writable directory",
-            )
-        })?;
-        Ok(dirs)
-    }
-
-    /// The run succeeded: keep the directories.
-    fn keep(mut self) {
-        self.0.clear();
-    }
-}
-
-impl Drop for CreatedDirs {
-    fn drop(&mut self) {
-        // innermost first; `remove_dir` leaves a directory that is not empty alone
-        for d in &self.0 {
-            if std::fs::remove_dir(d).is_err() {
-                break;
-            }
-        }
-    }
-}
-
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -181,7 +140,7 @@ pub fn run(a: Args) -> Result<()> {
     interrupt::install();
     // declared before the writers, so dropped after them: on an error or a signal the writers
     // remove their temporary files, then this the directories the run created
-    let dirs = CreatedDirs::create(&out)?;
+    let dirs = super::outdir::OutDir::create(&out)?;
 
     // every output is written under a temporary name and renamed into place only when all of
     // them are complete (summary.json last)

@@ -174,20 +174,14 @@ pub fn run(a: Args) -> Result<()> {
     }
     let iterations = a.iterations.unwrap_or(d.iterations);
     let rule_name = plugin.name.clone();
-    let mut tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())?;
+    let mut tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
+        .map_err(|e| super::rule::in_rule_config(e, a.rule_config.as_deref()))?;
     let out = a
         .resume
         .clone()
         .or(a.out.clone())
         .unwrap_or_else(|| PathBuf::from(format!("out/train-{}-{}", a.task, rule_name)));
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Error::input(
-            "--out",
-            out.display(),
-            format!("cannot create the directory: {e}"),
-            "",
-        )
-    })?;
+    let _out_dir = super::outdir::OutDir::create(&out)?;
     let metrics_path = out.join("metrics.jsonl");
     let mut history: Vec<String> = Vec::new();
     if let Some(dir) = &a.resume {

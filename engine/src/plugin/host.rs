@@ -147,7 +147,20 @@ impl RuleInstance {
         };
         let mut state: State = std::ptr::null_mut();
         let status = (plugin.desc.create)(&layout, View::of(params), &mut state);
-        check(&plugin, status, "create", None)?;
+        if status != STATUS_OK {
+            // the rule refused what the user gave it (its parameters, on this network): input
+            let what = if status == abi::STATUS_PANIC {
+                "panicked in create"
+            } else {
+                "refused its parameters in create"
+            };
+            return Err(Error::input(
+                format!("rule '{}'", plugin.name),
+                "",
+                format!("{what}: {}", plugin.last_error()),
+                "change the rule's parameters in its --rule-config file; `eligo plugins` lists each with its range",
+            ));
+        }
         // only direct rules change weights inside a run; gradient rules go through the optimizer
         let direct = plugin.output == abi::OutputKind::Direct;
         let signs = net

@@ -1,9 +1,15 @@
 //! Finding and loading rule libraries, with every check done before the first call.
 //!
-//! Checks, in order: the file exists; it is a loadable shared library; it exports
-//! `eligo_plugin_entry`; the descriptor's ABI major equals ours, its minor is not newer than
-//! ours, and its size is what that minor implies. Libraries are never unloaded (a plugin's
+//! Checks, in order: the file exists (it is then named by its canonical absolute path, so that
+//! `dlopen` never searches the system's library path for it); it is an ELF shared library whose
+//! dynamic symbol table exports `eligo_plugin_entry` (read from the file: no code of a library
+//! runs before this); the descriptor's ABI major equals ours, its minor is not newer than ours,
+//! and its size is what that minor implies. Libraries are never unloaded (a plugin's
 //! thread-locals would outlive the code otherwise; see the notes on libloading).
+//!
+//! A plugin is native code running with the user's rights: only a library the user named (by
+//! path, or by rule name in the search directories, see [`search_dirs`]) is loaded, and a
+//! search loads at most the one library whose file name matches the rule.
 
 use std::ffi::{CStr, c_char};
 use std::path::{Path, PathBuf};
@@ -68,17 +74,44 @@ impl Plugin {
     /// Load and check the library at `path`.
     pub fn load(path: &Path) -> Result<Plugin> {
         let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                "no such plugin file",
-                "give the path of a built rule library (e.g. target/release/libeligo_stdp.so) or a rule name; `eligo plugins` lists what it finds",
-            ));
+        let path = match std::fs::canonicalize(path) {
+            Ok(p) if p.is_file() => p,
+            _ => {
+                return Err(Error::input(
+                    "--rule",
+                    &shown,
+                    "no such plugin file",
+                    "give the path of a built rule library (e.g. target/release/libeligo_stdp.so) or a rule name; `eligo plugins` lists what it finds",
+                ));
+            }
+        };
+        match exports_entry(&path) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::input(
+                    "--rule",
+                    &shown,
+                    format!(
+                        "not an Eligo plugin: the library exports no `{}` symbol (it was not loaded)",
+                        abi::ENTRY_SYMBOL
+                    ),
+                    "implement eligo_plugin::Rule and add `eligo_plugin::export_rule!(YourRule);`",
+                ));
+            }
+            Err(e) => {
+                return Err(Error::input(
+                    "--rule",
+                    &shown,
+                    format!("not a loadable shared library: {e}"),
+                    "build the rule as a cdylib (crate-type = [\"cdylib\"]) for this platform",
+                ));
+            }
         }
         // SAFETY: loading runs the library's initializers. That is the point of a plugin: the
-        // user asked for this file. It is never unloaded (leaked below).
-        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+        // user asked for this file, which declares itself a plugin by its exported entry
+        // symbol. The path is absolute, so it is this file that is loaded. It is never
+        // unloaded (leaked below).
+        let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| {
             Error::input(
                 "--rule",
                 &shown,
@@ -163,7 +196,7 @@ impl Plugin {
         }
         // SAFETY: version and size checked: the descriptor has this ABI's layout.
         let mut p = Plugin::from_descriptor(unsafe { &*desc });
-        p.path = Some(path.to_path_buf());
+        p.path = Some(path);
         Ok(p)
     }
 
@@ -202,56 +235,130 @@ impl Plugin {
     }
 }
 
-/// Where plugins are looked for, in order: `--plugin-dir` directories, `ELIGO_PLUGIN_PATH`
-/// (colon-separated), the executable's directory (and its `deps/`), and the workspace's
-/// `target/release` and `target/debug` (for `cargo run`).
+/// Whether the ELF shared library at `path` exports a defined, visible `eligo_plugin_entry`,
+/// read from its dynamic symbol table without loading it. An error says why the file is not a
+/// shared library.
+pub fn exports_entry(path: &Path) -> std::result::Result<bool, String> {
+    use object::{Object, ObjectKind, ObjectSymbol, SymbolKind, SymbolScope};
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // reads only the headers and tables it needs, each within the file's length
+    let cache = object::ReadCache::new(file);
+    let obj =
+        object::File::parse(&cache).map_err(|e| format!("not an ELF shared library ({e})"))?;
+    if obj.kind() != ObjectKind::Dynamic {
+        return Err(format!(
+            "an ELF file of kind {:?}, not a shared library",
+            obj.kind()
+        ));
+    }
+    Ok(obj.dynamic_symbols().any(|s| {
+        s.name() == Ok(abi::ENTRY_SYMBOL)
+            && s.is_definition()
+            && s.kind() == SymbolKind::Text
+            && s.scope() == SymbolScope::Dynamic
+    }))
+}
+
+/// Where plugins are looked for, in order: every `--plugin-dir`, every entry of
+/// `ELIGO_PLUGIN_PATH` (colon-separated), the executable's `deps/` and the executable's own
+/// directory. Empty entries are skipped (they do not mean the current directory); relative
+/// ones are taken relative to the current directory and made absolute here. Duplicates are
+/// dropped.
 pub fn search_dirs(extra: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = extra.to_vec();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut add = |d: PathBuf| {
+        if d.as_os_str().is_empty() {
+            return;
+        }
+        let d = std::path::absolute(&d).unwrap_or(d);
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    };
+    extra.iter().cloned().for_each(&mut add);
     if let Some(p) = std::env::var_os("ELIGO_PLUGIN_PATH") {
-        dirs.extend(std::env::split_paths(&p));
+        std::env::split_paths(&p).for_each(&mut add);
     }
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        dirs.push(exe_dir.join("deps"));
-        dirs.push(exe_dir);
+        add(exe_dir.join("deps"));
+        add(exe_dir);
     }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target");
-    dirs.push(ws.join("release"));
-    dirs.push(ws.join("debug"));
     dirs
 }
 
+/// The file names `--rule NAME` answers to, in order of preference.
+fn file_names(rule: &str) -> [String; 2] {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    [
+        format!("{prefix}eligo_{rule}{suffix}"),
+        format!("{prefix}{rule}{suffix}"),
+    ]
+}
+
+/// The rule name a library file answers to (inverse of [`file_names`]) and its preference
+/// (0 for `libeligo_NAME.so`), or `None` for a file that is not named like a plugin. Names with
+/// `-` are cargo's hashed build products (`libserde_derive-0123abcd.so`), never rules.
+fn rule_name(file_name: &str) -> Option<(String, u8)> {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let stem = file_name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    let (name, rank) = match stem.strip_prefix("eligo_") {
+        Some(n) => (n, 0),
+        None => (stem, 1),
+    };
+    (!name.is_empty() && !name.contains('-')).then(|| (name.to_string(), rank))
+}
+
+/// A library in the search directories that exports the entry symbol (found without loading
+/// it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The rule name it answers to (`--rule NAME`), from its file name.
+    pub name: String,
+    /// Its path.
+    pub path: PathBuf,
+}
+
 /// Resolve `--rule NAME|PATH`: a path (contains a separator or ends in the library suffix) is
-/// loaded as is; a name `N` is looked for as `libeligo_N.so` then `libN.so` in [`search_dirs`].
+/// loaded as is; a name `N` is looked for as `libeligo_N.so` then `libN.so` in [`search_dirs`],
+/// and the first such file that exports the entry symbol is loaded (no other library is).
 pub fn find(rule: &str, extra_dirs: &[PathBuf]) -> Result<Plugin> {
-    let suffix = std::env::consts::DLL_SUFFIX;
-    if rule.contains(std::path::MAIN_SEPARATOR) || rule.ends_with(suffix) {
+    if rule.contains(std::path::MAIN_SEPARATOR) || rule.ends_with(std::env::consts::DLL_SUFFIX) {
         return Plugin::load(Path::new(rule));
     }
-    let prefix = std::env::consts::DLL_PREFIX;
     let dirs = search_dirs(extra_dirs);
+    let mut not_plugins: Vec<String> = Vec::new();
     for dir in &dirs {
-        for file in [
-            format!("{prefix}eligo_{rule}{suffix}"),
-            format!("{prefix}{rule}{suffix}"),
-        ] {
+        for file in file_names(rule) {
             let p = dir.join(&file);
-            if p.is_file() {
-                return Plugin::load(&p);
+            if !p.is_file() {
+                continue;
+            }
+            match exports_entry(&p) {
+                Ok(true) => return Plugin::load(&p),
+                Ok(false) => not_plugins.push(format!(
+                    "{} (exports no `{}`)",
+                    p.display(),
+                    abi::ENTRY_SYMBOL
+                )),
+                Err(e) => not_plugins.push(format!("{} ({e})", p.display())),
             }
         }
     }
-    let found: Vec<String> = list(extra_dirs).into_iter().map(|p| p.name).collect();
+    let found: Vec<String> = candidates(extra_dirs).into_iter().map(|c| c.name).collect();
     let names: Vec<&str> = found.iter().map(String::as_str).collect();
+    let skipped = if not_plugins.is_empty() {
+        String::new()
+    } else {
+        format!("; not plugins, so not loaded: {}", not_plugins.join(", "))
+    };
     Err(Error::input(
         "--rule",
         rule,
         format!(
-            "no plugin of this name in {}; found: {}",
+            "no plugin of this name in {}{skipped}; found: {}",
             dirs.iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
@@ -273,32 +380,59 @@ pub fn find(rule: &str, extra_dirs: &[PathBuf]) -> Result<Plugin> {
     ))
 }
 
-/// Every loadable plugin in the search directories (first of each name wins).
-pub fn list(extra_dirs: &[PathBuf]) -> Vec<Plugin> {
-    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
-    let mut out: Vec<Plugin> = Vec::new();
+/// Every plugin library in the search directories, by file name and exported symbol, without
+/// loading any (the first of each name wins, as in [`find`]).
+pub fn candidates(extra_dirs: &[PathBuf]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
     for dir in search_dirs(extra_dirs) {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name().is_some_and(|n| {
-                    // `name-HASH.so` in deps/ are proc macros and other build products
-                    let n = n.to_string_lossy();
-                    n.starts_with(prefix) && n.ends_with(suffix) && !n.contains('-')
-                })
+        let mut files: Vec<(String, u8, PathBuf)> = entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let (name, rank) = rule_name(e.file_name().to_str()?)?;
+                Some((name, rank, e.path()))
             })
+            .filter(|(_, _, p)| p.is_file())
             .collect();
         files.sort();
-        for f in files {
-            if let Ok(p) = Plugin::load(&f)
-                && !out.iter().any(|q| q.name == p.name)
-            {
-                out.push(p);
+        for (name, _, path) in files {
+            if !out.iter().any(|c| c.name == name) && exports_entry(&path) == Ok(true) {
+                out.push(Candidate { name, path });
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_follow_the_file_names() {
+        let (p, s) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        let f = |n: &str| format!("{p}{n}{s}");
+        assert_eq!(rule_name(&f("eligo_stdp")), Some(("stdp".into(), 0)));
+        assert_eq!(rule_name(&f("myrule")), Some(("myrule".into(), 1)));
+        assert_eq!(rule_name(&f("serde_derive-0123abcd")), None);
+        assert_eq!(rule_name(&f("eligo_")), None);
+        assert_eq!(rule_name("eligo_stdp.txt"), None);
+        for name in ["stdp", "myrule"] {
+            for file in file_names(name) {
+                assert_eq!(rule_name(&file).map(|r| r.0), Some(name.to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn search_dirs_are_absolute_and_never_empty() {
+        let dirs = search_dirs(&[PathBuf::new(), PathBuf::from("rel")]);
+        assert!(!dirs.is_empty());
+        for d in &dirs {
+            assert!(d.is_absolute(), "{}", d.display());
+        }
+        assert_eq!(dirs[0], std::env::current_dir().unwrap().join("rel"));
+    }
 }

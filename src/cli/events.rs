@@ -207,6 +207,8 @@ fn info(a: InfoArgs) -> Result<()> {
         "y_max": s.y_range.filter(|_| s.info.has_y).map(|r| r.1),
         "polarity": s.info.has_p.then(|| json!({"0": s.polarity[0], "1": s.polarity[1], "other": s.polarity[2]})),
         "backwards": s.backwards,
+        "skipped_records": s.non_events,
+        "skipped_what": events::skipped_what(s.info.format),
         "first_backwards_event": s.first_backwards,
         "header": s.info.notes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
     });
@@ -287,6 +289,13 @@ fn print_info(file: &Path, s: &events::Stats, j: &serde_json::Value) {
             } else {
                 String::new()
             }
+        );
+    }
+    if s.non_events > 0 {
+        println!(
+            "skipped:   {} {} (not events, not counted above)",
+            s.non_events,
+            events::skipped_what(s.info.format)
         );
     }
     match s.first_backwards {

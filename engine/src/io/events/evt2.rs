@@ -59,7 +59,10 @@ fn header_line_len(head: &[u8], at_end: bool) -> Option<usize> {
         return None;
     }
     let window = &head[..head.len().min(MAX_LINE)];
-    let text = |b: &[u8]| b.iter().all(|&c| c >= 0x20 && c != 0x7F || c == b'\t' || c == b'\r');
+    let text = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c >= 0x20 && c != 0x7F || c == b'\t' || c == b'\r')
+    };
     match window.iter().position(|&b| b == b'\n') {
         Some(i) => text(&window[..i]).then_some(i + 1),
         None if at_end && head.len() <= MAX_LINE && text(head) => Some(head.len()),
@@ -170,16 +173,16 @@ impl Reader {
             .in_file(self.src.path())),
         }
     }
-
-    /// Trigger, extension and continued words skipped so far.
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
 }
 
 impl EventReader for Reader {
     fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// Trigger, extension and continued words skipped so far.
+    fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     fn next_chunk(&mut self, out: &mut Vec<AeEvent>) -> Result<bool> {

@@ -33,7 +33,8 @@ pub struct ReadArgs {
     /// npy, tonic, aedat, evt2, nmnist, shd.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// AEDAT 2.0 address layout: raw (32-bit address, default) or dvs128 (x, y, p).
+    /// AEDAT 2.0 address layout: raw (32-bit address, default) or dvs128 (x, y, p as jAER
+    /// reads them: x mirrored, bit 0 = 1 is OFF, special events skipped).
     #[arg(long, value_name = "CHIP", default_value = "raw")]
     pub aedat_chip: String,
     /// SHD HDF5: which sample to read (default 0).

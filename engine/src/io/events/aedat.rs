@@ -168,11 +168,20 @@ impl EventReader for Reader {
             let n = (self.src.avail().len() / 8).min(CHUNK);
             let recs = &self.src.avail()[..n * 8];
             let (mut prev, mut epoch) = (self.prev_ts, self.epoch);
-            for rec in recs.chunks_exact(8) {
+            for (k, rec) in recs.chunks_exact(8).enumerate() {
                 let a = u32::from_be_bytes([rec[0], rec[1], rec[2], rec[3]]);
                 let ts = u32::from_be_bytes([rec[4], rec[5], rec[6], rec[7]]);
                 if ts < prev && u64::from(prev - ts) > HALF {
-                    epoch += WRAP;
+                    // 2^32 wraps (a crafted file of 64 GB) would pass 2^64 µs
+                    epoch = epoch.checked_add(WRAP).ok_or_else(|| {
+                        Error::input(
+                            format!("event {}", self.next + k as u64),
+                            format!("timestamp {ts}"),
+                            "timestamp wraps pass 2^64 µs",
+                            "is this an AEDAT 2.0 recording?",
+                        )
+                        .in_file(self.src.path())
+                    })?;
                 }
                 prev = ts;
                 let t = epoch + u64::from(ts);

@@ -227,8 +227,9 @@ pub enum AedatChip {
     /// The raw 32-bit address as a 1-D address.
     #[default]
     Raw,
-    /// DVS128: bit 0 polarity, bits 1–7 x, bits 8–14 y; bit 15 set marks an external event
-    /// (skipped). Coordinates are the sensor's, not mirrored as jAER displays them.
+    /// DVS128, as jAER's DVS128 extractor reads it: `x = 127 − bits 1–7`, `y = bits 8–14`,
+    /// bit 0 = 1 is OFF (`p = 0`); an address with bit 31 or 15 set is a special event (skipped,
+    /// counted by [`EventReader::skipped`]).
     Dvs128,
 }
 

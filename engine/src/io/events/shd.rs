@@ -49,7 +49,9 @@ pub fn time_us(seconds: f64) -> Option<u64> {
         seconds * 1e6
     };
     // 2^64 as f64 is exact; `as u64` of a value below it, truncated, is exact too
-    (us.is_finite() && us >= 0.0 && us < 18_446_744_073_709_551_616.0).then(|| us.trunc() as u64)
+    (0.0..18_446_744_073_709_551_616.0)
+        .contains(&us)
+        .then(|| us.trunc() as u64)
 }
 
 #[cfg(feature = "hdf5")]

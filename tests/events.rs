@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn eligo(args: &[&str]) -> Output {
+pub(crate) fn eligo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eligo"))
         .args(args)
         .output()
         .expect("eligo runs")
 }
 
-fn ok(args: &[&str]) -> Output {
+pub(crate) fn ok(args: &[&str]) -> Output {
     let o = eligo(args);
     assert!(
         o.status.success(),
@@ -23,14 +23,14 @@ fn ok(args: &[&str]) -> Output {
 }
 
 /// Runs `args`, expects exit code 2, returns stderr.
-fn bad(args: &[&str]) -> String {
+pub(crate) fn bad(args: &[&str]) -> String {
     let o = eligo(args);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(2), "eligo {args:?}: {err}");
     err
 }
 
-fn sample(name: &str) -> String {
+pub(crate) fn sample(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data/events")
         .join(name)
@@ -38,13 +38,13 @@ fn sample(name: &str) -> String {
         .to_string()
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 /// Events of an Eligo `.npy` file, parsed here from the NumPy layout (independent of the
 /// engine's reader): header up to the first `\n`, then 12-byte records `<u8 t, <u4 addr`.
-fn npy_events(p: &Path) -> Vec<(u64, u32)> {
+pub(crate) fn npy_events(p: &Path) -> Vec<(u64, u32)> {
     let b = std::fs::read(p).unwrap();
     assert!(b.starts_with(b"\x93NUMPY"));
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
@@ -64,7 +64,7 @@ fn npy_events(p: &Path) -> Vec<(u64, u32)> {
         .collect()
 }
 
-fn write_npy(p: &Path, ev: &[(u64, u32)]) {
+pub(crate) fn write_npy(p: &Path, ev: &[(u64, u32)]) {
     let dict = format!(
         "{{'descr': [('t', '<u8'), ('addr', '<u4')], 'fortran_order': False, 'shape': ({},), }}",
         ev.len()
@@ -289,7 +289,7 @@ fn clamped_population_reproduces_downstream_bit_for_bit() {
 }
 
 /// Expected events of a sample (the CSV written by data/events/make_samples.py).
-fn expected(name: &str) -> Vec<[u64; 4]> {
+pub(crate) fn expected(name: &str) -> Vec<[u64; 4]> {
     let text = std::fs::read_to_string(sample(&format!("{name}.expected.csv"))).unwrap();
     text.lines()
         .skip(1)
@@ -398,7 +398,7 @@ fn sensor_events_drive_a_population_through_the_map() {
     assert!(err.contains("--width"), "{err}");
 }
 
-fn info(file: &str, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn info(file: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["events", "info", file, "--json"];
     args.extend_from_slice(extra);
     serde_json::from_slice(&ok(&args).stdout).unwrap()

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod eprop;
 mod events;
+mod events_hostile;
 mod faults;
 mod grad;
 mod optimizer;

@@ -16,7 +16,8 @@ Layouts (see docs/events.md for the references):
 - Eligo .npy: structured array [('t', '<u8'), ('addr', '<u4')] (+ ('p', '|u1')).
 - tonic .npy: vision [('x','<i2'),('y','<i2'),('t','<i8'),('p','?')], audio [('t','<i8'),('x','<i8'),('p','<i8')].
 - AEDAT 2.0: '#!AER-DAT2.0\\r\\n' + '#' lines, then big-endian (int32 address, int32 timestamp).
-  DVS128 address: bit 0 polarity, bits 1-7 x, bits 8-14 y, bit 15 external event.
+  DVS128 address, as jAER's DVS128 extractor reads it: bit 0 = 1 is OFF (p = 0), bits 1-7 are
+  127 - x, bits 8-14 y; bit 15 or 31 set marks a special (external/sync) event.
 - EVT 2.0: '%' header lines, little-endian 32-bit words; CD: type(4) | t_low(6) | x(11) | y(11);
   TIME_HIGH: 1000 | t bits 6..33.
 - N-MNIST: 5 bytes: x, y, p<<7 | t[22:16], t[15:8], t[7:0]; y == 240 is an overflow marker that adds
@@ -72,8 +73,8 @@ np.save(path("tonic_audio.npy"), a)
 write_expected("tonic_audio.npy", [(t, x, 0, p) for t, x, p in EXPECTED_TONIC_AUDIO])
 
 # ---- AEDAT 2.0, DVS128 addresses ------------------------------------------------------------------
-EXPECTED_DVS128 = [  # (t, x, y, p); times cross the int32 sign bit (2**31)
-    (0, 0, 0, 0), (7, 127, 0, 1), (7, 0, 127, 1), (100, 64, 32, 0), (2**31 + 5, 1, 2, 1),
+EXPECTED_DVS128 = [  # (t, x, y, p) as jAER shows them; times cross the int32 sign bit (2**31)
+    (0, 127, 0, 1), (7, 0, 0, 0), (7, 127, 127, 0), (100, 63, 32, 1), (2**31 + 5, 126, 2, 0),
 ]
 EXTERNAL_AT = 2  # an external event (bit 15) inserted before this index: skipped by the dvs128 layout
 with open(path("dvs128.aedat"), "wb") as f:
@@ -88,7 +89,7 @@ with open(path("dvs128.aedat"), "wb") as f:
             ext = (1 << 15, 7)
             f.write(struct.pack(">II", *ext))
             raw.append((ext[1], ext[0]))
-        addr = p | (x << 1) | (y << 8)
+        addr = (1 - p) | ((127 - x) << 1) | (y << 8)
         f.write(struct.pack(">II", addr, t))
         raw.append((t, addr))
 write_expected("dvs128.aedat", EXPECTED_DVS128)

@@ -33,7 +33,8 @@ pub struct ReadArgs {
     /// npy, tonic, aedat, evt2, nmnist, shd.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// AEDAT 2.0 address layout: raw (32-bit address, default) or dvs128 (x, y, p).
+    /// AEDAT 2.0 address layout: raw (32-bit address, default) or dvs128 (x, y, p as jAER
+    /// reads them: x mirrored, bit 0 = 1 is OFF, special events skipped).
     #[arg(long, value_name = "CHIP", default_value = "raw")]
     pub aedat_chip: String,
     /// SHD HDF5: which sample to read (default 0).
@@ -207,6 +208,8 @@ fn info(a: InfoArgs) -> Result<()> {
         "y_max": s.y_range.filter(|_| s.info.has_y).map(|r| r.1),
         "polarity": s.info.has_p.then(|| json!({"0": s.polarity[0], "1": s.polarity[1], "other": s.polarity[2]})),
         "backwards": s.backwards,
+        "skipped_records": s.non_events,
+        "skipped_what": events::skipped_what(s.info.format),
         "first_backwards_event": s.first_backwards,
         "header": s.info.notes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
     });
@@ -287,6 +290,13 @@ fn print_info(file: &Path, s: &events::Stats, j: &serde_json::Value) {
             } else {
                 String::new()
             }
+        );
+    }
+    if s.non_events > 0 {
+        println!(
+            "skipped:   {} {} (not events, not counted above)",
+            s.non_events,
+            events::skipped_what(s.info.format)
         );
     }
     match s.first_backwards {

@@ -12,8 +12,20 @@
 //!
 //! The address layout depends on the sensor (jAER's `AEChip` class). Eligo reads it as a raw
 //! 32-bit 1-D address ([`AedatChip::Raw`], the default, lossless) or as a DVS128 event
-//! ([`AedatChip::Dvs128`]: bit 0 polarity, bits 1–7 x, bits 8–14 y, bit 15 external event —
-//! skipped).
+//! ([`AedatChip::Dvs128`]) exactly as jAER's DVS128 extractor (`DVS128.Extractor`) does:
+//!
+//! | bits | meaning |
+//! |---|---|
+//! | 31 or 15 set | a special event (jAER `SPECIAL_EVENT_BIT_MASK`, sync/external input): not a pixel, skipped and counted |
+//! | 14..8 | y |
+//! | 7..1 | raw x: `x = 127 − raw x` (jAER flips x) |
+//! | 0 | polarity, inverted: raw 1 is OFF (`p = 0`), raw 0 is ON (`p = 1`) |
+//!
+//! The writer stores raw addresses, or DVS128 addresses with the chip line
+//! `# AEChip: ch.unizh.ini.jaer.chip.retina.DVS128` ([`Layout::Dvs128`]), so a DVS128 stream
+//! converted to AEDAT reads back, in Eligo and in jAER, as the same pixels. A file whose
+//! addresses are neuron indices (a converted sensor stream) says so in a header line, and reading
+//! it with the DVS128 layout is refused.
 //!
 //! Timestamps are 32-bit and wrap after 2^32 µs (71.6 min). The reader takes a drop of more than
 //! 2^31 µs as a wrap and adds 2^32; any smaller drop is time going backwards. The writer refuses
@@ -33,6 +45,18 @@ pub const MAGIC: &[u8] = b"#!AER-DAT2.0";
 const MAX_LINE: usize = 1 << 16;
 const WRAP: u64 = 1 << 32;
 const HALF: u64 = 1 << 31;
+/// jAER's special-event bits in a DVS128 address: bit 31 (`BasicEvent.SPECIAL_EVENT_BIT_MASK`)
+/// and bit 15 (the DVS128's sync / external input event).
+const DVS128_SPECIAL: u32 = 0x8000_8000;
+/// The chip line jAER writes for (and reads as) a DVS128 recording.
+pub const DVS128_CHIP_LINE: &str = "# AEChip: ch.unizh.ini.jaer.chip.retina.DVS128";
+/// The header line Eligo writes when the addresses are neuron indices, not a sensor's layout.
+const INDEX_LINE: &str = "# Eligo addresses: neuron indices";
+
+/// The DVS128 address of pixel (`x`, `y`) with polarity `p` (1 = ON), as jAER encodes it.
+pub fn dvs128_address(x: u32, y: u16, p: u8) -> u32 {
+    (u32::from(y & 0x7F) << 8) | ((127 - (x & 0x7F)) << 1) | u32::from(p == 0)
+}
 
 /// Streaming AEDAT 2.0 reader.
 pub struct Reader {
@@ -69,17 +93,33 @@ impl Reader {
         }
         let mut lines = 1u64;
         let mut notes = Vec::new();
+        let mut indices = None;
         while src.ensure(1)? && src.avail()[0] == b'#' {
             lines += 1;
             let l = src
                 .line(MAX_LINE, &format!("AEDAT header line {lines}"))?
                 .unwrap_or_default();
+            if l.starts_with(INDEX_LINE.as_bytes()) {
+                indices = Some(String::from_utf8_lossy(&l[1..]).trim().to_string());
+            }
             if notes.len() < 8 {
                 let text = String::from_utf8_lossy(&l[1..]).trim().to_string();
                 if !text.is_empty() {
                     notes.push(("header".to_string(), text));
                 }
             }
+        }
+        if let (AedatChip::Dvs128, Some(line)) = (chip, &indices) {
+            return Err(Error::input(
+                "--aedat-chip",
+                "dvs128",
+                format!(
+                    "this file's addresses are neuron indices, not DVS128 pixel addresses \
+                     (header: '{line}')"
+                ),
+                "read it with --aedat-chip raw (the default): the address is the neuron index",
+            )
+            .in_file(src.path()));
         }
         let (has_y, has_p) = match chip {
             AedatChip::Raw => (false, false),
@@ -104,16 +144,16 @@ impl Reader {
             skipped: 0,
         })
     }
-
-    /// External (bit 15) events skipped so far (DVS128 layout).
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
 }
 
 impl EventReader for Reader {
     fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// Special events (DVS128 layout: address bit 31 or 15 set) skipped so far.
+    fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     fn next_chunk(&mut self, out: &mut Vec<AeEvent>) -> Result<bool> {
@@ -128,26 +168,35 @@ impl EventReader for Reader {
             let n = (self.src.avail().len() / 8).min(CHUNK);
             let recs = &self.src.avail()[..n * 8];
             let (mut prev, mut epoch) = (self.prev_ts, self.epoch);
-            for rec in recs.chunks_exact(8) {
+            for (k, rec) in recs.chunks_exact(8).enumerate() {
                 let a = u32::from_be_bytes([rec[0], rec[1], rec[2], rec[3]]);
                 let ts = u32::from_be_bytes([rec[4], rec[5], rec[6], rec[7]]);
                 if ts < prev && u64::from(prev - ts) > HALF {
-                    epoch += WRAP;
+                    // 2^32 wraps (a crafted file of 64 GB) would pass 2^64 µs
+                    epoch = epoch.checked_add(WRAP).ok_or_else(|| {
+                        Error::input(
+                            format!("event {}", self.next + k as u64),
+                            format!("timestamp {ts}"),
+                            "timestamp wraps pass 2^64 µs",
+                            "is this an AEDAT 2.0 recording?",
+                        )
+                        .in_file(self.src.path())
+                    })?;
                 }
                 prev = ts;
                 let t = epoch + u64::from(ts);
                 match self.chip {
                     AedatChip::Raw => out.push(AeEvent::addr(t, a)),
                     AedatChip::Dvs128 => {
-                        if a & 0x8000 != 0 {
+                        if a & DVS128_SPECIAL != 0 {
                             self.skipped += 1;
                             continue;
                         }
                         out.push(AeEvent::xyp(
                             t,
-                            (a >> 1) & 0x7F,
+                            127 - ((a >> 1) & 0x7F),
                             ((a >> 8) & 0x7F) as u16,
-                            (a & 1) as u8,
+                            (1 - (a & 1)) as u8,
                         ));
                     }
                 }
@@ -161,7 +210,19 @@ impl EventReader for Reader {
     }
 }
 
-/// Streaming AEDAT 2.0 writer (raw 32-bit addresses from `x`), atomic like the `.npy` writer.
+/// How the [`Writer`] turns an event into a 32-bit address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// `x` is the address, as read with [`AedatChip::Raw`].
+    Raw,
+    /// `x` is a neuron index from the address map described by the string: written as is, with a
+    /// header line saying so (the DVS128 reader then refuses the file).
+    Indices(String),
+    /// `x, y, p` of a 128 x 128 sensor, encoded as jAER's DVS128 address, with its chip line.
+    Dvs128,
+}
+
+/// Streaming AEDAT 2.0 writer, atomic like the `.npy` writer.
 pub struct Writer {
     w: Option<BufWriter<File>>,
     path: PathBuf,
@@ -169,15 +230,21 @@ pub struct Writer {
     n: u64,
     last: Option<u64>,
     buf: Vec<u8>,
+    layout: Layout,
 }
 
 impl Writer {
-    /// Start writing `path`.
+    /// Start writing `path` with raw addresses.
     pub fn create(path: &Path) -> Result<Self> {
+        Self::create_with(path, Layout::Raw)
+    }
+
+    /// Start writing `path` with the given address layout.
+    pub fn create_with(path: &Path, layout: Layout) -> Result<Self> {
         let tmp = crate::io::tmp_name(path);
         let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        let header = format!(
+        let mut header = format!(
             "#!AER-DAT2.0\r\n\
              # This is a raw AE data file - do not edit\r\n\
              # Data format is int32 address, int32 timestamp (8 bytes total), repeated for each event\r\n\
@@ -185,6 +252,11 @@ impl Writer {
              # created by eligo {}\r\n",
             env!("CARGO_PKG_VERSION")
         );
+        match &layout {
+            Layout::Raw => {}
+            Layout::Indices(map) => header.push_str(&format!("{INDEX_LINE} ({map})\r\n")),
+            Layout::Dvs128 => header.push_str(&format!("{DVS128_CHIP_LINE}\r\n")),
+        }
         w.write_all(header.as_bytes())
             .map_err(|e| Error::io(&tmp, e))?;
         Ok(Writer {
@@ -194,6 +266,7 @@ impl Writer {
             n: 0,
             last: None,
             buf: Vec::new(),
+            layout,
         })
     }
 
@@ -227,14 +300,30 @@ impl Writer {
         }
     }
 
-    /// Append events (`x` is written as the 32-bit address).
+    /// Append events (`x` is the 32-bit address, or `x, y, p` a DVS128 pixel).
     pub fn write(&mut self, events: &[AeEvent]) -> Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
+        let dvs = self.layout == Layout::Dvs128;
         for (k, e) in events.iter().enumerate() {
-            self.check(self.n + k as u64, e.t)?;
+            let i = self.n + k as u64;
+            self.check(i, e.t)?;
+            let a = if dvs {
+                if e.x > 127 || e.y > 127 || e.p > 1 {
+                    return Err(Error::input(
+                        format!("event {i}"),
+                        format!("x = {}, y = {}, p = {}", e.x, e.y, e.p),
+                        "a DVS128 address holds x, y in 0..127 and p in 0..1",
+                        "",
+                    )
+                    .in_file(&self.path));
+                }
+                dvs128_address(e.x, e.y, e.p)
+            } else {
+                e.x
+            };
             self.last = Some(e.t);
-            buf.extend_from_slice(&e.x.to_be_bytes());
+            buf.extend_from_slice(&a.to_be_bytes());
             buf.extend_from_slice(&((e.t % WRAP) as u32).to_be_bytes());
         }
         let w = self.w.as_mut().expect("write before finish");
@@ -295,14 +384,69 @@ mod tests {
         b
     }
 
+    /// jAER's DVS128 extractor: x = 127 - bits 1..7, y = bits 8..14, bit 0 = 1 is OFF; an
+    /// address with bit 15 (sync) or bit 31 (special) set is no pixel.
     #[test]
-    fn dvs128_bits_by_hand() {
-        // x = 5, y = 9, p = 1: 1 | 5 << 1 | 9 << 8; an external event is skipped
-        let b = file(&[(1 | 5 << 1 | 9 << 8, 7), (0x8000, 8), (6 << 1, 9)]);
-        let ev = read(b.clone(), AedatChip::Dvs128).unwrap();
-        assert_eq!(ev, vec![AeEvent::xyp(7, 5, 9, 1), AeEvent::xyp(9, 6, 0, 0)]);
+    fn dvs128_bits_as_jaer_reads_them() {
+        let recs = [
+            (1 | 5 << 1 | 9 << 8, 7), // raw x 5, OFF -> x 122, p 0
+            (0x8000, 8),              // sync / external input
+            (0x8000_0000 | 3 << 8, 8),
+            (6 << 1, 9), // raw x 6, ON -> x 121, p 1
+        ];
+        let b = file(&recs);
+        let mut r = Reader::new(ByteSource::from_bytes(b.clone(), "m"), AedatChip::Dvs128).unwrap();
+        let mut ev = vec![];
+        while r.next_chunk(&mut ev).unwrap() {
+            assert_eq!(
+                ev,
+                vec![AeEvent::xyp(7, 122, 9, 0), AeEvent::xyp(9, 121, 0, 1)]
+            );
+        }
+        assert_eq!(r.skipped(), 2);
+        assert_eq!(dvs128_address(122, 9, 0), 1 | 5 << 1 | 9 << 8);
         let raw = read(b, AedatChip::Raw).unwrap();
         assert_eq!(raw[1], AeEvent::addr(8, 0x8000));
+        assert_eq!(raw.len(), 4);
+    }
+
+    #[test]
+    fn dvs128_writer_round_trips_and_index_files_are_refused_as_dvs128() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.aedat");
+        let ev = vec![AeEvent::xyp(3, 0, 0, 0), AeEvent::xyp(4, 127, 127, 1)];
+        let mut w = Writer::create_with(&p, Layout::Dvs128).unwrap();
+        w.write(&ev).unwrap();
+        w.finish().unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(DVS128_CHIP_LINE));
+        assert_eq!(read(bytes.clone(), AedatChip::Dvs128).unwrap(), ev);
+        // raw addresses written by hand from the layout: OFF (0, 0) = 127 << 1 | 1
+        let raw: Vec<u32> = read(bytes, AedatChip::Raw)
+            .unwrap()
+            .iter()
+            .map(|e| e.x)
+            .collect();
+        assert_eq!(raw, vec![127 << 1 | 1, 127 << 8]);
+        let mut w = Writer::create_with(&p, Layout::Indices("sensor 4x4".into())).unwrap();
+        w.write(&[AeEvent::addr(1, 17)]).unwrap();
+        w.finish().unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(
+            read(bytes.clone(), AedatChip::Raw).unwrap(),
+            vec![AeEvent::addr(1, 17)]
+        );
+        let e = read(bytes, AedatChip::Dvs128).unwrap_err().to_string();
+        assert!(
+            e.contains("neuron indices") && e.contains("--aedat-chip raw"),
+            "{e}"
+        );
+        let mut w = Writer::create_with(&p, Layout::Dvs128).unwrap();
+        let e = w
+            .write(&[AeEvent::xyp(1, 128, 0, 0)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x = 128") && e.contains("0..127"), "{e}");
     }
 
     #[test]

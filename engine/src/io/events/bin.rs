@@ -167,7 +167,7 @@ impl Binner {
         self.scratch.clear();
         let mut st = StepState {
             step: None,
-            end_t: 0,
+            last_t: 0,
             lo: u32::MAX,
             hi: 0,
         };
@@ -225,6 +225,13 @@ impl Binner {
             };
             self.pos += r.consumed;
             self.skipped += r.skipped;
+            if r.overflow {
+                let e = self.chunk[self.pos];
+                return Err(self
+                    .time
+                    .overflow_error(self.chunk_first + self.pos as u64, e.t)
+                    .in_file(self.reader.path()));
+            }
             if let Some((_, index)) = r.bad {
                 // `consumed` stopped at the bad event
                 let at = self.pos;
@@ -264,8 +271,9 @@ const MAX_BITSET: u64 = 1 << 26;
 /// The step being collected.
 struct StepState {
     step: Option<u64>,
-    /// First (mapped) time of the next step.
-    end_t: u64,
+    /// Last (mapped) time of the current step: inclusive, so that a step ending at 2^64 µs
+    /// needs no saturation (the next step's first time would not fit).
+    last_t: u64,
     lo: u32,
     hi: u32,
 }
@@ -276,6 +284,8 @@ struct ScanResult {
     step_done: bool,
     /// Offset in the chunk of an event outside the map or population, and its index if mapped.
     bad: Option<(usize, Option<u32>)>,
+    /// The event at `consumed` maps past 2^64 - 1 µs under the time scale.
+    overflow: bool,
 }
 
 /// The hot loop, monomorphized per map and time scaling: push the indices of the events of the
@@ -299,11 +309,21 @@ fn scan<F: Fn(&AeEvent) -> Option<u32>, const SCALED: bool>(
         }
         let t = if SCALED {
             let v = u128::from(e.t - start) * u128::from(num) / u128::from(den);
-            u64::try_from(v).unwrap_or(u64::MAX)
+            let Ok(t) = u64::try_from(v) else {
+                (st.lo, st.hi) = (lo, hi);
+                return ScanResult {
+                    consumed: k,
+                    skipped,
+                    step_done: false,
+                    bad: None,
+                    overflow: true,
+                };
+            };
+            t
         } else {
             e.t - start
         };
-        if t >= st.end_t || st.step.is_none() {
+        if t > st.last_t || st.step.is_none() {
             if st.step.is_some() {
                 (st.lo, st.hi) = (lo, hi);
                 return ScanResult {
@@ -311,11 +331,13 @@ fn scan<F: Fn(&AeEvent) -> Option<u32>, const SCALED: bool>(
                     skipped,
                     step_done: true,
                     bad: None,
+                    overflow: false,
                 };
             }
             let s = t / dt;
             st.step = Some(s);
-            st.end_t = (s + 1).saturating_mul(dt);
+            // s * dt <= t; past u64::MAX only in the last, partial step, which ends at u64::MAX
+            st.last_t = (s * dt).saturating_add(dt - 1);
         }
         match index(e) {
             Some(i) if u64::from(i) < limit => {
@@ -330,6 +352,7 @@ fn scan<F: Fn(&AeEvent) -> Option<u32>, const SCALED: bool>(
                     skipped,
                     step_done: false,
                     bad: Some((k, other)),
+                    overflow: false,
                 };
             }
         }
@@ -340,6 +363,7 @@ fn scan<F: Fn(&AeEvent) -> Option<u32>, const SCALED: bool>(
         skipped,
         step_done: false,
         bad: None,
+        overflow: false,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Stats {
     pub backwards: u64,
     /// Index of the first such event.
     pub first_backwards: Option<u64>,
+    /// Records that are not events, skipped by the reader (see [`super::skipped_what`]).
+    pub non_events: u64,
 }
 
 fn minmax<T: Ord + Copy>(r: Option<(T, T)>, v: T) -> Option<(T, T)> {
@@ -55,6 +57,7 @@ pub fn stats(path: &Path, opts: &ReadOptions) -> Result<Stats> {
         polarity: [0; 3],
         backwards: 0,
         first_backwards: None,
+        non_events: 0,
     };
     let mut chunk = Vec::new();
     while r.next_chunk(&mut chunk)? {
@@ -74,6 +77,7 @@ pub fn stats(path: &Path, opts: &ReadOptions) -> Result<Stats> {
             s.events += 1;
         }
     }
+    s.non_events = r.skipped();
     Ok(s)
 }
 
@@ -143,6 +147,7 @@ pub fn convert(
     opts: &ReplayOptions,
 ) -> Result<Converted> {
     let format = output_format(output, to)?;
+    super::not_a_directory(output, "OUT")?;
     if input.canonicalize().ok().is_some()
         && input.canonicalize().ok() == output.canonicalize().ok()
     {
@@ -174,12 +179,35 @@ pub fn convert(
         .in_file(input));
     }
     let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
+    // AEDAT has no field saying what an address means: a DVS128 pixel array is written in the
+    // DVS128 layout (with jAER's chip line), so that it reads back as the same pixels; any other
+    // mapped stream is written as neuron indices, with a header line saying so (the DVS128
+    // reader refuses such a file instead of reading other pixels)
+    let dvs128 = matches!(
+        map,
+        AddressMap::Sensor {
+            w_in: 128,
+            h_in: 128,
+            px: 1,
+            py: 1,
+            polar: true,
+            ..
+        }
+    );
+    let layout = if dvs128 {
+        aedat::Layout::Dvs128
+    } else if map == (AddressMap::Identity { pool: 1 }) {
+        aedat::Layout::Raw
+    } else {
+        aedat::Layout::Indices(map.describe())
+    };
     let mut time: TimeMap = opts.time;
     let mut r = Checked::new(reader, input);
     let with_p = spec.keep_polarity;
+    let keep_xyp = format == Format::Aedat2 && layout == aedat::Layout::Dvs128;
     let mut out = match format {
         Format::EligoNpy => Out::Npy(npy::Writer::create(output, with_p)?),
-        _ => Out::Aedat(aedat::Writer::create(output)?),
+        _ => Out::Aedat(aedat::Writer::create_with(output, layout)?),
     };
     let (mut chunk, mut mapped) = (Vec::new(), Vec::<AeEvent>::new());
     let (mut skipped, mut written) = (0u64, 0u64);
@@ -187,24 +215,29 @@ pub fn convert(
         let first = r.count() - chunk.len() as u64;
         mapped.clear();
         for (k, e) in chunk.iter().enumerate() {
-            let Some(t) = time.apply(e.t) else {
+            let index = first + k as u64;
+            let Some(t) = time.apply(index, e.t).map_err(|e| e.in_file(input))? else {
                 skipped += 1;
                 continue;
             };
             let Some(i) = map.index(e) else {
                 return Err(Error::input(
-                    format!("event {}", first + k as u64),
+                    format!("event {index}"),
                     format!("t = {} µs, x = {}, y = {}, p = {}", e.t, e.x, e.y, e.p),
                     format!("outside the address map: {}", map.describe()),
                     "check --width/--height or the sensor layout (--aedat-chip)",
                 )
                 .in_file(input));
             };
-            mapped.push(AeEvent {
-                t,
-                x: i,
-                y: 0,
-                p: if with_p { e.p } else { 0 },
+            mapped.push(if keep_xyp {
+                AeEvent { t, ..*e }
+            } else {
+                AeEvent {
+                    t,
+                    x: i,
+                    y: 0,
+                    p: if with_p { e.p } else { 0 },
+                }
             });
         }
         match &mut out {
@@ -222,7 +255,11 @@ pub fn convert(
         written,
         skipped,
         format,
-        map: map.describe(),
+        map: if keep_xyp {
+            "DVS128 pixel addresses (x, y, p kept; jAER's layout and chip line)".into()
+        } else {
+            map.describe()
+        },
         with_p,
     })
 }

@@ -375,9 +375,10 @@ impl TimeMap {
         self.start == TimeStart::At(0) && self.num == self.den
     }
 
-    /// Map `t`; `None` if it lies before the start. Resolves `First` on the first call.
+    /// Map `t` (event number `index`, for the message); `Ok(None)` if it lies before the start,
+    /// an error if the scaled time does not fit in 64 bits. Resolves `First` on the first call.
     #[inline]
-    pub fn apply(&mut self, t: u64) -> Option<u64> {
+    pub fn apply(&mut self, index: u64, t: u64) -> Result<Option<u64>> {
         let start = match self.start {
             TimeStart::At(s) => s,
             TimeStart::First => {
@@ -385,12 +386,40 @@ impl TimeMap {
                 t
             }
         };
-        let d = t.checked_sub(start)?;
+        let Some(d) = t.checked_sub(start) else {
+            return Ok(None);
+        };
         if self.num == self.den {
-            return Some(d);
+            return Ok(Some(d));
         }
         let v = u128::from(d) * u128::from(self.num) / u128::from(self.den);
-        Some(u64::try_from(v).unwrap_or(u64::MAX))
+        match u64::try_from(v) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(self.overflow_error(index, t)),
+        }
+    }
+
+    /// The error for event `index` at `t` µs whose scaled time passes 2^64 − 1 µs.
+    pub fn overflow_error(&self, index: u64, t: u64) -> Error {
+        let start = match self.start {
+            TimeStart::At(s) => s,
+            TimeStart::First => t,
+        };
+        // largest d with d * num / den <= u64::MAX
+        let max_d = ((u128::from(u64::MAX) + 1) * u128::from(self.den) - 1) / u128::from(self.num);
+        let max_t = u128::from(start) + max_d.min(u128::from(u64::MAX));
+        Error::input(
+            "--time-scale",
+            format!("{}/{}", self.num, self.den),
+            format!(
+                "event {index} at t = {t} µs becomes (t - {start}) * {}/{} µs, past 2^64 - 1 µs; \
+                 with this scale, times from {start} to {} µs are allowed",
+                self.num,
+                self.den,
+                max_t.min(u128::from(u64::MAX))
+            ),
+            "use a smaller --time-scale, or move the origin with --t-start-us first",
+        )
     }
 }
 
@@ -467,10 +496,23 @@ mod tests {
     #[test]
     fn time_map_integer() {
         let mut t = TimeMap::parse(Some("first"), Some("1/3")).unwrap();
-        assert_eq!(t.apply(100), Some(0));
-        assert_eq!(t.apply(110), Some(3));
+        assert_eq!(t.apply(0, 100).unwrap(), Some(0));
+        assert_eq!(t.apply(1, 110).unwrap(), Some(3));
         let mut t = TimeMap::parse(Some("50"), None).unwrap();
-        assert_eq!(t.apply(10), None);
+        assert_eq!(t.apply(0, 10).unwrap(), None);
+        // a scaled time past 2^64 - 1 µs is an error naming the scale and the allowed times
+        let mut t = TimeMap::parse(None, Some("1000")).unwrap();
+        assert_eq!(
+            t.apply(0, 18_446_744_073_709_551).unwrap(),
+            Some(18_446_744_073_709_551_000)
+        );
+        let e = t.apply(7, 18_446_744_073_709_552).unwrap_err().to_string();
+        assert!(
+            e.contains("--time-scale = 1000/1")
+                && e.contains("event 7")
+                && e.contains("from 0 to 18446744073709551 µs"),
+            "{e}"
+        );
         assert_eq!(dt_us(0.1).unwrap(), 100);
         assert!(dt_us(0.0005).is_err());
         assert_eq!(parse_pool("2x3").unwrap(), (2, 3));

@@ -41,7 +41,6 @@ mod map;
 pub mod nmnist;
 pub mod npy;
 pub mod replay;
-#[cfg(feature = "hdf5")]
 pub mod shd;
 mod sort;
 
@@ -203,6 +202,23 @@ pub trait EventReader: Send {
     /// Clear `out` and fill it with the next events (at most [`CHUNK`]). Returns false, with
     /// `out` empty, at the end of the stream.
     fn next_chunk(&mut self, out: &mut Vec<AeEvent>) -> Result<bool>;
+    /// Records read so far that are not events and were skipped (AEDAT DVS128 special events,
+    /// EVT 2.0 trigger and extension words); see [`skipped_what`] for what they are.
+    fn skipped(&self) -> u64 {
+        0
+    }
+}
+
+/// What [`EventReader::skipped`] counts for a format (for `events info`).
+pub fn skipped_what(format: Format) -> &'static str {
+    match format {
+        Format::Aedat2 => {
+            "special events (DVS128 address bit 31 or 15 set: jAER's special, sync and external \
+             input events)"
+        }
+        Format::Evt2 => "EXT_TRIGGER, OTHERS and CONTINUED words",
+        _ => "non-event records",
+    }
 }
 
 /// How the AEDAT 2.0 32-bit address is read (it depends on the sensor that wrote it).
@@ -211,8 +227,9 @@ pub enum AedatChip {
     /// The raw 32-bit address as a 1-D address.
     #[default]
     Raw,
-    /// DVS128: bit 0 polarity, bits 1–7 x, bits 8–14 y; bit 15 set marks an external event
-    /// (skipped). Coordinates are the sensor's, not mirrored as jAER displays them.
+    /// DVS128, as jAER's DVS128 extractor reads it: `x = 127 − bits 1–7`, `y = bits 8–14`,
+    /// bit 0 = 1 is OFF (`p = 0`); an address with bit 31 or 15 set is a special event (skipped,
+    /// counted by [`EventReader::skipped`]).
     Dvs128,
 }
 
@@ -232,8 +249,31 @@ pub struct ReadOptions {
 
 const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 
+/// Refuse a directory given as an event file (opening one succeeds on Linux; reading it fails
+/// with an I/O error that would not say what to do).
+pub(crate) fn not_a_directory(path: &Path, what: &str) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        let hint = if what == "OUT" {
+            "name the output file, e.g. DIR/events.npy".to_string()
+        } else {
+            format!(
+                "name a file inside it, e.g. {}/spikes_<population>.npy (ls {0} lists them)",
+                path.display()
+            )
+        };
+        let allowed = if what == "OUT" {
+            "is a directory: the output must be a file (.npy or .aedat)"
+        } else {
+            "is a directory, not an event file (.npy, .aedat, .raw, .bin, .h5)"
+        };
+        return Err(Error::input(what, "", allowed, hint).in_file(path));
+    }
+    Ok(())
+}
+
 /// Detect the format of `path` from its first bytes (and extension for headerless formats).
 pub fn detect(path: &Path) -> Result<Format> {
+    not_a_directory(path, "event file")?;
     let mut head = [0u8; 16];
     let mut f = File::open(path).map_err(|e| open_error(path, e))?;
     let mut n = 0;
@@ -286,6 +326,7 @@ pub(crate) fn open_error(path: &Path, e: std::io::Error) -> Error {
 
 /// Open `path` for streaming, detecting the format unless `opts.format` is given.
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Box<dyn EventReader>> {
+    not_a_directory(path, "event file")?;
     let format = match opts.format {
         Some(f) => f,
         None => detect(path)?,
@@ -367,6 +408,10 @@ impl Checked {
 impl EventReader for Checked {
     fn info(&self) -> &StreamInfo {
         self.inner.info()
+    }
+
+    fn skipped(&self) -> u64 {
+        self.inner.skipped()
     }
 
     fn next_chunk(&mut self, out: &mut Vec<AeEvent>) -> Result<bool> {

@@ -283,24 +283,34 @@ fn read_header(src: &mut ByteSource) -> Result<Header> {
         ));
     };
     let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
-    if let Some(Lit::Bool(true)) = get("fortran_order") {
-        return Err(bad_header(
-            src,
-            "fortran_order: True",
-            "a 1-D structured array (fortran_order False)",
-        ));
-    }
+    // Fortran order only changes the layout of arrays with two or more dimensions: a 1-D array
+    // is the same bytes in either order, so its flag is honoured by ignoring it; any other shape
+    // is refused below, saying that it is a transposed (Fortran-order) array when it is one
+    let fortran = match get("fortran_order") {
+        Some(Lit::Bool(b)) => *b,
+        None => false,
+        Some(other) => {
+            return Err(bad_header(
+                src,
+                format!("fortran_order {other:?}"),
+                "fortran_order must be True or False",
+            ));
+        }
+    };
     let count = match get("shape") {
         Some(Lit::Seq(s)) if s.len() == 1 => match s[0] {
             Lit::Int(n) => n,
             _ => return Err(bad_header(src, "shape", "shape must be (N,)")),
         },
         other => {
-            return Err(bad_header(
-                src,
-                format!("shape {other:?}"),
-                "a 1-D array of events: shape (N,)",
-            ));
+            let what = if fortran {
+                "a 1-D array of events: shape (N,); this one is stored in Fortran order \
+                 (fortran_order True: a transposed array, e.g. W.T, saved by NumPy), whose \
+                 columns would be read as rows"
+            } else {
+                "a 1-D array of events: shape (N,)"
+            };
+            return Err(bad_header(src, format!("shape {other:?}"), what));
         }
     };
     let Some(Lit::Seq(descr)) = get("descr") else {
@@ -791,6 +801,39 @@ mod tests {
         b[n - 13..n - 11].copy_from_slice(&(-1i16).to_le_bytes());
         let e = read_bytes(b).unwrap_err().to_string();
         assert!(e.contains("event 1.x") && e.contains("-1"), "{e}");
+    }
+
+    fn npy_bytes(dict: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&[1, 0]);
+        b.extend_from_slice(&(dict.len() as u16 + 1).to_le_bytes());
+        b.extend_from_slice(dict.as_bytes());
+        b.push(b'\n');
+        b.extend_from_slice(data);
+        b
+    }
+
+    /// `fortran_order: True` on a 1-D structured array (NumPy writes it for no 1-D array, but the
+    /// bytes are the same in either order): read; on a 2-D array (a transposed `W.T`): refused,
+    /// saying so.
+    #[test]
+    fn fortran_order_one_d_is_read_and_two_d_is_refused() {
+        let mut data = vec![];
+        for (t, a) in [(5u64, 2u32), (9, 7)] {
+            data.extend_from_slice(&t.to_le_bytes());
+            data.extend_from_slice(&a.to_le_bytes());
+        }
+        let dict = "{'descr': [('t', '<u8'), ('addr', '<u4')], 'fortran_order': True, \
+                    'shape': (2,), }";
+        let ev = read_bytes(npy_bytes(dict, &data)).unwrap();
+        assert_eq!(ev, vec![AeEvent::addr(5, 2), AeEvent::addr(9, 7)]);
+        let dict = "{'descr': [('t', '<u8'), ('addr', '<u4')], 'fortran_order': True, \
+                    'shape': (1, 2), }";
+        let e = read_bytes(npy_bytes(dict, &data)).unwrap_err().to_string();
+        assert!(
+            e.contains("shape") && e.contains("Fortran order") && e.contains("(N,)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub struct Sorted {
     inner: VecReader,
     /// Events that were out of order in the source (each event earlier than its predecessor).
     pub inversions: u64,
+    skipped: u64,
 }
 
 impl Sorted {
@@ -35,6 +36,7 @@ impl Sorted {
         Ok(Sorted {
             inner: VecReader::new(info, all),
             inversions,
+            skipped: source.skipped(),
         })
     }
 }
@@ -45,5 +47,8 @@ impl EventReader for Sorted {
     }
     fn next_chunk(&mut self, out: &mut Vec<AeEvent>) -> Result<bool> {
         self.inner.next_chunk(out)
+    }
+    fn skipped(&self) -> u64 {
+        self.skipped
     }
 }

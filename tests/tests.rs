@@ -8,6 +8,7 @@ mod common;
 mod eprop;
 mod events;
 mod grad;
+mod npy_input;
 mod plugins;
 mod tasks;
 mod train;

@@ -10,6 +10,7 @@ mod events;
 mod events_hostile;
 mod faults;
 mod grad;
+mod npy_input;
 mod optimizer;
 mod plugin_loading;
 mod plugins;

@@ -123,7 +123,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let loss = match (&a.targets, a.class) {
         (Some(t), _) => {
-            let arr = read_targets(t)?;
+            let arr = read_targets(t, [steps, n_out as u64])?;
             if arr.0 != [steps, n_out as u64] {
                 return Err(Error::input(
                     "--targets",
@@ -248,8 +248,9 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// A 2-D float .npy (f32 or f64) as (shape, row-major f32 values).
-fn read_targets(path: &std::path::Path) -> Result<(Vec<u64>, Vec<f32>)> {
+/// A float .npy (f32 or f64) meant to have `shape`, as (its shape, row-major f32 values;
+/// Fortran-order files are transposed on read). A file too big for `shape` is refused unread.
+fn read_targets(path: &std::path::Path, shape: [u64; 2]) -> Result<(Vec<u64>, Vec<f32>)> {
     let bad = |msg: String| {
         Error::input(
             "--targets",
@@ -258,25 +259,33 @@ fn read_targets(path: &std::path::Path) -> Result<(Vec<u64>, Vec<f32>)> {
             "save a float32 array of shape [steps, n_out] with numpy.save",
         )
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
-    let f = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a .npy file: {e}")))?;
-    let shape = f.shape().to_vec();
-    let ts = match f.dtype() {
-        npyz::DType::Plain(t) => t.to_string(),
-        other => return Err(bad(format!("dtype {other:?} is not a float array")).into()),
-    };
-    let data: Vec<f32> = match ts.as_str() {
-        "<f4" => f.into_vec::<f32>().map_err(|e| bad(e.to_string()))?,
+    use std::io::Read;
+    let bound = npz::member_bound(shape[0].saturating_mul(shape[1]));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > bound {
+        return Err(bad(format!(
+            "more than {bound} bytes, the most a {shape:?} array of float64 takes"
+        ))
+        .into());
+    }
+    let f = npy::Npy::parse(&bytes).map_err(|e| bad(format!("not a usable .npy: {e}")))?;
+    let (shape, data): (Vec<u64>, Vec<f32>) = match f.dtype().as_str() {
+        "<f4" => f.values::<f32>().map_err(bad)?,
         "<f8" => f
-            .into_vec::<f64>()
-            .map_err(|e| bad(e.to_string()))?
-            .into_iter()
-            .map(|x| x as f32)
-            .collect(),
+            .values::<f64>()
+            .map(|(s, v)| (s, v.into_iter().map(|x| x as f32).collect()))
+            .map_err(bad)?,
         other => return Err(bad(format!("dtype {other}; allowed: float32, float64")).into()),
     };
     if let Some(k) = data.iter().position(|x| !x.is_finite()) {
-        return Err(bad(format!("entry {k} is {}; targets must be finite", data[k])).into());
+        return Err(bad(format!(
+            "entry {k} is {}; targets must be finite float32 numbers",
+            data[k]
+        ))
+        .into());
     }
     Ok((shape, data))
 }

@@ -45,11 +45,157 @@ pub fn write_f32_2d(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Resu
     })
 }
 
-/// Read events written by [`write_events`].
+/// Read events written by [`write_events`] (any Eligo event `.npy`; the file must hold the
+/// data its header declares).
 pub fn read_events(path: &Path) -> Result<Vec<Event>> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-    let f = npyz::NpyFile::new(&bytes[..]).map_err(|e| crate::Error::io(path, e))?;
-    f.into_vec::<Event>().map_err(|e| crate::Error::io(path, e))
+    let not_events = |e: String| crate::Error::io(path, std::io::Error::other(e));
+    let a = Npy::parse(&bytes).map_err(not_events)?;
+    a.values::<Event>().map(|(_, v)| v).map_err(not_events)
+}
+
+/// Longest `.npy` header dict accepted, in bytes: NumPy's own default `max_header_size`
+/// (`numpy.load` refuses longer headers too).
+pub const MAX_HEADER_BYTES: u64 = 10_000;
+
+/// Bytes before the data of a `.npy` whose header is as long as allowed: magic (6), version (2),
+/// header length (4 in format 2.0 and 3.0), the header.
+pub const MAX_PREFIX_BYTES: u64 = 12 + MAX_HEADER_BYTES;
+
+/// A `.npy` held in memory whose header was checked: the shape's product fits in memory and the
+/// bytes hold all of the data the header declares — so reading the values allocates no more
+/// than the input really holds (bound the input, and you bound the reader).
+pub struct Npy<'a> {
+    file: npyz::NpyFile<&'a [u8]>,
+    shape: Vec<u64>,
+}
+
+impl<'a> Npy<'a> {
+    /// Check the header of `bytes`. Errors say what is wrong in words, for the caller to put in
+    /// an input error with its file and field.
+    pub fn parse(bytes: &'a [u8]) -> std::result::Result<Self, String> {
+        let prefix = match bytes {
+            [b'\x93', b'N', b'U', b'M', b'P', b'Y', 1, _, a, b, ..] => {
+                10 + u64::from(u16::from_le_bytes([*a, *b]))
+            }
+            [
+                b'\x93',
+                b'N',
+                b'U',
+                b'M',
+                b'P',
+                b'Y',
+                2 | 3,
+                _,
+                a,
+                b,
+                c,
+                d,
+                ..,
+            ] => 12 + u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
+            [b'\x93', b'N', b'U', b'M', b'P', b'Y', v, ..] => {
+                return Err(format!(
+                    "NumPy format version {v} is unknown (1.0, 2.0 and 3.0 are read)"
+                ));
+            }
+            _ => return Err("not a .npy array (no NumPy magic at the start)".into()),
+        };
+        if prefix > MAX_PREFIX_BYTES {
+            return Err(format!(
+                "the header declares {prefix} bytes, more than the {MAX_HEADER_BYTES} NumPy allows"
+            ));
+        }
+        let file = npyz::NpyFile::new(bytes).map_err(|e| format!("unreadable header: {e}"))?;
+        let shape = file.shape().to_vec();
+        let len = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .filter(|&n| usize::try_from(n).is_ok())
+            .ok_or_else(|| format!("shape {shape:?} has more values than memory can address"))?;
+        let item = file
+            .dtype()
+            .num_bytes()
+            .ok_or_else(|| format!("dtype {:?} has no fixed size", file.dtype()))?;
+        let have = bytes.len() as u64 - prefix.min(bytes.len() as u64);
+        match len.checked_mul(item as u64) {
+            Some(need) if need <= have => {}
+            need => {
+                return Err(format!(
+                    "truncated: shape {shape:?} of {} needs {} bytes of data, the file holds {have}",
+                    dtype_name(&file.dtype()),
+                    need.map_or("more than 2^64".into(), |n| n.to_string())
+                ));
+            }
+        }
+        Ok(Npy { file, shape })
+    }
+
+    /// The shape, as the header says.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+
+    /// The dtype's type string (`<f4`, `|u1`, ...), or a description for structured dtypes.
+    pub fn dtype(&self) -> String {
+        dtype_name(&self.file.dtype())
+    }
+
+    /// The shape and the values in C (row-major) order: data stored in Fortran order (what
+    /// NumPy writes for a transposed array such as `W.T`) is transposed on read, so `[i, j]`
+    /// means the same as in NumPy either way.
+    pub fn values<T: npyz::Deserialize + Clone>(
+        self,
+    ) -> std::result::Result<(Vec<u64>, Vec<T>), String> {
+        let fortran = self.file.order() == npyz::Order::Fortran;
+        let data = self
+            .file
+            .into_vec::<T>()
+            .map_err(|e| format!("unreadable data: {e}"))?;
+        let data = if fortran {
+            fortran_to_c(&self.shape, data)
+        } else {
+            data
+        };
+        Ok((self.shape, data))
+    }
+}
+
+fn dtype_name(d: &npyz::DType) -> String {
+    match d {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `data` stored in Fortran order (first index fastest) rearranged to C order (last index
+/// fastest) for `shape` (whose product is `data.len()`).
+fn fortran_to_c<T: Clone>(shape: &[u64], data: Vec<T>) -> Vec<T> {
+    if shape.len() < 2 || data.is_empty() {
+        return data;
+    }
+    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    // element [i0, i1, ..] sits at i0 + d0 * (i1 + d1 * (..)) in Fortran order
+    let mut stride = vec![1usize; dims.len()];
+    for k in 1..dims.len() {
+        stride[k] = stride[k - 1] * dims[k - 1];
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut index = vec![0usize; dims.len()];
+    let mut at = 0usize;
+    for _ in 0..data.len() {
+        out.push(data[at].clone());
+        // the next C-order index: the last axis counts fastest
+        for k in (0..dims.len()).rev() {
+            index[k] += 1;
+            at += stride[k];
+            if index[k] < dims[k] {
+                break;
+            }
+            at -= stride[k] * dims[k];
+            index[k] = 0;
+        }
+    }
+    out
 }
 
 /// Streaming writer of a 2-D `<f4` array whose shape is known up front (state traces: steps ×

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub struct Array {
     /// Shape.
     pub shape: Vec<u64>,
+    /// The dtype as the file has it (`<f4`, `<u4`, ...).
+    pub dtype: String,
     /// Values, row-major.
     pub data: Vec<f64>,
 }
@@ -77,78 +79,179 @@ pub fn write(path: &Path, arrays: &BTreeMap<String, Out>) -> Result<()> {
     })
 }
 
-/// Read every array of the `.npz` at `path`.
+/// Largest total of values [`read`] takes from one archive (2^28, 2 GiB as `f64`).
+pub const READ_ALL_MAX_VALUES: u64 = 1 << 28;
+
+/// Read every array of the `.npz` at `path` (at most [`READ_ALL_MAX_VALUES`] values in all).
+/// Loaders that know what they need use [`Archive::get`], which reads only the asked members,
+/// each bounded by the size it must have.
 pub fn read(path: &Path) -> Result<BTreeMap<String, Array>> {
-    let bad = |what: String| {
-        Error::input(
-            "",
-            "",
-            format!("not a readable .npz archive: {what}"),
-            "write it with numpy.savez (or eligo itself)",
-        )
-        .in_file(path)
-    };
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::input(
-            "",
-            "",
-            format!("cannot open the file: {e}"),
-            "check the path",
-        )
-        .in_file(path)
-    })?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    let mut zip = Archive::open(path)?;
+    let names: Vec<String> = zip
+        .zip
+        .file_names()
+        .filter_map(|n| n.ok()?.strip_suffix(".npy").map(str::to_string))
+        .collect();
     let mut out = BTreeMap::new();
-    for k in 0..zip.len() {
-        let mut entry = zip.by_index(k).map_err(|e| bad(e.to_string()))?;
-        let name = entry.name().map_err(|e| bad(e.to_string()))?.to_string();
-        let Some(key) = name.strip_suffix(".npy") else {
-            continue;
+    let mut left = READ_ALL_MAX_VALUES;
+    for key in names {
+        if let Some(a) = zip.get(&key, left)? {
+            left = left.saturating_sub(a.data.len() as u64);
+            out.insert(key, a);
+        }
+    }
+    Ok(out)
+}
+
+/// An open `.npz` archive, read member by member.
+pub struct Archive<R = std::fs::File> {
+    zip: zip::ZipArchive<R>,
+    path: std::path::PathBuf,
+}
+
+impl Archive {
+    /// Open the `.npz` at `path` (reads its directory only).
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| {
+            Error::input(
+                "",
+                "",
+                format!("cannot open the file: {e}"),
+                "check the path",
+            )
+            .in_file(path)
+        })?;
+        Archive::new(file, path)
+    }
+}
+
+impl<R: Read + std::io::Seek> Archive<R> {
+    /// Read the archive from `reader`; errors name `path`.
+    pub fn new(reader: R, path: &Path) -> Result<Self> {
+        let zip = zip::ZipArchive::new(reader).map_err(|e| {
+            Error::input(
+                "",
+                "",
+                format!("not a readable .npz archive: {e}"),
+                "write it with numpy.savez (or eligo itself)",
+            )
+            .in_file(path)
+        })?;
+        Ok(Archive {
+            zip,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Whether the archive has the array `name` (member `name.npy`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.zip.index_for_name(&format!("{name}.npy")).is_some()
+    }
+
+    /// The raw bytes of member `name.npy` (`None` if absent), which must hold at most `max_len`
+    /// values: the declared uncompressed size and the bytes really inflated are both bounded by
+    /// [`member_bound`], so a member that inflates beyond it costs no more than the bound.
+    pub fn bytes(&mut self, name: &str, max_len: u64) -> Result<Option<Vec<u8>>> {
+        let member = format!("{name}.npy");
+        let bound = member_bound(max_len);
+        let path = &self.path;
+        let err = |value: String, allowed: String| {
+            Error::input(
+                member.clone(),
+                value,
+                allowed,
+                "the weights and data must match the network they are loaded into",
+            )
+            .in_file(path)
         };
-        // bounded: never trust the declared size beyond what the entry really holds
+        let mut entry = match self.zip.by_name(&member) {
+            Ok(e) => e,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(err("unreadable".into(), e.to_string())),
+        };
+        let too_big = |size: String| {
+            err(
+                size,
+                format!(
+                    "at most {bound} bytes (a header and {max_len} values of up to 8 bytes) are needed here"
+                ),
+            )
+        };
+        if entry.size() > bound {
+            return Err(too_big(format!("{} bytes uncompressed", entry.size())));
+        }
+        // no capacity from the declared size: it can lie
         let mut bytes = Vec::new();
         entry
             .by_ref()
-            .take(1 << 34)
+            .take(bound + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("entry {name}: {e}")))?;
-        let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("entry {name}: {e}")))?;
-        let shape = npy.shape().to_vec();
-        let type_str = match npy.dtype() {
-            npyz::DType::Plain(t) => t.to_string(),
-            other => {
-                return Err(bad(format!(
-                    "entry {name} has dtype {other:?}; numeric arrays only"
-                )));
-            }
-        };
-        let data: Vec<f64> = match type_str.as_str() {
-            "<f4" => npy
-                .into_vec::<f32>()
-                .map(|v| v.into_iter().map(f64::from).collect()),
-            "<f8" => npy.into_vec::<f64>(),
-            "<u4" => npy
-                .into_vec::<u32>()
-                .map(|v| v.into_iter().map(f64::from).collect()),
-            "<i4" => npy
-                .into_vec::<i32>()
-                .map(|v| v.into_iter().map(f64::from).collect()),
-            "<u8" => npy
-                .into_vec::<u64>()
-                .map(|v| v.into_iter().map(|x| x as f64).collect()),
-            "<i8" => npy
-                .into_vec::<i64>()
-                .map(|v| v.into_iter().map(|x| x as f64).collect()),
-            other => {
-                return Err(bad(format!(
-                    "entry {name} has dtype {other}; allowed: float32, float64, (u)int32, (u)int64"
-                )));
-            }
+            .map_err(|e| {
+                err(
+                    format!("{} bytes declared", entry.size()),
+                    format!("unreadable (a damaged file, or a member larger than declared): {e}"),
+                )
+            })?;
+        if bytes.len() as u64 > bound {
+            return Err(too_big(format!(
+                "more than {bound} bytes uncompressed (its declared size {} is wrong)",
+                entry.size()
+            )));
         }
-        .map_err(|e| bad(format!("entry {name}: {e}")))?;
-        out.insert(key.to_string(), Array { shape, data });
+        Ok(Some(bytes))
     }
-    Ok(out)
+
+    /// Array `name` (member `name.npy`; `None` if absent) in C order (Fortran-order members are
+    /// transposed on read). The member's bytes are bounded by [`member_bound`]`(max_len)`; its
+    /// shape is the caller's to check.
+    pub fn get(&mut self, name: &str, max_len: u64) -> Result<Option<Array>> {
+        let Some(bytes) = self.bytes(name, max_len)? else {
+            return Ok(None);
+        };
+        let bad = |what: String| {
+            Error::input(
+                format!("{name}.npy"),
+                "",
+                what,
+                "write it with numpy.savez (or eligo itself)",
+            )
+            .in_file(&self.path)
+        };
+        let npy = super::npy::Npy::parse(&bytes).map_err(bad)?;
+        let dtype = npy.dtype();
+        fn wide<T: npyz::Deserialize + Clone + Into<f64>>(
+            npy: super::npy::Npy<'_>,
+        ) -> std::result::Result<(Vec<u64>, Vec<f64>), String> {
+            npy.values::<T>()
+                .map(|(s, v)| (s, v.into_iter().map(Into::into).collect()))
+        }
+        let (shape, data) = match dtype.as_str() {
+            "<f4" => wide::<f32>(npy),
+            "<f8" => wide::<f64>(npy),
+            "<u4" => wide::<u32>(npy),
+            "<i4" => wide::<i32>(npy),
+            // 64-bit integers: exact up to 2^53, far beyond any size or index of a network
+            "<u8" => npy
+                .values::<u64>()
+                .map(|(s, v)| (s, v.into_iter().map(|x| x as f64).collect())),
+            "<i8" => npy
+                .values::<i64>()
+                .map(|(s, v)| (s, v.into_iter().map(|x| x as f64).collect())),
+            other => Err(format!(
+                "dtype {other}; allowed: float32, float64, (u)int32, (u)int64 (little-endian)"
+            )),
+        }
+        .map_err(bad)?;
+        Ok(Some(Array { shape, dtype, data }))
+    }
+}
+
+/// The most bytes a `.npy` member of at most `max_len` values may take: the longest header
+/// NumPy writes and 8 bytes a value.
+pub fn member_bound(max_len: u64) -> u64 {
+    max_len
+        .saturating_mul(8)
+        .saturating_add(super::npy::MAX_PREFIX_BYTES)
 }
 
 #[cfg(test)]

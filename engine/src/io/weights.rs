@@ -61,44 +61,81 @@ pub fn default_biases(net: &Network) -> Vec<Vec<f32>> {
 }
 
 /// Load weights (and biases) from `path` into `net` and `biases`. Every projection must be
-/// present; errors name the file, the array, what was found and what the network needs.
+/// present; only the members the network needs are read, each bounded by the size it must
+/// have; errors name the file, the array, what was found and what the network needs, and leave
+/// `net` and `biases` unchanged.
 pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<()> {
-    let arrays = npz::read(path)?;
+    let mut zip = npz::Archive::open(path)?;
     let err = |field: String, value: String, allowed: String| {
-        Error::input(field, value, allowed, "").in_file(path)
+        Error::input(
+            field,
+            value,
+            allowed,
+            "save the weights of this very network (eligo writes them to weights.npz)",
+        )
+        .in_file(path)
     };
-    for p in &mut net.projections {
-        let n_pre = p.n_pre();
-        let n_post = net.populations[p.post].size as usize;
-        let weights: Vec<f32> = if let Some(data) = arrays.get(&format!("{}/data", p.name)) {
+    let mut loaded = Vec::with_capacity(net.projections.len());
+    for p in &net.projections {
+        let n_pre = p.n_pre() as u64;
+        let n_post = u64::from(net.populations[p.post].size);
+        let n = p.len() as u64;
+        let data_key = format!("{}/data", p.name);
+        let weights: Vec<f32> = if zip.contains(&data_key) {
             for (part, want) in [("indptr", &p.indptr), ("indices", &p.targets)] {
                 let key = format!("{}/{part}", p.name);
-                let a = arrays.get(&key).ok_or_else(|| {
+                let a = zip.get(&key, want.len() as u64)?.ok_or_else(|| {
                     err(
                         key.clone(),
                         "missing".into(),
-                        format!("{}/data needs {key} too", p.name),
+                        format!("{data_key} needs {key} too"),
                     )
                 })?;
-                let same = a.data.len() == want.len()
-                    && a.data
-                        .iter()
-                        .zip(want.iter())
-                        .all(|(x, y)| *x == f64::from(*y));
-                if !same {
+                if !a.dtype.contains(['i', 'u']) {
                     return Err(err(
                         key,
-                        format!("{} entries", a.data.len()),
+                        format!("dtype {}", a.dtype),
+                        "must be an integer array (int32, uint32, int64 or uint64)".into(),
+                    ));
+                }
+                if a.shape != [want.len() as u64] {
+                    return Err(err(
+                        key,
+                        format!("shape {:?}", a.shape),
                         format!(
-                            "must equal the network's connectivity ({} entries): the weights belong to another network",
+                            "must have shape [{}] like the network's connectivity: the weights belong to another network",
                             want.len()
                         ),
                     ));
                 }
+                if let Some(k) = (0..want.len()).find(|&k| a.data[k] != f64::from(want[k])) {
+                    return Err(err(
+                        format!("{key}[{k}]"),
+                        a.data[k].to_string(),
+                        format!(
+                            "the network has {} there: the connectivity must equal the network's (the weights belong to another network)",
+                            want[k]
+                        ),
+                    ));
+                }
+            }
+            let data = zip.get(&data_key, n)?.expect("the archive has the member");
+            if data.shape != [n] {
+                return Err(err(
+                    data_key,
+                    format!("shape {:?}", data.shape),
+                    format!(
+                        "must have shape [{n}], one weight per entry of {}/indices",
+                        p.name
+                    ),
+                ));
             }
             data.data.iter().map(|&x| x as f32).collect()
-        } else if let Some(d) = arrays.get(&p.name) {
-            if d.shape != [n_post as u64, n_pre as u64] {
+        } else if zip.contains(&p.name) {
+            let d = zip
+                .get(&p.name, n_post * n_pre)?
+                .expect("the archive has the member");
+            if d.shape != [n_post, n_pre] {
                 return Err(err(
                     p.name.clone(),
                     format!("shape {:?}", d.shape),
@@ -107,6 +144,7 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
                     ),
                 ));
             }
+            let n_pre = n_pre as usize;
             let mut w = vec![0.0f32; p.len()];
             let mut used = vec![false; d.data.len()];
             for i in 0..n_pre {
@@ -126,7 +164,7 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
             w
         } else {
             return Err(err(
-                format!("{}/data", p.name),
+                data_key,
                 "missing".into(),
                 format!(
                     "every projection needs its weights ({0}/indptr, {0}/indices, {0}/data, or a dense {0})",
@@ -138,25 +176,38 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
             return Err(err(
                 format!("{}/data[{k}]", p.name),
                 weights[k].to_string(),
-                "weights must be finite numbers".into(),
+                "weights must be finite float32 numbers (below 3.4e38 in magnitude)".into(),
             ));
         }
-        p.weights = weights;
+        loaded.push(weights);
     }
-    for (pop, b) in net.populations.iter().zip(biases.iter_mut()) {
+    let mut loaded_biases = Vec::new();
+    for (k, (pop, b)) in net.populations.iter().zip(biases.iter()).enumerate() {
         if b.is_empty() {
             continue;
         }
-        if let Some(a) = arrays.get(&format!("{}/bias", pop.name)) {
-            if a.data.len() != b.len() || a.data.iter().any(|x| !x.is_finite()) {
+        let key = format!("{}/bias", pop.name);
+        if let Some(a) = zip.get(&key, b.len() as u64)? {
+            let v: Vec<f32> = a.data.iter().map(|&x| x as f32).collect();
+            if a.shape != [b.len() as u64] || v.iter().any(|x| !x.is_finite()) {
                 return Err(err(
-                    format!("{}/bias", pop.name),
-                    format!("{} values", a.data.len()),
-                    format!("must hold {} finite numbers", b.len()),
+                    key,
+                    format!("shape {:?}", a.shape),
+                    format!(
+                        "must hold {} finite float32 numbers (shape [{}])",
+                        b.len(),
+                        b.len()
+                    ),
                 ));
             }
-            *b = a.data.iter().map(|&x| x as f32).collect();
+            loaded_biases.push((k, v));
         }
+    }
+    for (p, w) in net.projections.iter_mut().zip(loaded) {
+        p.weights = w;
+    }
+    for (k, v) in loaded_biases {
+        biases[k] = v;
     }
     Ok(())
 }

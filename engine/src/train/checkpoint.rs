@@ -182,13 +182,13 @@ pub fn load(dir: &Path, tr: &mut Trainer, rule: &str) -> Result<State> {
     let mut biases = weights::default_biases(&net);
     weights::load(&c.join("weights.npz"), &mut net, &mut biases)?;
     let readout = biases.iter().position(|b| !b.is_empty()).unwrap_or(0);
-    let o = npz::read(&c.join("optimizer.npz"))?;
+    let mut o = npz::Archive::open(&c.join("optimizer.npz"))?;
     let (m0, v0, _) = tr.optimizer().state();
     let mut m = Vec::new();
     let mut v = Vec::new();
     for i in 0..m0.len() {
-        let get = |name: String, want: usize| -> Result<Vec<f32>> {
-            match o.get(&name) {
+        let mut get = |name: String, want: usize| -> Result<Vec<f32>> {
+            match o.get(&name, want as u64)? {
                 Some(a) if a.data.len() == want => Ok(a.data.iter().map(|&x| x as f32).collect()),
                 _ => Err(Error::input(
                     name,
@@ -203,9 +203,8 @@ pub fn load(dir: &Path, tr: &mut Trainer, rule: &str) -> Result<State> {
         v.push(get(format!("v/{i}"), v0[i].len())?);
     }
     let k = o
-        .get("steps")
-        .and_then(|a| a.data.first())
-        .copied()
+        .get("steps", 1)?
+        .and_then(|a| a.data.first().copied())
         .unwrap_or(0.0) as u64;
     let mut opt: Optimizer = tr.optimizer().clone();
     opt.set_state(m, v, k);

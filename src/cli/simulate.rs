@@ -2,7 +2,7 @@
 //! (`spikes_<population>.npy`), state traces (`state_<population>_<var>.npy`) and
 //! `summary.json` into DIR.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;

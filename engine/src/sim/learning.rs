@@ -207,9 +207,10 @@ impl Simulation {
     }
 
     /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
-    pub fn apply_gradients(&mut self, opt: &mut crate::train::Optimizer) {
+    /// An update that would make a weight non-finite is refused (see [`crate::train::Optimizer::step`]).
+    pub fn apply_gradients(&mut self, opt: &mut crate::train::Optimizer) -> Result<()> {
         if self.learn.grads.iter().all(Vec::is_empty) {
-            return;
+            return Ok(());
         }
         self.routes.uniform_w.fill(None);
         let grads: Vec<&[f32]> = self.learn.grads.iter().map(Vec::as_slice).collect();
@@ -219,10 +220,14 @@ impl Simulation {
             .iter_mut()
             .map(|p| p.weights.as_mut_slice())
             .collect();
-        opt.step(&mut params, &grads);
+        if let Err(e) = opt.step(&mut params, &grads) {
+            let name = format!("projection '{}'", self.net.projections[e.group].name);
+            return Err(e.error(&name));
+        }
         for g in &mut self.learn.grads {
             g.fill(0.0);
         }
+        Ok(())
     }
 
     /// Tell the rule a sequence starts (snapshots the plastic weights).

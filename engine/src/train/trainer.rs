@@ -13,6 +13,10 @@
 //! 3. weight and bias gradients are summed in lane order and the optimizer updates the master
 //!    weights, which are copied into every lane.
 //!
+//! Evaluations (validation, test) run in as many lanes as there are threads, so they sum the
+//! per-sample losses in sample order, never per lane: every reported number is the same for
+//! any thread count.
+//!
 //! Samples are pure functions of (task seed, split, index), and sequence `b` of iteration `i`
 //! is training sample `i * B + b`: resuming at iteration `i` needs no random state.
 

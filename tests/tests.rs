@@ -3,6 +3,7 @@
 //! `cargo test --release --test integration -- MODULE::`.
 
 mod bptt;
+mod checkpoints;
 mod cli;
 mod common;
 mod eprop;

@@ -316,3 +316,180 @@ fn the_rule_config_sets_per_projection_learning_rates() {
         (Some("adam"), Some(5e-3))
     );
 }
+
+#[test]
+fn bad_counts_name_their_flag() {
+    // --checkpoint-every 0 divided by zero (exit 101)
+    refused(
+        &["--checkpoint-every", "0"],
+        &["--checkpoint-every = 0", "must be between 1 and"],
+    );
+    // --threads 0 was blamed on `batch`
+    refused(
+        &["--threads", "0"],
+        &["--threads = 0", "must be between 1 and"],
+    );
+}
+
+/// The test evaluation summed per-lane losses, and the evaluation lanes are as many as the
+/// threads: `test_loss` differed in the 15th digit between 1 and 2 threads.
+#[test]
+fn summary_is_bit_identical_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |threads: &str| {
+        let out = dir.path().join(threads);
+        ok(&train(&out, &["--iterations", "6", "--threads", threads]));
+        let mut s: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        for timing in ["threads", "seconds_per_iteration", "wall_s", "out"] {
+            assert!(s.remove(timing).is_some(), "{timing}");
+        }
+        serde_json::to_string_pretty(&s).unwrap()
+    };
+    let (one, two) = (summary("1"), summary("2"));
+    assert!(one.contains("test_loss"), "{one}");
+    assert_eq!(one, two, "summary.json differs between 1 and 2 threads");
+}
+
+/// `--lr 1e300` wrote NaN weights with exit 0 (or failed later in the rule with exit 1): the
+/// update is checked, the run stops with exit 2 before writing anything from it, and the last
+/// checkpoint stays as it was.
+#[test]
+fn an_exploding_learning_rate_stops_before_writing_non_finite_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    let o = train(&fresh, &["--iterations", "2", "--lr", "1e300"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for m in ["--lr = 1e300", "in iteration 1", "weights must stay finite"] {
+        assert!(err.contains(m), "{m:?} missing from: {err}");
+    }
+    assert!(!fresh.join("weights.npz").exists() && !fresh.join("checkpoint").exists());
+    // a run with a good checkpoint, continued with the exploding rate
+    let run = dir.path().join("run");
+    ok(&train(
+        &run,
+        &["--iterations", "2", "--checkpoint-every", "1"],
+    ));
+    let files = [
+        "checkpoint/state.json",
+        "checkpoint/weights.npz",
+        "checkpoint/optimizer.npz",
+        "weights.npz",
+        "metrics.jsonl",
+    ];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| read(&run.join(f))).collect();
+    let o = resume(
+        &run,
+        &[
+            "--iterations",
+            "4",
+            "--lr",
+            "1e300",
+            "--resume-override",
+            "lr",
+        ],
+        false,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("in iteration 3"), "{err}");
+    for (f, b) in files.iter().zip(&before) {
+        assert!(read(&run.join(f)) == *b, "{f} changed");
+    }
+    ok(&resume(&run, &["--iterations", "3"], false));
+}
+
+/// SIGINT during `train`: the iteration under way finishes, a checkpoint is written, exit 130;
+/// resuming reaches the weights of an uninterrupted run, bit for bit.
+#[test]
+fn sigint_checkpoints_and_resume_continues_exactly() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let (run, reference) = (dir.path().join("run"), dir.path().join("reference"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train",
+            "--task",
+            "evidence",
+            "--scale",
+            "0.1",
+            "--batch",
+            "4",
+            "--quiet",
+            "--threads",
+            "1",
+            "--no-early-stop",
+            "--iterations",
+            "100000",
+            "--checkpoint-every",
+            "3",
+            "--out",
+        ])
+        .arg(&run)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the first metrics are written with the first checkpoint (iteration 3)
+    let t0 = Instant::now();
+    while !run.join("metrics.jsonl").exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no metrics after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t1.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("train did not stop within 60 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert!(
+        !run.join(".checkpoint.tmp").exists(),
+        "no temporary checkpoint left"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    let k = state["iteration"].as_u64().unwrap();
+    assert!(k >= 3, "{state}");
+    let end = (k + 2).to_string();
+    let more = [
+        "--iterations",
+        &end,
+        "--checkpoint-every",
+        "3",
+        "--threads",
+        "1",
+        "--no-early-stop",
+    ];
+    ok(&resume(&run, &more, false));
+    ok(&train(&reference, &more));
+    for f in [
+        "weights.npz",
+        "checkpoint/optimizer.npz",
+        "checkpoint/rules.bin",
+    ] {
+        assert!(
+            read(&run.join(f)) == read(&reference.join(f)),
+            "{f}: the interrupted and resumed run differs from the uninterrupted one"
+        );
+    }
+}

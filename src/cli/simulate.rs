@@ -195,7 +195,7 @@ pub fn run(a: Args) -> Result<()> {
     sim.end_batch(1, cfg.steps, &counts)?;
     replay.finish()?;
     if let Some(opt) = &mut optimizer {
-        sim.apply_gradients(opt);
+        sim.apply_gradients(opt)?;
     }
     let sim_s = t_sim.elapsed().as_secs_f64();
     progress.finish();

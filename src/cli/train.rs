@@ -60,12 +60,17 @@ pub struct Args {
     /// Shrink the task (sequence length) for quick runs; 1 = the paper's.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
-    /// Write a checkpoint every this many iterations.
+    /// Write a checkpoint every this many iterations (at least 1).
     #[arg(long, default_value_t = 25)]
     pub checkpoint_every: u64,
-    /// Continue the run whose --out directory this is, from its last checkpoint.
+    /// Continue the run whose --out directory this is, from its last checkpoint. Every setting
+    /// that affects the results must be the checkpoint's (see --resume-override).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// With --resume: continue although these settings differ from the checkpoint's, with this
+    /// run's values (comma-separated names as the refusal lists them, e.g. lr,rule.feedback).
+    #[arg(long, value_delimiter = ',')]
+    pub resume_override: Vec<String>,
     /// Do not stop early when the validation error reaches the task's target.
     #[arg(long)]
     pub no_early_stop: bool,
@@ -104,6 +109,25 @@ fn set_param(
 /// Run `train`.
 pub fn run(a: Args) -> Result<()> {
     let t_start = Instant::now();
+    if a.checkpoint_every == 0 {
+        return Err(Error::input(
+            "--checkpoint-every",
+            0,
+            format!("must be between 1 and {} iterations", u64::MAX),
+            "leave it out for the default, a checkpoint every 25 iterations",
+        )
+        .into());
+    }
+    if !a.resume_override.is_empty() && a.resume.is_none() {
+        return Err(Error::input(
+            "--resume-override",
+            a.resume_override.join(","),
+            "only applies with --resume",
+            "",
+        )
+        .into());
+    }
+    super::interrupt::install();
     let task = task::by_name(
         &a.task,
         &TaskOptions {
@@ -176,6 +200,14 @@ pub fn run(a: Args) -> Result<()> {
     let rule_name = plugin.name.clone();
     let mut tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
         .map_err(|e| super::rule::in_rule_config(e, a.rule_config.as_deref()))?;
+    let settings = checkpoint::settings(
+        tr.task().name(),
+        a.scale,
+        &plugin,
+        &rc.values,
+        &rc.host,
+        &cfg,
+    );
     let out = a
         .resume
         .clone()
@@ -185,34 +217,40 @@ pub fn run(a: Args) -> Result<()> {
     let metrics_path = out.join("metrics.jsonl");
     let mut history: Vec<String> = Vec::new();
     if let Some(dir) = &a.resume {
-        let s = checkpoint::load(dir, &mut tr, &rule_name)?;
-        if s.batch != cfg.batch || s.seed != a.seed {
-            return Err(Error::input(
-                "--resume",
-                dir.display(),
-                format!(
-                    "the checkpoint was made with batch {} and seed {}",
-                    s.batch, s.seed
-                ),
-                format!("resume with --batch {} --seed {}", s.batch, s.seed),
-            )
-            .into());
+        let (s, overridden) =
+            checkpoint::load(dir, &mut tr, &rule_name, &settings, &a.resume_override)?;
+        for o in &overridden {
+            eprintln!("warning: --resume-override: continuing with another {o}");
         }
-        // keep the metrics up to the checkpoint
-        if let Ok(text) = std::fs::read_to_string(&metrics_path) {
-            history = text
-                .lines()
-                .filter(|l| {
-                    serde_json::from_str::<serde_json::Value>(l)
-                        .ok()
-                        .and_then(|v| v["iteration"].as_u64())
-                        .is_some_and(|i| i <= s.iteration)
-                })
-                .map(str::to_string)
-                .collect();
-        }
+        history = metrics_until(&metrics_path, s.iteration)?;
     }
+    // test hook: stop each checkpoint write once its temporary copy is complete (a crash
+    // before the renames)
     let crash_test = std::env::var_os("ELIGO_TEST_CRASH_CHECKPOINT").is_some();
+    let save = |tr: &Trainer, it: u64| -> Result<()> {
+        let state = checkpoint::State {
+            iteration: it,
+            task: tr.task().name().into(),
+            task_seed: a.seed,
+            seed: a.seed,
+            batch: cfg.batch,
+            rule: rule_name.clone(),
+            fingerprint: checkpoint::fingerprint(tr.network()),
+            eligo_version: env!("CARGO_PKG_VERSION").into(),
+            settings: settings.clone(),
+            files: Default::default(),
+        };
+        checkpoint::save_with_faults(&out, tr, &state, &mut |step| {
+            if crash_test && step == checkpoint::SaveStep::RemoveStaleOld {
+                return Err(Error::Rule(
+                    "test crash between the temporary write and the rename".into(),
+                ));
+            }
+            Ok(())
+        })?;
+        Ok(())
+    };
+    let mut saved_at = a.resume.is_some().then_some(tr.iteration);
     let kind = tr.task().kind();
     let bar = ProgressBar::with_draw_target(
         Some(iterations),
@@ -232,7 +270,26 @@ pub fn run(a: Args) -> Result<()> {
     let mut last_validation: Option<f64> = None;
     let t_train = Instant::now();
     let it0 = tr.iteration;
+    let interrupted = |tr: &Trainer| {
+        super::interrupt::check(|| {
+            format!(
+                "checkpoint of iteration {} written to {}; continue with --resume {}",
+                tr.iteration,
+                out.join("checkpoint").display(),
+                out.display()
+            )
+        })
+    };
     while tr.iteration < iterations {
+        // a signal is acted on between iterations: the iteration under way finishes (seconds
+        // at most), is checkpointed, and the run stops with 128 + signal
+        if super::interrupt::requested().is_some() {
+            if saved_at != Some(tr.iteration) {
+                write_lines(&metrics_path, &history)?;
+                save(&tr, tr.iteration)?;
+            }
+            interrupted(&tr)?;
+        }
         let t0 = Instant::now();
         let m = tr.step()?;
         let it = tr.iteration;
@@ -264,17 +321,8 @@ pub fn run(a: Args) -> Result<()> {
         history.push(line.to_string());
         if it % a.checkpoint_every == 0 || it == iterations || stopped_early.is_some() {
             write_lines(&metrics_path, &history)?;
-            let state = checkpoint::State {
-                iteration: it,
-                task: tr.task().name().into(),
-                task_seed: a.seed,
-                seed: a.seed,
-                batch: cfg.batch,
-                rule: rule_name.clone(),
-                fingerprint: checkpoint::fingerprint(tr.network()),
-                eligo_version: env!("CARGO_PKG_VERSION").into(),
-            };
-            checkpoint::save(&out, &tr, &state, crash_test)?;
+            save(&tr, it)?;
+            saved_at = Some(it);
         }
         if stopped_early.is_some() {
             break;
@@ -283,6 +331,12 @@ pub fn run(a: Args) -> Result<()> {
     bar.finish_and_clear();
     let train_s = t_train.elapsed().as_secs_f64();
     write_lines(&metrics_path, &history)?;
+    if super::interrupt::requested().is_some() {
+        if saved_at != Some(tr.iteration) {
+            save(&tr, tr.iteration)?;
+        }
+        interrupted(&tr)?;
+    }
     // final test
     let n_test = tr.task().test_sequences(cfg.batch);
     let test = tr.evaluate(Split::Test, n_test)?;
@@ -342,6 +396,58 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The lines of `metrics.jsonl` up to `iteration` (a checkpoint's), which must be exactly one per
+/// iteration 1..=iteration, in order: anything else means the metrics and the checkpoint are of
+/// different runs or were edited.
+fn metrics_until(path: &std::path::Path, iteration: u64) -> Result<Vec<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(_) if iteration == 0 => String::new(),
+        Err(e) => {
+            return Err(Error::input(
+                "metrics.jsonl",
+                "",
+                format!("cannot read it ({e}); the checkpoint is of iteration {iteration} and needs its lines 1..={iteration}"),
+                "resume in the --out directory the checkpoint was written in",
+            )
+            .in_file(path)
+            .into());
+        }
+    };
+    let mut lines = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        let it = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["iteration"].as_u64());
+        let want = lines.len() as u64 + 1;
+        match it {
+            Some(i) if i > iteration => break,
+            Some(i) if i == want => lines.push(l.to_string()),
+            _ => {
+                return Err(Error::input(
+                    format!("line {}", n + 1),
+                    l.chars().take(80).collect::<String>(),
+                    format!("expected the metrics of iteration {want} (one line per iteration 1..={iteration}, the checkpoint's)"),
+                    "the metrics do not belong to this checkpoint; resume from an intact --out directory",
+                )
+                .in_file(path)
+                .into());
+            }
+        }
+    }
+    if lines.len() as u64 != iteration {
+        return Err(Error::input(
+            "metrics.jsonl",
+            format!("{} lines", lines.len()),
+            format!("the checkpoint is of iteration {iteration} and needs one line per iteration up to it"),
+            "the metrics do not belong to this checkpoint; resume from an intact --out directory",
+        )
+        .in_file(path)
+        .into());
+    }
+    Ok(lines)
 }
 
 fn write_lines(path: &std::path::Path, lines: &[String]) -> Result<()> {

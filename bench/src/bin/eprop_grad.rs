@@ -151,7 +151,7 @@ fn memory() {
     sim.begin_sequence().expect("start");
     sim.run(1000, None).expect("run");
     sim.end_sequence(1000).expect("end");
-    sim.apply_gradients(&mut opt);
+    sim.apply_gradients(&mut opt).expect("finite update");
     let after = rss_kb();
     println!(
         "memory: {synapses} plastic synapses, resident +{} kB => {:.1} bytes per plastic synapse (event e-prop, Adam)",

@@ -143,6 +143,16 @@ impl<R: Read + std::io::Seek> Archive<R> {
         })
     }
 
+    /// The names of the arrays in the archive (members `NAME.npy`, in directory order); reads
+    /// nothing but the directory.
+    pub fn names(&self) -> Vec<String> {
+        self.zip
+            .file_names()
+            .filter_map(|m| m.ok())
+            .map(|m| m.strip_suffix(".npy").unwrap_or(&m).to_string())
+            .collect()
+    }
+
     /// Whether the archive has the array `name` (member `name.npy`).
     pub fn contains(&self, name: &str) -> bool {
         self.zip.index_for_name(&format!("{name}.npy")).is_some()

@@ -15,6 +15,10 @@
 //! | `beta2` | 0.999   | Adam second-moment decay                 |
 //! | `eps`   | 1e-8    | Adam denominator offset                  |
 //!
+//! Every update is checked: a weight or moment that is no longer finite (a learning rate far
+//! too large, an overflowing gradient) stops the update with [`NonFinite`] instead of being
+//! written, so a diverging run never produces NaN weights or checkpoints.
+//!
 //! Reference: D. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR 2015
 //! (Algorithm 1); the e-prop paper uses Adam with these defaults.
 
@@ -74,6 +78,35 @@ impl Group {
     }
 }
 
+/// An update that made a parameter or a moment estimate non-finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NonFinite {
+    /// Index of the parameter array (group).
+    pub group: usize,
+    /// Index of the element in the array.
+    pub index: usize,
+    /// The value it would have had.
+    pub value: f32,
+    /// Learning rate of the group.
+    pub lr: f64,
+}
+
+impl NonFinite {
+    /// The input error for it: `what` names the array (e.g. "projection 'rec->rec'"). A rate that
+    /// makes the weights overflow is the user's setting, so this is bad input (exit 2).
+    pub fn error(&self, what: &str) -> crate::error::Error {
+        crate::error::Error::input(
+            "--lr",
+            format!("{:?}", self.lr),
+            format!(
+                "the optimizer update made element {} of {what} {} (weights must stay finite); nothing was written for this update",
+                self.index, self.value
+            ),
+            "lower the learning rate (--lr, or lr_by_projection in the rule config)",
+        )
+    }
+}
+
 /// An optimizer over several parameter arrays (projections, biases, feedback matrices).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Optimizer {
@@ -112,7 +145,9 @@ impl Optimizer {
     }
 
     /// Apply one update: `params[i] -= step(grads[i])`, then the constraints of group `i`.
-    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) {
+    /// A non-finite result (weight, first or second moment) is returned as [`NonFinite`]; the
+    /// arrays are then partly updated and must be discarded (the caller stops the run).
+    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) -> Result<(), NonFinite> {
         assert_eq!(params.len(), self.groups.len(), "one group per array");
         self.k += 1;
         for (i, (w, g)) in params.iter_mut().zip(grads).enumerate() {
@@ -153,7 +188,18 @@ impl Optimizer {
                     *w = 0.0;
                 }
             }
+            let bad = |xs: &[f32]| xs.iter().position(|x| !x.is_finite()).map(|j| (j, xs[j]));
+            let (m, v) = (&self.m[i], &self.v[i]);
+            if let Some((index, value)) = bad(w).or_else(|| bad(m)).or_else(|| bad(v)) {
+                return Err(NonFinite {
+                    group: i,
+                    index,
+                    value,
+                    lr: grp.lr,
+                });
+            }
         }
+        Ok(())
     }
 
     /// The moment estimates (for checkpoints).
@@ -161,11 +207,55 @@ impl Optimizer {
         (&self.m, &self.v, self.k)
     }
 
-    /// Restore moment estimates written by [`Optimizer::state`].
-    pub fn set_state(&mut self, m: Vec<Vec<f32>>, v: Vec<Vec<f32>>, k: u64) {
+    /// Restore moment estimates written by [`Optimizer::state`]. Refuses (naming the array and
+    /// element) shapes other than this optimizer's, non-finite moments and negative second
+    /// moments, which would turn every later update into NaN.
+    pub fn set_state(
+        &mut self,
+        m: Vec<Vec<f32>>,
+        v: Vec<Vec<f32>>,
+        k: u64,
+    ) -> crate::error::Result<()> {
+        use crate::error::Error;
+        for (name, new, old) in [("m", &m, &self.m), ("v", &v, &self.v)] {
+            if new.len() != old.len() {
+                return Err(Error::input(
+                    name,
+                    new.len(),
+                    format!("the optimizer has {} parameter arrays", old.len()),
+                    "",
+                ));
+            }
+            for (i, (a, b)) in new.iter().zip(old).enumerate() {
+                if a.len() != b.len() {
+                    return Err(Error::input(
+                        format!("{name}/{i}"),
+                        format!("{} values", a.len()),
+                        format!("must hold {} values", b.len()),
+                        "",
+                    ));
+                }
+                let bad = a
+                    .iter()
+                    .position(|&x| !x.is_finite() || (name == "v" && x < 0.0));
+                if let Some(j) = bad {
+                    return Err(Error::input(
+                        format!("{name}/{i}[{j}]"),
+                        a[j],
+                        if name == "v" {
+                            "second moments must be finite and >= 0"
+                        } else {
+                            "first moments must be finite"
+                        },
+                        "the checkpoint is damaged; resume from an intact copy",
+                    ));
+                }
+            }
+        }
         self.m = m;
         self.v = v;
         self.k = k;
+        Ok(())
     }
 }
 
@@ -177,7 +267,7 @@ mod tests {
     fn sgd_is_w_minus_lr_g() {
         let mut o = Optimizer::new(Method::Sgd, vec![Group::new(0.5)], &[2]);
         let mut w = vec![1.0f32, -1.0];
-        o.step(&mut [&mut w], &[&[2.0, -4.0]]);
+        o.step(&mut [&mut w], &[&[2.0, -4.0]]).unwrap();
         assert_eq!(w, vec![0.0, 1.0]);
     }
 
@@ -196,7 +286,7 @@ mod tests {
             let mh = m / (1.0 - b1.powi(t));
             let vh = v / (1.0 - b2.powi(t));
             w -= lr * mh / (vh.sqrt() + eps);
-            o.step(&mut [&mut wf], &[&[*g as f32]]);
+            o.step(&mut [&mut wf], &[&[*g as f32]]).unwrap();
             assert!(
                 (f64::from(wf[0]) - w).abs() < 1e-6,
                 "t={t}: {} vs {w}",
@@ -212,8 +302,41 @@ mod tests {
         g.signs = Some(vec![true, false]);
         let mut o = Optimizer::new(Method::Sgd, vec![g], &[2]);
         let mut w = vec![0.2f32, -0.1];
-        o.step(&mut [&mut w], &[&[-1.0, -1.0]]);
+        o.step(&mut [&mut w], &[&[-1.0, -1.0]]).unwrap();
         // first: 1.2 clipped to 0.5; second: -0.1 + 1 = 0.9 would flip sign -> 0
         assert_eq!(w, vec![0.5, 0.0]);
+    }
+
+    #[test]
+    fn a_non_finite_update_is_reported_not_written_silently() {
+        // lr = 1e300 is inf in f32: inf * (m / c1) is +-inf or NaN
+        let mut o = Optimizer::new(Method::adam(), vec![Group::new(1e300)], &[2]);
+        let mut w = vec![0.1f32, 0.2];
+        let e = o.step(&mut [&mut w], &[&[0.5, 0.0]]).unwrap_err();
+        assert_eq!((e.group, e.index, e.lr), (0, 0, 1e300));
+        assert!(!e.value.is_finite());
+        // SGD with a gradient that overflows f32 after scaling
+        let mut o = Optimizer::new(Method::Sgd, vec![Group::new(1e30)], &[1]);
+        let mut w = vec![0.0f32];
+        assert!(o.step(&mut [&mut w], &[&[1e30]]).is_err());
+        // a sane update passes
+        let mut o = Optimizer::new(Method::adam(), vec![Group::new(1e-3)], &[1]);
+        assert!(o.step(&mut [&mut [0.5f32]], &[&[1.0]]).is_ok());
+    }
+
+    #[test]
+    fn loaded_moments_are_checked() {
+        let mut o = Optimizer::new(Method::adam(), vec![Group::new(1e-3)], &[2]);
+        let ok = o.set_state(vec![vec![0.1, -0.1]], vec![vec![0.0, 1.0]], 3);
+        assert!(ok.is_ok());
+        for (m, v, field) in [
+            (vec![f32::NAN, 0.0], vec![0.0, 0.0], "m/0[0]"),
+            (vec![0.0, 0.0], vec![0.0, -1e-3], "v/0[1]"),
+            (vec![0.0, 0.0], vec![f32::INFINITY, 0.0], "v/0[0]"),
+            (vec![0.0], vec![0.0, 0.0], "m/0"),
+        ] {
+            let e = o.set_state(vec![m], vec![v], 3).unwrap_err().to_string();
+            assert!(e.starts_with(field), "{field}: {e}");
+        }
     }
 }

@@ -55,9 +55,10 @@ impl Simulation {
     }
 
     /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
-    pub fn apply_gradients(&mut self, opt: &mut crate::optim::Optimizer) {
+    /// An update that would make a weight non-finite is refused (see [`crate::optim::Optimizer::step`]).
+    pub fn apply_gradients(&mut self, opt: &mut crate::optim::Optimizer) -> Result<()> {
         if self.learn.grads.iter().all(Vec::is_empty) {
-            return;
+            return Ok(());
         }
         self.routes.uniform_w.fill(None);
         let grads: Vec<&[f32]> = self.learn.grads.iter().map(Vec::as_slice).collect();
@@ -67,10 +68,14 @@ impl Simulation {
             .iter_mut()
             .map(|p| p.weights.as_mut_slice())
             .collect();
-        opt.step(&mut params, &grads);
+        if let Err(e) = opt.step(&mut params, &grads) {
+            let name = format!("projection '{}'", self.net.projections[e.group].name);
+            return Err(e.error(&name));
+        }
         for g in &mut self.learn.grads {
             g.fill(0.0);
         }
+        Ok(())
     }
 
     /// Tell the rule a sequence starts (snapshots the plastic weights).

@@ -2,27 +2,42 @@
 //!
 //! `DIR/checkpoint/` holds `weights.npz` (the weights in the `io::weights` layout and the
 //! readout biases), `optimizer.npz` (Adam moments `m/<i>`, `v/<i>` and step count), `rules.bin`
-//! (each lane's rule state, as the rule serialized it) and `state.json` (iteration, task, seed,
-//! batch, rule, and a fingerprint of the network's structure). Sampling is stateless (sample `i`
-//! is a function of the task seed), so the iteration is the whole random state.
+//! (each lane's rule state, as the rule serialized it) and `state.json` (iteration, every
+//! setting that affects the results, a fingerprint of the network's structure, and a digest of
+//! each of the three other files). Sampling is stateless (sample `i` is a function of the task
+//! seed), so the iteration is the whole random state.
 //!
-//! Writing is atomic: a new checkpoint is written to `DIR/.checkpoint.tmp/`, the previous one
-//! is renamed to `DIR/checkpoint.old/`, the new one renamed into place, and the old one
-//! removed. A run killed at any point leaves either `checkpoint/` or `checkpoint.old/` complete;
-//! [`load`] takes `checkpoint/` and falls back to `checkpoint.old/`, and never reads a `.tmp`.
+//! Loading checks everything it can before anything is restored: the digests (so an edited,
+//! truncated or extended file is refused), the network fingerprint, every recorded setting
+//! against this run's (a difference is refused unless the user overrides that setting), the
+//! optimizer's step count against the iteration, finite weights and moments, non-negative
+//! second moments, and a `rules.bin` with nothing after its last state.
+//!
+//! Writing is atomic and never leaves the directory without a complete checkpoint (the steps
+//! are [`SaveStep`], in order): the new checkpoint is written to `DIR/.checkpoint.tmp/`; then,
+//! only if `checkpoint/` exists (so it is the complete one), a stale `checkpoint.old/` is removed
+//! and `checkpoint/` renamed to `checkpoint.old/`; the new one is renamed to `checkpoint/`; and
+//! `checkpoint.old/` is removed last. A run killed between any two steps, once or several times
+//! in a row, leaves `checkpoint/` complete, or (between the two renames) only `checkpoint.old/`;
+//! [`locate`] takes `checkpoint/` when it exists, else `checkpoint.old/`, and never reads the
+//! `.tmp` (which is complete only once a rename has made it the checkpoint).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Trainer;
+use super::{TrainConfig, Trainer};
 use crate::error::{Error, Result};
 use crate::io::npz::{self, Out};
 use crate::io::weights;
 use crate::network::Network;
 use crate::neuron::source::splitmix64;
-use crate::optim::Optimizer;
+use crate::optim::{Method, Optimizer};
+use crate::plugin::{HostOptions, Plugin};
+
+/// The data files of a checkpoint, each with a digest in `state.json`.
+pub const FILES: [&str; 3] = ["weights.npz", "optimizer.npz", "rules.bin"];
 
 /// `state.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +58,174 @@ pub struct State {
     pub fingerprint: u64,
     /// Eligo version that wrote it.
     pub eligo_version: String,
+    /// Every setting that affects the results (see [`settings`]).
+    pub settings: Settings,
+    /// Digest of each file of [`FILES`] (hex), filled in by [`save`].
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+/// The settings of a run that affect its results, by name; values are exact (floats in their
+/// shortest round-trip form).
+pub type Settings = BTreeMap<String, String>;
+
+/// Settings that change the network, the data or the optimizer state's shape: a checkpoint
+/// cannot continue under another value, so no override is accepted.
+const FIXED: [&str; 6] = ["task", "scale", "seed", "batch", "rule", "optimizer"];
+
+/// The settings of a run: the task and its options, the rule and each of its parameters, the
+/// optimizer and the host options of the rule config.
+pub fn settings(
+    task: &str,
+    scale: f64,
+    plugin: &Plugin,
+    rule_values: &[f64],
+    host: &HostOptions,
+    cfg: &TrainConfig,
+) -> Settings {
+    let mut s = Settings::new();
+    let mut put = |k: &str, v: String| {
+        s.insert(k.to_string(), v);
+    };
+    put("task", task.into());
+    put("scale", format!("{scale:?}"));
+    put("seed", cfg.seed.to_string());
+    put("batch", cfg.batch.to_string());
+    put("rule", plugin.name.clone());
+    put("rule.version", plugin.version.clone());
+    for (p, &v) in plugin.params.iter().zip(rule_values) {
+        let text = match &p.choices {
+            Some(c) => c
+                .get(v as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("{v:?}")),
+            None => format!("{v:?}"),
+        };
+        put(&format!("rule.{}", p.name), text);
+    }
+    match cfg.method {
+        Method::Sgd => put("optimizer", "sgd".into()),
+        Method::Adam { beta1, beta2, eps } => {
+            put("optimizer", "adam".into());
+            put("optimizer.beta1", format!("{beta1:?}"));
+            put("optimizer.beta2", format!("{beta2:?}"));
+            put("optimizer.eps", format!("{eps:?}"));
+        }
+    }
+    put("lr", format!("{:?}", cfg.lr));
+    put(
+        "lr_by_projection",
+        format!("{:?}", host.optimizer.lr_by_projection),
+    );
+    put(
+        "decay_by_projection",
+        format!("{:?}", host.optimizer.decay_by_projection),
+    );
+    put("plastic", format!("{:?}", host.plastic));
+    put("w_min", format!("{:?}", host.w_min));
+    put("w_max", format!("{:?}", host.w_max));
+    put("keep_sign", host.keep_sign.to_string());
+    s
+}
+
+/// The command-line option that sets `key`.
+fn flag(key: &str) -> String {
+    match key {
+        "task" | "scale" | "seed" | "batch" | "rule" | "lr" => format!("--{key}"),
+        "rule.feedback" => "--feedback".into(),
+        "rule.mode" => "--mode".into(),
+        k => format!("--rule-config ({k})"),
+    }
+}
+
+/// Compare the `stored` settings of a checkpoint with this run's `current` ones. A difference
+/// is an error naming each differing setting, unless `overrides` names it (and it is not one
+/// that fixes the network); the overridden differences are returned (for a warning).
+pub fn check_settings(
+    stored: &Settings,
+    current: &Settings,
+    overrides: &[String],
+) -> Result<Vec<String>> {
+    for o in overrides {
+        if !current.contains_key(o) {
+            return Err(Error::input(
+                "--resume-override",
+                o,
+                format!(
+                    "not a setting; settings: {}",
+                    current.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                crate::error::did_you_mean(
+                    o,
+                    &current.keys().map(String::as_str).collect::<Vec<_>>(),
+                ),
+            ));
+        }
+        if FIXED.contains(&o.as_str()) {
+            return Err(Error::input(
+                "--resume-override",
+                o,
+                format!(
+                    "{} cannot be overridden (it fixes the network, the data or the optimizer state: {})",
+                    o,
+                    FIXED.join(", ")
+                ),
+                "start a new run with --out instead",
+            ));
+        }
+    }
+    let none = "(not recorded)".to_string();
+    let mut refused = Vec::new();
+    let mut overridden = Vec::new();
+    let keys: std::collections::BTreeSet<&String> = stored.keys().chain(current.keys()).collect();
+    for k in keys {
+        let (a, b) = (
+            stored.get(k).unwrap_or(&none),
+            current.get(k).unwrap_or(&none),
+        );
+        if a == b {
+            continue;
+        }
+        let line = format!("{k}: checkpoint {a}, this run {b}");
+        if overrides.contains(k) {
+            overridden.push(line);
+        } else {
+            refused.push((k.clone(), a.clone(), line));
+        }
+    }
+    let Some((k, a, _)) = refused.first() else {
+        return Ok(overridden);
+    };
+    let lines: Vec<&str> = refused.iter().map(|(_, _, l)| l.as_str()).collect();
+    let hint = if FIXED.contains(&k.as_str()) {
+        format!("resume with {} {a} ({k} cannot be overridden)", flag(k))
+    } else {
+        format!(
+            "resume with {} = {a}, or continue with this run's value with --resume-override {k}",
+            flag(k)
+        )
+    };
+    Err(Error::input(
+        flag(k),
+        current.get(k).unwrap_or(&none),
+        format!(
+            "the checkpoint was trained with other settings ({})",
+            lines.join("; ")
+        ),
+        hint,
+    ))
+}
+
+/// The digest `state.json` records for a file's bytes (not cryptographic: it catches edits,
+/// truncation and junk, not a deliberate forgery).
+pub fn file_digest(bytes: &[u8]) -> String {
+    let mut h = splitmix64(0xC4EC_0001 ^ bytes.len() as u64);
+    for c in bytes.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        h = splitmix64(h ^ u64::from_le_bytes(w));
+    }
+    format!("{h:016x}")
 }
 
 /// A hash of the populations and connectivity (not the weights) of `net`.
@@ -66,15 +249,66 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, e)
 }
 
-/// Write a checkpoint of `tr` into `dir` (see the module docs). `crash_before_rename` is for
-/// tests: stop (return an error) after the temporary copy is complete and before any rename.
-pub fn save(dir: &Path, tr: &Trainer, state: &State, crash_before_rename: bool) -> Result<()> {
+/// The steps of [`save`], in order. [`save_with_faults`] calls a hook before each one, so tests
+/// can stop a save between any two steps (a crash, without a kill).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveStep {
+    /// Remove a `.checkpoint.tmp/` left by an earlier crash.
+    RemoveStaleTmp,
+    /// Write `.checkpoint.tmp/weights.npz`.
+    WriteWeights,
+    /// Write `.checkpoint.tmp/optimizer.npz`.
+    WriteOptimizer,
+    /// Write `.checkpoint.tmp/rules.bin`.
+    WriteRules,
+    /// Write `.checkpoint.tmp/state.json` (with the digests of the three others).
+    WriteState,
+    /// If `checkpoint/` exists: remove a stale `checkpoint.old/`.
+    RemoveStaleOld,
+    /// If `checkpoint/` exists: rename it to `checkpoint.old/`.
+    MoveCurrentToOld,
+    /// Rename `.checkpoint.tmp/` to `checkpoint/`.
+    MoveTmpToCurrent,
+    /// Remove `checkpoint.old/`.
+    RemoveOld,
+}
+
+impl SaveStep {
+    /// Every step, in the order [`save`] takes them.
+    pub const ALL: [SaveStep; 9] = [
+        SaveStep::RemoveStaleTmp,
+        SaveStep::WriteWeights,
+        SaveStep::WriteOptimizer,
+        SaveStep::WriteRules,
+        SaveStep::WriteState,
+        SaveStep::RemoveStaleOld,
+        SaveStep::MoveCurrentToOld,
+        SaveStep::MoveTmpToCurrent,
+        SaveStep::RemoveOld,
+    ];
+}
+
+/// Write a checkpoint of `tr` into `dir` (see the module docs). `state.files` is filled in.
+pub fn save(dir: &Path, tr: &Trainer, state: &State) -> Result<()> {
+    save_with_faults(dir, tr, state, &mut |_| Ok(()))
+}
+
+/// [`save`], calling `before(step)` before each [`SaveStep`]; an error from it stops the save
+/// there, as a crash would (fault injection for tests).
+pub fn save_with_faults(
+    dir: &Path,
+    tr: &Trainer,
+    state: &State,
+    before: &mut dyn FnMut(SaveStep) -> Result<()>,
+) -> Result<()> {
     let tmp = dir.join(".checkpoint.tmp");
     let (cur, old) = (dir.join("checkpoint"), dir.join("checkpoint.old"));
+    before(SaveStep::RemoveStaleTmp)?;
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    before(SaveStep::WriteWeights)?;
     let net = tr.network();
     let readout = net
         .populations
@@ -84,6 +318,7 @@ pub fn save(dir: &Path, tr: &Trainer, state: &State, crash_before_rename: bool) 
     let mut biases = vec![Vec::new(); net.populations.len()];
     biases[readout] = tr.biases().to_vec();
     weights::save(&tmp.join("weights.npz"), net, &biases)?;
+    before(SaveStep::WriteOptimizer)?;
     let (m, v, k) = tr.optimizer().state();
     let mut o: BTreeMap<String, Out> = BTreeMap::new();
     for (i, (m, v)) in m.iter().zip(v).enumerate() {
@@ -92,6 +327,7 @@ pub fn save(dir: &Path, tr: &Trainer, state: &State, crash_before_rename: bool) 
     }
     o.insert("steps".into(), Out::U64(vec![], vec![k]));
     npz::write(&tmp.join("optimizer.npz"), &o)?;
+    before(SaveStep::WriteRules)?;
     let rules = tr.rule_states()?;
     crate::io::write_atomic(&tmp.join("rules.bin"), |w| {
         use std::io::Write;
@@ -102,36 +338,100 @@ pub fn save(dir: &Path, tr: &Trainer, state: &State, crash_before_rename: bool) 
         }
         Ok(())
     })?;
-    let text = serde_json::to_string_pretty(state).expect("state serializes");
+    before(SaveStep::WriteState)?;
+    let mut state = state.clone();
+    state.files.clear();
+    for f in FILES {
+        let p = tmp.join(f);
+        let bytes = std::fs::read(&p).map_err(io_err(&p))?;
+        state.files.insert(f.to_string(), file_digest(&bytes));
+    }
+    let text = serde_json::to_string_pretty(&state).expect("state serializes");
     crate::io::write_atomic(&tmp.join("state.json"), |w| {
         use std::io::Write;
         w.write_all(text.as_bytes())
     })?;
-    if crash_before_rename {
-        return Err(Error::Rule(
-            "test crash between the temporary write and the rename".into(),
-        ));
-    }
-    if old.exists() {
+    // rename first, delete after: `checkpoint.old/` is removed only while `checkpoint/` exists
+    // (a complete checkpoint, since it only ever appears by a rename of a complete .tmp)
+    before(SaveStep::RemoveStaleOld)?;
+    if cur.exists() && old.exists() {
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
     }
+    before(SaveStep::MoveCurrentToOld)?;
     if cur.exists() {
         std::fs::rename(&cur, &old).map_err(io_err(&cur))?;
     }
+    before(SaveStep::MoveTmpToCurrent)?;
     std::fs::rename(&tmp, &cur).map_err(io_err(&tmp))?;
+    before(SaveStep::RemoveOld)?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
     }
     Ok(())
 }
 
-/// The checkpoint directory to read in `dir`: `checkpoint/`, else `checkpoint.old/`.
-pub fn locate(dir: &Path) -> Result<PathBuf> {
-    for name in ["checkpoint", "checkpoint.old"] {
-        let p = dir.join(name);
-        if p.join("state.json").is_file() {
-            return Ok(p);
+/// Read and verify the checkpoint directory `c`: `state.json` parses and every file of
+/// [`FILES`] has the digest it records.
+fn verify(c: &Path) -> Result<State> {
+    let p = c.join("state.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| {
+        Error::input(
+            "state.json",
+            "",
+            format!("the checkpoint is incomplete (cannot read it: {e})"),
+            "",
+        )
+        .in_file(&p)
+    })?;
+    let s: State = serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            "",
+            "",
+            format!("not a valid checkpoint state: {e}"),
+            "it was edited, or written by an eligo without checked checkpoints; start a new run",
+        )
+        .in_file(&p)
+    })?;
+    for f in FILES {
+        let fp = c.join(f);
+        let want = s.files.get(f).map_or("(none)", String::as_str);
+        let got = match std::fs::read(&fp) {
+            Ok(b) => file_digest(&b),
+            Err(_) => "(missing)".to_string(),
+        };
+        if got != want {
+            return Err(Error::input(
+                f,
+                format!("digest {got}"),
+                format!("state.json records digest {want}: the file was changed, truncated or extended after the checkpoint was written"),
+                "resume from an intact copy of the checkpoint, or start a new run",
+            )
+            .in_file(&fp));
         }
+    }
+    Ok(s)
+}
+
+/// The checkpoint to read in `dir` and its verified state: `checkpoint/` when it exists (it is
+/// complete unless damaged, and then refused), else `checkpoint.old/` (only it exists after a
+/// crash between the two renames of [`save`]).
+pub fn locate(dir: &Path) -> Result<(PathBuf, State)> {
+    let (cur, old) = (dir.join("checkpoint"), dir.join("checkpoint.old"));
+    if cur.is_dir() {
+        return verify(&cur).map_err(|e| match (e, verify(&old)) {
+            (Error::Input(mut e), Ok(s)) => {
+                e.hint = format!(
+                    "{}checkpoint.old/ (iteration {}) is intact: rename it to checkpoint/ to resume from it",
+                    if e.hint.is_empty() { String::new() } else { format!("{}; ", e.hint) },
+                    s.iteration
+                );
+                Error::Input(e)
+            }
+            (e, _) => e,
+        }).map(|s| (cur, s));
+    }
+    if old.is_dir() {
+        return verify(&old).map(|s| (old, s));
     }
     Err(Error::input(
         "--resume",
@@ -141,20 +441,22 @@ pub fn locate(dir: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// Read the state of the checkpoint in `dir`.
+/// Read the verified state of the checkpoint in `dir` (see [`locate`]).
 pub fn read_state(dir: &Path) -> Result<(PathBuf, State)> {
-    let c = locate(dir)?;
-    let p = c.join("state.json");
-    let text = std::fs::read_to_string(&p).map_err(io_err(&p))?;
-    let s: State = serde_json::from_str(&text).map_err(|e| {
-        Error::input("", "", format!("not a valid checkpoint state: {e}"), "").in_file(&p)
-    })?;
-    Ok((c, s))
+    locate(dir)
 }
 
-/// Restore `tr` from the checkpoint in `dir` (written for the same network, batch and rule).
-pub fn load(dir: &Path, tr: &mut Trainer, rule: &str) -> Result<State> {
-    let (c, s) = read_state(dir)?;
+/// Restore `tr` from the checkpoint in `dir`, after checking that it was written for this
+/// network and rule and with the `settings` of this run (differences named in `overrides` are
+/// accepted and returned, for a warning). Returns the checkpoint's state.
+pub fn load(
+    dir: &Path,
+    tr: &mut Trainer,
+    rule: &str,
+    settings: &Settings,
+    overrides: &[String],
+) -> Result<(State, Vec<String>)> {
+    let (c, s) = locate(dir)?;
     let fp = fingerprint(tr.network());
     if s.fingerprint != fp || s.task != tr.task().name() {
         return Err(Error::input(
@@ -178,14 +480,34 @@ pub fn load(dir: &Path, tr: &mut Trainer, rule: &str) -> Result<State> {
             format!("resume with --rule {}", s.rule),
         ));
     }
+    let overridden = check_settings(&s.settings, settings, overrides)?;
     let mut net = tr.network().clone();
     let mut biases = weights::default_biases(&net);
-    weights::load(&c.join("weights.npz"), &mut net, &mut biases)?;
+    let wpath = c.join("weights.npz");
+    weights::load(&wpath, &mut net, &mut biases)?;
     let readout = biases.iter().position(|b| !b.is_empty()).unwrap_or(0);
-    let mut o = npz::Archive::open(&c.join("optimizer.npz"))?;
+    for (p, w) in net
+        .projections
+        .iter()
+        .map(|p| (p.name.as_str(), &p.weights))
+        .chain(std::iter::once(("readout bias", &biases[readout])))
+    {
+        if let Some(j) = w.iter().position(|x| !x.is_finite()) {
+            return Err(Error::input(
+                format!("{p}[{j}]"),
+                w[j],
+                "checkpoint weights must be finite",
+                "resume from an intact copy of the checkpoint",
+            )
+            .in_file(&wpath));
+        }
+    }
+    let opath = c.join("optimizer.npz");
+    let mut o = npz::Archive::open(&opath)?;
     let (m0, v0, _) = tr.optimizer().state();
     let mut m = Vec::new();
     let mut v = Vec::new();
+    let mut expected = vec!["steps".to_string()];
     for i in 0..m0.len() {
         let mut get = |name: String, want: usize| -> Result<Vec<f32>> {
             match o.get(&name, want as u64)? {
@@ -196,38 +518,92 @@ pub fn load(dir: &Path, tr: &mut Trainer, rule: &str) -> Result<State> {
                     format!("optimizer state must hold {want} values"),
                     "",
                 )
-                .in_file(c.join("optimizer.npz"))),
+                .in_file(&opath)),
             }
         };
         m.push(get(format!("m/{i}"), m0[i].len())?);
         v.push(get(format!("v/{i}"), v0[i].len())?);
+        expected.extend([format!("m/{i}"), format!("v/{i}")]);
     }
-    let k = o
-        .get("steps", 1)?
-        .and_then(|a| a.data.first().copied())
-        .unwrap_or(0.0) as u64;
+    if let Some(k) = o.names().into_iter().find(|k| !expected.contains(k)) {
+        return Err(Error::input(
+            k,
+            "present",
+            format!(
+                "not an array of this run's optimizer (expected: {})",
+                expected.join(", ")
+            ),
+            "",
+        )
+        .in_file(&opath));
+    }
+    let steps = o.get("steps", 1)?;
+    let k = match steps.as_ref().map(|a| a.data.as_slice()) {
+        Some(&[k]) if k >= 0.0 && k.fract() == 0.0 && k < 2f64.powi(53) => k as u64,
+        other => {
+            return Err(Error::input(
+                "steps",
+                other.map_or("missing".to_string(), |d| format!("{d:?}")),
+                "one non-negative integer: the optimizer updates done",
+                "",
+            )
+            .in_file(&opath));
+        }
+    };
+    if k != s.iteration {
+        return Err(Error::input(
+            "iteration",
+            s.iteration,
+            format!("the optimizer has done {k} updates, one per iteration: the checkpoint is inconsistent"),
+            "resume from an intact copy of the checkpoint",
+        )
+        .in_file(c.join("state.json")));
+    }
     let mut opt: Optimizer = tr.optimizer().clone();
-    opt.set_state(m, v, k);
+    opt.set_state(m, v, k).map_err(|e| e.in_file(&opath))?;
     let bytes_path = c.join("rules.bin");
     let bytes = std::fs::read(&bytes_path).map_err(io_err(&bytes_path))?;
-    let bad = || Error::input("", "", "truncated rule states", "").in_file(&bytes_path);
-    let take = |at: &mut usize, n: usize| -> Result<Vec<u8>> {
-        let end = at
-            .checked_add(n)
+    let bad = |what: String| Error::input("", "", what, "").in_file(&bytes_path);
+    let take = |at: &mut usize, n: u64| -> Result<Vec<u8>> {
+        let end = usize::try_from(n)
+            .ok()
+            .and_then(|n| at.checked_add(n))
             .filter(|&e| e <= bytes.len())
-            .ok_or_else(bad)?;
+            .ok_or_else(|| bad(format!("truncated rule states ({} bytes)", bytes.len())))?;
         let v = bytes[*at..end].to_vec();
         *at = end;
         Ok(v)
     };
+    let word = |at: &mut usize| -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            take(at, 8)?.try_into().expect("8 bytes"),
+        ))
+    };
     let mut at = 0usize;
-    let n = u64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
+    let n = word(&mut at)?;
+    let lanes = tr.lanes() as u64;
+    if n != lanes {
+        return Err(Error::input(
+            "rules",
+            n,
+            format!("the checkpoint has rule states for {n} lanes, this run has {lanes}"),
+            "resume with the same batch size",
+        )
+        .in_file(&bytes_path));
+    }
     let mut states = Vec::new();
-    for _ in 0..n.min(1 << 20) {
-        let len = u64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
-        states.push(take(&mut at, usize::try_from(len).map_err(|_| bad())?)?);
+    for _ in 0..n {
+        let len = word(&mut at)?;
+        states.push(take(&mut at, len)?);
+    }
+    if at != bytes.len() {
+        return Err(bad(format!(
+            "{} bytes after the last rule state (the file is {} bytes, its states end at {at})",
+            bytes.len() - at,
+            bytes.len()
+        )));
     }
     tr.restore(&net, &biases[readout], opt, s.iteration);
     tr.load_rule_states(&states)?;
-    Ok(s)
+    Ok((s, overridden))
 }

@@ -13,6 +13,10 @@
 //! 3. weight and bias gradients are summed in lane order and the optimizer updates the master
 //!    weights, which are copied into every lane.
 //!
+//! Evaluations (validation, test) run in as many lanes as there are threads, so they sum the
+//! per-sample losses in sample order, never per lane: every reported number is the same for
+//! any thread count.
+//!
 //! Samples are pure functions of (task seed, split, index), and sequence `b` of iteration `i`
 //! is training sample `i * B + b`: resuming at iteration `i` needs no random state.
 
@@ -202,6 +206,11 @@ impl Trainer {
         self.iteration = iteration;
     }
 
+    /// Number of training lanes (each with its own rule state).
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
     /// Rule states of every lane (for checkpoints).
     pub fn rule_states(&self) -> Result<Vec<Vec<u8>>> {
         self.lanes
@@ -300,7 +309,15 @@ impl Trainer {
             params.push(&mut self.biases);
             let mut g: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
             g.push(&bias_grad);
-            self.opt.step(&mut params, &g);
+            if let Err(e) = self.opt.step(&mut params, &g) {
+                // the master weights are now partly updated: the run must stop here, before
+                // anything (a checkpoint, the final weights) is written from them
+                let what = match self.net.projections.get(e.group) {
+                    Some(p) => format!("projection '{}'", p.name),
+                    None => "the readout biases".to_string(),
+                };
+                return Err(e.error(&format!("{what} in iteration {}", self.iteration + 1)));
+            }
         }
         self.iteration += 1;
         let rec_neurons: u64 = self
@@ -356,7 +373,10 @@ impl Trainer {
             (self.input, self.readout),
             &jobs,
         )?;
-        let (loss, wrong) = (res.loss, res.wrong);
+        // the per-sample losses in sample order: the evaluation lanes are as many as the
+        // threads, so a per-lane sum would depend on the thread count
+        let loss = res.sample_losses.iter().fold(0.0, |a, x| a + x);
+        let wrong = res.wrong;
         let spikes: u64 = self.rec.iter().map(|&p| res.pop_spikes[p]).sum();
         let neurons: u64 = self
             .rec
@@ -444,6 +464,8 @@ struct BatchResult {
     counts: Vec<Vec<Vec<u64>>>,
     /// Per population.
     pop_spikes: Vec<u64>,
+    /// Per job, in job order (a sum over these is independent of the lane layout).
+    sample_losses: Vec<f64>,
 }
 
 /// One recorded sample (see [`Trainer::record_sample`]).
@@ -478,7 +500,7 @@ fn run_jobs(
     let n_lanes = lanes.len();
     let steps = task.steps();
     let n_batch = jobs.len();
-    type LaneOut = (f64, usize, Vec<Vec<u64>>, Vec<u64>);
+    type LaneOut = (f64, usize, Vec<Vec<u64>>, Vec<u64>, Vec<(usize, f64)>);
     let results: Vec<Mutex<Option<Result<LaneOut>>>> =
         (0..n_lanes).map(|_| Mutex::new(None)).collect();
     let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
@@ -491,6 +513,7 @@ fn run_jobs(
             .collect();
         let (mut loss, mut wrong) = (0.0, 0usize);
         let mut pop_spikes = vec![0u64; counts.len()];
+        let mut sample_losses = Vec::new();
         for (b, &(split, index)) in jobs.iter().enumerate() {
             if b % n_lanes != l {
                 continue;
@@ -505,6 +528,7 @@ fn run_jobs(
             sim.end_sequence(steps)?;
             let t = sim.teacher().expect("set above");
             loss += t.value;
+            sample_losses.push((b, t.value));
             if let Some(label) = s.label
                 && t.prediction() != label
             {
@@ -520,7 +544,7 @@ fn run_jobs(
                 *a += n;
             }
         }
-        Ok((loss, wrong, counts, pop_spikes))
+        Ok((loss, wrong, counts, pop_spikes, sample_losses))
     };
     let per_thread = n_lanes.div_ceil(threads.max(1));
     std::thread::scope(|sc| {
@@ -539,15 +563,19 @@ fn run_jobs(
         wrong: 0,
         counts: Vec::with_capacity(n_lanes),
         pop_spikes: Vec::new(),
+        sample_losses: vec![0.0; n_batch],
     };
     for r in results {
-        let (loss, wrong, counts, pop_spikes) = r
+        let (loss, wrong, counts, pop_spikes, sample_losses) = r
             .into_inner()
             .expect("no poison")
             .expect("every lane ran")?;
         out.loss += loss;
         out.wrong += wrong;
         out.counts.push(counts);
+        for (b, x) in sample_losses {
+            out.sample_losses[b] = x;
+        }
         out.pop_spikes.resize(pop_spikes.len(), 0);
         for (a, b) in out.pop_spikes.iter_mut().zip(pop_spikes) {
             *a += b;

@@ -8,6 +8,7 @@ mod common;
 mod eprop;
 mod events;
 mod grad;
+mod limits;
 mod plugins;
 mod tasks;
 mod train;

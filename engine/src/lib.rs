@@ -23,6 +23,7 @@
 
 pub mod error;
 pub mod io;
+pub mod limits;
 pub mod network;
 pub mod neuron;
 pub mod plugin;

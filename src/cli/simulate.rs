@@ -99,6 +99,7 @@ pub fn run(a: Args) -> Result<()> {
         threads: super::threads::resolve(Some(a.threads), a.quiet)?,
         record: cfg.record.clone(),
     };
+    let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
     let mut optimizer = super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
@@ -114,6 +115,7 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(file.file_stem().unwrap_or_default()));
+    eligo_engine::limits::check_disk("--out", &out, cfg.output_bytes())?;
     std::fs::create_dir_all(&out).map_err(|e| {
         Error::input(
             "--out",
@@ -197,6 +199,8 @@ pub fn run(a: Args) -> Result<()> {
         "neurons": net.n_neurons(),
         "synapses": net.n_synapses(),
         "synaptic_events": c.events,
+        "estimated_bytes": estimate.total_bytes,
+        "memory_estimate": estimate,
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,

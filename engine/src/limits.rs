@@ -84,7 +84,9 @@ fn parse_bytes(s: &str) -> Option<u64> {
     let x: f64 = num.trim().parse().ok()?;
     let b = x * mult as f64;
     // below 2^64 exactly: the cast cannot saturate
-    (b.is_finite() && b >= 0.0 && b < 18_446_744_073_709_551_616.0).then_some(b as u64)
+    (0.0..18_446_744_073_709_551_616.0)
+        .contains(&b)
+        .then_some(b as u64)
 }
 
 /// Refuse to write `bytes` of output under `dir` when its file system has less free space

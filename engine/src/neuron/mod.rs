@@ -178,8 +178,8 @@ pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
             "",
         ));
     }
-    // `!(<=)` also catches the NaN of inf / inf and the inf of a tiny dt
-    if !(s <= crate::limits::MAX_STEPS as f64) {
+    // also catches the inf of a tiny dt (inf is not in the range)
+    if !(0.0..=crate::limits::MAX_STEPS as f64).contains(&s) {
         return Err(crate::Error::input(
             "",
             crate::limits::num(t_ms),

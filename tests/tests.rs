@@ -11,6 +11,7 @@ mod events;
 mod events_hostile;
 mod faults;
 mod grad;
+mod limits;
 mod npy_input;
 mod optimizer;
 mod plugin_loading;

@@ -25,6 +25,7 @@ pub mod error;
 pub mod io;
 #[cfg(test)]
 mod layers;
+pub mod limits;
 pub mod network;
 pub mod neuron;
 pub mod optim;

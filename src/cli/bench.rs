@@ -38,9 +38,12 @@ pub fn run(b: Bench) -> Result<()> {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;
             let t = Instant::now();
-            let net = cuba(a.neurons, a.seed).build()?;
+            let spec = cuba(a.neurons, a.seed);
+            let threads = super::threads::resolve(Some(a.threads), false)?;
+            let estimate = spec.estimate(threads)?;
+            let net = spec.build()?;
             let opts = SimOptions {
-                threads: super::threads::resolve(Some(a.threads), false)?,
+                threads,
                 ..Default::default()
             };
             let mut sim = Simulation::new(net, &opts)?;
@@ -60,6 +63,7 @@ pub fn run(b: Bench) -> Result<()> {
                 "sim_s": sim_s,
                 "events_per_s": c.events as f64 / sim_s,
                 "updates_per_s": f64::from(a.neurons) * steps as f64 / sim_s,
+                "estimated_bytes": estimate.total_bytes,
                 "threads": opts.threads,
                 "time_ms": a.time_ms,
                 "seed": a.seed,

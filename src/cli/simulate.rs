@@ -120,6 +120,7 @@ pub fn run(a: Args) -> Result<()> {
         threads: super::threads::resolve(Some(a.threads), a.quiet)?,
         record: cfg.record.clone(),
     };
+    let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
     let mut optimizer = super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
@@ -140,6 +141,7 @@ pub fn run(a: Args) -> Result<()> {
     interrupt::install();
     // declared before the writers, so dropped after them: on an error or a signal the writers
     // remove their temporary files, then this the directories the run created
+    eligo_engine::limits::check_disk("--out", &out, cfg.output_bytes())?;
     let dirs = super::outdir::OutDir::create(&out)?;
 
     // every output is written under a temporary name and renamed into place only when all of
@@ -230,6 +232,8 @@ pub fn run(a: Args) -> Result<()> {
         "neurons": net.n_neurons(),
         "synapses": net.n_synapses(),
         "synaptic_events": c.events,
+        "estimated_bytes": estimate.total_bytes,
+        "memory_estimate": estimate,
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,

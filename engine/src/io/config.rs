@@ -112,6 +112,15 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     for (i, p) in projs.into_iter().enumerate() {
         projections.push(projection(p, &format!("projection[{i}]"), dt_ms)?);
     }
+    let mut network = NetworkSpec {
+        dt_ms,
+        seed,
+        populations,
+        projections,
+    };
+    // before a recorder lists its neurons: a network that cannot fit is refused here
+    network.estimate(1)?.check(crate::limits::memory_limit()?)?;
+    let populations = std::mem::take(&mut network.populations);
     let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
     let mut record = RecordSpec::default();
     for (i, r) in recs.into_iter().enumerate() {
@@ -159,17 +168,47 @@ pub fn parse(text: &str) -> Result<SimConfig> {
             }
         }
     }
-    Ok(SimConfig {
+    network.populations = populations;
+    let c = SimConfig {
         file: None,
-        network: NetworkSpec {
-            dt_ms,
-            seed,
-            populations,
-            projections,
-        },
+        network,
         steps,
         record,
-    })
+    };
+    c.estimate(1)?.check(crate::limits::memory_limit()?)?;
+    Ok(c)
+}
+
+/// Steps of state samples a recorder holds in memory between writes (`eligo simulate` writes
+/// them out every 10 000 steps).
+pub const RECORD_CHUNK_STEPS: u64 = 10_000;
+
+impl SimConfig {
+    /// The memory estimate of the network (see [`NetworkSpec::estimate`]) plus the state
+    /// recorders' buffers: 4 bytes per sample of up to [`RECORD_CHUNK_STEPS`] steps.
+    pub fn estimate(&self, threads: usize) -> Result<crate::network::Estimate> {
+        let cols: u64 = self
+            .record
+            .state
+            .iter()
+            .map(|p| p.neurons.len() as u64)
+            .sum();
+        let rows = self.steps.min(RECORD_CHUNK_STEPS);
+        Ok(self
+            .network
+            .estimate(threads)?
+            .with_recorders(cols.saturating_mul(4 * (rows + 1))))
+    }
+
+    /// Bytes of the state trace files (`steps x neurons` 32-bit floats each); spike files
+    /// depend on the activity and are not counted.
+    pub fn output_bytes(&self) -> u64 {
+        self.record
+            .state
+            .iter()
+            .map(|p| (p.neurons.len() as u64).saturating_mul(self.steps.saturating_mul(4)))
+            .fold(0, u64::saturating_add)
+    }
 }
 
 fn population(table: Table, at: &str) -> Result<PopulationSpec> {
@@ -212,8 +251,15 @@ fn population(table: Table, at: &str) -> Result<PopulationSpec> {
                 }
             }
         }
-        rest.try_into().map_err(|e: toml::de::Error| {
-            Error::input(at, "", e.message().trim_end().to_string(), "")
+        // the path of the failing value (`tau_m_ms`, `times_ms[0]`) goes into the field name
+        serde_path_to_error::deserialize(rest).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.into_inner().message().trim_end().to_string();
+            if path == "." {
+                Error::input(at, "", msg, "")
+            } else {
+                Error::input(format!("{at}.{path}"), "", msg, "")
+            }
         })
     }
     let model = match model.as_str() {
@@ -304,8 +350,12 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
                 Some(v) => Some(
                     f64_list(v, &format!("{at}.weights"))?
                         .into_iter()
-                        .map(|w| w as f32)
-                        .collect(),
+                        .enumerate()
+                        .map(|(k, w)| {
+                            crate::limits::fits_f32(&format!("{at}.weights[{k}]"), w)
+                                .map(|w| w as f32)
+                        })
+                        .collect::<Result<_>>()?,
                 ),
             };
             let delay_steps = match f.take("delay_steps_list") {
@@ -313,8 +363,18 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
                 Some(v) => Some(
                     u32_list(v, &format!("{at}.delay_steps_list"))?
                         .into_iter()
-                        .map(|d| d.min(u32::from(u16::MAX)) as u16)
-                        .collect(),
+                        .enumerate()
+                        .map(|(k, d)| {
+                            u16::try_from(d).ok().filter(|&d| d >= 1).ok_or_else(|| {
+                                Error::input(
+                                    format!("{at}.delay_steps_list[{k}]"),
+                                    d,
+                                    "a delay must be between 1 and 65535 steps",
+                                    "spikes of step t reach their targets at t + delay",
+                                )
+                            })
+                        })
+                        .collect::<Result<_>>()?,
                 ),
             };
             ConnectRule::List {
@@ -448,7 +508,9 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
 /// A weight (or initial value) distribution: a number or `{ kind = ..., ... }`.
 fn weight_dist(v: Value, at: &str) -> Result<WeightDist> {
     let d = match v {
-        Value::Float(_) | Value::Integer(_) => WeightDist::Constant(as_f64(v, at)?),
+        Value::Float(_) | Value::Integer(_) => {
+            WeightDist::Constant(crate::limits::fits_f32(at, as_f64(v, at)?)?)
+        }
         Value::Table(t) => {
             let mut f = Fields::new(t, at);
             let kind = f.string("kind")?;
@@ -611,6 +673,13 @@ fn as_f64(v: Value, at: &str) -> Result<f64> {
 fn as_i64(v: Value, at: &str) -> Result<i64> {
     match v {
         Value::Integer(i) => Ok(i),
+        // TOML keeps 1e8 a float: refused everywhere a count is read, with the spelling to use
+        Value::Float(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Err(Error::input(
+            at,
+            x,
+            "must be a whole number written without a decimal point or exponent",
+            format!("write {}", x as i64),
+        )),
         other => Err(Error::input(at, other, "must be a whole number", "")),
     }
 }

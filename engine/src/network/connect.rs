@@ -73,7 +73,8 @@ pub enum WeightDist {
 impl WeightDist {
     /// Validate the distribution's parameters.
     pub fn validate(&self) -> Result<()> {
-        let fin = |name: &str, v: f64| crate::error::finite(name, v).map(drop);
+        // weights are stored as f32: every parameter, and every draw, must be finite there
+        let fin = |name: &str, v: f64| crate::limits::fits_f32(name, v).map(drop);
         match *self {
             WeightDist::Constant(v) => fin("value", v),
             WeightDist::Normal { mean, std } => {
@@ -81,6 +82,18 @@ impl WeightDist {
                 fin("std", std)?;
                 if std < 0.0 {
                     return Err(Error::input("std", std, "must be >= 0", ""));
+                }
+                // a draw beyond 10 standard deviations has probability below 1e-23
+                if mean.abs() + 10.0 * std > f64::from(f32::MAX) {
+                    return Err(Error::input(
+                        "std",
+                        std,
+                        format!(
+                            "|mean| + 10 std must be at most 3.4e38 (weights are 32-bit floats); \
+                             mean = {mean}"
+                        ),
+                        "",
+                    ));
                 }
                 Ok(())
             }
@@ -173,10 +186,10 @@ impl ConnectRule {
                     }
                 }
                 if let Some(d) = delay_steps {
-                    check_len("delay_steps", d.len())?;
+                    check_len("delay_steps_list", d.len())?;
                     if let Some(k) = d.iter().position(|&d| d < 1) {
                         return Err(Error::input(
-                            format!("delay_steps[{k}]"),
+                            format!("delay_steps_list[{k}]"),
                             d[k],
                             "a delay must be at least 1 step",
                             "spikes of step t reach their targets at t + delay",

@@ -6,9 +6,11 @@
 
 pub mod connect;
 pub mod cuba;
+pub mod estimate;
 pub mod projection;
 
 pub use connect::{ConnectRule, WeightDist};
+pub use estimate::Estimate;
 pub use projection::{Delays, Projection, Receptor};
 
 use rand::SeedableRng;
@@ -138,13 +140,21 @@ impl NetworkSpec {
                 "add a [[population]] table",
             ));
         }
+        // names and sizes before anything is allocated: a name becomes a file name, and a
+        // network that does not fit is refused here rather than by an abort on allocation
+        for (i, p) in self.populations.iter().enumerate() {
+            crate::limits::check_name(&format!("population[{i}].name"), &p.name)?;
+        }
+        for (k, s) in self.projections.iter().enumerate() {
+            if let Some(n) = &s.name {
+                crate::limits::check_name(&format!("projection[{k}].name"), n)?;
+            }
+        }
+        self.estimate(1)?.check(crate::limits::memory_limit()?)?;
         let mut populations: Vec<Population> = Vec::with_capacity(self.populations.len());
         let mut start = 0u32;
         for (i, p) in self.populations.iter().enumerate() {
             let at = format!("population[{i}] '{}'", p.name);
-            if p.name.is_empty() {
-                return Err(Error::input("name", "\"\"", "must not be empty", "").under(&at));
-            }
             if populations.iter().any(|q| q.name == p.name) {
                 return Err(
                     Error::input("name", &p.name, "population names must be unique", "").under(&at),

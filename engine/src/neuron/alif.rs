@@ -82,6 +82,7 @@ impl AlifParams {
     pub fn derive(&self, dt_ms: f64) -> Result<AlifConsts> {
         positive("tau_a_ms", self.tau_a_ms, "ms")?;
         finite("beta", self.beta)?;
+        crate::limits::fits_f32("beta", self.beta)?;
         if self.beta < 0.0 {
             return Err(Error::input(
                 "beta",

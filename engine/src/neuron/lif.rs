@@ -60,6 +60,8 @@ impl LifParams {
     pub fn derive(&self, dt_ms: f64) -> Result<LifConsts> {
         positive("tau_m_ms", self.tau_m_ms, "ms")?;
         positive("v_th", self.v_th, "")?;
+        crate::limits::fits_f32("v_th", self.v_th)?;
+        crate::limits::fits_f32("gamma_pd", self.gamma_pd)?;
         if !(self.gamma_pd.is_finite() && self.gamma_pd >= 0.0) {
             return Err(Error::input(
                 "gamma_pd",

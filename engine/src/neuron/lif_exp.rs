@@ -40,7 +40,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, finite, positive};
+use crate::error::{Error, Result, positive};
+use crate::limits::fits_f32;
 
 /// Parameters of [`lif_exp`](self).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -126,8 +127,11 @@ impl LifExpParams {
             ("v_reset_mv", self.v_reset_mv),
             ("i_e_mv", self.i_e_mv),
         ] {
-            finite(name, v)?;
+            fits_f32(name, v)?;
         }
+        // stored relative to e_l, as 32-bit floats
+        fits_f32("v_th_mv - e_l_mv", self.v_th_mv - self.e_l_mv)?;
+        fits_f32("v_reset_mv - e_l_mv", self.v_reset_mv - self.e_l_mv)?;
         if self.v_reset_mv >= self.v_th_mv {
             return Err(Error::input(
                 "v_reset_mv",
@@ -151,6 +155,19 @@ impl LifExpParams {
                 self.t_ref_ms,
                 format!("must be a whole number of steps of dt = {dt_ms} ms"),
                 format!("try {} ms", steps.round() * dt_ms),
+            ));
+        }
+        // the counter is a u32 and a spike sets it to n_ref + 1: keep that from wrapping
+        if steps.round() >= f64::from(u32::MAX) {
+            return Err(Error::input(
+                "t_ref_ms",
+                crate::limits::num(self.t_ref_ms),
+                format!(
+                    "that is {:e} steps of dt = {dt_ms} ms; at most {} steps",
+                    steps.round(),
+                    u32::MAX - 1
+                ),
+                "",
             ));
         }
         let h = dt_ms;

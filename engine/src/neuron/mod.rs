@@ -165,7 +165,9 @@ impl ModelSpec {
     }
 }
 
-/// Convert a time in ms to a whole number of steps, refusing times off the grid or negative.
+/// Convert a time in ms to a whole number of steps, refusing times off the grid, negative, or
+/// of more than [`MAX_STEPS`](crate::limits::MAX_STEPS) steps (so the conversion never
+/// saturates and no run is endless).
 pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
     let s = t_ms / dt_ms;
     if !(t_ms.is_finite() && t_ms >= 0.0) || (s - s.round()).abs() > 1e-6 {
@@ -174,6 +176,19 @@ pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
             t_ms,
             format!("a time must be >= 0 ms and a whole multiple of dt = {dt_ms} ms"),
             "",
+        ));
+    }
+    // also catches the inf of a tiny dt (inf is not in the range)
+    if !(0.0..=crate::limits::MAX_STEPS as f64).contains(&s) {
+        return Err(crate::Error::input(
+            "",
+            crate::limits::num(t_ms),
+            format!(
+                "that is {s:e} steps of dt = {} ms, more than the limit of 2^32 = {} steps",
+                crate::limits::num(dt_ms),
+                crate::limits::MAX_STEPS
+            ),
+            "use a shorter time or a larger dt_ms",
         ));
     }
     Ok(s.round() as u64)

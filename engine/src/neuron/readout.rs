@@ -44,6 +44,7 @@ impl ReadoutParams {
     pub fn derive(&self, dt_ms: f64) -> Result<f32> {
         positive("tau_out_ms", self.tau_out_ms, "ms")?;
         finite("bias", self.bias)?;
+        crate::limits::fits_f32("bias", self.bias)?;
         Ok((-dt_ms / self.tau_out_ms).exp() as f32)
     }
 }

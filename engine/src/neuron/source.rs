@@ -4,9 +4,10 @@
 //! Sources have no inputs; they emit spikes for step `t` during the update phase like neurons,
 //! so their spikes reach targets at `t + delay`.
 //!
-//! `poisson`: each neuron spikes in a step with probability `rate_hz * dt` (clipped to 1). The
-//! draw is counter-based — a SplitMix64 hash of (seed, population, neuron, step) — so a train
-//! does not depend on how neurons are split across threads, and costs no per-neuron RNG state.
+//! `poisson`: each neuron spikes in a step with probability `rate_hz * dt` (a rate above
+//! `1000 / dt_ms` Hz is refused). The draw is counter-based — a SplitMix64 hash of (seed,
+//! population, neuron, step) — so a train does not depend on how neurons are split across
+//! threads, and costs no per-neuron RNG state.
 //!
 //! | parameter  | default | unit | meaning                          |
 //! |------------|---------|------|----------------------------------|
@@ -79,7 +80,20 @@ impl Poisson {
                 "",
             ));
         }
-        Ok((p.rate_hz * dt_ms * 1e-3).min(1.0))
+        let prob = p.rate_hz * dt_ms * 1e-3;
+        if prob > 1.0 {
+            return Err(Error::input(
+                "rate_hz",
+                crate::limits::num(p.rate_hz),
+                format!(
+                    "at dt = {dt_ms} ms a neuron spikes at most once a step, so the rate must be \
+                     at most 1000 / dt_ms = {} Hz",
+                    1e3 / dt_ms
+                ),
+                "lower the rate or the time step",
+            ));
+        }
+        Ok(prob)
     }
 
     /// A block of `n` neurons starting at index `first` of a population with stream `key`.

@@ -59,7 +59,7 @@
 //!   Repository (1998), doi:10.24432/C50P49, CC BY 4.0.
 //! - scikit-learn `sklearn.datasets.load_digits` (the test half of the UCI set).
 
-use std::path::Path;
+use std::io::Read;
 use std::sync::OnceLock;
 
 use rand::RngExt;
@@ -68,8 +68,6 @@ use rand::seq::SliceRandom;
 use super::task_network;
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng};
 use crate::error::{Error, Result};
-use crate::io::npy::Npy;
-use crate::io::npz::Archive;
 use crate::network::{NetworkSpec, WeightDist};
 use crate::neuron::{AlifParams, ModelSpec};
 use crate::optim::{Loss, Method};
@@ -105,6 +103,8 @@ pub struct DigitData {
     pub labels: Vec<u8>,
 }
 
+/// The data set is compiled into the engine (trusted bytes of our own), so it is read with npyz
+/// directly: the task layer sits below `io` and does not use its readers.
 fn parse(bytes: &[u8]) -> Result<DigitData> {
     let bad = |what: String| {
         Error::input(
@@ -114,13 +114,19 @@ fn parse(bytes: &[u8]) -> Result<DigitData> {
             "re-create it with data/digits/make_digits.py and rebuild",
         )
     };
-    let mut zip = Archive::new(std::io::Cursor::new(bytes), Path::new("digits.npz"))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let mut get = |name: &str, len: usize| -> Result<Vec<u8>> {
-        let buf = zip
-            .bytes(name, len as u64)?
-            .ok_or_else(|| bad(format!("{name}.npy is missing")))?;
-        let (_, v) = Npy::parse(&buf)
-            .and_then(|npy| npy.values::<u8>())
+        let mut entry = zip
+            .by_name(&format!("{name}.npy"))
+            .map_err(|e| bad(format!("{name}: {e}")))?;
+        let mut buf = Vec::new();
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| bad(format!("{name}: {e}")))?;
+        let npy = npyz::NpyFile::new(&buf[..]).map_err(|e| bad(format!("{name}: {e}")))?;
+        let v = npy
+            .into_vec::<u8>()
             .map_err(|e| bad(format!("{name}: {e}")))?;
         if v.len() != len {
             return Err(bad(format!(

@@ -118,8 +118,17 @@ pub struct TaskOptions {
     pub scale: f64,
 }
 
-/// The task called `name`.
+/// The task called `name`. `opts.scale` must be in (0, 1]: the tasks only shrink (each keeps
+/// a few steps per phase at the smallest scales).
 pub fn by_name(name: &str, opts: &TaskOptions) -> Result<Box<dyn Task>> {
+    if !(opts.scale > 0.0 && opts.scale <= 1.0) {
+        return Err(Error::input(
+            "--scale",
+            opts.scale,
+            "must be a number in (0, 1]: 1 is the paper's task, smaller values shorten it",
+            "try --scale 0.1 for a quick run",
+        ));
+    }
     match name {
         "evidence" => Ok(Box::new(evidence::Evidence::new(opts, false))),
         "evidence-lif" => Ok(Box::new(evidence::Evidence::new(opts, true))),

@@ -15,10 +15,10 @@ fn losses(name: &str, scale: f64, batch: usize, lr: f64, iterations: u64) -> Vec
     let t = task::by_name(name, &TaskOptions { seed: 3, scale }).unwrap();
     let d = t.defaults();
     let plugin = Plugin::load(&so("eligo_eprop")).unwrap();
-    let rule = format!(
-        "feedback = \"random\"\nc_reg = {}\nf_target_hz = {}\nrandom_scale = {}",
-        d.c_reg, d.f_target_hz, d.random_feedback_scale
-    );
+    let mut rule = "feedback = \"random\"".to_string();
+    for (name, value) in &d.rule_params {
+        rule += &format!("\n{name} = {value}");
+    }
     let rc = config::parse(&rule, &plugin).unwrap();
     let cfg = TrainConfig {
         batch,

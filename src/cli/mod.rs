@@ -12,6 +12,7 @@ pub mod rule;
 pub mod simulate;
 pub mod threads;
 pub mod train;
+pub mod train_report;
 
 /// 2 for bad input, 128 + signal for a run stopped by SIGINT/SIGTERM, 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> u8 {

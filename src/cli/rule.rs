@@ -1,6 +1,6 @@
 //! `--rule`, `--rule-config`, `--plugin-dir`: attaching a learning-rule plugin to a run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use eligo_engine::optim::Optimizer;
@@ -45,19 +45,6 @@ pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Opt
         .map_err(in_file)?;
     sim.set_rule(inst)?;
     Ok(Some(optimizer))
-}
-
-/// Attach the rule config file (if one was given) to an error that concerns the rule: its
-/// parameters (`rule '...'`, e.g. refused by its `create`) or its host options (`host.*`).
-pub fn in_rule_config(e: Error, rule_config: Option<&Path>) -> Error {
-    match (&e, rule_config) {
-        (Error::Input(i), Some(p))
-            if i.field.starts_with("rule '") || i.field.starts_with("host.") =>
-        {
-            e.in_file(p)
-        }
-        _ => e,
-    }
 }
 
 /// What the summary says about the rule.

@@ -187,6 +187,61 @@ pub struct RuleConfig {
     pub host: HostOptions,
 }
 
+/// Attach the rule config file (if one was given) to an error that concerns the rule: its
+/// parameters (`rule '...'`, e.g. refused by its `create`) or its host options (`host.*`).
+pub fn in_rule_config(e: Error, rule_config: Option<&Path>) -> Error {
+    match (&e, rule_config) {
+        (Error::Input(i), Some(p))
+            if i.field.starts_with("rule '") || i.field.starts_with("host.") =>
+        {
+            e.in_file(p)
+        }
+        _ => e,
+    }
+}
+
+/// Set the parameter `name` of `plugin` in `values` from its text (`value`: a number, or one of
+/// a choice parameter's names); `field` names it in errors. Returns `false` if the rule has no
+/// parameter of this name.
+pub fn set_param(
+    plugin: &Plugin,
+    values: &mut [f64],
+    field: &str,
+    name: &str,
+    value: &str,
+) -> Result<bool> {
+    let Some(i) = plugin.params.iter().position(|p| p.name == name) else {
+        return Ok(false);
+    };
+    let p = &plugin.params[i];
+    let v = match &p.choices {
+        Some(c) => c.iter().position(|x| x == value).ok_or_else(|| {
+            Error::input(
+                field,
+                value,
+                format!("allowed: {}", c.join(", ")),
+                did_you_mean(value, &c.iter().map(String::as_str).collect::<Vec<_>>()),
+            )
+        })? as f64,
+        None => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Error::input(field, value, "must be a finite number", ""))?,
+    };
+    if p.choices.is_none() && !(p.min..=p.max).contains(&v) {
+        return Err(Error::input(
+            field,
+            value,
+            format!("must be between {} and {} ({})", p.min, p.max, p.doc),
+            "",
+        ));
+    }
+    values[i] = v;
+    Ok(true)
+}
+
 /// Defaults of every parameter and default host options.
 pub fn defaults(plugin: &Plugin) -> RuleConfig {
     RuleConfig {

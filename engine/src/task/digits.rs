@@ -322,11 +322,9 @@ impl Task for Digits {
             lr: 5e-3,
             batch: 100,
             iterations: 600,
-            c_reg: 5.0,
-            f_target_hz: 10.0,
+            rule_params: vec![("c_reg", 5.0), ("f_target_hz", 10.0), ("random_scale", 1.0)],
             stop_below_error: None,
             eval_every: 10,
-            random_feedback_scale: 1.0,
         }
     }
 

@@ -135,11 +135,9 @@ impl Task for Evidence {
             lr: 5e-3,
             batch: 64,
             iterations: 500,
-            c_reg: 1.0,
-            f_target_hz: 10.0,
+            rule_params: vec![("c_reg", 1.0), ("f_target_hz", 10.0), ("random_scale", 1.0)],
             stop_below_error: Some(0.07),
             eval_every: 10,
-            random_feedback_scale: 1.0,
         }
     }
 

@@ -60,16 +60,15 @@ pub struct Defaults {
     pub batch: usize,
     /// Maximum number of iterations (batches).
     pub iterations: u64,
-    /// Firing-rate regularization strength.
-    pub c_reg: f64,
-    /// Target rate (Hz).
-    pub f_target_hz: f64,
+    /// Values the task proposes for rule parameters, by name (e.g. the firing-rate
+    /// regularizer's `c_reg` and `f_target_hz`, random feedback's `random_scale`): the host
+    /// applies each only to a rule that declares a parameter of that name, so a task names no
+    /// particular rule.
+    pub rule_params: Vec<(&'static str, f64)>,
     /// Stop when the validation error falls below this (classification).
     pub stop_below_error: Option<f64>,
     /// Validate every this many iterations.
     pub eval_every: u64,
-    /// Feedback weights of random e-prop: standard deviation.
-    pub random_feedback_scale: f64,
 }
 
 /// A task.

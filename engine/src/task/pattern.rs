@@ -191,11 +191,13 @@ impl Task for Pattern {
             lr: 2e-5,
             batch: 1,
             iterations: 2000,
-            c_reg: 150.0,
-            f_target_hz: 10.0,
+            rule_params: vec![
+                ("c_reg", 150.0),
+                ("f_target_hz", 10.0),
+                ("random_scale", 1.0 / f64::from(N_REC).sqrt()),
+            ],
             stop_below_error: None,
             eval_every: 100,
-            random_feedback_scale: 1.0 / f64::from(N_REC).sqrt(),
         }
     }
 }

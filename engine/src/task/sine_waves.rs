@@ -163,11 +163,13 @@ impl Task for SineWaves {
             lr: 1e-4 * SCALE * SCALE,
             batch: 1,
             iterations: 200,
-            c_reg: 150.0,
-            f_target_hz: 10.0,
+            rule_params: vec![
+                ("c_reg", 150.0),
+                ("f_target_hz", 10.0),
+                ("random_scale", SCALE / 10.0),
+            ],
             stop_below_error: None,
             eval_every: 50,
-            random_feedback_scale: SCALE / 10.0,
         }
     }
 }
@@ -197,6 +199,12 @@ mod tests {
         assert_eq!(t.sample(Split::Train, 0), t.sample(Split::Validation, 8));
         let d = t.defaults();
         assert!((d.lr - 9e-8).abs() < 1e-20);
-        assert!((d.random_feedback_scale - 0.003).abs() < 1e-15);
+        let scale = d
+            .rule_params
+            .iter()
+            .find(|(n, _)| *n == "random_scale")
+            .unwrap()
+            .1;
+        assert!((scale - 0.003).abs() < 1e-15);
     }
 }

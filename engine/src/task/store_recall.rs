@@ -187,11 +187,9 @@ impl Task for StoreRecall {
             lr: 2e-3,
             batch: 128,
             iterations: 300,
-            c_reg: 1.0,
-            f_target_hz: 10.0,
+            rule_params: vec![("c_reg", 1.0), ("f_target_hz", 10.0), ("random_scale", 0.1)],
             stop_below_error: Some(0.05),
             eval_every: 10,
-            random_feedback_scale: 0.1,
         }
     }
 }

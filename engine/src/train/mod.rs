@@ -1,7 +1,12 @@
-//! Training: the lane-parallel trainer and its checkpoints. Losses and optimizers, which the
+//! Training: the lane-parallel trainer, its checkpoints, the training run (schedule, validation,
+//! early stopping, checkpoints, resume, observers) and its set-up from a user's request. Losses and optimizers, which the
 //! layers below also name, live in [`crate::optim`].
 
 pub mod checkpoint;
+pub mod run;
+pub mod setup;
 pub mod trainer;
 
+pub use run::{Ending, Iteration, NoObserver, Observer, Outcome, Schedule, TrainingRun};
+pub use setup::{ParamSetting, RunSpec};
 pub use trainer::{Metrics, Recording, TrainConfig, Trainer};

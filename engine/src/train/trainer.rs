@@ -176,6 +176,19 @@ impl Trainer {
         })
     }
 
+    /// The run's settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// The name of the rule being trained with.
+    pub fn rule_name(&self) -> &str {
+        self.lanes
+            .first()
+            .and_then(|l| l.sim.rule())
+            .map_or("", |r| r.plugin().name.as_str())
+    }
+
     /// The master network (current weights).
     pub fn network(&self) -> &Network {
         &self.net

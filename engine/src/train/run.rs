@@ -1,0 +1,366 @@
+//! A training run: iterations with validation, early stopping, checkpoints and resume, the final
+//! test, the trained weights — the one front door that the CLI (`eligo train`) and any other
+//! front end (a library user, the Python bindings) call.
+//!
+//! What a run writes to its directory: `metrics.jsonl` (one JSON line per iteration, rewritten
+//! whole at each checkpoint so that it always matches the newest checkpoint), `checkpoint/`
+//! (see [`super::checkpoint`]) and, at the end, `weights.npz`. Progress is reported through
+//! [`Observer`]s; an observer can also ask the run to stop (a signal, a notebook's stop button):
+//! the iteration under way finishes, a checkpoint is written and [`Ending::Interrupted`] is
+//! returned, so that `resume` continues exactly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::checkpoint::{self, SaveStep, Settings};
+use super::trainer::{Metrics, Trainer};
+use crate::error::{Error, Result};
+use crate::io::weights;
+use crate::neuron::ModelSpec;
+use crate::task::{Kind, Split};
+
+/// What one iteration measured, as reported to observers and written to `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Iteration {
+    /// Iterations done (1 for the first).
+    pub iteration: u64,
+    /// Mean training loss per sequence of the batch.
+    pub loss: f64,
+    /// Mean rate of the recurrent neurons (Hz).
+    pub rate_hz: f64,
+    /// Error rate of the batch (classification).
+    pub train_error: Option<f64>,
+    /// Validation error rate, on the iterations that validate (classification).
+    pub validation_error: Option<f64>,
+    /// Wall time of the iteration (s), validation excluded.
+    pub seconds: f64,
+}
+
+impl Iteration {
+    /// The `metrics.jsonl` line.
+    pub fn json(&self) -> String {
+        let mut line = serde_json::json!({"iteration": self.iteration, "loss": self.loss, "rate_hz": self.rate_hz, "seconds": self.seconds});
+        if let Some(e) = self.train_error {
+            line["train_error"] = serde_json::json!(e);
+        }
+        if let Some(e) = self.validation_error {
+            line["validation_error"] = serde_json::json!(e);
+        }
+        line.to_string()
+    }
+}
+
+/// Watches a run. Every method has a default, so an observer implements only what it needs.
+pub trait Observer {
+    /// Once, before the first iteration of this call (`iteration` is where it resumes).
+    fn on_start(&mut self, _trainer: &Trainer, _iteration: u64, _iterations: u64) {}
+    /// After every iteration.
+    fn on_iteration(&mut self, _it: &Iteration) {}
+    /// Polled before every iteration: `true` stops the run with a checkpoint.
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+}
+
+/// An observer that watches nothing.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// How a run is scheduled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Stop after this many iterations in all (resumed ones included).
+    pub iterations: u64,
+    /// Write a checkpoint every this many iterations (>= 1), and after the last.
+    pub checkpoint_every: u64,
+    /// Stop when the validation error falls below the task's criterion.
+    pub early_stop: bool,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// All iterations done.
+    Finished,
+    /// The validation error fell below the task's criterion at this iteration.
+    StoppedEarly(u64),
+    /// An observer asked to stop; the checkpoint of this iteration resumes it.
+    Interrupted(u64),
+}
+
+/// The result of a run that was not interrupted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Why it ended.
+    pub ending: Ending,
+    /// Iterations done in all.
+    pub iterations: u64,
+    /// The final test on the task's held-out sequences (`None` when interrupted).
+    pub test: Option<Metrics>,
+    /// Test sequences.
+    pub test_sequences: usize,
+    /// Mean wall time of the iterations of this call (s).
+    pub seconds_per_iteration: f64,
+}
+
+/// One training run in a directory.
+pub struct TrainingRun {
+    tr: Trainer,
+    out: PathBuf,
+    settings: Settings,
+    /// `metrics.jsonl` lines, one per iteration done.
+    history: Vec<String>,
+    /// The iteration of the newest checkpoint on disk.
+    saved_at: Option<u64>,
+    /// A test hook: called at every step of every checkpoint save.
+    fault: Option<Box<dyn FnMut(SaveStep) -> Result<()>>>,
+}
+
+impl TrainingRun {
+    /// A new run of `tr` writing into `out` (which must exist). `settings` are the run's
+    /// settings as [`checkpoint::settings`] gives them; they go into every checkpoint.
+    pub fn new(tr: Trainer, out: &Path, settings: Settings) -> TrainingRun {
+        TrainingRun {
+            tr,
+            out: out.to_path_buf(),
+            settings,
+            history: Vec::new(),
+            saved_at: None,
+            fault: None,
+        }
+    }
+
+    /// Continue the run whose directory is `out` from its newest complete checkpoint, after
+    /// checking it against this run's network, rule and settings (differences named in
+    /// `overrides` are accepted and returned, for a warning) and its metrics against the
+    /// checkpoint's iteration.
+    pub fn resume(
+        tr: Trainer,
+        out: &Path,
+        settings: Settings,
+        overrides: &[String],
+    ) -> Result<(TrainingRun, Vec<String>)> {
+        let mut run = TrainingRun::new(tr, out, settings);
+        let rule = run.tr.rule_name().to_string();
+        let (s, overridden) = checkpoint::load(out, &mut run.tr, &rule, &run.settings, overrides)?;
+        run.history = metrics_until(&run.metrics_path(), s.iteration)?;
+        run.saved_at = Some(s.iteration);
+        Ok((run, overridden))
+    }
+
+    /// Call `f` at every step of every checkpoint save (a fault-injection seam for tests).
+    pub fn set_fault_hook(&mut self, f: impl FnMut(SaveStep) -> Result<()> + 'static) {
+        self.fault = Some(Box::new(f));
+    }
+
+    /// The trainer (current weights, task, optimizer).
+    pub fn trainer(&self) -> &Trainer {
+        &self.tr
+    }
+
+    /// The trainer, mutably (e.g. to record a sample after the run).
+    pub fn trainer_mut(&mut self) -> &mut Trainer {
+        &mut self.tr
+    }
+
+    /// The run's settings, as its checkpoints record them.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The run's directory.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// `metrics.jsonl` in the run's directory.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.out.join("metrics.jsonl")
+    }
+
+    /// Run until `schedule.iterations`, the task's stopping criterion or an observer's stop;
+    /// then, unless stopped, the final test and `weights.npz`.
+    pub fn run(&mut self, schedule: &Schedule, obs: &mut dyn Observer) -> Result<Outcome> {
+        if schedule.checkpoint_every == 0 {
+            return Err(Error::input(
+                "--checkpoint-every",
+                0,
+                format!("must be between 1 and {} iterations", u64::MAX),
+                "leave it out for the default, a checkpoint every 25 iterations",
+            ));
+        }
+        let d = self.tr.task().defaults();
+        let kind = self.tr.task().kind();
+        let batch = self.tr.config().batch;
+        let it0 = self.tr.iteration;
+        obs.on_start(&self.tr, it0, schedule.iterations);
+        let t_train = Instant::now();
+        let mut ending = Ending::Finished;
+        while self.tr.iteration < schedule.iterations {
+            if obs.stop_requested() {
+                ending = Ending::Interrupted(self.tr.iteration);
+                break;
+            }
+            let t0 = Instant::now();
+            let m = self.tr.step()?;
+            let it = self.tr.iteration;
+            let mut report = Iteration {
+                iteration: it,
+                loss: m.loss,
+                rate_hz: m.rate_hz,
+                train_error: (kind == Kind::Classification).then_some(m.error),
+                validation_error: None,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            if kind == Kind::Classification && (it % d.eval_every == 0 || it == schedule.iterations)
+            {
+                let n = self.tr.task().validation_sequences(batch);
+                let v = self.tr.evaluate(Split::Validation, n)?;
+                report.validation_error = Some(v.error);
+                if let Some(stop) = d.stop_below_error
+                    && v.error < stop
+                    && schedule.early_stop
+                {
+                    ending = Ending::StoppedEarly(it);
+                }
+            }
+            self.history.push(report.json());
+            obs.on_iteration(&report);
+            if it % schedule.checkpoint_every == 0
+                || it == schedule.iterations
+                || ending != Ending::Finished
+            {
+                self.checkpoint()?;
+            }
+            if ending != Ending::Finished {
+                break;
+            }
+        }
+        let done = self.tr.iteration - it0;
+        let seconds_per_iteration = t_train.elapsed().as_secs_f64() / done.max(1) as f64;
+        self.write_metrics()?;
+        if let Ending::Interrupted(_) = ending {
+            self.checkpoint()?;
+            return Ok(Outcome {
+                ending,
+                iterations: self.tr.iteration,
+                test: None,
+                test_sequences: 0,
+                seconds_per_iteration,
+            });
+        }
+        if self.saved_at != Some(self.tr.iteration) {
+            self.checkpoint()?;
+        }
+        let n_test = self.tr.task().test_sequences(batch);
+        let test = self.tr.evaluate(Split::Test, n_test)?;
+        self.save_weights()?;
+        Ok(Outcome {
+            ending,
+            iterations: self.tr.iteration,
+            test: Some(test),
+            test_sequences: n_test,
+            seconds_per_iteration,
+        })
+    }
+
+    /// Write the metrics and a checkpoint of the current iteration (once per iteration).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        if self.saved_at == Some(self.tr.iteration) {
+            return Ok(());
+        }
+        self.write_metrics()?;
+        let cfg = self.tr.config();
+        let state = checkpoint::State {
+            iteration: self.tr.iteration,
+            task: self.tr.task().name().into(),
+            task_seed: cfg.seed,
+            seed: cfg.seed,
+            batch: cfg.batch,
+            rule: self.tr.rule_name().to_string(),
+            fingerprint: checkpoint::fingerprint(self.tr.network()),
+            eligo_version: env!("CARGO_PKG_VERSION").into(),
+            settings: self.settings.clone(),
+            files: Default::default(),
+        };
+        match &mut self.fault {
+            Some(f) => checkpoint::save_with_faults(&self.out, &self.tr, &state, f)?,
+            None => checkpoint::save(&self.out, &self.tr, &state)?,
+        }
+        self.saved_at = Some(self.tr.iteration);
+        Ok(())
+    }
+
+    fn write_metrics(&self) -> Result<()> {
+        crate::io::write_atomic(&self.metrics_path(), |w| {
+            for l in &self.history {
+                writeln!(w, "{l}")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// `weights.npz`: the master weights and the readout biases.
+    fn save_weights(&self) -> Result<()> {
+        let net = self.tr.network();
+        let mut biases = vec![Vec::new(); net.populations.len()];
+        if let Some(r) = net
+            .populations
+            .iter()
+            .position(|p| matches!(p.model, ModelSpec::Readout(_)))
+        {
+            biases[r] = self.tr.biases().to_vec();
+        }
+        weights::save(&self.out.join("weights.npz"), net, &biases)
+    }
+}
+
+/// The lines of `metrics.jsonl` up to `iteration` (a checkpoint's), which must be exactly one per
+/// iteration 1..=iteration, in order: anything else means the metrics and the checkpoint are of
+/// different runs or were edited.
+fn metrics_until(path: &Path, iteration: u64) -> Result<Vec<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(_) if iteration == 0 => String::new(),
+        Err(e) => {
+            return Err(Error::input(
+                "metrics.jsonl",
+                "",
+                format!("cannot read it ({e}); the checkpoint is of iteration {iteration} and needs its lines 1..={iteration}"),
+                "resume in the --out directory the checkpoint was written in",
+            )
+            .in_file(path));
+        }
+    };
+    let mut lines = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        let it = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["iteration"].as_u64());
+        let want = lines.len() as u64 + 1;
+        match it {
+            Some(i) if i > iteration => break,
+            Some(i) if i == want => lines.push(l.to_string()),
+            _ => {
+                return Err(Error::input(
+                    format!("line {}", n + 1),
+                    l.chars().take(80).collect::<String>(),
+                    format!("expected the metrics of iteration {want} (one line per iteration 1..={iteration}, the checkpoint's)"),
+                    "the metrics do not belong to this checkpoint; resume from an intact --out directory",
+                )
+                .in_file(path));
+            }
+        }
+    }
+    if lines.len() as u64 != iteration {
+        return Err(Error::input(
+            "metrics.jsonl",
+            format!("{} lines", lines.len()),
+            format!("the checkpoint is of iteration {iteration} and needs one line per iteration up to it"),
+            "the metrics do not belong to this checkpoint; resume from an intact --out directory",
+        )
+        .in_file(path));
+    }
+    Ok(lines)
+}

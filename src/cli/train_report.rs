@@ -1,0 +1,203 @@
+//! What `eligo train` shows and writes around the engine's training run: the progress bar (an
+//! observer of the run), `summary.json`, the plots and the closing line.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Result;
+use eligo_engine::Error;
+use eligo_engine::optim::Method;
+use eligo_engine::task::{Kind, Split};
+use eligo_engine::train::checkpoint::SaveStep;
+use eligo_engine::train::{
+    Ending, Iteration, Observer, Outcome, ParamSetting, Trainer, TrainingRun,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+/// The progress bar: loss, rate, batch and last validation accuracy; polls SIGINT/SIGTERM.
+pub struct Bar {
+    bar: ProgressBar,
+    last_validation: Option<f64>,
+}
+
+impl Bar {
+    /// A bar, hidden when `quiet`.
+    pub fn new(quiet: bool) -> Bar {
+        let target = if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} it  {msg}",
+            )
+            .expect("template"),
+        );
+        Bar {
+            bar,
+            last_validation: None,
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Bar {
+    fn on_start(&mut self, tr: &Trainer, iteration: u64, iterations: u64) {
+        self.bar.set_length(iterations);
+        self.bar
+            .set_prefix(format!("{} / {}", tr.task().name(), tr.rule_name()));
+        self.bar.set_position(iteration);
+    }
+
+    fn on_iteration(&mut self, it: &Iteration) {
+        let mut msg = format!("loss {:.4}  rate {:.1} Hz", it.loss, it.rate_hz);
+        if let Some(e) = it.train_error {
+            msg = format!("{msg}  batch acc {:.0} %", 100.0 * (1.0 - e));
+        }
+        if it.validation_error.is_some() {
+            self.last_validation = it.validation_error;
+        }
+        if let Some(e) = self.last_validation {
+            // the last validation, kept on the bar until the next one
+            msg = format!("{msg}  val acc {:.1} %", 100.0 * (1.0 - e));
+        }
+        self.bar.set_message(msg);
+        self.bar.set_position(it.iteration);
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        super::interrupt::requested().is_some()
+    }
+}
+
+/// The rule parameters of the command line: `--feedback` and `--mode` (e-prop's; their defaults
+/// apply only to rules that declare them), then every `--param NAME=VALUE`.
+pub fn params(
+    param: &[String],
+    feedback: &Option<String>,
+    mode: &Option<String>,
+) -> Result<Vec<ParamSetting>> {
+    let mut params = Vec::new();
+    for (flag, name, value, default) in [
+        ("--feedback", "feedback", feedback, "random"),
+        ("--mode", "mode", mode, "event"),
+    ] {
+        let (value, if_declared) = value
+            .as_ref()
+            .map_or((default, true), |v| (v.as_str(), false));
+        params.push(ParamSetting {
+            field: flag.into(),
+            name: name.into(),
+            value: value.into(),
+            if_declared,
+        });
+    }
+    for p in param {
+        let (name, value) = p.split_once('=').ok_or_else(|| {
+            Error::input(
+                "--param",
+                p,
+                "must be NAME=VALUE",
+                "e.g. --param c_reg=2; `eligo plugins` lists each rule's parameters",
+            )
+        })?;
+        params.push(ParamSetting {
+            field: format!("--param {}", name.trim()),
+            name: name.trim().into(),
+            value: value.trim().into(),
+            if_declared: false,
+        });
+    }
+    Ok(params)
+}
+
+/// Test hooks: with `ELIGO_TEST_CRASH_CHECKPOINT` set, every checkpoint write stops once its
+/// temporary copy is complete (a crash before the renames).
+pub fn test_hooks(run: &mut TrainingRun) {
+    if std::env::var_os("ELIGO_TEST_CRASH_CHECKPOINT").is_some() {
+        run.set_fault_hook(|step| match step {
+            SaveStep::RemoveStaleOld => Err(Error::Rule(
+                "test crash between the temporary write and the rename".into(),
+            )),
+            _ => Ok(()),
+        });
+    }
+}
+
+/// `summary.json`, `loss.png`, `sample.png` and the closing line of a finished run; a run
+/// stopped by a signal (checkpointed) returns the `Interrupted` error instead.
+pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool) -> Result<()> {
+    let tr = run.trainer();
+    let out = run.out().to_path_buf();
+    if let Ending::Interrupted(it) = o.ending {
+        let c = out.join("checkpoint");
+        return super::interrupt::check(|| {
+            format!(
+                "checkpoint of iteration {it} written to {}; continue with --resume {}",
+                c.display(),
+                out.display()
+            )
+        });
+    }
+    let kind = tr.task().kind();
+    let test = o.test.as_ref().expect("a finished run has a test result");
+    let cfg = tr.config();
+    let rule = tr.rule_name().to_string();
+    let result_name = match kind {
+        Kind::Classification => "test_error",
+        Kind::Regression => "test_nmse",
+    };
+    let stopped_early = match o.ending {
+        Ending::StoppedEarly(it) => Some(it),
+        _ => None,
+    };
+    let settings = run.settings();
+    let feedback = settings.get("rule.feedback").cloned();
+    let summary = json!({
+        "task": tr.task().name(), "rule": rule, "feedback": feedback,
+        "iterations": o.iterations, "stopped_early_at": stopped_early,
+        "batch": cfg.batch, "lr": cfg.lr, "threads": cfg.threads, "seed": cfg.seed,
+        "scale": settings.get("scale").and_then(|s| s.parse::<f64>().ok()),
+        "optimizer": match cfg.method { Method::Sgd => "sgd", Method::Adam { .. } => "adam" },
+        result_name: test.error, "test_loss": test.loss, "test_rate_hz": test.rate_hz,
+        "test_sequences": o.test_sequences, "seconds_per_iteration": o.seconds_per_iteration,
+        "wall_s": t_start.elapsed().as_secs_f64(), "out": out.display().to_string(),
+    });
+    let text = serde_json::to_string_pretty(&summary)?;
+    eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
+    let title = format!("{} / {rule}", tr.task().name());
+    if let Err(e) = super::plots::training(&out, &run.metrics_path(), kind, &title) {
+        eprintln!("warning: loss plot not written: {e:#}");
+    }
+    let rec = run.trainer_mut().record_sample(Split::Test, 0)?;
+    let tr = run.trainer();
+    let sample = tr.task().sample(Split::Test, 0);
+    if let Err(e) = super::plots::sample(&out, &title, tr.network(), &rec, &sample.loss) {
+        eprintln!("warning: sample plot not written: {e:#}");
+    }
+    if !quiet {
+        let n = o.test_sequences;
+        let result = match kind {
+            Kind::Classification => {
+                format!("test error {:.1} % ({n} sequences)", 100.0 * test.error)
+            }
+            Kind::Regression => format!("test normalized MSE {:.4} ({n} sequences)", test.error),
+        };
+        println!(
+            "{} / {rule}: {result} after {} iterations ({:.3} s per iteration); results in {}",
+            tr.task().name(),
+            o.iterations,
+            o.seconds_per_iteration,
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -135,17 +135,7 @@ fn run_batch(
         sim.clamp(0, ev).unwrap();
         sim.set_teacher(Some(Teacher::new(2, 2, losses[b].clone(), n_seq)))
             .unwrap();
-        sim.begin_sequence().unwrap();
-        sim.run(steps, None).unwrap();
-        sim.end_sequence(steps).unwrap();
-        let c = sim.neuron_spike_counts();
-        counts.resize(c.len(), Vec::new());
-        for (acc, c) in counts.iter_mut().zip(c) {
-            acc.resize(c.len(), 0);
-            for (a, &x) in acc.iter_mut().zip(c) {
-                *a += u64::from(x);
-            }
-        }
+        sim.run_sequence(steps, Some(&mut counts)).unwrap();
         spikes += sim.counters().spikes[1];
         recorded.push(Recorded {
             errors: sim.errors().to_vec(),

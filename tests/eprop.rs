@@ -22,15 +22,8 @@ fn gradient(spec: &NetworkSpec, rule_toml: &str, loss: Loss, steps: u64) -> Grad
     let rule = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, steps).unwrap();
     sim.set_rule(rule).unwrap();
     sim.set_teacher(Some(Teacher::new(2, 2, loss, 1))).unwrap();
-    sim.begin_sequence().unwrap();
-    sim.run(steps, None).unwrap();
-    sim.end_sequence(steps).unwrap();
-    let counts: Vec<Vec<u64>> = sim
-        .neuron_spike_counts()
-        .iter()
-        .map(|c| c.iter().map(|&n| u64::from(n)).collect())
-        .collect();
-    sim.end_batch(1, steps, &counts).unwrap();
+    sim.run_sequence(steps, None).unwrap();
+    sim.end_batch_of_one(steps).unwrap();
     Grad {
         weights: sim.grads().to_vec(),
         biases: sim.bias_grads()[2].clone(),
@@ -153,9 +146,7 @@ fn gradient_after_batches(
     for _ in 0..batches {
         sim.reset();
         sim.zero_grads();
-        sim.begin_sequence().unwrap();
-        sim.run(steps, None).unwrap();
-        sim.end_sequence(steps).unwrap();
+        sim.run_sequence(steps, None).unwrap();
         sim.end_batch(1, steps, &[]).unwrap();
     }
     sim.grads().to_vec()
@@ -414,15 +405,8 @@ fn plugin_equals_an_independent_dense_float64_eprop() {
             1,
         )))
         .unwrap();
-        sim.begin_sequence().unwrap();
-        sim.run(steps, None).unwrap();
-        sim.end_sequence(steps).unwrap();
-        let counts: Vec<Vec<u64>> = sim
-            .neuron_spike_counts()
-            .iter()
-            .map(|c| c.iter().map(|&x| u64::from(x)).collect())
-            .collect();
-        sim.end_batch(1, steps, &counts).unwrap();
+        sim.run_sequence(steps, None).unwrap();
+        sim.end_batch_of_one(steps).unwrap();
         let mut input = vec![Vec::new(); steps as usize];
         for &(t, i) in &sim.population_spikes(0) {
             input[t as usize].push(i);

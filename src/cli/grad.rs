@@ -190,15 +190,8 @@ pub fn run(a: Args) -> Result<()> {
     }
     super::rule::attach(&a.rule, &mut sim, steps)?;
     sim.set_teacher(Some(Teacher::new(readout, n_out, loss, 1)))?;
-    sim.begin_sequence()?;
-    sim.run(steps, None)?;
-    sim.end_sequence(steps)?;
-    let counts: Vec<Vec<u64>> = sim
-        .neuron_spike_counts()
-        .iter()
-        .map(|c| c.iter().map(|&x| u64::from(x)).collect())
-        .collect();
-    sim.end_batch(1, steps, &counts)?;
+    sim.run_sequence(steps, None)?;
+    sim.end_batch_of_one(steps)?;
 
     let net = sim.network();
     let mut out: BTreeMap<String, Out> = weights::arrays(net, &biases, "weights/");

@@ -188,13 +188,7 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     sim.end_sequence(cfg.steps)?;
-    // the run is one batch of one sequence (batch-level terms such as rate regularization)
-    let counts: Vec<Vec<u64>> = sim
-        .neuron_spike_counts()
-        .iter()
-        .map(|c| c.iter().map(|&n| u64::from(n)).collect())
-        .collect();
-    sim.end_batch(1, cfg.steps, &counts)?;
+    sim.end_batch_of_one(cfg.steps)?;
     replay.finish()?;
     if let Some(opt) = &mut optimizer {
         sim.apply_gradients(opt)?;

@@ -103,9 +103,7 @@ fn run(spec: &NetworkSpec, rule: &str, rule_toml: &str) -> Run {
     sim.set_teacher(Some(Teacher::new(2, 1, Loss::Mse { targets }, 1)))
         .expect("teacher");
     let t0 = Instant::now();
-    sim.begin_sequence().expect("start");
-    sim.run(1000, None).expect("run");
-    sim.end_sequence(1000).expect("end");
+    sim.run_sequence(1000, None).expect("one sequence");
     let seconds = t0.elapsed().as_secs_f64();
     let c = sim.counters();
     Run {
@@ -148,9 +146,7 @@ fn memory() {
     let targets: Vec<f32> = (0..1000).map(|t| (t as f32 * 0.0126).sin()).collect();
     sim.set_teacher(Some(Teacher::new(2, 1, Loss::Mse { targets }, 1)))
         .expect("teacher");
-    sim.begin_sequence().expect("start");
-    sim.run(1000, None).expect("run");
-    sim.end_sequence(1000).expect("end");
+    sim.run_sequence(1000, None).expect("one sequence");
     sim.apply_gradients(&mut opt).expect("finite update");
     let after = rss_kb();
     println!(

@@ -78,6 +78,44 @@ impl Simulation {
         Ok(())
     }
 
+    /// One sequence of `steps` with the attached rule and teacher — the one front door for it
+    /// (trainer, `simulate`, `grad`, benches, tests): `begin_sequence`, `run`, `end_sequence`;
+    /// then the sequence's spikes per neuron are added into `counts` (resized to the network's
+    /// shape), if given, for the batch's regularizer.
+    pub fn run_sequence(&mut self, steps: u64, counts: Option<&mut Vec<Vec<u64>>>) -> Result<()> {
+        self.begin_sequence()?;
+        self.run(steps, None)?;
+        self.end_sequence(steps)?;
+        if let Some(counts) = counts {
+            self.add_spike_counts(counts);
+        }
+        Ok(())
+    }
+
+    /// Add this sequence's spikes per neuron (counted while a rule is attached) into `counts`,
+    /// grown (never shrunk) to one row per population and one entry per counted neuron.
+    pub fn add_spike_counts(&self, counts: &mut Vec<Vec<u64>>) {
+        let c = self.neuron_spike_counts();
+        if counts.len() < c.len() {
+            counts.resize(c.len(), Vec::new());
+        }
+        for (acc, c) in counts.iter_mut().zip(c) {
+            if acc.len() < c.len() {
+                acc.resize(c.len(), 0);
+            }
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a += u64::from(x);
+            }
+        }
+    }
+
+    /// End a batch of the one sequence just run (`steps` long): the rule sees its spike counts.
+    pub fn end_batch_of_one(&mut self, steps: u64) -> Result<()> {
+        let mut counts = Vec::new();
+        self.add_spike_counts(&mut counts);
+        self.end_batch(1, steps, &counts)
+    }
+
     /// Tell the rule a sequence starts (snapshots the plastic weights).
     pub fn begin_sequence(&mut self) -> Result<()> {
         match &mut self.learn.rule {

@@ -536,9 +536,8 @@ fn run_jobs(
             sim.clamp(input, &s.input)?;
             let n_out = sim.network().populations[readout].size as usize;
             sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
-            sim.begin_sequence()?;
-            sim.run(steps, None)?;
-            sim.end_sequence(steps)?;
+            // per neuron (counted while a rule is attached)
+            sim.run_sequence(steps, Some(&mut counts))?;
             let t = sim.teacher().expect("set above");
             loss += t.value;
             sample_losses.push((b, t.value));
@@ -547,12 +546,7 @@ fn run_jobs(
             {
                 wrong += 1;
             }
-            // per neuron (counted while a rule is attached) and per population (always)
-            for (c, nc) in counts.iter_mut().zip(sim.neuron_spike_counts()) {
-                for (a, &x) in c.iter_mut().zip(nc) {
-                    *a += u64::from(x);
-                }
-            }
+            // per population (always)
             for (a, &n) in pop_spikes.iter_mut().zip(&sim.counters().spikes) {
                 *a += n;
             }

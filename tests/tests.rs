@@ -14,6 +14,7 @@ mod grad;
 mod limits;
 mod npy_input;
 mod optimizer;
+mod params;
 mod plugin_loading;
 mod plugins;
 mod tasks;

@@ -8,7 +8,7 @@ use eligo_engine::plugin::{RuleInstance, config, loader};
 use eligo_engine::prelude::*;
 use serde_json::{Value, json};
 
-/// Learning-rule options shared by `simulate` (and later `train`).
+/// Learning-rule options of `simulate` and `grad`.
 #[derive(clap::Args, Clone, Default)]
 pub struct RuleArgs {
     /// Learning rule: a plugin name (see `eligo plugins`) or the path of a plugin library.
@@ -20,6 +20,10 @@ pub struct RuleArgs {
     /// Extra directory to look for plugins in (searched first; repeatable).
     #[arg(long)]
     pub plugin_dir: Vec<PathBuf>,
+    /// Any parameter of the rule, e.g. --param a_plus=0.01 (repeatable; wins over
+    /// --rule-config).
+    #[arg(long, value_name = "NAME=VALUE", requires = "rule")]
+    pub param: Vec<String>,
 }
 
 /// Load, configure and attach the rule, if one was asked for; returns the optimizer that
@@ -29,10 +33,13 @@ pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Opt
         return Ok(None);
     };
     let plugin = loader::find(rule, &args.plugin_dir)?;
-    let cfg = match &args.rule_config {
+    let mut cfg = match &args.rule_config {
         Some(p) => config::load(p, &plugin)?,
         None => config::defaults(&plugin),
     };
+    for p in eligo_engine::train::setup::parse_params(&args.param)? {
+        eligo_engine::train::setup::set_named(&plugin, &mut cfg.values, &p)?;
+    }
     let in_file = |e: Error| match &args.rule_config {
         Some(p) => e.in_file(p),
         None => e,

@@ -100,22 +100,7 @@ pub fn params(
             if_declared,
         });
     }
-    for p in param {
-        let (name, value) = p.split_once('=').ok_or_else(|| {
-            Error::input(
-                "--param",
-                p,
-                "must be NAME=VALUE",
-                "e.g. --param c_reg=2; `eligo plugins` lists each rule's parameters",
-            )
-        })?;
-        params.push(ParamSetting {
-            field: format!("--param {}", name.trim()),
-            name: name.trim().into(),
-            value: value.trim().into(),
-            if_declared: false,
-        });
-    }
+    params.extend(eligo_engine::train::setup::parse_params(param)?);
     Ok(params)
 }
 

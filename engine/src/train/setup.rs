@@ -6,10 +6,12 @@
 //! 1. the rule's own defaults (its parameter table);
 //! 2. the task's proposals ([`crate::task::Defaults::rule_params`], e.g. `c_reg = 150` for
 //!    pattern generation), applied only to rules that declare a parameter of that name;
-//! 3. `params` (`--param NAME=VALUE`, and the e-prop aliases `--feedback`, `--mode`), which
-//!    must name a parameter of the rule;
+//! 3. a front end's defaults for parameters the rule may not have (`train`'s `--feedback
+//!    random`), applied only where declared;
 //! 4. the rule config file, for the parameters it names; its `[host]` table replaces the host
-//!    options, and its `[optimizer]` `kind` and `lr` replace the task's only where given.
+//!    options, and its `[optimizer]` `kind` and `lr` replace the task's only where given;
+//! 5. the parameters the user named (`--param NAME=VALUE`, and the e-prop aliases
+//!    `--feedback`, `--mode`), which must be parameters of the rule.
 //!
 //! The learning rate is then `lr` if given.
 
@@ -77,26 +79,9 @@ impl RunSpec {
         for (name, value) in &d.rule_params {
             config::set_param(&plugin, &mut rc.values, name, name, &format!("{value:?}"))?;
         }
-        for ParamSetting {
-            field,
-            name,
-            value,
-            if_declared,
-        } in &self.params
-        {
-            if !config::set_param(&plugin, &mut rc.values, field, name, value)? && !if_declared {
-                let names: Vec<&str> = plugin.params.iter().map(|p| p.name.as_str()).collect();
-                return Err(Error::input(
-                    field.clone(),
-                    name,
-                    format!(
-                        "rule '{}' has no parameter of this name; its parameters: {}",
-                        plugin.name,
-                        names.join(", ")
-                    ),
-                    did_you_mean(name, &names),
-                ));
-            }
+        // a front end's defaults (e.g. `--feedback random`) come before the rule config
+        for p in self.params.iter().filter(|p| p.if_declared) {
+            config::set_param(&plugin, &mut rc.values, &p.field, &p.name, &p.value)?;
         }
         let mut given = toml::Table::new();
         if let Some(p) = &self.rule_config {
@@ -112,6 +97,10 @@ impl RunSpec {
                 }
             }
             rc.host = file.host;
+        }
+        // what the user named on the command line wins
+        for p in self.params.iter().filter(|p| !p.if_declared) {
+            set_named(&plugin, &mut rc.values, p)?;
         }
         let opt_given = |key: &str| {
             given
@@ -148,4 +137,44 @@ impl RunSpec {
         let settings = checkpoint::settings(name, self.scale, &plugin, &rc.values, &rc.host, &cfg);
         Ok((tr, settings, plugin))
     }
+}
+
+/// Set a parameter the user named, which the rule must declare (did-you-mean otherwise).
+pub fn set_named(plugin: &Plugin, values: &mut [f64], p: &ParamSetting) -> Result<()> {
+    if config::set_param(plugin, values, &p.field, &p.name, &p.value)? {
+        return Ok(());
+    }
+    let names: Vec<&str> = plugin.params.iter().map(|q| q.name.as_str()).collect();
+    Err(Error::input(
+        p.field.clone(),
+        &p.name,
+        format!(
+            "rule '{}' has no parameter of this name; its parameters: {}",
+            plugin.name,
+            names.join(", ")
+        ),
+        did_you_mean(&p.name, &names),
+    ))
+}
+
+/// `NAME=VALUE` arguments of `--param` as settings the rule must declare.
+pub fn parse_params(args: &[String]) -> Result<Vec<ParamSetting>> {
+    args.iter()
+        .map(|a| {
+            let (name, value) = a.split_once('=').ok_or_else(|| {
+                Error::input(
+                    "--param",
+                    a,
+                    "must be NAME=VALUE",
+                    "e.g. --param c_reg=2; `eligo plugins` lists each rule's parameters",
+                )
+            })?;
+            Ok(ParamSetting {
+                field: format!("--param {}", name.trim()),
+                name: name.trim().into(),
+                value: value.trim().into(),
+                if_declared: false,
+            })
+        })
+        .collect()
 }

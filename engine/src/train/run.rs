@@ -213,7 +213,8 @@ impl TrainingRun {
                 validation_error: None,
                 seconds: t0.elapsed().as_secs_f64(),
             };
-            if kind == Kind::Classification && (it % d.eval_every == 0 || it == schedule.iterations)
+            if kind == Kind::Classification
+                && (it.is_multiple_of(d.eval_every) || it == schedule.iterations)
             {
                 let n = self.tr.task().validation_sequences(batch);
                 let v = self.tr.evaluate(Split::Validation, n)?;
@@ -227,7 +228,7 @@ impl TrainingRun {
             }
             self.history.push(report.json());
             obs.on_iteration(&report);
-            if it % schedule.checkpoint_every == 0
+            if it.is_multiple_of(schedule.checkpoint_every)
                 || it == schedule.iterations
                 || ending != Ending::Finished
             {

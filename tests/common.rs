@@ -99,3 +99,31 @@ pub fn lsnn(seed: u64, alif: bool, recurrent: bool) -> NetworkSpec {
         projections,
     }
 }
+
+/// Run the `eligo` binary with `args`.
+pub fn eligo(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args(args)
+        .output()
+        .expect("eligo runs")
+}
+
+/// The path as a command-line argument.
+pub fn arg(p: &std::path::Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// Assert success, showing stderr otherwise.
+pub fn ok(o: &std::process::Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Assert a refusal of bad input: exit 2, no panic, and each of `must` in the message.
+pub fn refused(o: &std::process::Output, must: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for m in must {
+        assert!(err.contains(m), "{m:?} missing from: {err}");
+    }
+}

@@ -1,8 +1,8 @@
 //! The one optimizer builder: a misspelt projection name in a rule config's `[optimizer]` table
 //! is refused with exit 2 and a did-you-mean under every command that takes a rule config.
 
+use super::common::{arg as s, eligo, ok, refused};
 use std::path::Path;
-use std::process::{Command, Output};
 
 const NET: &str = r#"
 dt_ms = 1.0
@@ -36,26 +36,6 @@ to = "out"
 rule = "all_to_all"
 weight = { kind = "normal", mean = 0.0, std = 0.3 }
 "#;
-
-fn eligo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn refused(o: &Output, must: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for m in must {
-        assert!(err.contains(m), "{m:?} missing from: {err}");
-    }
-}
 
 #[test]
 fn a_misspelt_projection_in_the_optimizer_table_is_refused_everywhere() {

@@ -1,32 +1,8 @@
 //! `--param NAME=VALUE`: any rule parameter from the command line, on `train`, `simulate` and
 //! `grad`; the task's proposals reach only rules that declare them.
 
+use super::common::{arg as s, eligo, ok, refused};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn eligo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn refused(o: &Output, must: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for m in must {
-        assert!(err.contains(m), "{m:?} missing from: {err}");
-    }
-}
 
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))

@@ -102,6 +102,14 @@ impl Network {
         self.populations.last().map_or(0, |p| p.start + p.size)
     }
 
+    /// Every projection's weights, in projection order (what an optimizer updates).
+    pub fn weights_mut(&mut self) -> Vec<&mut [f32]> {
+        self.projections
+            .iter_mut()
+            .map(|p| p.weights.as_mut_slice())
+            .collect()
+    }
+
     /// Total number of synapses.
     pub fn n_synapses(&self) -> usize {
         self.projections.iter().map(Projection::len).sum()

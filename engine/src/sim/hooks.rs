@@ -62,12 +62,7 @@ impl Simulation {
         }
         self.routes.uniform_w.fill(None);
         let grads: Vec<&[f32]> = self.learn.grads.iter().map(Vec::as_slice).collect();
-        let mut params: Vec<&mut [f32]> = self
-            .net
-            .projections
-            .iter_mut()
-            .map(|p| p.weights.as_mut_slice())
-            .collect();
+        let mut params = self.net.weights_mut();
         if let Err(e) = opt.step(&mut params, &grads) {
             let name = format!("projection '{}'", self.net.projections[e.group].name);
             return Err(e.error(&name));

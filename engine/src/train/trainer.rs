@@ -313,12 +313,7 @@ impl Trainer {
             }
         }
         {
-            let mut params: Vec<&mut [f32]> = self
-                .net
-                .projections
-                .iter_mut()
-                .map(|p| p.weights.as_mut_slice())
-                .collect();
+            let mut params = self.net.weights_mut();
             params.push(&mut self.biases);
             let mut g: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
             g.push(&bias_grad);

@@ -1,8 +1,7 @@
 //! The one optimizer builder: a misspelt projection name in a rule config's `[optimizer]` table
 //! is refused with exit 2 and a did-you-mean under every command that takes a rule config.
 
-use super::common::{arg as s, eligo, ok, refused};
-use std::path::Path;
+use super::common::{arg as s, eligo, refused};
 
 const NET: &str = r#"
 dt_ms = 1.0

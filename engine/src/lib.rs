@@ -30,6 +30,7 @@ pub mod network;
 pub mod neuron;
 pub mod optim;
 pub mod plugin;
+pub mod rng;
 pub mod sim;
 pub mod task;
 pub mod train;

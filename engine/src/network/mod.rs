@@ -17,7 +17,8 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::error::{Error, Result, did_you_mean};
-use crate::neuron::{ModelSpec, source::splitmix64};
+use crate::neuron::ModelSpec;
+use crate::rng::splitmix64;
 
 /// Description of a population.
 #[derive(Debug, Clone, PartialEq)]

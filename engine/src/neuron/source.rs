@@ -17,6 +17,7 @@
 //! Reference: the counter-based RNG idea as in J. Salmon et al., "Parallel random numbers: as easy
 //! as 1, 2, 3", SC'11 (we use SplitMix64's finalizer, S. Vigna).
 
+use crate::rng::splitmix64;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -47,15 +48,6 @@ pub struct SpikeTimesParams {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
-
-/// SplitMix64 finalizer: a strong 64-bit mix.
-#[inline]
-pub fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
 
 /// A Poisson source block.
 #[derive(Debug, Clone)]

@@ -44,6 +44,13 @@ pub struct Simulation {
     pub(super) learn: Learning,
 }
 
+// A simulation moves between threads (the trainer's lanes, a front end that releases its
+// interpreter lock around a run): checked at compile time.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Simulation>();
+};
+
 /// Counters of a simulation so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {

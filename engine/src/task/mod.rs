@@ -14,9 +14,9 @@ pub mod store_recall;
 
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::{ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, WeightDist};
-use crate::neuron::source::splitmix64;
 use crate::neuron::{ModelSpec, ReadoutParams};
 use crate::optim::{Loss, Method};
+use crate::rng::splitmix64;
 
 /// Which part of the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

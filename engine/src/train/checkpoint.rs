@@ -32,9 +32,9 @@ use crate::error::{Error, Result};
 use crate::io::npz::{self, Out};
 use crate::io::weights;
 use crate::network::Network;
-use crate::neuron::source::splitmix64;
 use crate::optim::{Method, Optimizer};
 use crate::plugin::{HostOptions, Plugin};
+use crate::rng::splitmix64;
 
 /// The data files of a checkpoint, each with a digest in `state.json`.
 pub const FILES: [&str; 3] = ["weights.npz", "optimizer.npz", "rules.bin"];

@@ -522,7 +522,7 @@ mod tests {
         use std::collections::BTreeMap;
         let mut x = 0x1234_5678_9abc_def1u64;
         let mut rnd = || {
-            x = crate::neuron::source::splitmix64(x);
+            x = crate::rng::splitmix64(x);
             x
         };
         for case in 0..60 {

@@ -150,7 +150,7 @@ fn shd_mutated_bytes() {
     for case in 0..197 {
         let mut b = base.clone();
         for _ in 0..4 {
-            x = crate::neuron::source::splitmix64(x);
+            x = crate::rng::splitmix64(x);
             let i = (x % b.len() as u64) as usize;
             b[i] = (x >> 32) as u8;
         }

@@ -12,12 +12,13 @@ use eligo_engine::io::config::SimConfig;
 use eligo_engine::io::events::{
     self, AddressMap, BinPolicy, Binner, ByteSource, Checked, EventReader, Limit, MapSpec, TimeMap,
 };
-use eligo_engine::network::{ConnectRule, Network, NetworkSpec};
+use eligo_engine::network::{Network, NetworkSpec};
 use eligo_engine::neuron::{LifParams, ModelSpec};
+use eligo_engine::optim::{Loss, Method};
 use eligo_engine::plugin::{Plugin, config as rule_config};
 use eligo_engine::task::{self, Defaults, Kind, Sample, Split, Task};
-use eligo_engine::train::checkpoint::{self, State};
-use eligo_engine::train::{Loss, Method, TrainConfig, Trainer};
+use eligo_engine::train::checkpoint::{self, Settings, State};
+use eligo_engine::train::{TrainConfig, Trainer};
 
 /// A directory of this process for the inputs that must be files (removed at exit by the OS's
 /// temp cleaning; one per process, so parallel fuzz jobs do not collide).
@@ -39,52 +40,24 @@ pub fn file(name: &str, data: &[u8]) -> PathBuf {
     p
 }
 
-/// Largest network the config target builds: neurons in all.
+/// Largest network the config target builds: neurons in all (each step costs per neuron).
 pub const MAX_NEURONS: u64 = 4096;
-/// ... synapses in all (estimated from the rule before drawing).
-pub const MAX_SYNAPSES: u64 = 1 << 18;
-/// ... ring-buffer slots (neurons times the largest delay).
-pub const MAX_RING: u64 = 1 << 22;
+/// ... bytes by the engine's own estimate (`SimConfig::estimate`: neurons, synapses, drawing
+/// buffers, ring buffer, recorders; `fixed_probability` counted at its expected size).
+pub const MAX_BYTES: u64 = 8 << 20;
 /// ... steps simulated after a successful build.
 pub const MAX_STEPS: u64 = 50;
 
-/// Whether `spec` is small enough to draw in a fuzz iteration. Fuzzing finds parser and
+/// Whether `cfg` is small enough to draw and run in a fuzz iteration. Fuzzing finds parser and
 /// validation bugs; the size guards for big networks are tested by the normal test suite.
-pub fn small(spec: &NetworkSpec) -> bool {
-    let sizes: Vec<u64> = spec.populations.iter().map(|p| u64::from(p.size)).collect();
-    let neurons: u64 = sizes.iter().sum();
-    if neurons > MAX_NEURONS {
-        return false;
-    }
-    let size_of = |name: &str| {
-        spec.populations
-            .iter()
-            .find(|p| p.name == name)
-            .map_or(0, |p| u64::from(p.size))
-    };
-    let mut synapses = 0u64;
-    let mut delay = 1u64;
-    for p in &spec.projections {
-        let (pre, post) = (size_of(&p.from), size_of(&p.to));
-        synapses += match &p.rule {
-            ConnectRule::AllToAll => pre * post,
-            // the expected count, twice: the draw is binomial, far below that bound
-            ConnectRule::FixedProbability { p } => {
-                (2.0 * p.clamp(0.0, 1.0) * (pre * post) as f64) as u64 + 64
-            }
-            ConnectRule::FixedIndegree { k } => u64::from(*k) * post,
-            ConnectRule::FixedOutdegree { k } => u64::from(*k) * pre,
-            ConnectRule::List {
-                pairs, delay_steps, ..
-            } => {
-                let d = delay_steps.iter().flatten().copied().max().unwrap_or(1);
-                delay = delay.max(u64::from(d));
-                pairs.len() as u64
-            }
-        };
-        delay = delay.max(u64::from(p.delay_steps));
-    }
-    synapses <= MAX_SYNAPSES && neurons * (delay + 1) <= MAX_RING
+pub fn small(cfg: &SimConfig) -> bool {
+    let neurons: u64 = cfg
+        .network
+        .populations
+        .iter()
+        .map(|p| u64::from(p.size))
+        .sum();
+    neurons <= MAX_NEURONS && cfg.estimate(1).is_ok_and(|e| e.total_bytes <= MAX_BYTES)
 }
 
 /// Parse, validate, and (when small) build and run a few steps of a network description.
@@ -102,15 +75,7 @@ pub fn fuzz_config(data: &[u8]) {
 }
 
 fn run_small(cfg: &SimConfig) {
-    if !small(&cfg.network)
-        || cfg
-            .record
-            .state
-            .iter()
-            .map(|p| p.neurons.len() as u64)
-            .sum::<u64>()
-            > MAX_NEURONS
-    {
+    if !small(cfg) {
         return;
     }
     let Ok(net) = cfg.network.build() else {
@@ -352,8 +317,8 @@ pub fn plugin_path() -> PathBuf {
     )
 }
 
-/// A trainer of [`TinyTask`] with e-prop, batch 2 (two lanes).
-pub fn trainer() -> Trainer {
+/// A trainer of [`TinyTask`] with e-prop, batch 2 (two lanes), and its checkpoint settings.
+pub fn trainer() -> (Trainer, Settings) {
     let plugin = Plugin::load(&plugin_path()).unwrap_or_else(|e| panic!("{e}"));
     let rc = rule_config::parse("", &plugin).unwrap();
     let cfg = TrainConfig {
@@ -363,7 +328,9 @@ pub fn trainer() -> Trainer {
         lr: 1e-3,
         seed: 5,
     };
-    Trainer::new(Box::new(TinyTask), &plugin, &rc.values, &rc.host, cfg).unwrap()
+    let settings = checkpoint::settings(TinyTask.name(), 1.0, &plugin, &rc.values, &rc.host, &cfg);
+    let tr = Trainer::new(Box::new(TinyTask), &plugin, &rc.values, &rc.host, cfg).unwrap();
+    (tr, settings)
 }
 
 /// The files of a checkpoint directory, in the order the container packs them.
@@ -396,21 +363,42 @@ pub fn unpack(mut data: &[u8]) -> [Option<&[u8]>; 4] {
     out
 }
 
-/// Write the files of `data` as `DIR/checkpoint/` and resume the tiny trainer from it.
+/// Write the files of `data` as `DIR/checkpoint/` and resume the tiny trainer from it. When
+/// `state.json` is a JSON object, its `files` digests are first set to those of the data files,
+/// so that mutated weights, optimizer and rule states get past the digest check to the loaders
+/// (the digest check itself is a plain comparison).
 pub fn fuzz_checkpoint(data: &[u8]) {
-    static TRAINER: OnceLock<std::sync::Mutex<Trainer>> = OnceLock::new();
+    static TRAINER: OnceLock<std::sync::Mutex<(Trainer, Settings)>> = OnceLock::new();
     let tr = TRAINER.get_or_init(|| std::sync::Mutex::new(trainer()));
-    let mut tr = tr.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = tr.lock().unwrap_or_else(|e| e.into_inner());
+    let (tr, settings) = &mut *guard;
     let dir = scratch().join("run");
     let c = dir.join("checkpoint");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&c).unwrap();
-    for (name, bytes) in CHECKPOINT_FILES.iter().zip(unpack(data)) {
+    let files = unpack(data);
+    for (name, bytes) in CHECKPOINT_FILES.iter().zip(files) {
         if let Some(b) = bytes {
             std::fs::write(c.join(name), b).unwrap();
         }
     }
-    let r = checkpoint::load(&dir, &mut tr, "eprop");
+    if let Some(Ok(serde_json::Value::Object(mut state))) =
+        files[0].map(serde_json::from_slice::<serde_json::Value>)
+    {
+        let digests = CHECKPOINT_FILES[1..]
+            .iter()
+            .zip(&files[1..])
+            .filter_map(|(name, b)| {
+                Some((
+                    name.to_string(),
+                    checkpoint::file_digest(b.as_ref()?).into(),
+                ))
+            })
+            .collect();
+        state.insert("files".into(), serde_json::Value::Object(digests));
+        std::fs::write(c.join("state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+    }
+    let r = checkpoint::load(&dir, tr, "eprop", settings, &[]);
     if verbose() {
         eprintln!("checkpoint::load: {r:?}");
     }
@@ -424,7 +412,7 @@ pub fn verbose() -> bool {
 
 /// A valid checkpoint of [`trainer`] after one iteration, packed (a seed of the corpus).
 pub fn checkpoint_seed() -> Vec<u8> {
-    let mut tr = trainer();
+    let (mut tr, settings) = trainer();
     tr.step().unwrap();
     let state = State {
         iteration: 1,
@@ -435,9 +423,11 @@ pub fn checkpoint_seed() -> Vec<u8> {
         rule: "eprop".into(),
         fingerprint: checkpoint::fingerprint(tr.network()),
         eligo_version: "fuzz".into(),
+        settings,
+        files: Default::default(),
     };
     let dir = scratch().join("seed");
-    checkpoint::save(&dir, &tr, &state, false).unwrap();
+    checkpoint::save(&dir, &tr, &state).unwrap();
     let c = dir.join("checkpoint");
     let files = CHECKPOINT_FILES.map(|f| std::fs::read(c.join(f)).unwrap());
     pack(&files)

@@ -55,7 +55,8 @@ impl FieldType {
             b'>' => (true, &s[1..]),
             _ => (false, s),
         };
-        let (kind, size) = rest.split_at(1.min(rest.len()));
+        // the type letter is one byte; a non-ASCII one is no type (and no char boundary)
+        let (kind, size) = rest.split_at_checked(1)?;
         let size: usize = size.parse().ok()?;
         if ![1, 2, 4, 8].contains(&size) {
             return None;
@@ -854,5 +855,22 @@ mod tests {
         let ty = FieldType::parse("<i2").unwrap();
         assert_eq!(ty.get(&(-300i16).to_le_bytes(), 0), -300);
         assert_eq!(FieldType::parse("<f8"), None);
+    }
+
+    /// Found by the `events_npy` fuzz target: a field type whose letter is not ASCII (`'Ȋ2'`,
+    /// two bytes) panicked slicing inside the character instead of being refused.
+    #[test]
+    fn non_ascii_field_type_is_refused() {
+        for ty in ["Ȋ2", "<Ȋ2", ">č8", "Ɩ"] {
+            assert_eq!(FieldType::parse(ty), None, "{ty}");
+            let dict = format!(
+                "{{'descr': [('t', '<u8'), ('addr', '{ty}')], 'fortran_order': False, \
+                 'shape': (0,), }}"
+            );
+            match read_bytes(npy_bytes(&dict, &[])) {
+                Err(Error::Input(e)) => assert!(e.to_string().contains("addr"), "{e}"),
+                other => panic!("{ty}: {other:?}"),
+            }
+        }
     }
 }

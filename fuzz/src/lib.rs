@@ -291,11 +291,9 @@ impl Task for TinyTask {
             lr: 1e-3,
             batch: 2,
             iterations: 1,
-            c_reg: 0.0,
-            f_target_hz: 10.0,
+            rule_params: vec![("c_reg", 0.0), ("f_target_hz", 10.0), ("random_scale", 1.0)],
             stop_below_error: None,
             eval_every: 1,
-            random_feedback_scale: 1.0,
         }
     }
 }

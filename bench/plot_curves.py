@@ -10,7 +10,7 @@ Usage (needs matplotlib: bench/.venv has it, made by bench/peers/setup_venv.sh):
         "e-prop random=out/results/pattern-eprop-random-seed1/metrics.jsonl" \\
         "BPTT=out/results/pattern-bptt-seed1/metrics.jsonl"
     bench/.venv/bin/python bench/plot_curves.py --out docs/img/sine-waves-nest.png \\
-        --compare /tmp/curves.jsonl    # the --json-out file of bench/peers/compare_sine_waves.py
+        --compare out/curves.jsonl    # the --json-out file of bench/peers/compare_sine_waves.py
 
 Each LABEL=PATH is an `eligo train` metrics.jsonl (one {"iteration", "loss"} per line);
 --compare adds every run of a compare_sine_waves.py --json-out file ({"simulator", "seed",

@@ -147,18 +147,7 @@ fn any_single_or_double_crash_in_save_leaves_a_checkpoint_that_resumes_exactly()
 /// `eligo train` of a small evidence run: a new run into `dir` (`fresh`) or a resume of it.
 fn eligo(args: &[&str], dir: &Path, fresh: bool) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eligo"))
-        .args([
-            "train",
-            "--task",
-            "evidence",
-            "--scale",
-            "0.1",
-            "--batch",
-            "4",
-            "--quiet",
-            "--threads",
-            "1",
-        ])
+        .args(super::common::SMALL_TRAIN)
         .args(args)
         .arg(if fresh { "--out" } else { "--resume" })
         .arg(dir)

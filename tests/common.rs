@@ -127,3 +127,18 @@ pub fn refused(o: &std::process::Output, must: &[&str]) {
         assert!(err.contains(m), "{m:?} missing from: {err}");
     }
 }
+
+/// `eligo train` on a scaled-down evidence task (0.1 of the sequence length, batch 4, one
+/// thread, quiet): the small training run of the CLI tests.
+pub const SMALL_TRAIN: &[&str] = &[
+    "train",
+    "--task",
+    "evidence",
+    "--scale",
+    "0.1",
+    "--batch",
+    "4",
+    "--quiet",
+    "--threads",
+    "1",
+];

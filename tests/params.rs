@@ -1,34 +1,19 @@
 //! `--param NAME=VALUE`: any rule parameter from the command line, on `train`, `simulate` and
 //! `grad`; the task's proposals reach only rules that declare them.
 
-use super::common::{arg as s, eligo, ok, refused};
+use super::common::{SMALL_TRAIN, arg as s, eligo, ok, refused};
 use std::path::Path;
 
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-const TRAIN: [&str; 12] = [
-    "train",
-    "--task",
-    "evidence",
-    "--scale",
-    "0.1",
-    "--batch",
-    "4",
-    "--iterations",
-    "2",
-    "--threads",
-    "1",
-    "--quiet",
-];
-
 #[test]
 fn train_param_equals_the_rule_config_and_changes_the_result() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut args = TRAIN.to_vec();
+        let mut args = [SMALL_TRAIN, &["--iterations", "2"]].concat();
         args.extend_from_slice(&["--out", s(&out)]);
         args.extend_from_slice(extra);
         ok(&eligo(&args));
@@ -59,11 +44,11 @@ fn train_param_equals_the_rule_config_and_changes_the_result() {
 fn a_param_the_rule_does_not_have_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
-    let mut args = TRAIN.to_vec();
+    let mut args = [SMALL_TRAIN, &["--iterations", "2"]].concat();
     args.extend_from_slice(&["--out", s(&out), "--param", "c_regg=1"]);
     refused(&eligo(&args), &["--param c_regg", "did you mean 'c_reg'"]);
     // BPTT has no feedback: an explicit --feedback was silently ignored before
-    let mut args = TRAIN.to_vec();
+    let mut args = [SMALL_TRAIN, &["--iterations", "2"]].concat();
     args.extend_from_slice(&[
         "--out",
         s(&out),
@@ -77,11 +62,11 @@ fn a_param_the_rule_does_not_have_is_refused() {
         &["--feedback", "rule 'bptt' has no parameter"],
     );
     // a malformed one
-    let mut args = TRAIN.to_vec();
+    let mut args = [SMALL_TRAIN, &["--iterations", "2"]].concat();
     args.extend_from_slice(&["--out", s(&out), "--param", "c_reg"]);
     refused(&eligo(&args), &["--param = c_reg", "NAME=VALUE"]);
     // a value out of the parameter's range
-    let mut args = TRAIN.to_vec();
+    let mut args = [SMALL_TRAIN, &["--iterations", "2"]].concat();
     args.extend_from_slice(&["--out", s(&out), "--param", "c_reg=-1"]);
     refused(&eligo(&args), &["--param c_reg = -1", "must be between"]);
     assert!(!out.exists(), "a refused run left its --out behind");

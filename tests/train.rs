@@ -409,17 +409,8 @@ fn sigint_checkpoints_and_resume_continues_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let (run, reference) = (dir.path().join("run"), dir.path().join("reference"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args(super::common::SMALL_TRAIN)
         .args([
-            "train",
-            "--task",
-            "evidence",
-            "--scale",
-            "0.1",
-            "--batch",
-            "4",
-            "--quiet",
-            "--threads",
-            "1",
             "--no-early-stop",
             "--iterations",
             "100000",

@@ -42,9 +42,10 @@ fn plugin_overhead(c: &mut Criterion) {
             std::env::consts::DLL_SUFFIX
         ));
     let mut g = c.benchmark_group("cuba4000_stdp_100ms");
-    let mut stat = sim_with(Plugin::from_descriptor(eligo_plugin::descriptor::<
-        eligo_stdp::Stdp,
-    >()));
+    let mut stat = sim_with(
+        Plugin::from_descriptor(eligo_plugin::descriptor::<eligo_stdp::Stdp>())
+            .expect("a valid descriptor"),
+    );
     g.bench_function("static", |b| {
         b.iter(|| stat.run(1000, None).expect("rule runs"))
     });

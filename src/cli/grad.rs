@@ -244,41 +244,10 @@ pub fn run(a: Args) -> Result<()> {
 /// A float .npy (f32 or f64) meant to have `shape`, as (its shape, row-major f32 values;
 /// Fortran-order files are transposed on read). A file too big for `shape` is refused unread.
 fn read_targets(path: &std::path::Path, shape: [u64; 2]) -> Result<(Vec<u64>, Vec<f32>)> {
-    let bad = |msg: String| {
-        Error::input(
-            "--targets",
-            path.display(),
-            msg,
-            "save a float32 array of shape [steps, n_out] with numpy.save",
-        )
-    };
-    use std::io::Read;
-    let bound = npz::member_bound(shape[0].saturating_mul(shape[1]));
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
-        .map_err(|e| bad(format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > bound {
-        return Err(bad(format!(
-            "more than {bound} bytes, the most a {shape:?} array of float64 takes"
-        ))
-        .into());
-    }
-    let f = npy::Npy::parse(&bytes).map_err(|e| bad(format!("not a usable .npy: {e}")))?;
-    let (shape, data): (Vec<u64>, Vec<f32>) = match f.dtype().as_str() {
-        "<f4" => f.values::<f32>().map_err(bad)?,
-        "<f8" => f
-            .values::<f64>()
-            .map(|(s, v)| (s, v.into_iter().map(|x| x as f32).collect()))
-            .map_err(bad)?,
-        other => return Err(bad(format!("dtype {other}; allowed: float32, float64")).into()),
-    };
-    if let Some(k) = data.iter().position(|x| !x.is_finite()) {
-        return Err(bad(format!(
-            "entry {k} is {}; targets must be finite float32 numbers",
-            data[k]
-        ))
-        .into());
-    }
-    Ok((shape, data))
+    Ok(npy::read_floats(
+        path,
+        "--targets",
+        shape[0].saturating_mul(shape[1]),
+        "save a float32 array of shape [steps, n_out] with numpy.save",
+    )?)
 }

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, finite, positive};
 use crate::neuron::lif::{LifConsts, LifParams};
+use crate::neuron::{Constant, Variable};
 
 /// Parameters of [`alif`](self).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -66,6 +67,70 @@ impl Default for AlifParams {
             gamma_pd: 0.3,
         }
     }
+}
+
+/// The state variables an ALIF population exposes to recorders and rules.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "v",
+        unit: "",
+        doc: "membrane potential after the step",
+    },
+    Variable {
+        name: "a",
+        unit: "",
+        doc: "threshold adaptation (threshold = v_th + beta a)",
+    },
+    Variable {
+        name: "psi",
+        unit: "",
+        doc: "pseudo-derivative dz/dv of the step (0 while refractory)",
+    },
+];
+
+/// The constants an ALIF population of `size` neurons computes with.
+pub fn constants(p: &AlifParams, c: &AlifConsts, size: u32) -> Vec<Constant> {
+    let l = &c.lif;
+    // the first n_lif neurons do not adapt (as `ModelSpec::block` builds them)
+    let beta = (0..size as usize)
+        .map(|i| {
+            if i < p.n_lif {
+                0.0
+            } else {
+                f64::from(p.beta as f32)
+            }
+        })
+        .collect();
+    vec![
+        Constant::one("tau_m_ms", "ms", "membrane time constant", p.tau_m_ms),
+        Constant::one("tau_a_ms", "ms", "adaptation time constant", p.tau_a_ms),
+        Constant::one(
+            "alpha",
+            "",
+            "membrane decay per step exp(-dt/tau_m)",
+            l.alpha.into(),
+        ),
+        Constant::one(
+            "rho",
+            "",
+            "adaptation decay per step exp(-dt/tau_a)",
+            c.rho.into(),
+        ),
+        Constant::one("v_th", "", "baseline threshold", l.v_th.into()),
+        Constant::one("n_ref", "steps", "refractory steps", l.n_ref.into()),
+        Constant::one(
+            "gamma_pd",
+            "",
+            "pseudo-derivative height",
+            l.gamma_pd.into(),
+        ),
+        Constant {
+            name: "beta",
+            unit: "",
+            doc: "adaptation strength of each neuron",
+            values: beta,
+        },
+    ]
 }
 
 /// Derived constants of an ALIF population.
@@ -125,6 +190,16 @@ pub struct Alif {
 }
 
 impl Alif {
+    /// Variable `k` of [`VARIABLES`] for every neuron.
+    pub fn state_slice(&self, k: usize) -> Option<&[f32]> {
+        match k {
+            0 => Some(&self.v),
+            1 => Some(&self.a),
+            2 => Some(&self.psi),
+            _ => None,
+        }
+    }
+
     /// `n` neurons at rest with the given per-neuron `beta`.
     pub fn new(c: AlifConsts, beta: Vec<f32>, v0: Option<&[f32]>) -> Self {
         let n = beta.len();

@@ -28,6 +28,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{Constant, Variable};
 use crate::error::{Error, Result, positive};
 
 /// Parameters of [`lif`](self), as written in a network description.
@@ -79,6 +80,41 @@ impl LifParams {
     }
 }
 
+/// The state variables a LIF population exposes to recorders and rules.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "v",
+        unit: "",
+        doc: "membrane potential after the step",
+    },
+    Variable {
+        name: "psi",
+        unit: "",
+        doc: "pseudo-derivative dz/dv of the step (0 while refractory)",
+    },
+];
+
+/// The constants a LIF population computes with.
+pub fn constants(p: &LifParams, c: &LifConsts) -> Vec<Constant> {
+    vec![
+        Constant::one("tau_m_ms", "ms", "membrane time constant", p.tau_m_ms),
+        Constant::one(
+            "alpha",
+            "",
+            "membrane decay per step exp(-dt/tau_m)",
+            c.alpha.into(),
+        ),
+        Constant::one("v_th", "", "threshold (and reset)", c.v_th.into()),
+        Constant::one("n_ref", "steps", "refractory steps", c.n_ref.into()),
+        Constant::one(
+            "gamma_pd",
+            "",
+            "pseudo-derivative height",
+            c.gamma_pd.into(),
+        ),
+    ]
+}
+
 /// Derived constants of a LIF population.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LifConsts {
@@ -108,6 +144,15 @@ pub struct Lif {
 }
 
 impl Lif {
+    /// Variable `k` of [`VARIABLES`] for every neuron.
+    pub fn state_slice(&self, k: usize) -> Option<&[f32]> {
+        match k {
+            0 => Some(&self.v),
+            1 => Some(&self.psi),
+            _ => None,
+        }
+    }
+
     /// `n` neurons at rest, or with the given initial potentials.
     pub fn new(c: LifConsts, n: usize, v0: Option<&[f32]>) -> Self {
         Lif {

@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, positive};
 use crate::limits::fits_f32;
+use crate::neuron::{Constant, Variable};
 
 /// Parameters of [`lif_exp`](self).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -78,6 +79,88 @@ impl Default for LifExpParams {
             i_e_mv: 0.0,
         }
     }
+}
+
+/// The state variables a `lif_exp` population exposes to recorders and rules.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "v",
+        unit: "mV",
+        doc: "membrane potential after the step",
+    },
+    Variable {
+        name: "i_ex",
+        unit: "mV",
+        doc: "excitatory synaptic current (in mV of membrane drive)",
+    },
+    Variable {
+        name: "i_in",
+        unit: "mV",
+        doc: "inhibitory synaptic current (in mV of membrane drive)",
+    },
+];
+
+/// The constants a `lif_exp` population computes with.
+pub fn constants(p: &LifExpParams, c: &LifExpConsts) -> Vec<Constant> {
+    vec![
+        Constant::one("tau_m_ms", "ms", "membrane time constant", p.tau_m_ms),
+        Constant::one(
+            "tau_syn_ex_ms",
+            "ms",
+            "excitatory current time constant",
+            p.tau_syn_ex_ms,
+        ),
+        Constant::one(
+            "tau_syn_in_ms",
+            "ms",
+            "inhibitory current time constant",
+            p.tau_syn_in_ms,
+        ),
+        Constant::one(
+            "alpha",
+            "",
+            "membrane decay per step exp(-dt/tau_m)",
+            c.p22.into(),
+        ),
+        Constant::one(
+            "p11_ex",
+            "",
+            "excitatory current decay per step",
+            c.p11_ex.into(),
+        ),
+        Constant::one(
+            "p11_in",
+            "",
+            "inhibitory current decay per step",
+            c.p11_in.into(),
+        ),
+        Constant::one(
+            "p21_ex",
+            "",
+            "excitatory current-to-voltage propagator",
+            c.p21_ex.into(),
+        ),
+        Constant::one(
+            "p21_in",
+            "",
+            "inhibitory current-to-voltage propagator",
+            c.p21_in.into(),
+        ),
+        Constant::one("e_l", "mV", "resting potential", c.e_l.into()),
+        Constant::one(
+            "v_th",
+            "mV",
+            "threshold",
+            f64::from(c.u_th) + f64::from(c.e_l),
+        ),
+        Constant::one(
+            "v_reset",
+            "mV",
+            "reset potential",
+            f64::from(c.u_reset) + f64::from(c.e_l),
+        ),
+        Constant::one("n_ref", "steps", "refractory steps", c.n_ref.into()),
+    ]
 }
 
 /// Derived propagators of a `lif_exp` population, for one step.
@@ -211,6 +294,25 @@ impl LifExp {
             i_ex: vec![0.0; n],
             i_in: vec![0.0; n],
             refr: vec![0; n],
+        }
+    }
+
+    /// Variable `k` of [`VARIABLES`] for every neuron, when stored (`v` is derived).
+    pub fn state_slice(&self, k: usize) -> Option<&[f32]> {
+        match k {
+            1 => Some(&self.i_ex),
+            2 => Some(&self.i_in),
+            _ => None,
+        }
+    }
+
+    /// Variable `k` of [`VARIABLES`] of neuron `i`.
+    pub fn state_value(&self, k: usize, i: usize) -> f32 {
+        match k {
+            0 => self.v(i),
+            1 => self.i_ex[i],
+            2 => self.i_in[i],
+            _ => 0.0,
         }
     }
 

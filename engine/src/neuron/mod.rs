@@ -5,12 +5,14 @@
 //! structure-of-arrays.
 
 pub mod alif;
+mod describe;
 pub mod lif;
 pub mod lif_exp;
 pub mod readout;
 pub mod source;
 
 pub use alif::{Alif, AlifParams};
+pub use describe::{Constant, Variable};
 pub use lif::{Lif, LifParams};
 pub use lif_exp::{LifExp, LifExpParams};
 pub use readout::{Readout, ReadoutParams};
@@ -68,17 +70,6 @@ impl ModelSpec {
             self,
             ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::External
         )
-    }
-
-    /// Names of the state variables a recorder may sample.
-    pub fn variables(&self) -> &'static [&'static str] {
-        match self {
-            ModelSpec::Lif(_) => &["v", "psi"],
-            ModelSpec::Alif(_) => &["v", "a", "psi"],
-            ModelSpec::LifExp(_) => &["v", "i_ex", "i_in"],
-            ModelSpec::Readout(_) => &["y", "r"],
-            _ => &[],
-        }
     }
 
     /// Validate the parameters against `dt_ms` and the population size.
@@ -238,32 +229,6 @@ impl Block {
             Block::Poisson(b) => b.update(step, gid0, spikes),
             Block::SpikeTimes(b) => b.update(step, gid0, spikes),
             Block::External(b) => b.update(step, gid0, spikes),
-        }
-    }
-
-    /// Value of state variable `var` of neuron `i` (block-relative), if the model has it.
-    pub fn var(&self, var: &str, i: usize) -> Option<f32> {
-        Some(match (self, var) {
-            (Block::Lif(b), "v") => b.v[i],
-            (Block::Lif(b), "psi") => b.psi[i],
-            (Block::Alif(b), "v") => b.v[i],
-            (Block::Alif(b), "a") => b.a[i],
-            (Block::Alif(b), "psi") => b.psi[i],
-            (Block::LifExp(b), "v") => b.v(i),
-            (Block::LifExp(b), "i_ex") => b.i_ex[i],
-            (Block::LifExp(b), "i_in") => b.i_in[i],
-            (Block::Readout(b), "y") => b.y(i),
-            (Block::Readout(b), "r") => b.r[i],
-            _ => return None,
-        })
-    }
-
-    /// This step's pseudo-derivatives, for models that have them.
-    pub fn psi(&self) -> Option<&[f32]> {
-        match self {
-            Block::Lif(b) => Some(&b.psi),
-            Block::Alif(b) => Some(&b.psi),
-            _ => None,
         }
     }
 

@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, finite, positive};
+use crate::neuron::{Constant, Variable};
 
 /// Parameters of [`readout`](self).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -49,6 +50,38 @@ impl ReadoutParams {
     }
 }
 
+/// The state variables a readout population exposes to recorders and rules.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "y",
+        unit: "",
+        doc: "output y = r + b after the step",
+    },
+    Variable {
+        name: "r",
+        unit: "",
+        doc: "filtered input",
+    },
+];
+
+/// The constants a readout population computes with (`kappa` from `derive`).
+pub fn constants(p: &ReadoutParams, kappa: f32) -> Vec<Constant> {
+    vec![
+        Constant::one(
+            "tau_out_ms",
+            "ms",
+            "output filter time constant",
+            p.tau_out_ms,
+        ),
+        Constant::one(
+            "kappa",
+            "",
+            "filter decay per step exp(-dt/tau_out)",
+            kappa.into(),
+        ),
+    ]
+}
+
 /// State of a block of readout neurons.
 #[derive(Debug, Clone)]
 pub struct Readout {
@@ -61,6 +94,20 @@ pub struct Readout {
 }
 
 impl Readout {
+    /// Variable `k` of [`VARIABLES`] for every neuron, when stored (`y` is derived).
+    pub fn state_slice(&self, k: usize) -> Option<&[f32]> {
+        (k == 1).then_some(self.r.as_slice())
+    }
+
+    /// Variable `k` of [`VARIABLES`] of neuron `i`.
+    pub fn state_value(&self, k: usize, i: usize) -> f32 {
+        match k {
+            0 => self.y(i),
+            1 => self.r[i],
+            _ => 0.0,
+        }
+    }
+
     /// `n` readouts at rest with bias `bias`.
     pub fn new(kappa: f32, n: usize, bias: f32) -> Self {
         Readout {

@@ -21,6 +21,7 @@ use crate::rng::splitmix64;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::neuron::Constant;
 
 /// Parameters of `poisson`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -48,6 +49,19 @@ pub struct SpikeTimesParams {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
+
+/// The constants of a Poisson source (rate validated).
+pub fn poisson_constants(p: &PoissonParams, dt_ms: f64) -> Vec<Constant> {
+    vec![
+        Constant::one("rate_hz", "Hz", "firing rate", p.rate_hz),
+        Constant::one(
+            "p_spike",
+            "",
+            "probability of a spike per step",
+            Poisson::probability(p, dt_ms).unwrap_or(0.0),
+        ),
+    ]
+}
 
 /// A Poisson source block.
 #[derive(Debug, Clone)]

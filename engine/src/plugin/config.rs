@@ -26,6 +26,7 @@ use super::loader::Plugin;
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::Network;
 use crate::optim::{Group, Method, Optimizer};
+use eligo_plugin::ParamKind;
 
 /// What the host enforces on a rule's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,11 +179,43 @@ impl HostOptions {
     }
 }
 
+/// A rule's parameter values in its table order: each one's number (a choice's index; a name's
+/// index is found when the rule is created on a network) and text (strings, choices, names).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RuleValues {
+    /// Numbers, one per parameter.
+    pub numbers: Vec<f64>,
+    /// Texts, one per parameter (empty for numbers).
+    pub texts: Vec<String>,
+}
+
+impl RuleValues {
+    /// Take parameter `i` from `other`.
+    pub fn copy_from(&mut self, other: &RuleValues, i: usize) {
+        self.numbers[i] = other.numbers[i];
+        self.texts[i] = other.texts[i].clone();
+    }
+
+    /// How parameter `i` of `plugin` reads in a summary or a checkpoint's settings.
+    pub fn shown(&self, plugin: &Plugin, i: usize) -> String {
+        let v = self.numbers[i];
+        match plugin.params[i].kind {
+            ParamKind::Number => format!("{v:?}"),
+            ParamKind::Choice => plugin.params[i]
+                .choices
+                .as_ref()
+                .and_then(|c| c.get(v as usize).cloned())
+                .unwrap_or_else(|| format!("{v:?}")),
+            _ => self.texts[i].clone(),
+        }
+    }
+}
+
 /// A parsed rule configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleConfig {
     /// Parameter values in the rule's table order.
-    pub values: Vec<f64>,
+    pub values: RuleValues,
     /// Host options.
     pub host: HostOptions,
 }
@@ -200,12 +233,12 @@ pub fn in_rule_config(e: Error, rule_config: Option<&Path>) -> Error {
     }
 }
 
-/// Set the parameter `name` of `plugin` in `values` from its text (`value`: a number, or one of
-/// a choice parameter's names); `field` names it in errors. Returns `false` if the rule has no
-/// parameter of this name.
+/// Set the parameter `name` of `plugin` in `values` from its text (`value`: a number, one of a
+/// choice parameter's names, or the text of a string or name parameter); `field` names it in
+/// errors. Returns `false` if the rule has no parameter of this name.
 pub fn set_param(
     plugin: &Plugin,
-    values: &mut [f64],
+    values: &mut RuleValues,
     field: &str,
     name: &str,
     value: &str,
@@ -214,8 +247,8 @@ pub fn set_param(
         return Ok(false);
     };
     let p = &plugin.params[i];
-    let v = match &p.choices {
-        Some(c) => c.iter().position(|x| x == value).ok_or_else(|| {
+    let v = match (p.kind, &p.choices) {
+        (ParamKind::Choice, Some(c)) => c.iter().position(|x| x == value).ok_or_else(|| {
             Error::input(
                 field,
                 value,
@@ -223,14 +256,19 @@ pub fn set_param(
                 did_you_mean(value, &c.iter().map(String::as_str).collect::<Vec<_>>()),
             )
         })? as f64,
-        None => value
+        (ParamKind::Number, _) => value
             .trim()
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
             .ok_or_else(|| Error::input(field, value, "must be a finite number", ""))?,
+        _ => {
+            values.numbers[i] = 0.0;
+            values.texts[i] = value.to_string();
+            return Ok(true);
+        }
     };
-    if p.choices.is_none() && !(p.min..=p.max).contains(&v) {
+    if p.kind == ParamKind::Number && !(p.min..=p.max).contains(&v) {
         return Err(Error::input(
             field,
             value,
@@ -238,14 +276,31 @@ pub fn set_param(
             "",
         ));
     }
-    values[i] = v;
+    values.numbers[i] = v;
+    values.texts[i] = if p.kind == ParamKind::Choice {
+        value.to_string()
+    } else {
+        String::new()
+    };
     Ok(true)
 }
 
 /// Defaults of every parameter and default host options.
 pub fn defaults(plugin: &Plugin) -> RuleConfig {
     RuleConfig {
-        values: plugin.params.iter().map(|p| p.default).collect(),
+        values: RuleValues {
+            numbers: plugin.params.iter().map(|p| p.default).collect(),
+            texts: plugin
+                .params
+                .iter()
+                .map(|p| match (&p.choices, p.kind) {
+                    (Some(c), ParamKind::Choice) => {
+                        c.get(p.default as usize).cloned().unwrap_or_default()
+                    }
+                    _ => p.default_text.clone(),
+                })
+                .collect(),
+        },
         host: HostOptions::default(),
     }
 }
@@ -297,6 +352,19 @@ pub fn parse(text: &str, plugin: &Plugin) -> Result<RuleConfig> {
             ));
         };
         let p = &plugin.params[i];
+        if !matches!(p.kind, ParamKind::Number | ParamKind::Choice) {
+            let Value::String(text) = v else {
+                return Err(Error::input(
+                    key.as_str(),
+                    v,
+                    format!("must be a string ({})", kind_name(p.kind)),
+                    "write it in quotes",
+                ));
+            };
+            cfg.values.numbers[i] = 0.0;
+            cfg.values.texts[i] = text;
+            continue;
+        }
         let x = match (&p.choices, v) {
             (Some(c), Value::String(s)) => match c.iter().position(|x| *x == s) {
                 Some(k) => k as f64,
@@ -335,9 +403,24 @@ pub fn parse(text: &str, plugin: &Plugin) -> Result<RuleConfig> {
                 p.doc.clone(),
             ));
         }
-        cfg.values[i] = x;
+        cfg.values.numbers[i] = x;
+        if let Some(c) = &p.choices {
+            cfg.values.texts[i] = c[x as usize].clone();
+        }
     }
     Ok(cfg)
+}
+
+/// What a parameter of `kind` names, for messages.
+pub fn kind_name(kind: ParamKind) -> &'static str {
+    match kind {
+        ParamKind::Number => "a number",
+        ParamKind::Choice => "one of its choices",
+        ParamKind::String => "text",
+        ParamKind::Population => "a population name",
+        ParamKind::Projection => "a projection name",
+        ParamKind::Modulator => "a modulator channel name",
+    }
 }
 
 fn host(v: Value) -> Result<HostOptions> {

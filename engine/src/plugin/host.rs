@@ -4,15 +4,17 @@
 use std::ffi::CString;
 
 use eligo_plugin::abi::{
-    self, BatchView, Change, Grads, Layout, ModelKind, PopulationInfo, PopulationStep,
-    ProjectionInfo, STATUS_OK, SequenceView, State, Status, StepView, View, ViewMut,
+    self, BatchView, Change, ConstantInfo, Grads, Layout, ParamValue, PopulationInfo,
+    PopulationStep, ProjectionInfo, STATUS_OK, SequenceView, State, StateRequest, Status, StepView,
+    VariableInfo, View, ViewMut,
 };
+use eligo_plugin::{OutputKind, ParamKind};
 
-use super::config::HostOptions;
+use super::config::{HostOptions, RuleValues};
 use super::loader::Plugin;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, did_you_mean};
 use crate::network::{Delays, Network};
-use crate::neuron::ModelSpec;
+use crate::neuron::{Constant, ModelSpec};
 
 /// What the step loop hands to a hook: this step's spikes and neuron state per population.
 pub struct StepData<'a> {
@@ -20,12 +22,13 @@ pub struct StepData<'a> {
     pub step: u64,
     /// Spikes of each population (indices within the population, ascending).
     pub spikes: &'a [Vec<u32>],
-    /// Pseudo-derivatives per population (empty slices where none).
-    pub psi: &'a [&'a [f32]],
-    /// Membrane potentials per population (empty slices where none).
-    pub v: &'a [&'a [f32]],
+    /// Per population, per state variable of its model: every neuron's value for the
+    /// variables some attached rule requested (empty slices for the others).
+    pub state: &'a [Vec<&'a [f32]>],
     /// Readout error of this step (training), else empty.
     pub error: &'a [f32],
+    /// This step's value of every modulator channel.
+    pub modulators: &'a [f32],
 }
 
 /// A rule running on one network.
@@ -34,6 +37,8 @@ pub struct RuleInstance {
     state: State,
     opts: HostOptions,
     plastic: Vec<bool>,
+    /// The state variables the rule reads at every step.
+    requests: Vec<StateRequest>,
     /// Weights of plastic projections when the sequence started, to restore after a failure.
     snapshot: Vec<Option<Vec<f32>>>,
     /// Initial signs, for `sign = "keep"`.
@@ -41,92 +46,100 @@ pub struct RuleInstance {
     changes_applied: u64,
 }
 
-fn population_info(net: &Network, names: &[CString], betas: &[Vec<f32>]) -> Vec<PopulationInfo> {
-    let dt = net.dt_ms;
-    net.populations
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut info = PopulationInfo {
-                name: names[i].as_ptr(),
-                kind: ModelKind::Source,
-                size: p.size,
-                alpha: 0.0,
-                rho: 0.0,
-                kappa: 0.0,
-                v_th: 0.0,
-                n_ref: 0,
-                beta: View::of(&betas[i]),
-            };
-            match &p.model {
-                ModelSpec::Lif(m) => {
-                    info.kind = ModelKind::Lif;
-                    info.alpha = (-dt / m.tau_m_ms).exp();
-                    info.v_th = m.v_th;
-                    info.n_ref = m.n_ref;
-                }
-                ModelSpec::Alif(m) => {
-                    info.kind = ModelKind::Alif;
-                    info.alpha = (-dt / m.tau_m_ms).exp();
-                    info.rho = (-dt / m.tau_a_ms).exp();
-                    info.v_th = m.v_th;
-                    info.n_ref = m.n_ref;
-                }
-                ModelSpec::LifExp(m) => {
-                    info.kind = ModelKind::LifExp;
-                    info.alpha = (-dt / m.tau_m_ms).exp();
-                    info.v_th = m.v_th_mv;
-                    info.n_ref = (m.t_ref_ms / dt).round() as u32;
-                }
-                ModelSpec::Readout(m) => {
-                    info.kind = ModelKind::Readout;
-                    info.kappa = (-dt / m.tau_out_ms).exp();
-                }
-                _ => {}
-            }
-            info
-        })
-        .collect()
+/// A C string of `s` (a NUL inside becomes a space).
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
-impl RuleInstance {
-    /// Create the rule for `net` with parameter values `params` (in table order).
-    pub fn new(
-        plugin: Plugin,
-        net: &Network,
-        params: &[f64],
-        opts: HostOptions,
-        seq_len: u64,
-    ) -> Result<Self> {
-        let plastic = opts.plastic_mask(net)?;
-        let pop_names: Vec<CString> = net
+/// The ABI kind of a model.
+fn model_kind(m: &ModelSpec) -> u32 {
+    match m {
+        ModelSpec::Lif(_) => abi::MODEL_LIF,
+        ModelSpec::Alif(_) => abi::MODEL_ALIF,
+        ModelSpec::LifExp(_) => abi::MODEL_LIF_EXP,
+        ModelSpec::Readout(_) => abi::MODEL_READOUT,
+        _ => abi::MODEL_SOURCE,
+    }
+}
+
+/// Everything the raw layout points into; lives for the duration of `create`. The fields
+/// with a leading underscore are only pointed into, never read.
+struct LayoutData {
+    _strings: Vec<CString>,
+    _constants: Vec<Vec<Constant>>,
+    _variables: Vec<Vec<VariableInfo>>,
+    _constant_infos: Vec<Vec<ConstantInfo>>,
+    populations: Vec<PopulationInfo>,
+    _uniform: Vec<[u16; 1]>,
+    projections: Vec<ProjectionInfo>,
+    modulators: Vec<*const std::ffi::c_char>,
+}
+
+impl LayoutData {
+    /// The description of `net` for a rule: each model's variables and constants as the model
+    /// declares them (see `neuron::describe`), the projections, the modulator channels.
+    fn new(net: &Network, plastic: &[bool], modulators: &[String]) -> Self {
+        let mut strings: Vec<CString> = Vec::new();
+        // a CString's heap buffer does not move when the vector grows
+        let mut c = |s: &str| {
+            strings.push(c_string(s));
+            strings.last().map_or(std::ptr::null(), |x| x.as_ptr())
+        };
+        let constants: Vec<Vec<Constant>> = net
             .populations
             .iter()
-            .map(|p| CString::new(p.name.replace('\0', " ")).unwrap_or_default())
+            .map(|p| p.model.constants(net.dt_ms, p.size))
             .collect();
-        let proj_names: Vec<CString> = net
-            .projections
-            .iter()
-            .map(|p| CString::new(p.name.replace('\0', " ")).unwrap_or_default())
-            .collect();
-        let betas: Vec<Vec<f32>> = net
+        let variables: Vec<Vec<VariableInfo>> = net
             .populations
             .iter()
-            .map(|p| match &p.model {
-                ModelSpec::Alif(m) => (0..p.size as usize)
-                    .map(|i| if i < m.n_lif { 0.0 } else { m.beta as f32 })
-                    .collect(),
-                _ => Vec::new(),
+            .map(|p| {
+                p.model
+                    .state_variables()
+                    .iter()
+                    .map(|v| VariableInfo {
+                        name: c(v.name),
+                        unit: c(v.unit),
+                        doc: c(v.doc),
+                    })
+                    .collect()
             })
             .collect();
-        let pops = population_info(net, &pop_names, &betas);
+        let constant_infos: Vec<Vec<ConstantInfo>> = constants
+            .iter()
+            .map(|cs| {
+                cs.iter()
+                    .map(|k| ConstantInfo {
+                        name: c(k.name),
+                        unit: c(k.unit),
+                        doc: c(k.doc),
+                        values: View::of(&k.values),
+                    })
+                    .collect()
+            })
+            .collect();
+        let populations = net
+            .populations
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PopulationInfo {
+                name: c(&p.name),
+                model: c(p.model.name()),
+                kind: model_kind(&p.model),
+                size: p.size,
+                spiking: u32::from(p.model.spiking()),
+                reserved: 0,
+                variables: View::of(&variables[i]),
+                constants: View::of(&constant_infos[i]),
+            })
+            .collect();
         let uniform: Vec<[u16; 1]> = net.projections.iter().map(|p| [p.delays.max()]).collect();
-        let projs: Vec<ProjectionInfo> = net
+        let projections = net
             .projections
             .iter()
             .enumerate()
             .map(|(j, p)| ProjectionInfo {
-                name: proj_names[j].as_ptr(),
+                name: c(&p.name),
                 pre: p.pre as u32,
                 post: p.post as u32,
                 indptr: View::of(&p.indptr),
@@ -138,15 +151,139 @@ impl RuleInstance {
                 plastic: u32::from(plastic[j]),
             })
             .collect();
+        let modulators = modulators.iter().map(|m| c(m)).collect();
+        LayoutData {
+            _strings: strings,
+            _constants: constants,
+            _variables: variables,
+            _constant_infos: constant_infos,
+            populations,
+            _uniform: uniform,
+            projections,
+            modulators,
+        }
+    }
+}
+
+/// The parameter values as the rule gets them: names resolved to indices in `net` (and the
+/// run's modulator channels), with did-you-mean on a wrong name.
+fn resolve_params(
+    plugin: &Plugin,
+    net: &Network,
+    values: &RuleValues,
+    modulators: &[String],
+) -> Result<Vec<f64>> {
+    let mut numbers = values.numbers.clone();
+    for (i, p) in plugin.params.iter().enumerate() {
+        let text = values.texts[i].as_str();
+        let (what, names): (&str, Vec<&str>) = match p.kind {
+            ParamKind::Population => (
+                "population",
+                net.populations.iter().map(|x| x.name.as_str()).collect(),
+            ),
+            ParamKind::Projection => (
+                "projection",
+                net.projections.iter().map(|x| x.name.as_str()).collect(),
+            ),
+            ParamKind::Modulator => (
+                "modulator channel",
+                modulators.iter().map(String::as_str).collect(),
+            ),
+            _ => continue,
+        };
+        let field = format!("rule '{}': {}", plugin.name, p.name);
+        if text.is_empty() {
+            return Err(Error::input(
+                field,
+                "(none)",
+                format!("the rule needs {} name here ({})", what, p.doc),
+                format!(
+                    "give it in the --rule-config file ({} = \"...\") or with --param {}=NAME; {what}s: {}",
+                    p.name,
+                    p.name,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ));
+        }
+        match names.iter().position(|n| *n == text) {
+            Some(k) => numbers[i] = k as f64,
+            None => {
+                let hint = did_you_mean(text, &names);
+                let hint = if hint.is_empty() && p.kind == ParamKind::Modulator {
+                    format!(
+                        "give the channel with --modulator {text}=FILE.npy, or use a task that provides it"
+                    )
+                } else {
+                    hint
+                };
+                return Err(Error::input(
+                    field,
+                    format!("'{text}'"),
+                    format!(
+                        "no {what} has this name; {what}s: {}",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                    hint,
+                ));
+            }
+        }
+    }
+    Ok(numbers)
+}
+
+impl RuleInstance {
+    /// Create the rule for `net` with parameter values `values`, without modulator channels.
+    pub fn new(
+        plugin: Plugin,
+        net: &Network,
+        values: &RuleValues,
+        opts: HostOptions,
+        seq_len: u64,
+    ) -> Result<Self> {
+        Self::with_modulators(plugin, net, values, opts, seq_len, &[])
+    }
+
+    /// Create the rule for `net` with parameter values `values` (in table order), in a run
+    /// whose modulator channels are `modulators`.
+    pub fn with_modulators(
+        plugin: Plugin,
+        net: &Network,
+        values: &RuleValues,
+        opts: HostOptions,
+        seq_len: u64,
+        modulators: &[String],
+    ) -> Result<Self> {
+        let plastic = opts.plastic_mask(net)?;
+        let numbers = resolve_params(&plugin, net, values, modulators)?;
+        let texts: Vec<CString> = values.texts.iter().map(|t| c_string(t)).collect();
+        let raw_values: Vec<ParamValue> = numbers
+            .iter()
+            .zip(&texts)
+            .map(|(&number, t)| ParamValue {
+                number,
+                text: t.as_ptr(),
+            })
+            .collect();
+        let data = LayoutData::new(net, &plastic, modulators);
         let layout = Layout {
             dt_ms: net.dt_ms,
             seq_len,
-            populations: View::of(&pops),
-            projections: View::of(&projs),
+            populations: View::of(&data.populations),
+            projections: View::of(&data.projections),
             seed: net.seed,
+            modulators: View::of(&data.modulators),
         };
         let mut state: State = std::ptr::null_mut();
-        let status = (plugin.desc.create)(&layout, View::of(params), &mut state);
+        let status = (plugin.desc.create)(&layout, View::of(&raw_values), &mut state);
+        drop(data);
         if status != STATUS_OK {
             // the rule refused what the user gave it (its parameters, on this network): input
             let what = if status == abi::STATUS_PANIC {
@@ -162,7 +299,7 @@ impl RuleInstance {
             ));
         }
         // only direct rules change weights inside a run; gradient rules go through the optimizer
-        let direct = plugin.output == abi::OutputKind::Direct;
+        let direct = plugin.output == OutputKind::Direct;
         let signs = net
             .projections
             .iter()
@@ -174,15 +311,79 @@ impl RuleInstance {
                 }
             })
             .collect();
-        Ok(RuleInstance {
+        let mut inst = RuleInstance {
             plugin,
             state,
             opts,
             plastic,
+            requests: Vec::new(),
             snapshot: Vec::new(),
             signs,
             changes_applied: 0,
-        })
+        };
+        inst.requests = inst.read_requests(net)?;
+        Ok(inst)
+    }
+
+    /// Ask the rule which state variables it reads, and check that each exists.
+    fn read_requests(&self, net: &Network) -> Result<Vec<StateRequest>> {
+        let mut out = View::<StateRequest> {
+            ptr: std::ptr::null(),
+            len: 0,
+        };
+        let status = (self.plugin.desc.state_requests)(self.state, &mut out);
+        check(&self.plugin, status, "state_requests", None)?;
+        // SAFETY: the rule returns a view of its own buffer, valid until its next call.
+        let reqs = unsafe { view_slice(out) }.to_vec();
+        for r in &reqs {
+            let ok = net
+                .populations
+                .get(r.population as usize)
+                .is_some_and(|p| (r.variable as usize) < p.model.state_variables().len());
+            if !ok {
+                return Err(rule_error(
+                    &self.plugin.name,
+                    "state_requests",
+                    None,
+                    &format!(
+                        "asked for variable {} of population {}, which does not exist",
+                        r.variable, r.population
+                    ),
+                ));
+            }
+        }
+        Ok(reqs)
+    }
+
+    /// The state variables the rule reads at every step.
+    pub fn requests(&self) -> &[StateRequest] {
+        &self.requests
+    }
+
+    /// The rule's diagnostics for the sequence or batch that just ended (`scope`: a
+    /// `SCOPE_*`), in the order the rule reported them.
+    pub fn diagnostics(&mut self, scope: u32) -> Result<Vec<(String, f64)>> {
+        let mut out = View::<abi::Diagnostic> {
+            ptr: std::ptr::null(),
+            len: 0,
+        };
+        let status = (self.plugin.desc.take_diagnostics)(self.state, scope, &mut out);
+        check(&self.plugin, status, "take_diagnostics", None)?;
+        // SAFETY: the rule returns a view of its own buffer, valid until its next call.
+        let d = unsafe { view_slice(out) };
+        Ok(d.iter()
+            .map(|x| {
+                let name = if x.name.is_null() {
+                    String::new()
+                } else {
+                    // SAFETY: the rule passes NUL-terminated names valid until its next call.
+                    unsafe { std::ffi::CStr::from_ptr(x.name) }
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                (name, x.value)
+            })
+            .collect())
     }
 
     /// The plugin.
@@ -198,7 +399,7 @@ impl RuleInstance {
     /// A sequence starts: snapshot the plastic weights (direct rules: the only ones that change
     /// weights during a sequence) and tell the rule.
     pub fn sequence_start(&mut self, net: &Network) -> Result<()> {
-        let direct = self.plugin.output == abi::OutputKind::Direct;
+        let direct = self.plugin.output == OutputKind::Direct;
         self.snapshot = net
             .projections
             .iter()
@@ -241,11 +442,15 @@ impl RuleInstance {
         grads: &mut [Vec<f32>],
         bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
+        let state: Vec<Vec<View<f32>>> = data
+            .state
+            .iter()
+            .map(|vars| vars.iter().map(|v| View::of(v)).collect())
+            .collect();
         let pops: Vec<PopulationStep> = (0..net.populations.len())
             .map(|i| PopulationStep {
                 spikes: View::of(&data.spikes[i]),
-                psi: View::of(data.psi[i]),
-                v: View::of(data.v[i]),
+                state: View::of(&state[i]),
             })
             .collect();
         let weights = weight_views(net);
@@ -254,6 +459,7 @@ impl RuleInstance {
             populations: View::of(&pops),
             weights: View::of(&weights),
             error: View::of(data.error),
+            modulators: View::of(data.modulators),
         };
         let g = mut_views(grads);
         let b = mut_views(bias_grads);
@@ -263,7 +469,7 @@ impl RuleInstance {
         };
         let status = (self.plugin.desc.on_step)(self.state, &view, &grads_view);
         check(&self.plugin, status, "on_step", Some(data.step))?;
-        if self.plugin.output == abi::OutputKind::Direct {
+        if self.plugin.output == OutputKind::Direct {
             let mut out = View::<Change> {
                 ptr: std::ptr::null(),
                 len: 0,

@@ -14,19 +14,22 @@
 use std::ffi::{CStr, c_char};
 use std::path::{Path, PathBuf};
 
-use eligo_plugin::abi::{self, ABI_MAJOR, ABI_MINOR, Descriptor, OutputKind};
+use eligo_plugin::abi::{self, ABI_MAJOR, ABI_MINOR, Descriptor};
+use eligo_plugin::{OutputKind, ParamKind};
 
 use crate::error::{Error, Result};
 
 /// The oldest ABI minor version this host loads. Every minor from it up to `ABI_MINOR` has all
-/// of the fields of `Descriptor` (1.0 had no `on_batch_end` and was never released).
-const OLDEST_MINOR: u32 = 1;
+/// of the fields of `Descriptor`.
+const OLDEST_MINOR: u32 = 0;
 
 /// One parameter of a rule, as its library declares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
     /// Name.
     pub name: String,
+    /// What kind of value it takes.
+    pub kind: ParamKind,
     /// Unit.
     pub unit: String,
     /// Description.
@@ -39,6 +42,8 @@ pub struct ParamSpec {
     pub max: f64,
     /// Allowed names of a choice parameter.
     pub choices: Option<Vec<String>>,
+    /// Default text of a string or name parameter (empty: required).
+    pub default_text: String,
 }
 
 /// A loaded, checked rule library (or a statically linked rule).
@@ -154,13 +159,21 @@ impl Plugin {
             env!("CARGO_PKG_VERSION")
         );
         if major != ABI_MAJOR {
+            let how = if major < ABI_MAJOR {
+                format!(
+                    "{rebuild}: set `eligo-plugin = \"{}\"` in the rule's Cargo.toml and run `cargo build --release` there; docs/writing-a-rule.md, \"From ABI 1 to ABI 2\", lists what changed",
+                    env!("CARGO_PKG_VERSION")
+                )
+            } else {
+                format!("update eligo, or {rebuild}")
+            };
             return Err(Error::input(
                 "--rule",
                 &shown,
                 format!(
                     "plugin was built for ABI {major}.{minor}, this eligo speaks ABI {ABI_MAJOR}.{ABI_MINOR}"
                 ),
-                rebuild,
+                how,
             ));
         }
         if minor > ABI_MINOR {
@@ -195,38 +208,62 @@ impl Plugin {
             ));
         }
         // SAFETY: version and size checked: the descriptor has this ABI's layout.
-        let mut p = Plugin::from_descriptor(unsafe { &*desc });
+        let mut p = Plugin::from_descriptor(unsafe { &*desc })
+            .map_err(|why| Error::input("--rule", &shown, why, rebuild.clone()))?;
         p.path = Some(path);
         Ok(p)
     }
 
-    /// A rule linked into this program (same descriptor, no dynamic loading).
-    pub fn from_descriptor(desc: &'static Descriptor) -> Plugin {
-        // SAFETY: the table holds `len` static entries (descriptor contract).
-        let table = unsafe { std::slice::from_raw_parts(desc.params.ptr, desc.params.len) };
+    /// A rule linked into this program (same descriptor, no dynamic loading). Refuses (with
+    /// the reason) a descriptor whose output or parameter kinds this host does not know: their
+    /// values are read as plain integers, never trusted to be one of ours.
+    pub fn from_descriptor(desc: &'static Descriptor) -> std::result::Result<Plugin, String> {
+        let output = OutputKind::from_raw(desc.output).ok_or_else(|| {
+            format!(
+                "the rule declares output kind {}, which this eligo does not know (0 = gradient, 1 = direct)",
+                desc.output
+            )
+        })?;
+        let table: &[abi::ParamInfo] = if desc.params.len == 0 || desc.params.ptr.is_null() {
+            &[]
+        } else {
+            // SAFETY: the table holds `len` static entries (descriptor contract).
+            unsafe { std::slice::from_raw_parts(desc.params.ptr, desc.params.len) }
+        };
         let params = table
             .iter()
-            .map(|p| ParamSpec {
-                name: text(p.name),
-                unit: text(p.unit),
-                doc: text(p.doc),
-                default: p.default,
-                min: p.min,
-                max: p.max,
-                choices: (!p.choices.is_null())
-                    .then(|| text(p.choices).split('|').map(str::to_string).collect()),
+            .map(|p| {
+                let kind = ParamKind::from_raw(p.kind).ok_or_else(|| {
+                    format!(
+                        "parameter '{}' is of kind {}, which this eligo does not know",
+                        text(p.name),
+                        p.kind
+                    )
+                })?;
+                Ok(ParamSpec {
+                    name: text(p.name),
+                    kind,
+                    unit: text(p.unit),
+                    doc: text(p.doc),
+                    default: p.default,
+                    min: p.min,
+                    max: p.max,
+                    choices: (kind == ParamKind::Choice && !p.choices.is_null())
+                        .then(|| text(p.choices).split('|').map(str::to_string).collect()),
+                    default_text: text(p.default_text),
+                })
             })
-            .collect();
-        Plugin {
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        Ok(Plugin {
             path: None,
             name: text(desc.name),
             version: text(desc.version),
             abi: (desc.abi_major, desc.abi_minor),
             signature: text(desc.build_signature),
-            output: desc.output,
+            output,
             params,
             desc,
-        }
+        })
     }
 
     /// The library's last error message on this thread.

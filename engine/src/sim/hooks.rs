@@ -3,6 +3,7 @@
 
 use eligo_plugin::OutputKind;
 
+use super::learning::Diagnostics;
 use super::simulation::Simulation;
 use crate::error::{Error, Result};
 use crate::neuron::{Block, ModelSpec};
@@ -40,8 +41,37 @@ impl Simulation {
             .iter()
             .map(|p| vec![0; p.size as usize])
             .collect();
+        let n_vars: Vec<usize> = self
+            .net
+            .populations
+            .iter()
+            .map(|p| p.model.state_variables().len())
+            .collect();
+        self.learn.want(rule.requests(), &n_vars);
         self.learn.rule = Some(rule);
         Ok(())
+    }
+
+    /// Add modulator channel `name` (before the rules that read it are created: they see the
+    /// channels of [`Simulation::modulator_names`]); returns its index.
+    pub fn add_modulator(&mut self, name: &str) -> Result<usize> {
+        self.learn.modulators.add(name)
+    }
+
+    /// The modulator channels' names.
+    pub fn modulator_names(&self) -> &[String] {
+        &self.learn.modulators.names
+    }
+
+    /// Give modulator channel `k` a value per step of each sequence from now on (`None`: set
+    /// step by step with [`Simulation::set_modulator`]).
+    pub fn set_modulator_series(&mut self, k: usize, values: Option<Vec<f32>>) {
+        self.learn.modulators.set_series(k, values);
+    }
+
+    /// Set modulator channel `k`'s value from the next step on (closed loops).
+    pub fn set_modulator(&mut self, k: usize, value: f32) {
+        self.learn.modulators.set(k, value);
     }
 
     /// The attached rule.
@@ -121,16 +151,29 @@ impl Simulation {
 
     /// Tell the rule the sequence ended (gradient rules compute their gradients here).
     pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
-        match &mut self.learn.rule {
-            Some(r) => r.sequence_end(
-                &mut self.net,
-                steps,
-                &self.learn.errors,
-                &mut self.learn.grads,
-                &mut self.learn.bias_grads,
-            ),
-            None => Ok(()),
-        }
+        let Some(r) = &mut self.learn.rule else {
+            return Ok(());
+        };
+        r.sequence_end(
+            &mut self.net,
+            steps,
+            &self.learn.errors,
+            &mut self.learn.grads,
+            &mut self.learn.bias_grads,
+        )?;
+        let d = r.diagnostics(eligo_plugin::abi::SCOPE_SEQUENCE)?;
+        self.learn.diagnostics.add_sequence(&d);
+        Ok(())
+    }
+
+    /// The attached rule's diagnostics since the last [`Simulation::clear_diagnostics`].
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.learn.diagnostics
+    }
+
+    /// Forget the diagnostics collected so far (a new batch).
+    pub fn clear_diagnostics(&mut self) {
+        self.learn.diagnostics = Diagnostics::default();
     }
 
     /// Spikes of every neuron since the last reset, per population (counted while a rule is
@@ -157,7 +200,9 @@ impl Simulation {
             &rates,
             &mut self.learn.grads,
             &mut self.learn.bias_grads,
-        )
+        )?;
+        self.learn.diagnostics.batch = r.diagnostics(eligo_plugin::abi::SCOPE_BATCH)?;
+        Ok(())
     }
 
     /// Restore the attached rule's state (from a checkpoint).

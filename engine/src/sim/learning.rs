@@ -3,6 +3,7 @@
 //! state whatever the thread count; teachers (training) run in single-thread simulations, as
 //! training runs sequences in parallel instead.
 
+use super::modulators::Modulators;
 use crate::error::Result;
 use crate::network::Network;
 use crate::neuron::Block;
@@ -25,9 +26,50 @@ pub(super) struct Learning {
     pub bias_grads: Vec<Vec<f32>>,
     /// Spikes of every neuron since the last reset, per population (when a rule is attached).
     pub neuron_counts: Vec<Vec<u32>>,
-    /// `psi` and `v` of populations split over threads, gathered for the rule each step.
-    split_psi: Vec<Vec<f32>>,
-    split_v: Vec<Vec<f32>>,
+    /// Per population and state variable: whether an attached rule reads it.
+    pub wanted: Vec<Vec<bool>>,
+    /// Variables gathered for the rule each step (populations split over threads, derived
+    /// variables), per population and variable.
+    gathered: Vec<Vec<Vec<f32>>>,
+    /// The modulator channels.
+    pub modulators: Modulators,
+    /// What the rule reported.
+    pub diagnostics: Diagnostics,
+}
+
+/// A rule's diagnostics over a batch: per-sequence values summed over the sequences run since
+/// the last clear, and the last batch's values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diagnostics {
+    /// Sums of the per-sequence values, by name in the order first reported.
+    pub sequence_sums: Vec<(String, f64)>,
+    /// Sequences whose values were added.
+    pub sequences: u64,
+    /// Values reported at the end of the batch.
+    pub batch: Vec<(String, f64)>,
+}
+
+impl Diagnostics {
+    /// Add one sequence's values.
+    pub fn add_sequence(&mut self, values: &[(String, f64)]) {
+        self.sequences += 1;
+        for (n, v) in values {
+            match self.sequence_sums.iter_mut().find(|(m, _)| m == n) {
+                Some(e) => e.1 += v,
+                None => self.sequence_sums.push((n.clone(), *v)),
+            }
+        }
+    }
+
+    /// Every value: per-sequence ones as means over the sequences, then the batch's.
+    pub fn values(&self) -> Vec<(String, f64)> {
+        let n = self.sequences.max(1) as f64;
+        self.sequence_sums
+            .iter()
+            .map(|(k, v)| (k.clone(), v / n))
+            .chain(self.batch.iter().cloned())
+            .collect()
+    }
 }
 
 impl Learning {
@@ -41,8 +83,22 @@ impl Learning {
             errors: Vec::new(),
             bias_grads: vec![Vec::new(); n_pops],
             neuron_counts: vec![Vec::new(); n_pops],
-            split_psi: vec![Vec::new(); n_pops],
-            split_v: vec![Vec::new(); n_pops],
+            wanted: vec![Vec::new(); n_pops],
+            gathered: vec![Vec::new(); n_pops],
+            modulators: Modulators::default(),
+            diagnostics: Diagnostics::default(),
+        }
+    }
+
+    /// Read, from now on, the state variables `requests` (of an attached rule), on a network
+    /// whose populations have `n_vars[p]` variables each.
+    pub fn want(&mut self, requests: &[eligo_plugin::abi::StateRequest], n_vars: &[usize]) {
+        for (p, &n) in n_vars.iter().enumerate() {
+            self.wanted[p].resize(n, false);
+            self.gathered[p].resize(n, Vec::new());
+        }
+        for r in requests {
+            self.wanted[r.population as usize][r.variable as usize] = true;
         }
     }
 
@@ -101,6 +157,7 @@ impl Learning {
             err = &self.errors[at..at + n];
         }
         if let Some(rule) = &mut self.rule {
+            self.modulators.advance(t);
             for (p, list) in self.pop_spikes.iter_mut().enumerate() {
                 let (lo, hi) = (starts[p], starts[p + 1]);
                 list.clear();
@@ -114,55 +171,55 @@ impl Learning {
                     self.neuron_counts[p][i as usize] += 1;
                 }
             }
-            let n_pops = self.pop_spikes.len();
-            let mut psi: Vec<&[f32]> = vec![&[]; n_pops];
-            let mut v: Vec<&[f32]> = vec![&[]; n_pops];
-            // a population split over threads is gathered into one row (in id order)
-            let mut pieces = vec![0usize; n_pops];
+            let wanted = &self.wanted;
+            let gathered = &mut self.gathered;
+            // a variable is lent straight from the block when one block holds the whole
+            // population and stores it as an array; else it is gathered (in id order)
+            let mut pieces = vec![0usize; wanted.len()];
             for (p, _, _, _) in blocks() {
                 pieces[*p] += 1;
             }
-            for (p, buf) in self.split_psi.iter_mut().enumerate() {
-                buf.clear();
-                self.split_v[p].clear();
-                if pieces[p] > 1 {
-                    for (q, _, _, b) in blocks().filter(|(q, ..)| *q == p) {
-                        debug_assert_eq!(*q, p);
-                        buf.extend_from_slice(b.psi().unwrap_or(&[]));
-                        self.split_v[p].extend_from_slice(membrane(b));
+            for (p, vars) in wanted.iter().enumerate() {
+                for (k, &w) in vars.iter().enumerate() {
+                    let buf = &mut gathered[p][k];
+                    buf.clear();
+                    let direct = pieces[p] == 1
+                        && blocks().any(|(q, _, _, b)| *q == p && b.state_slice(k).is_some());
+                    if w && !direct {
+                        for (_, _, len, b) in blocks().filter(|(q, ..)| *q == p) {
+                            b.extend_state(k, *len as usize, buf);
+                        }
                     }
                 }
             }
-            for (p, _, _, b) in blocks() {
-                if pieces[*p] == 1 {
-                    psi[*p] = b.psi().unwrap_or(&[]);
-                    v[*p] = membrane(b);
-                }
-            }
-            for p in 0..n_pops {
-                if pieces[p] > 1 {
-                    psi[p] = &self.split_psi[p];
-                    v[p] = &self.split_v[p];
+            let mut state: Vec<Vec<&[f32]>> = wanted
+                .iter()
+                .map(|vars| vec![&[] as &[f32]; vars.len()])
+                .collect();
+            for (p, vars) in wanted.iter().enumerate() {
+                for (k, &w) in vars.iter().enumerate() {
+                    if !w {
+                        continue;
+                    }
+                    state[p][k] = if gathered[p][k].is_empty() {
+                        blocks()
+                            .find(|(q, ..)| *q == p)
+                            .and_then(|(_, _, _, b)| b.state_slice(k))
+                            .unwrap_or(&[])
+                    } else {
+                        &gathered[p][k]
+                    };
                 }
             }
             let data = StepData {
                 step: t,
                 spikes: &self.pop_spikes,
-                psi: &psi,
-                v: &v,
+                state: &state,
                 error: err,
+                modulators: &self.modulators.current,
             };
             rule.step(net, &data, &mut self.grads, &mut self.bias_grads)?;
         }
         Ok(())
-    }
-}
-
-/// The membrane potentials of a block (empty for neurons without one).
-fn membrane(b: &Block) -> &[f32] {
-    match b {
-        Block::Lif(x) => &x.v,
-        Block::Alif(x) => &x.v,
-        _ => &[],
     }
 }

@@ -4,11 +4,14 @@ pub mod barrier;
 mod deliver;
 mod hooks;
 mod learning;
+pub mod modulators;
 mod part;
 pub mod partition;
 pub mod record;
 pub mod simulation;
 
+pub use learning::Diagnostics;
+pub use modulators::Modulators;
 pub use record::{RecordSpec, SimOptions, StateProbe};
 pub use simulation::{Counters, Simulation};
 

@@ -147,7 +147,7 @@ impl Simulation {
                         pop.model.name(),
                         pop.model.variables().join(", ")
                     ),
-                    crate::error::did_you_mean(&q.var, pop.model.variables()),
+                    crate::error::did_you_mean(&q.var, &pop.model.variables()),
                 )
                 .under(&at));
             }

@@ -199,10 +199,10 @@ fn run_all(
     let n_pops = net.populations.len();
     let state = (0..n_pops)
         .filter_map(|p| {
-            let var = net.populations[p].model.variables().first()?;
+            let var = *net.populations[p].model.variables().first()?;
             Some(StateProbe {
                 population: p,
-                var: (*var).into(),
+                var: var.into(),
                 neurons: (0..net.populations[p].size).step_by(7).collect(),
             })
         })

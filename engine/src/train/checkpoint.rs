@@ -33,6 +33,7 @@ use crate::io::npz::{self, Out};
 use crate::io::weights;
 use crate::network::Network;
 use crate::optim::{Method, Optimizer};
+use crate::plugin::config::RuleValues;
 use crate::plugin::{HostOptions, Plugin};
 use crate::rng::splitmix64;
 
@@ -79,7 +80,7 @@ pub fn settings(
     task: &str,
     scale: f64,
     plugin: &Plugin,
-    rule_values: &[f64],
+    rule_values: &RuleValues,
     host: &HostOptions,
     cfg: &TrainConfig,
 ) -> Settings {
@@ -93,15 +94,8 @@ pub fn settings(
     put("batch", cfg.batch.to_string());
     put("rule", plugin.name.clone());
     put("rule.version", plugin.version.clone());
-    for (p, &v) in plugin.params.iter().zip(rule_values) {
-        let text = match &p.choices {
-            Some(c) => c
-                .get(v as usize)
-                .cloned()
-                .unwrap_or_else(|| format!("{v:?}")),
-            None => format!("{v:?}"),
-        };
-        put(&format!("rule.{}", p.name), text);
+    for (i, p) in plugin.params.iter().enumerate() {
+        put(&format!("rule.{}", p.name), rule_values.shown(plugin, i));
     }
     match cfg.method {
         Method::Sgd => put("optimizer", "sgd".into()),

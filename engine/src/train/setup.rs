@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use super::checkpoint::{self, Settings};
 use super::trainer::{TrainConfig, Trainer};
 use crate::error::{Error, Result, did_you_mean};
+use crate::plugin::config::RuleValues;
 use crate::plugin::{Plugin, config, loader};
 use crate::task::{self, TaskOptions};
 
@@ -93,7 +94,7 @@ impl RunSpec {
             given = text.parse().unwrap_or_default();
             for (i, q) in plugin.params.iter().enumerate() {
                 if given.contains_key(&q.name) {
-                    rc.values[i] = file.values[i];
+                    rc.values.copy_from(&file.values, i);
                 }
             }
             rc.host = file.host;
@@ -140,7 +141,7 @@ impl RunSpec {
 }
 
 /// Set a parameter the user named, which the rule must declare (did-you-mean otherwise).
-pub fn set_named(plugin: &Plugin, values: &mut [f64], p: &ParamSetting) -> Result<()> {
+pub fn set_named(plugin: &Plugin, values: &mut RuleValues, p: &ParamSetting) -> Result<()> {
     if config::set_param(plugin, values, &p.field, &p.name, &p.value)? {
         return Ok(());
     }

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
 use crate::optim::{Method, Optimizer, Teacher};
+use crate::plugin::config::RuleValues;
 use crate::plugin::{HostOptions, Plugin, RuleInstance};
 use crate::sim::{SimOptions, Simulation};
 use crate::task::{Kind, Split, Task};
@@ -116,7 +117,7 @@ impl Trainer {
     pub fn new(
         task: Box<dyn Task>,
         plugin: &Plugin,
-        rule_values: &[f64],
+        rule_values: &RuleValues,
         host: &HostOptions,
         cfg: TrainConfig,
     ) -> Result<Self> {

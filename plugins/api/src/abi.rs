@@ -12,10 +12,10 @@
 use std::ffi::{c_char, c_void};
 
 /// Major version of the ABI: a library with another major is refused.
-pub const ABI_MAJOR: u32 = 1;
+pub const ABI_MAJOR: u32 = 2;
 /// Minor version: grows when fields are appended; a host accepts libraries with a minor up to
 /// its own.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 0;
 /// Name of the exported entry function.
 pub const ENTRY_SYMBOL: &str = "eligo_plugin_entry";
 
@@ -48,17 +48,25 @@ pub struct ViewMut<T> {
     pub len: usize,
 }
 
-/// How a rule's output is used.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputKind {
-    /// Gradients of a loss, accumulated into buffers laid out like the weights; the host's
-    /// optimizer applies them after each batch.
-    Gradient = 0,
-    /// Direct weight changes, reported after each step as a list of [`Change`]s that the host
-    /// applies at once (with its bounds).
-    Direct = 1,
-}
+/// How a rule's output is used ([`Descriptor::output`]): gradients of a loss, accumulated into
+/// buffers laid out like the weights, which the host's optimizer applies after each batch.
+pub const OUTPUT_GRADIENT: u32 = 0;
+/// Direct weight changes, reported after each step as a list of [`Change`]s that the host applies
+/// at once (with its bounds).
+pub const OUTPUT_DIRECT: u32 = 1;
+
+/// Kinds of parameter ([`ParamInfo::kind`]): a number in `[min, max]`.
+pub const PARAM_NUMBER: u32 = 0;
+/// One of several names (`choices`); the value's `number` is the index, `text` the name.
+pub const PARAM_CHOICE: u32 = 1;
+/// Free text.
+pub const PARAM_STRING: u32 = 2;
+/// The name of a population of the network; `number` is its index.
+pub const PARAM_POPULATION: u32 = 3;
+/// The name of a projection of the network; `number` is its index.
+pub const PARAM_PROJECTION: u32 = 4;
+/// The name of a modulator channel of the run ([`Layout::modulators`]); `number` is its index.
+pub const PARAM_MODULATOR: u32 = 5;
 
 /// One entry of a rule's parameter table.
 #[repr(C)]
@@ -70,55 +78,96 @@ pub struct ParamInfo {
     pub unit: *const c_char,
     /// One-line description (NUL-terminated).
     pub doc: *const c_char,
-    /// Default value.
+    /// One of the `PARAM_*` constants. A host refuses a library with a kind it does not know.
+    pub kind: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// Default value of a number (for a choice, the index of the default name).
     pub default: f64,
-    /// Smallest allowed value.
+    /// Smallest allowed number.
     pub min: f64,
-    /// Largest allowed value.
+    /// Largest allowed number.
     pub max: f64,
-    /// For a choice parameter, the names separated by `|` (the value is the index); null for a
-    /// number.
+    /// For a choice parameter, the names separated by `|`; else null.
     pub choices: *const c_char,
+    /// Default text of a string or name parameter (NUL-terminated; empty: the user must give
+    /// one); null for numbers and choices.
+    pub default_text: *const c_char,
 }
 
-/// Neuron model kinds, as the host tells them.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelKind {
-    /// e-prop LIF.
-    Lif = 0,
-    /// e-prop ALIF.
-    Alif = 1,
-    /// Current-based LIF with exponential currents.
-    LifExp = 2,
-    /// Leaky readout.
-    Readout = 3,
-    /// A spike source (Poisson, spike times, external, clamped).
-    Source = 4,
+/// The value of one parameter, as the host passes it to `create` (in table order).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ParamValue {
+    /// The number; for a choice the index of the name, for a population, projection or
+    /// modulator name its index; 0 for a string.
+    pub number: f64,
+    /// The text of a string, choice or name (NUL-terminated); empty for a number.
+    pub text: *const c_char,
 }
 
-/// A population as the host tells it.
+/// Model kinds ([`PopulationInfo::kind`]), a hint for rules written against known models; the
+/// model's name is what identifies it. New models get new values in a minor version: a rule
+/// must treat a value it does not know as "some other model", never assume it is one of these.
+pub const MODEL_LIF: u32 = 0;
+/// e-prop ALIF.
+pub const MODEL_ALIF: u32 = 1;
+/// Current-based LIF with exponential currents.
+pub const MODEL_LIF_EXP: u32 = 2;
+/// Leaky readout.
+pub const MODEL_READOUT: u32 = 3;
+/// A spike source (Poisson, spike times, external, clamped).
+pub const MODEL_SOURCE: u32 = 4;
+
+/// A per-neuron state variable a model exposes (e.g. `v`, `psi`, `i_ex`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VariableInfo {
+    /// Name (NUL-terminated).
+    pub name: *const c_char,
+    /// Unit (NUL-terminated, may be empty).
+    pub unit: *const c_char,
+    /// One-line description (NUL-terminated).
+    pub doc: *const c_char,
+}
+
+/// A constant of a model (e.g. `alpha`, `v_th`, `beta`): one value for every neuron, or one per
+/// neuron.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ConstantInfo {
+    /// Name (NUL-terminated).
+    pub name: *const c_char,
+    /// Unit (NUL-terminated, may be empty).
+    pub unit: *const c_char,
+    /// One-line description (NUL-terminated).
+    pub doc: *const c_char,
+    /// The value the model computes with (its `f32` values widened exactly): length 1 (all
+    /// neurons) or the population size.
+    pub values: View<f64>,
+}
+
+/// A population as the host tells it, the same way for every model.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct PopulationInfo {
     /// Name (NUL-terminated).
     pub name: *const c_char,
-    /// Model.
-    pub kind: ModelKind,
+    /// Model name as written in a network description, e.g. `lif_exp` (NUL-terminated).
+    pub model: *const c_char,
+    /// One of the `MODEL_*` constants, or a value this library does not know.
+    pub kind: u32,
     /// Number of neurons.
     pub size: u32,
-    /// Membrane decay per step `exp(-dt/tau_m)` (lif, alif, lif_exp), else 0.
-    pub alpha: f64,
-    /// Adaptation decay per step `exp(-dt/tau_a)` (alif), else 0.
-    pub rho: f64,
-    /// Readout decay per step `exp(-dt/tau_out)` (readout), else 0.
-    pub kappa: f64,
-    /// Threshold (lif, alif).
-    pub v_th: f64,
-    /// Refractory steps.
-    pub n_ref: u32,
-    /// Per-neuron adaptation strength (alif), else empty.
-    pub beta: View<f32>,
+    /// 1 if the population emits spikes (0 for readouts).
+    pub spiking: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// Per-neuron state variables the model exposes; a rule asks for the ones it reads when it
+    /// is created ([`Descriptor::state_requests`]) and sees them at every step.
+    pub variables: View<VariableInfo>,
+    /// The model's constants.
+    pub constants: View<ConstantInfo>,
 }
 
 /// A projection as the host tells it: compressed rows by presynaptic neuron.
@@ -155,6 +204,9 @@ pub struct Layout {
     pub projections: View<ProjectionInfo>,
     /// Seed for the rule's own random draws.
     pub seed: u64,
+    /// Names of the run's modulator channels (NUL-terminated), in the order of
+    /// [`StepView::modulators`].
+    pub modulators: View<*const c_char>,
 }
 
 /// One population during one step.
@@ -163,10 +215,9 @@ pub struct Layout {
 pub struct PopulationStep {
     /// Indices (within the population) of the neurons that spiked in this step, ascending.
     pub spikes: View<u32>,
-    /// Pseudo-derivative of every neuron (lif, alif), else empty.
-    pub psi: View<f32>,
-    /// Membrane potential, or readout output `y`, of every neuron, else empty.
-    pub v: View<f32>,
+    /// One entry per variable of [`PopulationInfo::variables`]: every neuron's value after the
+    /// step for the variables the rule requested, empty for the others.
+    pub state: View<View<f32>>,
 }
 
 /// What a rule sees at the end of step `step`.
@@ -182,6 +233,8 @@ pub struct StepView {
     /// Readout error of this step when training (`y - y*` or `pi - pi*`, all readouts in
     /// population order), else empty.
     pub error: View<f32>,
+    /// This step's value of every modulator channel, in [`Layout::modulators`] order.
+    pub modulators: View<f32>,
 }
 
 /// What a rule sees at the end of a sequence.
@@ -196,7 +249,7 @@ pub struct SequenceView {
     pub errors: View<f32>,
 }
 
-/// What a rule sees at the end of a batch of sequences (ABI 1.1).
+/// What a rule sees at the end of a batch of sequences.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct BatchView {
@@ -233,10 +286,41 @@ pub struct Change {
     pub delta: f32,
 }
 
+/// A variable a rule reads at every step: variable `variable` of population `population`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateRequest {
+    /// Population index.
+    pub population: u32,
+    /// Index into the population's [`PopulationInfo::variables`].
+    pub variable: u32,
+}
+
+/// A named scalar a rule reports (a diagnostic).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Diagnostic {
+    /// Name (NUL-terminated).
+    pub name: *const c_char,
+    /// Value.
+    pub value: f64,
+}
+
+/// Scopes of [`Descriptor::take_diagnostics`]: called after each `on_sequence_end`.
+pub const SCOPE_SEQUENCE: u32 = 0;
+/// Called after each `on_batch_end`.
+pub const SCOPE_BATCH: u32 = 1;
+
 /// Opaque rule state.
 pub type State = *mut c_void;
 
 /// The table a rule library exports.
+///
+/// The lifecycle of an instance: `create` (then `state_requests`) → for each batch: for each
+/// sequence: `on_sequence_start` → `on_step` (then `take_changes`) for every step →
+/// `on_sequence_end` (then `take_diagnostics(SCOPE_SEQUENCE)`) → `on_batch_end` (then
+/// `take_diagnostics(SCOPE_BATCH)`); `save_state` / `load_state` between batches (checkpoints);
+/// `destroy`.
 #[repr(C)]
 pub struct Descriptor {
     /// Must equal the host's [`ABI_MAJOR`].
@@ -245,8 +329,8 @@ pub struct Descriptor {
     pub abi_minor: u32,
     /// `size_of::<Descriptor>()` as the library was built.
     pub struct_size: u32,
-    /// How the output is used.
-    pub output: OutputKind,
+    /// How the output is used: [`OUTPUT_GRADIENT`] or [`OUTPUT_DIRECT`].
+    pub output: u32,
     /// "eligo-plugin X.Y.Z; rustc ..." (NUL-terminated).
     pub build_signature: *const c_char,
     /// Rule name (NUL-terminated).
@@ -258,9 +342,13 @@ pub struct Descriptor {
     /// Message of the last failure on this thread (NUL-terminated, valid until the next call).
     pub last_error: extern "C" fn() -> *const c_char,
     /// Create an instance for `layout` with parameter values in table order.
-    pub create: extern "C" fn(layout: *const Layout, params: View<f64>, out: *mut State) -> Status,
+    pub create:
+        extern "C" fn(layout: *const Layout, params: View<ParamValue>, out: *mut State) -> Status,
     /// Destroy an instance.
     pub destroy: extern "C" fn(state: State),
+    /// The state variables the instance reads at every step (rule-owned, valid until the next
+    /// call); asked once, after `create`.
+    pub state_requests: extern "C" fn(state: State, out: *mut View<StateRequest>) -> Status,
     /// A sequence (or run) starts: reset per-sequence traces.
     pub on_sequence_start: extern "C" fn(state: State) -> Status,
     /// End of a step.
@@ -268,24 +356,25 @@ pub struct Descriptor {
     /// End of a sequence.
     pub on_sequence_end:
         extern "C" fn(state: State, view: *const SequenceView, grads: *const Grads) -> Status,
+    /// End of a batch, before the host applies the gradients: batch-level terms such as
+    /// firing-rate regularization.
+    pub on_batch_end:
+        extern "C" fn(state: State, view: *const BatchView, grads: *const Grads) -> Status,
     /// Direct changes of the last step (rule-owned, valid until the next call).
     pub take_changes: extern "C" fn(state: State, out: *mut View<Change>) -> Status,
+    /// The diagnostics of the sequence or batch that just ended (`scope`: a `SCOPE_*`;
+    /// rule-owned, valid until the next call).
+    pub take_diagnostics:
+        extern "C" fn(state: State, scope: u32, out: *mut View<Diagnostic>) -> Status,
     /// Serialize the rule's own state (rule-owned bytes, valid until the next call).
     pub save_state: extern "C" fn(state: State, out: *mut View<u8>) -> Status,
     /// Restore state written by `save_state`.
     pub load_state: extern "C" fn(state: State, bytes: View<u8>) -> Status,
-    /// End of a batch, before the host applies the gradients (ABI 1.1): batch-level terms
-    /// such as firing-rate regularization.
-    pub on_batch_end:
-        extern "C" fn(state: State, view: *const BatchView, grads: *const Grads) -> Status,
 }
 
 /// Size of the descriptor of each minor version: a library of minor `m` has at least this.
-pub fn descriptor_size(minor: u32) -> usize {
-    match minor {
-        0 => 128,
-        _ => std::mem::size_of::<Descriptor>(),
-    }
+pub fn descriptor_size(_minor: u32) -> usize {
+    std::mem::size_of::<Descriptor>()
 }
 
 // SAFETY: a descriptor is immutable static data (pointers to static strings and tables, and

@@ -6,8 +6,8 @@ use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::{self, Descriptor, STATUS_ERROR, STATUS_OK, STATUS_PANIC, State, Status, View};
-use crate::views::{Batch, Grads, Layout, Sequence, Step, slice};
-use crate::{BUILD_SIGNATURE, ParamValues, Rule};
+use crate::views::{Batch, Grads, Layout, Sequence, Step, slice, text};
+use crate::{BUILD_SIGNATURE, Diagnostics, ParamKind, ParamValues, Rule, Scope};
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -49,16 +49,49 @@ fn guard(hook: &str, f: impl FnOnce() -> Result<(), String>) -> Status {
     }
 }
 
+/// What `create::<R>` allocates: the rule and what the glue keeps for the host's views.
+struct Instance<R> {
+    rule: R,
+    requests: Vec<abi::StateRequest>,
+    diag_names: Vec<CString>,
+    diags: Vec<abi::Diagnostic>,
+    saved: Vec<u8>,
+}
+
 /// # Safety
 /// `state` was returned by `create::<R>` and not destroyed.
-unsafe fn rule<'a, R>(state: State) -> &'a mut R {
+unsafe fn instance<'a, R>(state: State) -> &'a mut Instance<R> {
     // SAFETY: guaranteed by the caller; the host serializes calls on one instance.
-    unsafe { &mut *state.cast::<R>() }
+    unsafe { &mut *state.cast::<Instance<R>>() }
+}
+
+/// # Safety
+/// As [`instance`].
+unsafe fn rule<'a, R>(state: State) -> &'a mut R {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &mut instance::<R>(state).rule }
+}
+
+/// The values of `table` from what the host passed.
+fn values(table: &[crate::Param], raw: &[abi::ParamValue]) -> Result<ParamValues, String> {
+    if raw.len() != table.len() {
+        return Err(format!(
+            "host passed {} parameter values, the rule has {}",
+            raw.len(),
+            table.len()
+        ));
+    }
+    Ok(ParamValues {
+        names: table.iter().map(|p| p.name).collect(),
+        kinds: table.iter().map(|p| p.kind).collect(),
+        numbers: raw.iter().map(|v| v.number).collect(),
+        texts: raw.iter().map(|v| text(v.text).to_string()).collect(),
+    })
 }
 
 extern "C" fn create<R: Rule>(
     layout: *const abi::Layout,
-    params: View<f64>,
+    params: View<abi::ParamValue>,
     out: *mut State,
 ) -> Status {
     guard("create", || {
@@ -66,23 +99,18 @@ extern "C" fn create<R: Rule>(
             return Err("create called with a null pointer".into());
         }
         // SAFETY: the host passes a valid layout and parameter values for the call's duration.
-        let (layout, values) = unsafe { (Layout::from_raw(&*layout), slice(params)) };
-        let table = R::params();
-        if values.len() != table.len() {
-            return Err(format!(
-                "host passed {} parameter values, the rule has {}",
-                values.len(),
-                table.len()
-            ));
-        }
-        let p = ParamValues {
-            names: table.iter().map(|p| p.name).collect(),
-            values: values.to_vec(),
-            choices: table.iter().map(|p| p.choices).collect(),
-        };
-        let r = Box::new(R::create(&layout, &p)?);
+        let (layout, raw) = unsafe { (Layout::from_raw(&*layout), slice(params)) };
+        let p = values(&R::params(), raw)?;
+        let rule = R::create(&layout, &p)?;
+        let inst = Box::new(Instance {
+            rule,
+            requests: layout.requests(),
+            diag_names: Vec::new(),
+            diags: Vec::new(),
+            saved: Vec::new(),
+        });
         // SAFETY: `out` is a valid pointer to write the new state to.
-        unsafe { *out = Box::into_raw(r).cast() };
+        unsafe { *out = Box::into_raw(inst).cast() };
         Ok(())
     })
 }
@@ -91,9 +119,58 @@ extern "C" fn destroy<R: Rule>(state: State) {
     if !state.is_null() {
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: `state` came from `Box::into_raw` in `create::<R>` and is destroyed once.
-            drop(unsafe { Box::from_raw(state.cast::<R>()) })
+            drop(unsafe { Box::from_raw(state.cast::<Instance<R>>()) })
         }));
     }
+}
+
+extern "C" fn state_requests<R: Rule>(state: State, out: *mut View<abi::StateRequest>) -> Status {
+    guard("state_requests", || {
+        // SAFETY: host contract: valid state and out pointer.
+        let inst = unsafe { instance::<R>(state) };
+        // SAFETY: as above.
+        unsafe { *out = View::of(&inst.requests) };
+        Ok(())
+    })
+}
+
+extern "C" fn take_diagnostics<R: Rule>(
+    state: State,
+    scope: u32,
+    out: *mut View<abi::Diagnostic>,
+) -> Status {
+    guard("take_diagnostics", || {
+        let scope = match scope {
+            abi::SCOPE_SEQUENCE => Scope::Sequence,
+            abi::SCOPE_BATCH => Scope::Batch,
+            other => {
+                return Err(format!(
+                    "host asked for diagnostics of unknown scope {other}"
+                ));
+            }
+        };
+        // SAFETY: host contract: valid state and out pointer.
+        let inst = unsafe { instance::<R>(state) };
+        let mut d = Diagnostics::default();
+        inst.rule.diagnostics(scope, &mut d);
+        inst.diag_names = d
+            .entries
+            .iter()
+            .map(|(n, _)| CString::new(n.replace('\0', " ")).unwrap_or_default())
+            .collect();
+        inst.diags = inst
+            .diag_names
+            .iter()
+            .zip(&d.entries)
+            .map(|(n, (_, v))| abi::Diagnostic {
+                name: n.as_ptr(),
+                value: *v,
+            })
+            .collect();
+        // SAFETY: as above; the entries live in the instance until the next call.
+        unsafe { *out = View::of(&inst.diags) };
+        Ok(())
+    })
 }
 
 extern "C" fn on_sequence_start<R: Rule>(state: State) -> Status {
@@ -167,19 +244,13 @@ extern "C" fn on_batch_end<R: Rule>(
     })
 }
 
-thread_local! {
-    static SAVED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
 extern "C" fn save_state<R: Rule>(state: State, out: *mut View<u8>) -> Status {
     guard("save_state", || {
         // SAFETY: host contract: valid state.
-        let bytes = unsafe { rule::<R>(state) }.save_state();
-        SAVED.with(|s| {
-            *s.borrow_mut() = bytes;
-            // SAFETY: `out` is valid; the bytes live in SAVED until the next save on this thread.
-            unsafe { *out = View::of(&s.borrow()) };
-        });
+        let inst = unsafe { instance::<R>(state) };
+        inst.saved = inst.rule.save_state();
+        // SAFETY: `out` is valid; the bytes live in the instance until the next call.
+        unsafe { *out = View::of(&inst.saved) };
         Ok(())
     })
 }
@@ -203,7 +274,13 @@ pub fn descriptor<R: Rule>() -> &'static Descriptor {
             default: p.default,
             min: p.min,
             max: p.max,
+            kind: p.kind.raw(),
+            reserved: 0,
             choices: p.choices.map_or(std::ptr::null(), |c| leak(&c.join("|"))),
+            default_text: match p.kind {
+                ParamKind::Number | ParamKind::Choice => std::ptr::null(),
+                _ => leak(p.default_text),
+            },
         })
         .collect();
     let params: &'static [abi::ParamInfo] = Box::leak(params.into_boxed_slice());
@@ -211,7 +288,7 @@ pub fn descriptor<R: Rule>() -> &'static Descriptor {
         abi_major: abi::ABI_MAJOR,
         abi_minor: abi::ABI_MINOR,
         struct_size: std::mem::size_of::<Descriptor>() as u32,
-        output: R::OUTPUT,
+        output: R::OUTPUT.raw(),
         build_signature: leak(BUILD_SIGNATURE),
         name: leak(R::NAME),
         version: leak(R::VERSION),
@@ -219,12 +296,14 @@ pub fn descriptor<R: Rule>() -> &'static Descriptor {
         last_error,
         create: create::<R>,
         destroy: destroy::<R>,
+        state_requests: state_requests::<R>,
         on_sequence_start: on_sequence_start::<R>,
         on_step: on_step::<R>,
         on_sequence_end: on_sequence_end::<R>,
+        on_batch_end: on_batch_end::<R>,
         take_changes: take_changes::<R>,
+        take_diagnostics: take_diagnostics::<R>,
         save_state: save_state::<R>,
         load_state: load_state::<R>,
-        on_batch_end: on_batch_end::<R>,
     }))
 }

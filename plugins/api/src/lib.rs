@@ -44,8 +44,8 @@ mod glue;
 pub mod rows;
 mod views;
 
-pub use abi::{Change, ModelKind, OutputKind};
-pub use views::{Batch, Grads, Layout, Population, PopulationStep, Projection, Sequence, Step};
+pub use abi::Change;
+pub use views::{Batch, Grads, Layout, ModelKind, Population, Projection, Sequence, Step, Var};
 
 #[doc(hidden)]
 pub use glue::descriptor;
@@ -59,23 +59,102 @@ pub const BUILD_SIGNATURE: &str = concat!(
     env!("ELIGO_RUSTC_VERSION")
 );
 
-/// A parameter of a rule: a number in `[min, max]`, or one of several named choices.
+/// How a rule's output is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// Gradients of a loss, accumulated into buffers laid out like the weights; the host's
+    /// optimizer applies them after each batch.
+    Gradient,
+    /// Direct weight changes, reported after each step as a list of [`Change`]s that the host
+    /// applies at once (with its bounds).
+    Direct,
+}
+
+impl OutputKind {
+    /// The ABI value ([`abi::OUTPUT_GRADIENT`] or [`abi::OUTPUT_DIRECT`]).
+    pub fn raw(self) -> u32 {
+        match self {
+            OutputKind::Gradient => abi::OUTPUT_GRADIENT,
+            OutputKind::Direct => abi::OUTPUT_DIRECT,
+        }
+    }
+
+    /// The kind of an ABI value, if it is one this crate knows.
+    pub fn from_raw(k: u32) -> Option<Self> {
+        match k {
+            abi::OUTPUT_GRADIENT => Some(OutputKind::Gradient),
+            abi::OUTPUT_DIRECT => Some(OutputKind::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of value a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A number in `[min, max]`.
+    Number,
+    /// One of several names.
+    Choice,
+    /// Free text.
+    String,
+    /// The name of a population (checked by the host against the network).
+    Population,
+    /// The name of a projection (checked by the host against the network).
+    Projection,
+    /// The name of a modulator channel of the run (checked by the host).
+    Modulator,
+}
+
+impl ParamKind {
+    /// The ABI value (`abi::PARAM_*`).
+    pub fn raw(self) -> u32 {
+        match self {
+            ParamKind::Number => abi::PARAM_NUMBER,
+            ParamKind::Choice => abi::PARAM_CHOICE,
+            ParamKind::String => abi::PARAM_STRING,
+            ParamKind::Population => abi::PARAM_POPULATION,
+            ParamKind::Projection => abi::PARAM_PROJECTION,
+            ParamKind::Modulator => abi::PARAM_MODULATOR,
+        }
+    }
+
+    /// The kind of an ABI value, if it is one this crate knows.
+    pub fn from_raw(k: u32) -> Option<Self> {
+        Some(match k {
+            abi::PARAM_NUMBER => ParamKind::Number,
+            abi::PARAM_CHOICE => ParamKind::Choice,
+            abi::PARAM_STRING => ParamKind::String,
+            abi::PARAM_POPULATION => ParamKind::Population,
+            abi::PARAM_PROJECTION => ParamKind::Projection,
+            abi::PARAM_MODULATOR => ParamKind::Modulator,
+            _ => return None,
+        })
+    }
+}
+
+/// A parameter of a rule: a number in `[min, max]`, one of several named choices, a string, or
+/// the name of a population, projection or modulator channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     /// Name as written in the rule config.
     pub name: &'static str,
+    /// What kind of value it takes.
+    pub kind: ParamKind,
     /// Unit (may be empty).
     pub unit: &'static str,
     /// One-line description.
     pub doc: &'static str,
-    /// Default value (for a choice, the index of the default name).
+    /// Default value of a number (for a choice, the index of the default name).
     pub default: f64,
-    /// Smallest allowed value.
+    /// Smallest allowed number.
     pub min: f64,
-    /// Largest allowed value.
+    /// Largest allowed number.
     pub max: f64,
     /// For a choice parameter, the allowed names.
     pub choices: Option<&'static [&'static str]>,
+    /// Default of a string or name parameter (empty: the user must give one).
+    pub default_text: &'static str,
 }
 
 impl Param {
@@ -90,12 +169,14 @@ impl Param {
     ) -> Self {
         Param {
             name,
+            kind: ParamKind::Number,
             unit,
             doc,
             default,
             min,
             max,
             choices: None,
+            default_text: "",
         }
     }
 
@@ -109,40 +190,137 @@ impl Param {
         let d = choices.iter().position(|c| *c == default).unwrap_or(0);
         Param {
             name,
+            kind: ParamKind::Choice,
             unit: "",
             doc,
             default: d as f64,
             min: 0.0,
             max: (choices.len().max(1) - 1) as f64,
             choices: Some(choices),
+            default_text: "",
         }
+    }
+
+    fn text(name: &'static str, kind: ParamKind, doc: &'static str, default: &'static str) -> Self {
+        Param {
+            name,
+            kind,
+            unit: "",
+            doc,
+            default: 0.0,
+            min: 0.0,
+            max: 0.0,
+            choices: None,
+            default_text: default,
+        }
+    }
+
+    /// A free-text parameter (`default` may be empty).
+    pub fn string(name: &'static str, doc: &'static str, default: &'static str) -> Self {
+        Param::text(name, ParamKind::String, doc, default)
+    }
+
+    /// The name of a population; the host checks it against the network and passes its index
+    /// too ([`ParamValues::population`]). An empty `default` makes it required.
+    pub fn population(name: &'static str, doc: &'static str, default: &'static str) -> Self {
+        Param::text(name, ParamKind::Population, doc, default)
+    }
+
+    /// The name of a projection, checked like [`Param::population`].
+    pub fn projection(name: &'static str, doc: &'static str, default: &'static str) -> Self {
+        Param::text(name, ParamKind::Projection, doc, default)
+    }
+
+    /// The name of a modulator channel of the run (a reward, a neuromodulator trace, ...),
+    /// checked like [`Param::population`]; read its value at each step with
+    /// [`Step::modulator`] and the index from [`ParamValues::modulator`].
+    pub fn modulator(name: &'static str, doc: &'static str, default: &'static str) -> Self {
+        Param::text(name, ParamKind::Modulator, doc, default)
     }
 }
 
-/// Parameter values handed to [`Rule::create`], already checked by the host against the table.
+/// Parameter values handed to [`Rule::create`], already checked by the host against the table
+/// (and names against the network).
 #[derive(Debug, Clone)]
 pub struct ParamValues {
     names: Vec<&'static str>,
-    values: Vec<f64>,
-    choices: Vec<Option<&'static [&'static str]>>,
+    kinds: Vec<ParamKind>,
+    numbers: Vec<f64>,
+    texts: Vec<String>,
 }
 
 impl ParamValues {
-    /// Value of a number parameter (the index for a choice). Panics on a name not in the table:
-    /// that is a bug in the rule, caught at the boundary and reported.
+    fn find(&self, name: &str, kind: &[ParamKind], what: &str) -> usize {
+        match self.names.iter().position(|n| *n == name) {
+            Some(i) if kind.contains(&self.kinds[i]) => i,
+            Some(i) => panic!(
+                "rule asked for {what} parameter '{name}', which its table declares as {:?}",
+                self.kinds[i]
+            ),
+            None => panic!("rule asked for parameter '{name}', which is not in its table"),
+        }
+    }
+
+    /// Value of a number parameter (the index for a choice or a name). Panics on a name not in
+    /// the table: that is a bug in the rule, caught at the boundary and reported.
     pub fn get(&self, name: &str) -> f64 {
         match self.names.iter().position(|n| *n == name) {
-            Some(i) => self.values[i],
+            Some(i) => self.numbers[i],
             None => panic!("rule asked for parameter '{name}', which is not in its table"),
         }
     }
 
     /// Name of the chosen value of a choice parameter.
-    pub fn choice(&self, name: &str) -> &'static str {
-        let i = self.names.iter().position(|n| *n == name);
-        match i.and_then(|i| self.choices[i].map(|c| (c, self.values[i] as usize))) {
-            Some((c, k)) => c[k.min(c.len() - 1)],
-            None => panic!("rule asked for choice parameter '{name}', which is not in its table"),
+    pub fn choice(&self, name: &str) -> &str {
+        &self.texts[self.find(name, &[ParamKind::Choice], "choice")]
+    }
+
+    /// Text of a string (or name, or choice) parameter.
+    pub fn text(&self, name: &str) -> &str {
+        match self.names.iter().position(|n| *n == name) {
+            Some(i) => &self.texts[i],
+            None => panic!("rule asked for parameter '{name}', which is not in its table"),
+        }
+    }
+
+    /// Index of the population named by a population parameter.
+    pub fn population(&self, name: &str) -> usize {
+        self.numbers[self.find(name, &[ParamKind::Population], "population")] as usize
+    }
+
+    /// Index of the projection named by a projection parameter.
+    pub fn projection(&self, name: &str) -> usize {
+        self.numbers[self.find(name, &[ParamKind::Projection], "projection")] as usize
+    }
+
+    /// Index of the modulator channel named by a modulator parameter.
+    pub fn modulator(&self, name: &str) -> usize {
+        self.numbers[self.find(name, &[ParamKind::Modulator], "modulator")] as usize
+    }
+}
+
+/// When the host collects a rule's diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// After each sequence (training: averaged over the batch's sequences).
+    Sequence,
+    /// After each batch (`simulate`: once, at the end of the run).
+    Batch,
+}
+
+/// Named scalars a rule reports from [`Rule::diagnostics`]; the host writes them to
+/// `metrics.jsonl` (training, one record per iteration) and `summary.json`.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub(crate) entries: Vec<(String, f64)>,
+}
+
+impl Diagnostics {
+    /// Report `value` under `name` (a later value of the same name replaces it).
+    pub fn put(&mut self, name: &str, value: f64) {
+        match self.entries.iter_mut().find(|(n, _)| n == name) {
+            Some(e) => e.1 = value,
+            None => self.entries.push((name.to_string(), value)),
         }
     }
 }
@@ -171,7 +349,8 @@ pub trait Rule: Sized + 'static {
         Ok(())
     }
 
-    /// End of a step: this step's spikes, neuron state and (training) readout error.
+    /// End of a step: this step's spikes, the state variables asked for in `create`, the
+    /// modulator channels and (training) the readout error.
     fn on_step(&mut self, step: &Step, grads: &mut Grads) -> Result<(), String>;
 
     /// End of a sequence (where event-driven rules compute their gradients).
@@ -189,6 +368,11 @@ pub trait Rule: Sized + 'static {
     fn changes(&self) -> &[Change] {
         &[]
     }
+
+    /// Report diagnostics (named scalars such as a mean trace or the number of changes) for the
+    /// sequence or batch that just ended; called after [`Rule::on_sequence_end`] and after
+    /// [`Rule::on_batch_end`].
+    fn diagnostics(&mut self, _scope: Scope, _out: &mut Diagnostics) {}
 
     /// The rule's own state as bytes, for checkpoints.
     fn save_state(&self) -> Vec<u8> {
@@ -223,16 +407,28 @@ mod tests {
     fn abi_version_and_layout_are_pinned() {
         // Changing any of these breaks every built plugin: bump ABI_MAJOR (or, for appended
         // fields, ABI_MINOR) and update this test on purpose.
-        assert_eq!((abi::ABI_MAJOR, abi::ABI_MINOR), (1, 1));
-        assert_eq!(std::mem::size_of::<abi::Descriptor>(), 136);
-        assert_eq!(abi::descriptor_size(0), 128);
-        assert_eq!(std::mem::size_of::<abi::BatchView>(), 48);
-        assert_eq!(std::mem::size_of::<abi::View<f32>>(), 16);
-        assert_eq!(std::mem::size_of::<abi::Change>(), 12);
-        assert_eq!(std::mem::size_of::<abi::ParamInfo>(), 56);
-        assert_eq!(std::mem::size_of::<abi::PopulationInfo>(), 72);
-        assert_eq!(std::mem::size_of::<abi::ProjectionInfo>(), 72);
-        assert_eq!(std::mem::size_of::<abi::StepView>(), 56);
+        use std::mem::size_of;
+        assert_eq!((abi::ABI_MAJOR, abi::ABI_MINOR), (2, 0));
+        let sizes = [
+            size_of::<abi::Descriptor>(),
+            size_of::<abi::BatchView>(),
+            size_of::<abi::View<f32>>(),
+            size_of::<abi::Change>(),
+            size_of::<abi::ParamInfo>(),
+            size_of::<abi::ParamValue>(),
+            size_of::<abi::PopulationInfo>(),
+            size_of::<abi::VariableInfo>(),
+            size_of::<abi::ConstantInfo>(),
+            size_of::<abi::ProjectionInfo>(),
+            size_of::<abi::Layout>(),
+            size_of::<abi::StepView>(),
+            size_of::<abi::StateRequest>(),
+            size_of::<abi::Diagnostic>(),
+        ];
+        assert_eq!(
+            sizes,
+            [152, 48, 16, 12, 72, 16, 64, 24, 40, 72, 72, 72, 8, 16]
+        );
         assert_eq!(abi::ENTRY_SYMBOL, "eligo_plugin_entry");
     }
 

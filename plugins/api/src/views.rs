@@ -1,9 +1,10 @@
 //! Safe, borrowed views over the host's arrays, as rule code sees them.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
 use std::marker::PhantomData;
 
-use crate::abi::{self, ModelKind, View, ViewMut};
+use crate::abi::{self, View, ViewMut};
 
 /// Borrow a view as a slice.
 ///
@@ -32,7 +33,7 @@ pub(crate) unsafe fn slice_mut<'a, T>(v: ViewMut<T>) -> &'a mut [T] {
     }
 }
 
-fn text<'a>(p: *const c_char) -> &'a str {
+pub(crate) fn text<'a>(p: *const c_char) -> &'a str {
     if p.is_null() {
         return "";
     }
@@ -61,8 +62,13 @@ impl<T> ViewMut<T> {
 }
 
 /// The network a rule instance works on.
+///
+/// Asking a population for a state variable ([`Population::variable`]) while the rule is being
+/// created is how a rule tells the host what it reads: the host then hands those variables (and
+/// only those) to every step.
 pub struct Layout<'a> {
     raw: &'a abi::Layout,
+    requests: RefCell<Vec<abi::StateRequest>>,
 }
 
 impl<'a> Layout<'a> {
@@ -71,7 +77,15 @@ impl<'a> Layout<'a> {
     /// # Safety
     /// Every view in `raw` must be valid for `'a`.
     pub unsafe fn from_raw(raw: &'a abi::Layout) -> Self {
-        Layout { raw }
+        Layout {
+            raw,
+            requests: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The state variables asked for so far, in the order first asked.
+    pub fn requests(&self) -> Vec<abi::StateRequest> {
+        self.requests.borrow().clone()
     }
 
     /// Time step (ms).
@@ -89,20 +103,27 @@ impl<'a> Layout<'a> {
         self.raw.seed
     }
 
-    /// All populations.
+    /// All populations, raw.
     pub fn populations(&self) -> &'a [abi::PopulationInfo] {
         // SAFETY: see `from_raw`.
         unsafe { slice(self.raw.populations) }
     }
 
     /// Population `i`.
-    pub fn population(&self, i: usize) -> Population<'a> {
+    pub fn population(&self, i: usize) -> Population<'_> {
         Population {
             raw: &self.populations()[i],
+            index: i,
+            requests: &self.requests,
         }
     }
 
-    /// All projections.
+    /// The index of the population called `name`.
+    pub fn population_named(&self, name: &str) -> Option<usize> {
+        self.populations().iter().position(|p| text(p.name) == name)
+    }
+
+    /// All projections, raw.
     pub fn projections(&self) -> &'a [abi::ProjectionInfo] {
         // SAFETY: see `from_raw`.
         unsafe { slice(self.raw.projections) }
@@ -114,50 +135,165 @@ impl<'a> Layout<'a> {
             raw: &self.projections()[j],
         }
     }
+
+    /// The index of the projection called `name`.
+    pub fn projection_named(&self, name: &str) -> Option<usize> {
+        self.projections().iter().position(|p| text(p.name) == name)
+    }
+
+    /// Names of the run's modulator channels, in the order of [`Step::modulator`].
+    pub fn modulators(&self) -> Vec<&'a str> {
+        // SAFETY: see `from_raw`.
+        unsafe { slice(self.raw.modulators) }
+            .iter()
+            .map(|&p| text(p))
+            .collect()
+    }
+
+    /// The index of the modulator channel called `name`.
+    pub fn modulator(&self, name: &str) -> Option<usize> {
+        self.modulators().iter().position(|m| *m == name)
+    }
 }
 
-/// A population.
-pub struct Population<'a> {
-    raw: &'a abi::PopulationInfo,
+/// A neuron model, as the host tells it. The name ([`Population::model`]) identifies the model;
+/// the kind is a hint that an older rule may not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// e-prop LIF (`lif`).
+    Lif,
+    /// e-prop ALIF (`alif`).
+    Alif,
+    /// Current-based LIF with exponential currents (`lif_exp`).
+    LifExp,
+    /// Leaky readout (`readout`).
+    Readout,
+    /// A spike source.
+    Source,
+    /// A model this version of eligo-plugin does not know (its raw value).
+    Other(u32),
 }
 
-impl<'a> Population<'a> {
+impl ModelKind {
+    /// The kind of a raw [`abi::PopulationInfo::kind`]; never fails.
+    pub fn from_raw(k: u32) -> Self {
+        match k {
+            abi::MODEL_LIF => ModelKind::Lif,
+            abi::MODEL_ALIF => ModelKind::Alif,
+            abi::MODEL_LIF_EXP => ModelKind::LifExp,
+            abi::MODEL_READOUT => ModelKind::Readout,
+            abi::MODEL_SOURCE => ModelKind::Source,
+            other => ModelKind::Other(other),
+        }
+    }
+}
+
+/// A handle on one state variable of one population, got from [`Population::variable`] while the
+/// rule is created, and read at every step with [`Step::state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Var {
+    /// Population index.
+    pub population: usize,
+    /// Index of the variable in the population's table.
+    pub index: usize,
+}
+
+/// A population: its model, size, state variables and constants.
+pub struct Population<'l> {
+    raw: &'l abi::PopulationInfo,
+    index: usize,
+    requests: &'l RefCell<Vec<abi::StateRequest>>,
+}
+
+impl<'l> Population<'l> {
     /// Name.
-    pub fn name(&self) -> &'a str {
+    pub fn name(&self) -> &'l str {
         text(self.raw.name)
+    }
+    /// Model name, e.g. `lif_exp`.
+    pub fn model(&self) -> &'l str {
+        text(self.raw.model)
     }
     /// Model kind.
     pub fn kind(&self) -> ModelKind {
-        self.raw.kind
+        ModelKind::from_raw(self.raw.kind)
     }
     /// Number of neurons.
     pub fn size(&self) -> usize {
         self.raw.size as usize
     }
-    /// Membrane decay per step.
-    pub fn alpha(&self) -> f64 {
-        self.raw.alpha
+    /// True if the population emits spikes.
+    pub fn spiking(&self) -> bool {
+        self.raw.spiking != 0
     }
-    /// Adaptation decay per step.
-    pub fn rho(&self) -> f64 {
-        self.raw.rho
-    }
-    /// Readout decay per step.
-    pub fn kappa(&self) -> f64 {
-        self.raw.kappa
-    }
-    /// Threshold.
-    pub fn v_th(&self) -> f64 {
-        self.raw.v_th
-    }
-    /// Refractory steps.
-    pub fn n_ref(&self) -> u32 {
-        self.raw.n_ref
-    }
-    /// Per-neuron adaptation strength (alif), else empty.
-    pub fn beta(&self) -> &'a [f32] {
+    fn variable_infos(&self) -> &'l [abi::VariableInfo] {
         // SAFETY: host-provided view valid for the layout's lifetime.
-        unsafe { slice(self.raw.beta) }
+        unsafe { slice(self.raw.variables) }
+    }
+    /// Names of the state variables the model exposes, in table order.
+    pub fn variables(&self) -> Vec<&'l str> {
+        self.variable_infos().iter().map(|v| text(v.name)).collect()
+    }
+    /// Unit of state variable `name`, if the model has it.
+    pub fn variable_unit(&self, name: &str) -> Option<&'l str> {
+        let v = self
+            .variable_infos()
+            .iter()
+            .find(|v| text(v.name) == name)?;
+        Some(text(v.unit))
+    }
+    /// Ask for state variable `name` (e.g. `v`): the host will hand every neuron's value to each
+    /// step, read with [`Step::state`]. `None` if the model has no such variable.
+    pub fn variable(&self, name: &str) -> Option<Var> {
+        let k = self
+            .variable_infos()
+            .iter()
+            .position(|v| text(v.name) == name)?;
+        let req = abi::StateRequest {
+            population: self.index as u32,
+            variable: k as u32,
+        };
+        let mut r = self.requests.borrow_mut();
+        if !r.contains(&req) {
+            r.push(req);
+        }
+        Some(Var {
+            population: self.index,
+            index: k,
+        })
+    }
+    fn constant_infos(&self) -> &'l [abi::ConstantInfo] {
+        // SAFETY: host-provided view valid for the layout's lifetime.
+        unsafe { slice(self.raw.constants) }
+    }
+    /// Names of the model's constants, in table order.
+    pub fn constants(&self) -> Vec<&'l str> {
+        self.constant_infos().iter().map(|c| text(c.name)).collect()
+    }
+    /// Constant `name`: one value (all neurons) or one per neuron; `None` if the model has none
+    /// of this name.
+    pub fn constant(&self, name: &str) -> Option<&'l [f64]> {
+        let c = self
+            .constant_infos()
+            .iter()
+            .find(|c| text(c.name) == name)?;
+        // SAFETY: host-provided view valid for the layout's lifetime.
+        Some(unsafe { slice(c.values) })
+    }
+    /// Constant `name` for every neuron (a single value repeated).
+    pub fn constant_per_neuron(&self, name: &str) -> Option<Vec<f64>> {
+        let c = self.constant(name)?;
+        Some(match c {
+            [x] => vec![*x; self.size()],
+            _ => c.to_vec(),
+        })
+    }
+    /// Constant `name` when it is one value for all neurons.
+    pub fn constant_value(&self, name: &str) -> Option<f64> {
+        match self.constant(name)? {
+            [x] => Some(*x),
+            _ => None,
+        }
     }
 }
 
@@ -213,16 +349,6 @@ impl<'a> Projection<'a> {
     }
 }
 
-/// One population during a step.
-pub struct PopulationStep<'a> {
-    /// Indices of the neurons that spiked, ascending.
-    pub spikes: &'a [u32],
-    /// Pseudo-derivatives (lif, alif), else empty.
-    pub psi: &'a [f32],
-    /// Membrane potential or readout output, else empty.
-    pub v: &'a [f32],
-}
-
 /// What a rule sees at the end of a step.
 pub struct Step<'a> {
     raw: &'a abi::StepView,
@@ -240,18 +366,32 @@ impl<'a> Step<'a> {
     pub fn step(&self) -> u64 {
         self.raw.step
     }
-    /// Population `i` in this step.
-    pub fn population(&self, i: usize) -> PopulationStep<'a> {
+    /// Indices (within the population) of the neurons of population `i` that spiked in this
+    /// step, ascending.
+    pub fn spikes(&self, i: usize) -> &'a [u32] {
         // SAFETY: see `from_raw`.
         let p = unsafe { slice(self.raw.populations) }[i];
         // SAFETY: as above.
-        unsafe {
-            PopulationStep {
-                spikes: slice(p.spikes),
-                psi: slice(p.psi),
-                v: slice(p.v),
-            }
-        }
+        unsafe { slice(p.spikes) }
+    }
+    /// Every neuron's value of a state variable after this step (asked for at create; empty if
+    /// it was not).
+    pub fn state(&self, var: Var) -> &'a [f32] {
+        // SAFETY: see `from_raw`.
+        let p = unsafe { slice(self.raw.populations) }[var.population];
+        // SAFETY: as above.
+        unsafe { slice(p.state) }
+            .get(var.index)
+            // SAFETY: as above.
+            .map_or(&[], |v| unsafe { slice(*v) })
+    }
+    /// This step's value of modulator channel `k` ([`Layout::modulator`]); 0 if there is none.
+    pub fn modulator(&self, k: usize) -> f32 {
+        // SAFETY: see `from_raw`.
+        unsafe { slice(self.raw.modulators) }
+            .get(k)
+            .copied()
+            .unwrap_or(0.0)
     }
     /// Current weights of projection `j`.
     pub fn weights(&self, j: usize) -> &'a [f32] {

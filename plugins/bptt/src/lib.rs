@@ -299,7 +299,7 @@ impl Rule for Bptt {
             }
         }
         for r in &net.rec {
-            let psi = step.population(r.pop).psi;
+            let psi = step.state(r.psi);
             if psi.len() != r.n {
                 return Err(format!(
                     "the host gave {} pseudo-derivatives for population {} of {} neurons",
@@ -312,7 +312,7 @@ impl Rule for Bptt {
         }
         for (p, act) in self.seq.spikes.iter_mut().enumerate() {
             if net.recorded[p] {
-                act.push_step(step.population(p).spikes.iter().map(|&i| (i, 1.0)));
+                act.push_step(step.spikes(p).iter().map(|&i| (i, 1.0)));
             }
         }
         self.seq.steps += 1;

@@ -2,7 +2,7 @@
 //! populations, the readout, the projections on the gradient path and the plastic ones.
 
 use eligo_plugin::rows::RowPieces;
-use eligo_plugin::{Layout, ModelKind};
+use eligo_plugin::{Layout, ModelKind, Var};
 
 /// A recurrent (LIF or ALIF) population.
 pub struct Rec {
@@ -12,6 +12,8 @@ pub struct Rec {
     pub offset: usize,
     /// Size.
     pub n: usize,
+    /// Its pseudo-derivatives, read at every step.
+    pub psi: Var,
 }
 
 /// Where a projection ends.
@@ -74,6 +76,18 @@ pub struct Net {
     pub recorded: Vec<bool>,
 }
 
+/// Constant `name` of population `p` (one value for all neurons), or why not.
+fn constant(layout: &Layout, p: usize, name: &str) -> Result<f64, String> {
+    let pop = layout.population(p);
+    pop.constant_value(name).ok_or_else(|| {
+        format!(
+            "population '{}' (model {}) has no constant '{name}'",
+            pop.name(),
+            pop.model()
+        )
+    })
+}
+
 impl Net {
     /// Number of recurrent neurons.
     pub fn n_rec(&self) -> usize {
@@ -93,7 +107,7 @@ impl Net {
             ));
         };
         let n_out = layout.population(readout).size();
-        let kappa = layout.population(readout).kappa() as f32;
+        let kappa = constant(layout, readout, "kappa")? as f32;
         let mut net = Net {
             rec: Vec::new(),
             alpha: Vec::new(),
@@ -112,18 +126,25 @@ impl Net {
                 continue;
             }
             let n = pop.size();
+            let psi = pop
+                .variable("psi")
+                .ok_or_else(|| format!("population '{}' exposes no psi", pop.name()))?;
             net.rec.push(Rec {
                 pop: p,
                 offset: net.alpha.len(),
                 n,
+                psi,
             });
-            net.alpha.extend(std::iter::repeat_n(pop.alpha() as f32, n));
-            net.rho.extend(std::iter::repeat_n(pop.rho() as f32, n));
-            net.v_th.extend(std::iter::repeat_n(pop.v_th() as f32, n));
-            if pop.beta().len() == n {
-                net.beta.extend_from_slice(pop.beta());
-            } else {
-                net.beta.extend(std::iter::repeat_n(0.0, n));
+            // the model's own (f32) constants: BPTT runs in f32 like the forward pass
+            let alpha = constant(layout, p, "alpha")? as f32;
+            let v_th = constant(layout, p, "v_th")? as f32;
+            let rho = pop.constant_value("rho").unwrap_or(0.0) as f32;
+            net.alpha.extend(std::iter::repeat_n(alpha, n));
+            net.rho.extend(std::iter::repeat_n(rho, n));
+            net.v_th.extend(std::iter::repeat_n(v_th, n));
+            match pop.constant_per_neuron("beta") {
+                Some(b) => net.beta.extend(b.iter().map(|&x| x as f32)),
+                None => net.beta.extend(std::iter::repeat_n(0.0, n)),
             }
         }
         if net.rec.is_empty() {

@@ -44,11 +44,11 @@ impl Event {
     pub fn record(&mut self, net: &Net, step: &Step) {
         let t = step.step();
         for (r, psi) in net.rec.iter().zip(&mut self.psi) {
-            psi.extend_from_slice(step.population(r.pop).psi);
+            psi.extend_from_slice(step.state(r.psi));
         }
         for (p, list) in self.spikes.iter_mut().enumerate() {
             if net.projs.iter().any(|q| q.pre == p) {
-                list.extend(step.population(p).spikes.iter().map(|&i| (t, i)));
+                list.extend(step.spikes(p).iter().map(|&i| (t, i)));
             }
         }
         self.steps += 1;

@@ -18,6 +18,8 @@ pub struct Rec {
     pub beta: Vec<f64>,
     /// Feedback weights `B[j * n_out + k]`.
     pub b: Vec<f64>,
+    /// Its pseudo-derivatives, read at every step.
+    pub psi: eligo_plugin::Var,
 }
 
 /// A plastic projection with its rows.
@@ -103,23 +105,43 @@ impl Net {
             ));
         };
         let n_out = layout.population(readout).size();
-        let kappa = layout.population(readout).kappa();
+        // the exact propagators exp(-dt/tau) in f64 (the models' `alpha`, `rho` and `kappa`
+        // constants are their f32 roundings): the backward recursion runs in f64
+        let dt = layout.dt_ms();
+        let decay = |p: usize, tau: &str| -> Result<f64, String> {
+            let pop = layout.population(p);
+            let t = pop.constant_value(tau).ok_or_else(|| {
+                format!(
+                    "population '{}' (model {}) has no constant '{tau}'",
+                    pop.name(),
+                    pop.model()
+                )
+            })?;
+            Ok((-dt / t).exp())
+        };
+        let kappa = decay(readout, "tau_out_ms")?;
         let mut rec: Vec<Rec> = Vec::new();
         for p in 0..layout.populations().len() {
             let pop = layout.population(p);
             if matches!(pop.kind(), ModelKind::Lif | ModelKind::Alif) {
-                let beta = if pop.beta().is_empty() {
-                    vec![0.0; pop.size()]
-                } else {
-                    pop.beta().iter().map(|&b| f64::from(b)).collect()
+                let beta = pop
+                    .constant_per_neuron("beta")
+                    .unwrap_or_else(|| vec![0.0; pop.size()]);
+                let rho = match pop.kind() {
+                    ModelKind::Alif => decay(p, "tau_a_ms")?,
+                    _ => 0.0,
                 };
+                let psi = pop
+                    .variable("psi")
+                    .ok_or_else(|| format!("population '{}' exposes no psi", pop.name()))?;
                 rec.push(Rec {
                     pop: p,
                     n: pop.size(),
-                    alpha: pop.alpha(),
-                    rho: pop.rho(),
+                    alpha: decay(p, "tau_m_ms")?,
+                    rho,
                     beta,
                     b: vec![0.0; pop.size() * n_out],
+                    psi,
                 });
             }
         }

@@ -82,7 +82,7 @@ impl Online {
                     for &i in &tr.prev {
                         tr.eps_v[i as usize] += 1.0;
                     }
-                    let psi = step.population(r.pop).psi;
+                    let psi = step.state(r.psi);
                     // L_j(t) = sum_k B_jk err_k(t)
                     let l: Vec<f32> = (0..r.n)
                         .map(|j| (0..n_out).map(|k| r.b[j * n_out + k] as f32 * err[k]).sum())
@@ -125,7 +125,7 @@ impl Online {
                 }
             }
             tr.prev.clear();
-            tr.prev.extend_from_slice(step.population(pr.pre).spikes);
+            tr.prev.extend_from_slice(step.spikes(pr.pre));
         }
     }
 }

@@ -229,8 +229,8 @@ impl Rule for Stdp {
         let mut projections = std::mem::take(&mut self.projections);
         for pr in &mut projections {
             let w = step.weights(pr.index as usize);
-            let pre_spikes = step.population(pr.pre).spikes;
-            let post_spikes = step.population(pr.post).spikes;
+            let pre_spikes = step.spikes(pr.pre);
+            let post_spikes = step.spikes(pr.post);
             for &i in pre_spikes {
                 pr.x[i as usize].bump(t, &self.decay_plus);
             }

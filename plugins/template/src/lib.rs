@@ -69,14 +69,14 @@ impl Rule for Template {
     fn on_step(&mut self, step: &Step, _grads: &mut Grads) -> Result<(), String> {
         self.changes.clear();
         for pr in &self.projections {
-            let post = step.population(pr.post).spikes;
+            let post = step.spikes(pr.post);
             if post.is_empty() {
                 continue;
             }
             for &j in post {
                 self.fired[j as usize] = true;
             }
-            for &i in step.population(pr.pre).spikes {
+            for &i in step.spikes(pr.pre) {
                 let row = pr.indptr[i as usize] as usize..pr.indptr[i as usize + 1] as usize;
                 for s in row {
                     if self.fired[pr.targets[s] as usize] {

@@ -544,6 +544,9 @@ fn load_optimizer(c: &Path, s: &State, opt: &Optimizer) -> Result<Optimizer> {
     Ok(opt)
 }
 
+/// One Adam moment vector per optimized array.
+type Moments = Vec<Vec<f32>>;
+
 /// The moments `m/<i>`, `v/<i>` of `o`, each as long as this run's (`m0`, `v0`); no other
 /// array than these and `steps` may be present.
 fn read_moments(
@@ -551,7 +554,7 @@ fn read_moments(
     opath: &Path,
     m0: &[Vec<f32>],
     v0: &[Vec<f32>],
-) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+) -> Result<(Moments, Moments)> {
     let mut get = |name: String, want: usize| -> Result<Vec<f32>> {
         match o.get(&name, want as u64)? {
             Some(a) if a.data.len() == want => Ok(a.data.iter().map(|&x| x as f32).collect()),

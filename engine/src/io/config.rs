@@ -104,15 +104,17 @@ pub fn parse(text: &str) -> Result<SimConfig> {
         "recorder",
     ])?;
 
-    let mut populations = Vec::new();
-    for (i, p) in pops.into_iter().enumerate() {
-        populations.push(population(p, &format!("population[{i}]"))?);
-    }
-    let mut projections = Vec::new();
-    for (i, p) in projs.into_iter().enumerate() {
-        projections.push(projection(p, &format!("projection[{i}]"), dt_ms)?);
-    }
-    let mut network = NetworkSpec {
+    let populations = pops
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| population(p, &format!("population[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let projections = projs
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| projection(p, &format!("projection[{i}]"), dt_ms))
+        .collect::<Result<Vec<_>>>()?;
+    let network = NetworkSpec {
         dt_ms,
         seed,
         populations,
@@ -120,55 +122,15 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     };
     // before a recorder lists its neurons: a network that cannot fit is refused here
     network.estimate(1)?.check(crate::limits::memory_limit()?)?;
-    let populations = std::mem::take(&mut network.populations);
-    let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
     let mut record = RecordSpec::default();
     for (i, r) in recs.into_iter().enumerate() {
-        let at = format!("recorder[{i}]");
-        let mut f = Fields::new(r, &at);
-        let pop_name = f.string("population")?;
-        let pop = names.iter().position(|n| *n == pop_name).ok_or_else(|| {
-            Error::input(
-                format!("{at}.population"),
-                format!("'{pop_name}'"),
-                format!(
-                    "no population has this name; populations: {}",
-                    names.join(", ")
-                ),
-                did_you_mean(&pop_name, &names),
-            )
-        })?;
-        let kind = f.string_or("kind", "spikes")?;
-        match kind.as_str() {
-            "spikes" => {
-                f.finish(&["population", "kind"])?;
-                record.spikes.push(pop);
-            }
-            "state" => {
-                let var = f.string("variable")?;
-                let size = populations[pop].size;
-                let neurons = match f.take("neurons") {
-                    None => (0..size).collect(),
-                    Some(v) => u32_list(v, &format!("{at}.neurons"))?,
-                };
-                f.finish(&["population", "kind", "variable", "neurons"])?;
-                record.state.push(StateProbe {
-                    population: pop,
-                    var,
-                    neurons,
-                });
-            }
-            other => {
-                return Err(Error::input(
-                    format!("{at}.kind"),
-                    format!("'{other}'"),
-                    "allowed: spikes, state",
-                    did_you_mean(other, &["spikes", "state"]),
-                ));
-            }
-        }
+        recorder(
+            r,
+            &format!("recorder[{i}]"),
+            &network.populations,
+            &mut record,
+        )?;
     }
-    network.populations = populations;
     let c = SimConfig {
         file: None,
         network,
@@ -177,6 +139,60 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     };
     c.estimate(1)?.check(crate::limits::memory_limit()?)?;
     Ok(c)
+}
+
+/// One `[[recorder]]` table, added to `record` (spike recorders and state probes keep the
+/// order of the file within their kind).
+fn recorder(
+    table: Table,
+    at: &str,
+    populations: &[PopulationSpec],
+    record: &mut RecordSpec,
+) -> Result<()> {
+    let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+    let mut f = Fields::new(table, at);
+    let pop_name = f.string("population")?;
+    let pop = names.iter().position(|n| *n == pop_name).ok_or_else(|| {
+        Error::input(
+            format!("{at}.population"),
+            format!("'{pop_name}'"),
+            format!(
+                "no population has this name; populations: {}",
+                names.join(", ")
+            ),
+            did_you_mean(&pop_name, &names),
+        )
+    })?;
+    let kind = f.string_or("kind", "spikes")?;
+    match kind.as_str() {
+        "spikes" => {
+            f.finish(&["population", "kind"])?;
+            record.spikes.push(pop);
+        }
+        "state" => {
+            let var = f.string("variable")?;
+            let size = populations[pop].size;
+            let neurons = match f.take("neurons") {
+                None => (0..size).collect(),
+                Some(v) => u32_list(v, &format!("{at}.neurons"))?,
+            };
+            f.finish(&["population", "kind", "variable", "neurons"])?;
+            record.state.push(StateProbe {
+                population: pop,
+                var,
+                neurons,
+            });
+        }
+        other => {
+            return Err(Error::input(
+                format!("{at}.kind"),
+                format!("'{other}'"),
+                "allowed: spikes, state",
+                did_you_mean(other, &["spikes", "state"]),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Steps of state samples a recorder holds in memory between writes (`eligo simulate` writes
@@ -298,6 +314,26 @@ const RULES: &[&str] = &[
     "list",
 ];
 
+/// Every field a `[[projection]]` table may hold, in the order the errors list them.
+const PROJECTION_FIELDS: &[&str] = &[
+    "name",
+    "from",
+    "to",
+    "rule",
+    "p",
+    "k",
+    "pairs",
+    "weights",
+    "delay_steps_list",
+    "weight",
+    "delay_steps",
+    "delay_ms",
+    "receptor",
+    "allow_autapses",
+];
+
+/// One `[[projection]]` table. Fields are read in a fixed order (name, ends, rule, weight,
+/// delay, receptor, autapses), so the first of several mistakes is the one reported.
 fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
     let mut f = Fields::new(table, at);
     let name = match f.take("name") {
@@ -311,78 +347,48 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
         name.clone().unwrap_or_else(|| format!("{from}->{to}"))
     );
     f.at = at.clone();
+    let rule = connect_rule(&mut f, &at)?;
+    let weight = projection_weight(&mut f, &at, &rule)?;
+    let delay_steps = projection_delay(&mut f, &at, dt_ms)?;
+    let receptor = projection_receptor(&mut f, &at)?;
+    let allow_autapses = match f.take("allow_autapses") {
+        None => false,
+        Some(Value::Boolean(b)) => b,
+        Some(v) => {
+            return Err(Error::input(
+                format!("{at}.allow_autapses"),
+                v,
+                "must be true or false",
+                "",
+            ));
+        }
+    };
+    f.finish(PROJECTION_FIELDS)?;
+    Ok(ProjectionSpec {
+        name,
+        from,
+        to,
+        rule,
+        weight,
+        delay_steps,
+        receptor,
+        allow_autapses,
+    })
+}
+
+/// The projection's `rule` and the fields that rule reads (`p`, `k` or the lists).
+fn connect_rule(f: &mut Fields, at: &str) -> Result<ConnectRule> {
     let rule_name = f.string("rule")?;
-    let rule = match rule_name.as_str() {
+    Ok(match rule_name.as_str() {
         "all_to_all" => ConnectRule::AllToAll,
         "fixed_probability" => ConnectRule::FixedProbability { p: f.f64("p")? },
         "fixed_indegree" => ConnectRule::FixedIndegree { k: f.u32("k")? },
         "fixed_outdegree" => ConnectRule::FixedOutdegree { k: f.u32("k")? },
-        "list" => {
-            let pairs = match f.take("pairs") {
-                Some(Value::Array(a)) => a
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let l = u32_list(v, &format!("{at}.pairs[{k}]"))?;
-                        if l.len() == 2 {
-                            Ok((l[0], l[1]))
-                        } else {
-                            Err(Error::input(
-                                format!("{at}.pairs[{k}]"),
-                                format!("{l:?}"),
-                                "each pair is [pre, post]",
-                                "",
-                            ))
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-                other => {
-                    return Err(Error::input(
-                        format!("{at}.pairs"),
-                        other.map_or("missing".into(), |v| v.to_string()),
-                        "rule 'list' needs pairs = [[pre, post], ...]",
-                        "",
-                    ));
-                }
-            };
-            let weights = match f.take("weights") {
-                None => None,
-                Some(v) => Some(
-                    f64_list(v, &format!("{at}.weights"))?
-                        .into_iter()
-                        .enumerate()
-                        .map(|(k, w)| {
-                            crate::limits::fits_f32(&format!("{at}.weights[{k}]"), w)
-                                .map(|w| w as f32)
-                        })
-                        .collect::<Result<_>>()?,
-                ),
-            };
-            let delay_steps = match f.take("delay_steps_list") {
-                None => None,
-                Some(v) => Some(
-                    u32_list(v, &format!("{at}.delay_steps_list"))?
-                        .into_iter()
-                        .enumerate()
-                        .map(|(k, d)| {
-                            u16::try_from(d).ok().filter(|&d| d >= 1).ok_or_else(|| {
-                                Error::input(
-                                    format!("{at}.delay_steps_list[{k}]"),
-                                    d,
-                                    "a delay must be between 1 and 65535 steps",
-                                    "spikes of step t reach their targets at t + delay",
-                                )
-                            })
-                        })
-                        .collect::<Result<_>>()?,
-                ),
-            };
-            ConnectRule::List {
-                pairs,
-                weights,
-                delay_steps,
-            }
-        }
+        "list" => ConnectRule::List {
+            pairs: list_pairs(f, at)?,
+            weights: list_weights(f, at)?,
+            delay_steps: list_delays(f, at)?,
+        },
         other => {
             return Err(Error::input(
                 format!("{at}.rule"),
@@ -391,37 +397,106 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
                 did_you_mean(other, RULES),
             ));
         }
+    })
+}
+
+/// `pairs = [[pre, post], ...]` of rule `list` (required).
+fn list_pairs(f: &mut Fields, at: &str) -> Result<Vec<(u32, u32)>> {
+    match f.take("pairs") {
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let l = u32_list(v, &format!("{at}.pairs[{k}]"))?;
+                if l.len() == 2 {
+                    Ok((l[0], l[1]))
+                } else {
+                    Err(Error::input(
+                        format!("{at}.pairs[{k}]"),
+                        format!("{l:?}"),
+                        "each pair is [pre, post]",
+                        "",
+                    ))
+                }
+            })
+            .collect(),
+        other => Err(Error::input(
+            format!("{at}.pairs"),
+            other.map_or("missing".into(), |v| v.to_string()),
+            "rule 'list' needs pairs = [[pre, post], ...]",
+            "",
+        )),
+    }
+}
+
+/// `weights = [...]` of rule `list` (optional), one per pair, each representable as f32.
+fn list_weights(f: &mut Fields, at: &str) -> Result<Option<Vec<f32>>> {
+    let Some(v) = f.take("weights") else {
+        return Ok(None);
     };
-    let weight = match f.take("weight") {
+    f64_list(v, &format!("{at}.weights"))?
+        .into_iter()
+        .enumerate()
+        .map(|(k, w)| crate::limits::fits_f32(&format!("{at}.weights[{k}]"), w).map(|w| w as f32))
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// `delay_steps_list = [...]` of rule `list` (optional), each delay in 1..=65535 steps.
+fn list_delays(f: &mut Fields, at: &str) -> Result<Option<Vec<u16>>> {
+    let Some(v) = f.take("delay_steps_list") else {
+        return Ok(None);
+    };
+    u32_list(v, &format!("{at}.delay_steps_list"))?
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| {
+            u16::try_from(d).ok().filter(|&d| d >= 1).ok_or_else(|| {
+                Error::input(
+                    format!("{at}.delay_steps_list[{k}]"),
+                    d,
+                    "a delay must be between 1 and 65535 steps",
+                    "spikes of step t reach their targets at t + delay",
+                )
+            })
+        })
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// The projection's `weight`: required, except under rule `list` with its own `weights`.
+fn projection_weight(f: &mut Fields, at: &str, rule: &ConnectRule) -> Result<WeightDist> {
+    match f.take("weight") {
         None if matches!(
-            &rule,
+            rule,
             ConnectRule::List {
                 weights: Some(_),
                 ..
             }
         ) =>
         {
-            WeightDist::Constant(0.0)
+            Ok(WeightDist::Constant(0.0))
         }
-        None => {
-            return Err(Error::input(
-                format!("{at}.weight"),
-                "missing",
-                "a weight is required: a number or { kind = \"normal\", mean = .., std = .. }",
-                "",
-            ));
-        }
-        Some(v) => weight_dist(v, &format!("{at}.weight"))?,
-    };
-    let delay_steps = match (f.take("delay_steps"), f.take("delay_ms")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::input(
-                format!("{at}.delay_ms"),
-                "",
-                "give either delay_steps or delay_ms, not both",
-                "",
-            ));
-        }
+        None => Err(Error::input(
+            format!("{at}.weight"),
+            "missing",
+            "a weight is required: a number or { kind = \"normal\", mean = .., std = .. }",
+            "",
+        )),
+        Some(v) => weight_dist(v, &format!("{at}.weight")),
+    }
+}
+
+/// The projection's delay from `delay_steps` or `delay_ms` (at most one of them; default 1
+/// step), in 1..=65535 steps.
+fn projection_delay(f: &mut Fields, at: &str, dt_ms: f64) -> Result<u16> {
+    match (f.take("delay_steps"), f.take("delay_ms")) {
+        (Some(_), Some(_)) => Err(Error::input(
+            format!("{at}.delay_ms"),
+            "",
+            "give either delay_steps or delay_ms, not both",
+            "",
+        )),
         (Some(v), None) => {
             let d = as_i64(v, &format!("{at}.delay_steps"))?;
             if d < 1 || d > i64::from(u16::MAX) {
@@ -432,7 +507,7 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
                     "spikes of step t reach their targets at t + delay_steps",
                 ));
             }
-            d as u16
+            Ok(d as u16)
         }
         (None, Some(v)) => {
             let ms = as_f64(v, &format!("{at}.delay_ms"))?;
@@ -446,63 +521,27 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
                     format!("try delay_ms = {dt_ms}"),
                 ));
             }
-            d as u16
+            Ok(d as u16)
         }
-        (None, None) => 1,
+        (None, None) => Ok(1),
+    }
+}
+
+/// The projection's optional `receptor` (`exc` or `inh`).
+fn projection_receptor(f: &mut Fields, at: &str) -> Result<Option<Receptor>> {
+    let Some(v) = f.take("receptor") else {
+        return Ok(None);
     };
-    let receptor = match f.take("receptor") {
-        None => None,
-        Some(v) => Some(match as_string(v, &format!("{at}.receptor"))?.as_str() {
-            "exc" => Receptor::Exc,
-            "inh" => Receptor::Inh,
-            other => {
-                return Err(Error::input(
-                    format!("{at}.receptor"),
-                    format!("'{other}'"),
-                    "allowed: exc, inh",
-                    "",
-                ));
-            }
-        }),
-    };
-    let allow_autapses = match f.take("allow_autapses") {
-        None => false,
-        Some(Value::Boolean(b)) => b,
-        Some(v) => {
-            return Err(Error::input(
-                format!("{at}.allow_autapses"),
-                v,
-                "must be true or false",
-                "",
-            ));
-        }
-    };
-    f.finish(&[
-        "name",
-        "from",
-        "to",
-        "rule",
-        "p",
-        "k",
-        "pairs",
-        "weights",
-        "delay_steps_list",
-        "weight",
-        "delay_steps",
-        "delay_ms",
-        "receptor",
-        "allow_autapses",
-    ])?;
-    Ok(ProjectionSpec {
-        name,
-        from,
-        to,
-        rule,
-        weight,
-        delay_steps,
-        receptor,
-        allow_autapses,
-    })
+    match as_string(v, &format!("{at}.receptor"))?.as_str() {
+        "exc" => Ok(Some(Receptor::Exc)),
+        "inh" => Ok(Some(Receptor::Inh)),
+        other => Err(Error::input(
+            format!("{at}.receptor"),
+            format!("'{other}'"),
+            "allowed: exc, inh",
+            "",
+        )),
+    }
 }
 
 /// A weight (or initial value) distribution: a number or `{ kind = ..., ... }`.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::npz::{self, Out};
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::network::{Network, Projection};
 use crate::neuron::ModelSpec;
 
 /// Arrays describing the weights of `net` (and readout `biases`, one vector per population,
@@ -65,115 +65,16 @@ pub fn default_biases(net: &Network) -> Vec<Vec<f32>> {
 /// have; errors name the file, the array, what was found and what the network needs, and leave
 /// `net` and `biases` unchanged.
 pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<()> {
-    let mut zip = npz::Archive::open(path)?;
-    let err = |field: String, value: String, allowed: String| {
-        Error::input(
-            field,
-            value,
-            allowed,
-            "save the weights of this very network (eligo writes them to weights.npz)",
-        )
-        .in_file(path)
+    let mut src = Source {
+        zip: npz::Archive::open(path)?,
+        path,
     };
     let mut loaded = Vec::with_capacity(net.projections.len());
     for p in &net.projections {
-        let n_pre = p.n_pre() as u64;
         let n_post = u64::from(net.populations[p.post].size);
-        let n = p.len() as u64;
-        let data_key = format!("{}/data", p.name);
-        let weights: Vec<f32> = if zip.contains(&data_key) {
-            for (part, want) in [("indptr", &p.indptr), ("indices", &p.targets)] {
-                let key = format!("{}/{part}", p.name);
-                let a = zip.get(&key, want.len() as u64)?.ok_or_else(|| {
-                    err(
-                        key.clone(),
-                        "missing".into(),
-                        format!("{data_key} needs {key} too"),
-                    )
-                })?;
-                if !a.dtype.contains(['i', 'u']) {
-                    return Err(err(
-                        key,
-                        format!("dtype {}", a.dtype),
-                        "must be an integer array (int32, uint32, int64 or uint64)".into(),
-                    ));
-                }
-                if a.shape != [want.len() as u64] {
-                    return Err(err(
-                        key,
-                        format!("shape {:?}", a.shape),
-                        format!(
-                            "must have shape [{}] like the network's connectivity: the weights belong to another network",
-                            want.len()
-                        ),
-                    ));
-                }
-                if let Some(k) = (0..want.len()).find(|&k| a.data[k] != f64::from(want[k])) {
-                    return Err(err(
-                        format!("{key}[{k}]"),
-                        a.data[k].to_string(),
-                        format!(
-                            "the network has {} there: the connectivity must equal the network's (the weights belong to another network)",
-                            want[k]
-                        ),
-                    ));
-                }
-            }
-            let data = zip.get(&data_key, n)?.expect("the archive has the member");
-            if data.shape != [n] {
-                return Err(err(
-                    data_key,
-                    format!("shape {:?}", data.shape),
-                    format!(
-                        "must have shape [{n}], one weight per entry of {}/indices",
-                        p.name
-                    ),
-                ));
-            }
-            data.data.iter().map(|&x| x as f32).collect()
-        } else if zip.contains(&p.name) {
-            let d = zip
-                .get(&p.name, n_post * n_pre)?
-                .expect("the archive has the member");
-            if d.shape != [n_post, n_pre] {
-                return Err(err(
-                    p.name.clone(),
-                    format!("shape {:?}", d.shape),
-                    format!(
-                        "a dense weight array must have shape [n_post, n_pre] = [{n_post}, {n_pre}]"
-                    ),
-                ));
-            }
-            let n_pre = n_pre as usize;
-            let mut w = vec![0.0f32; p.len()];
-            let mut used = vec![false; d.data.len()];
-            for i in 0..n_pre {
-                for s in p.row(i) {
-                    let k = p.targets[s] as usize * n_pre + i;
-                    w[s] += d.data[k] as f32;
-                    used[k] = true;
-                }
-            }
-            if let Some(k) = (0..d.data.len()).find(|&k| !used[k] && d.data[k] != 0.0) {
-                return Err(err(
-                    format!("{}[{}, {}]", p.name, k / n_pre, k % n_pre),
-                    d.data[k].to_string(),
-                    "the network has no synapse there, so the entry must be 0".into(),
-                ));
-            }
-            w
-        } else {
-            return Err(err(
-                data_key,
-                "missing".into(),
-                format!(
-                    "every projection needs its weights ({0}/indptr, {0}/indices, {0}/data, or a dense {0})",
-                    p.name
-                ),
-            ));
-        };
+        let weights = src.projection(p, n_post)?;
         if let Some(k) = weights.iter().position(|w| !w.is_finite()) {
-            return Err(err(
+            return Err(src.err(
                 format!("{}/data[{k}]", p.name),
                 weights[k].to_string(),
                 "weights must be finite float32 numbers (below 3.4e38 in magnitude)".into(),
@@ -181,28 +82,7 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
         }
         loaded.push(weights);
     }
-    let mut loaded_biases = Vec::new();
-    for (k, (pop, b)) in net.populations.iter().zip(biases.iter()).enumerate() {
-        if b.is_empty() {
-            continue;
-        }
-        let key = format!("{}/bias", pop.name);
-        if let Some(a) = zip.get(&key, b.len() as u64)? {
-            let v: Vec<f32> = a.data.iter().map(|&x| x as f32).collect();
-            if a.shape != [b.len() as u64] || v.iter().any(|x| !x.is_finite()) {
-                return Err(err(
-                    key,
-                    format!("shape {:?}", a.shape),
-                    format!(
-                        "must hold {} finite float32 numbers (shape [{}])",
-                        b.len(),
-                        b.len()
-                    ),
-                ));
-            }
-            loaded_biases.push((k, v));
-        }
-    }
+    let loaded_biases = src.biases(net, biases)?;
     for (p, w) in net.projections.iter_mut().zip(loaded) {
         p.weights = w;
     }
@@ -210,4 +90,168 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
         biases[k] = v;
     }
     Ok(())
+}
+
+/// The archive being loaded and its path, which every error names.
+struct Source<'a> {
+    zip: npz::Archive,
+    path: &'a Path,
+}
+
+impl Source<'_> {
+    fn err(&self, field: String, value: String, allowed: String) -> Error {
+        Error::input(
+            field,
+            value,
+            allowed,
+            "save the weights of this very network (eligo writes them to weights.npz)",
+        )
+        .in_file(self.path)
+    }
+
+    /// The weights of `p`, from its CSR members if `P/data` is there, else from a dense `P`.
+    fn projection(&mut self, p: &Projection, n_post: u64) -> Result<Vec<f32>> {
+        let data_key = format!("{}/data", p.name);
+        if self.zip.contains(&data_key) {
+            self.csr(p, data_key)
+        } else if self.zip.contains(&p.name) {
+            self.dense(p, n_post)
+        } else {
+            Err(self.err(
+                data_key,
+                "missing".into(),
+                format!(
+                    "every projection needs its weights ({0}/indptr, {0}/indices, {0}/data, or a dense {0})",
+                    p.name
+                ),
+            ))
+        }
+    }
+
+    /// `P/indptr` and `P/indices` must equal the network's; then `P/data` is the weights.
+    fn csr(&mut self, p: &Projection, data_key: String) -> Result<Vec<f32>> {
+        let n = p.len() as u64;
+        for (part, want) in [("indptr", &p.indptr), ("indices", &p.targets)] {
+            self.same_structure(&format!("{}/{part}", p.name), want, &data_key)?;
+        }
+        let data = self
+            .zip
+            .get(&data_key, n)?
+            .expect("the archive has the member");
+        if data.shape != [n] {
+            return Err(self.err(
+                data_key,
+                format!("shape {:?}", data.shape),
+                format!(
+                    "must have shape [{n}], one weight per entry of {}/indices",
+                    p.name
+                ),
+            ));
+        }
+        Ok(data.data.iter().map(|&x| x as f32).collect())
+    }
+
+    /// Member `key` (needed beside `data_key`) must be an integer array equal to `want`.
+    fn same_structure(&mut self, key: &str, want: &[u32], data_key: &str) -> Result<()> {
+        let a = self.zip.get(key, want.len() as u64)?.ok_or_else(|| {
+            self.err(
+                key.to_string(),
+                "missing".into(),
+                format!("{data_key} needs {key} too"),
+            )
+        })?;
+        if !a.dtype.contains(['i', 'u']) {
+            return Err(self.err(
+                key.to_string(),
+                format!("dtype {}", a.dtype),
+                "must be an integer array (int32, uint32, int64 or uint64)".into(),
+            ));
+        }
+        if a.shape != [want.len() as u64] {
+            return Err(self.err(
+                key.to_string(),
+                format!("shape {:?}", a.shape),
+                format!(
+                    "must have shape [{}] like the network's connectivity: the weights belong to another network",
+                    want.len()
+                ),
+            ));
+        }
+        if let Some(k) = (0..want.len()).find(|&k| a.data[k] != f64::from(want[k])) {
+            return Err(self.err(
+                format!("{key}[{k}]"),
+                a.data[k].to_string(),
+                format!(
+                    "the network has {} there: the connectivity must equal the network's (the weights belong to another network)",
+                    want[k]
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A dense `P[post, pre]`: its entries at the network's synapses are the weights, every
+    /// other entry must be 0.
+    fn dense(&mut self, p: &Projection, n_post: u64) -> Result<Vec<f32>> {
+        let n_pre = p.n_pre() as u64;
+        let d = self
+            .zip
+            .get(&p.name, n_post * n_pre)?
+            .expect("the archive has the member");
+        if d.shape != [n_post, n_pre] {
+            return Err(self.err(
+                p.name.clone(),
+                format!("shape {:?}", d.shape),
+                format!(
+                    "a dense weight array must have shape [n_post, n_pre] = [{n_post}, {n_pre}]"
+                ),
+            ));
+        }
+        let n_pre = n_pre as usize;
+        let mut w = vec![0.0f32; p.len()];
+        let mut used = vec![false; d.data.len()];
+        for i in 0..n_pre {
+            for s in p.row(i) {
+                let k = p.targets[s] as usize * n_pre + i;
+                w[s] += d.data[k] as f32;
+                used[k] = true;
+            }
+        }
+        if let Some(k) = (0..d.data.len()).find(|&k| !used[k] && d.data[k] != 0.0) {
+            return Err(self.err(
+                format!("{}[{}, {}]", p.name, k / n_pre, k % n_pre),
+                d.data[k].to_string(),
+                "the network has no synapse there, so the entry must be 0".into(),
+            ));
+        }
+        Ok(w)
+    }
+
+    /// The readout biases present in the archive, as (population index, values); a missing
+    /// bias keeps the network's.
+    fn biases(&mut self, net: &Network, biases: &[Vec<f32>]) -> Result<Vec<(usize, Vec<f32>)>> {
+        let mut loaded = Vec::new();
+        for (k, (pop, b)) in net.populations.iter().zip(biases.iter()).enumerate() {
+            if b.is_empty() {
+                continue;
+            }
+            let key = format!("{}/bias", pop.name);
+            if let Some(a) = self.zip.get(&key, b.len() as u64)? {
+                let v: Vec<f32> = a.data.iter().map(|&x| x as f32).collect();
+                if a.shape != [b.len() as u64] || v.iter().any(|x| !x.is_finite()) {
+                    return Err(self.err(
+                        key,
+                        format!("shape {:?}", a.shape),
+                        format!(
+                            "must hold {} finite float32 numbers (shape [{}])",
+                            b.len(),
+                            b.len()
+                        ),
+                    ));
+                }
+                loaded.push((k, v));
+            }
+        }
+        Ok(loaded)
+    }
 }

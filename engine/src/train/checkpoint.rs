@@ -451,6 +451,18 @@ pub fn load(
     overrides: &[String],
 ) -> Result<(State, Vec<String>)> {
     let (c, s) = locate(dir)?;
+    check_identity(&c, &s, tr, rule)?;
+    let overridden = check_settings(&s.settings, settings, overrides)?;
+    let (net, biases, readout) = load_weights(&c, tr.network())?;
+    let opt = load_optimizer(&c, &s, tr.optimizer())?;
+    let states = load_rule_states(&c.join("rules.bin"), tr.lanes() as u64)?;
+    tr.restore(&net, &biases[readout], opt, s.iteration);
+    tr.load_rule_states(&states)?;
+    Ok((s, overridden))
+}
+
+/// The checkpoint `c` (state `s`) must be of this network and task and of `rule`.
+fn check_identity(c: &Path, s: &State, tr: &Trainer, rule: &str) -> Result<()> {
     let fp = fingerprint(tr.network());
     if s.fingerprint != fp || s.task != tr.task().name() {
         return Err(Error::input(
@@ -474,8 +486,13 @@ pub fn load(
             format!("resume with --rule {}", s.rule),
         ));
     }
-    let overridden = check_settings(&s.settings, settings, overrides)?;
-    let mut net = tr.network().clone();
+    Ok(())
+}
+
+/// A copy of `net` with the weights of `c/weights.npz`, the biases, and the index of the
+/// readout's bias vector; every weight and bias must be finite.
+fn load_weights(c: &Path, net: &Network) -> Result<(Network, Vec<Vec<f32>>, usize)> {
+    let mut net = net.clone();
     let mut biases = weights::default_biases(&net);
     let wpath = c.join("weights.npz");
     weights::load(&wpath, &mut net, &mut biases)?;
@@ -496,25 +513,58 @@ pub fn load(
             .in_file(&wpath));
         }
     }
+    Ok((net, biases, readout))
+}
+
+/// A copy of `opt` with the moments and step count of `c/optimizer.npz`, whose step count
+/// must equal the state's iteration.
+fn load_optimizer(c: &Path, s: &State, opt: &Optimizer) -> Result<Optimizer> {
     let opath = c.join("optimizer.npz");
     let mut o = npz::Archive::open(&opath)?;
-    let (m0, v0, _) = tr.optimizer().state();
+    let (m0, v0, _) = opt.state();
+    let (m, v) = read_moments(&mut o, &opath, m0, v0)?;
+    let k = read_steps(&mut o, &opath)?;
+    if k != s.iteration {
+        return Err(Error::input(
+            "iteration",
+            s.iteration,
+            format!("the optimizer has done {k} updates, one per iteration: the checkpoint is inconsistent"),
+            "resume from an intact copy of the checkpoint",
+        )
+        .in_file(c.join("state.json")));
+    }
+    let mut opt: Optimizer = opt.clone();
+    opt.set_state(m, v, k).map_err(|e| e.in_file(&opath))?;
+    Ok(opt)
+}
+
+/// One Adam moment vector per optimized array.
+type Moments = Vec<Vec<f32>>;
+
+/// The moments `m/<i>`, `v/<i>` of `o`, each as long as this run's (`m0`, `v0`); no other
+/// array than these and `steps` may be present.
+fn read_moments(
+    o: &mut npz::Archive,
+    opath: &Path,
+    m0: &[Vec<f32>],
+    v0: &[Vec<f32>],
+) -> Result<(Moments, Moments)> {
+    let mut get = |name: String, want: usize| -> Result<Vec<f32>> {
+        match o.get(&name, want as u64)? {
+            Some(a) if a.data.len() == want => Ok(a.data.iter().map(|&x| x as f32).collect()),
+            _ => Err(Error::input(
+                name,
+                "missing or wrong length",
+                format!("optimizer state must hold {want} values"),
+                "",
+            )
+            .in_file(opath)),
+        }
+    };
     let mut m = Vec::new();
     let mut v = Vec::new();
     let mut expected = vec!["steps".to_string()];
     for i in 0..m0.len() {
-        let mut get = |name: String, want: usize| -> Result<Vec<f32>> {
-            match o.get(&name, want as u64)? {
-                Some(a) if a.data.len() == want => Ok(a.data.iter().map(|&x| x as f32).collect()),
-                _ => Err(Error::input(
-                    name,
-                    "missing or wrong length",
-                    format!("optimizer state must hold {want} values"),
-                    "",
-                )
-                .in_file(&opath)),
-            }
-        };
         m.push(get(format!("m/{i}"), m0[i].len())?);
         v.push(get(format!("v/{i}"), v0[i].len())?);
         expected.extend([format!("m/{i}"), format!("v/{i}")]);
@@ -529,35 +579,31 @@ pub fn load(
             ),
             "",
         )
-        .in_file(&opath));
+        .in_file(opath));
     }
+    Ok((m, v))
+}
+
+/// The optimizer's step count `steps` of `o`: one non-negative integer below 2^53.
+fn read_steps(o: &mut npz::Archive, opath: &Path) -> Result<u64> {
     let steps = o.get("steps", 1)?;
-    let k = match steps.as_ref().map(|a| a.data.as_slice()) {
-        Some(&[k]) if k >= 0.0 && k.fract() == 0.0 && k < 2f64.powi(53) => k as u64,
-        other => {
-            return Err(Error::input(
-                "steps",
-                other.map_or("missing".to_string(), |d| format!("{d:?}")),
-                "one non-negative integer: the optimizer updates done",
-                "",
-            )
-            .in_file(&opath));
-        }
-    };
-    if k != s.iteration {
-        return Err(Error::input(
-            "iteration",
-            s.iteration,
-            format!("the optimizer has done {k} updates, one per iteration: the checkpoint is inconsistent"),
-            "resume from an intact copy of the checkpoint",
+    match steps.as_ref().map(|a| a.data.as_slice()) {
+        Some(&[k]) if k >= 0.0 && k.fract() == 0.0 && k < 2f64.powi(53) => Ok(k as u64),
+        other => Err(Error::input(
+            "steps",
+            other.map_or("missing".to_string(), |d| format!("{d:?}")),
+            "one non-negative integer: the optimizer updates done",
+            "",
         )
-        .in_file(c.join("state.json")));
+        .in_file(opath)),
     }
-    let mut opt: Optimizer = tr.optimizer().clone();
-    opt.set_state(m, v, k).map_err(|e| e.in_file(&opath))?;
-    let bytes_path = c.join("rules.bin");
-    let bytes = std::fs::read(&bytes_path).map_err(io_err(&bytes_path))?;
-    let bad = |what: String| Error::input("", "", what, "").in_file(&bytes_path);
+}
+
+/// The rule states of `rules.bin` at `bytes_path`: a u64 lane count (which must be `lanes`),
+/// then per lane a u64 length and that many bytes, and nothing after.
+fn load_rule_states(bytes_path: &Path, lanes: u64) -> Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(bytes_path).map_err(io_err(bytes_path))?;
+    let bad = |what: String| Error::input("", "", what, "").in_file(bytes_path);
     let take = |at: &mut usize, n: u64| -> Result<Vec<u8>> {
         let end = usize::try_from(n)
             .ok()
@@ -575,7 +621,6 @@ pub fn load(
     };
     let mut at = 0usize;
     let n = word(&mut at)?;
-    let lanes = tr.lanes() as u64;
     if n != lanes {
         return Err(Error::input(
             "rules",
@@ -583,7 +628,7 @@ pub fn load(
             format!("the checkpoint has rule states for {n} lanes, this run has {lanes}"),
             "resume with the same batch size",
         )
-        .in_file(&bytes_path));
+        .in_file(bytes_path));
     }
     let mut states = Vec::new();
     for _ in 0..n {
@@ -597,7 +642,5 @@ pub fn load(
             bytes.len()
         )));
     }
-    tr.restore(&net, &biases[readout], opt, s.iteration);
-    tr.load_rule_states(&states)?;
-    Ok((s, overridden))
+    Ok(states)
 }

@@ -183,46 +183,7 @@ impl Binner {
                 }
                 self.chunk_first = self.reader.count() - self.chunk.len() as u64;
             }
-            if self.time.start == TimeStart::First {
-                self.time.start = TimeStart::At(self.chunk[self.pos].t);
-            }
-            let TimeStart::At(start) = self.time.start else {
-                unreachable!("resolved above")
-            };
-            let tm = (start, self.time.num, self.time.den);
-            let chunk = &self.chunk[self.pos..];
-            self.scratch.reserve(chunk.len());
-            let scaled = self.time.num != self.time.den;
-            let dt = self.dt_us;
-            let out = &mut self.scratch;
-            let r = match (&self.map, scaled) {
-                (AddressMap::Identity { pool: 1 }, false) => {
-                    scan::<_, false>(chunk, |e| Some(e.x), tm, dt, limit, &mut st, out)
-                }
-                (
-                    &AddressMap::Sensor {
-                        w_in,
-                        h_in,
-                        px: 1,
-                        py: 1,
-                        w,
-                        h,
-                        polar,
-                    },
-                    false,
-                ) => {
-                    // the common sensor case, without pooling: no division per event
-                    let plane = if polar { w * h } else { 0 };
-                    let pmax = if polar { 1 } else { u8::MAX };
-                    let f = |e: &AeEvent| {
-                        (e.x < w_in && u32::from(e.y) < h_in && e.p <= pmax)
-                            .then(|| u32::from(e.p.min(1)) * plane + u32::from(e.y) * w + e.x)
-                    };
-                    scan::<_, false>(chunk, f, tm, dt, limit, &mut st, out)
-                }
-                (m, false) => scan::<_, false>(chunk, |e| m.index(e), tm, dt, limit, &mut st, out),
-                (m, true) => scan::<_, true>(chunk, |e| m.index(e), tm, dt, limit, &mut st, out),
-            };
+            let r = self.scan_chunk(limit, &mut st);
             self.pos += r.consumed;
             self.skipped += r.skipped;
             if r.overflow {
@@ -245,6 +206,59 @@ impl Binner {
         let Some(step) = st.step else {
             return Ok(None);
         };
+        self.collect_step(step, &st);
+        Ok(Some(&self.cur))
+    }
+
+    /// Scan the rest of the current chunk into `scratch` with the [`scan`] specialized for the
+    /// map and time scaling (the first event of the stream fixes a `First` start time).
+    #[inline]
+    fn scan_chunk(&mut self, limit: u64, st: &mut StepState) -> ScanResult {
+        if self.time.start == TimeStart::First {
+            self.time.start = TimeStart::At(self.chunk[self.pos].t);
+        }
+        let TimeStart::At(start) = self.time.start else {
+            unreachable!("resolved above")
+        };
+        let tm = (start, self.time.num, self.time.den);
+        let chunk = &self.chunk[self.pos..];
+        self.scratch.reserve(chunk.len());
+        let scaled = self.time.num != self.time.den;
+        let dt = self.dt_us;
+        let out = &mut self.scratch;
+        match (&self.map, scaled) {
+            (AddressMap::Identity { pool: 1 }, false) => {
+                scan::<_, false>(chunk, |e| Some(e.x), tm, dt, limit, st, out)
+            }
+            (
+                &AddressMap::Sensor {
+                    w_in,
+                    h_in,
+                    px: 1,
+                    py: 1,
+                    w,
+                    h,
+                    polar,
+                },
+                false,
+            ) => {
+                // the common sensor case, without pooling: no division per event
+                let plane = if polar { w * h } else { 0 };
+                let pmax = if polar { 1 } else { u8::MAX };
+                let f = |e: &AeEvent| {
+                    (e.x < w_in && u32::from(e.y) < h_in && e.p <= pmax)
+                        .then(|| u32::from(e.p.min(1)) * plane + u32::from(e.y) * w + e.x)
+                };
+                scan::<_, false>(chunk, f, tm, dt, limit, st, out)
+            }
+            (m, false) => scan::<_, false>(chunk, |e| m.index(e), tm, dt, limit, st, out),
+            (m, true) => scan::<_, true>(chunk, |e| m.index(e), tm, dt, limit, st, out),
+        }
+    }
+
+    /// The indices in `scratch` (of step `step`, spanning `st.lo..=st.hi`) as `cur`: distinct
+    /// and sorted, with their counts under [`BinPolicy::Count`].
+    fn collect_step(&mut self, step: u64, st: &StepState) {
         let n = self.scratch.len();
         let cur = &mut self.cur;
         cur.step = step;
@@ -261,7 +275,6 @@ impl Binner {
             dedup_sorted(&self.scratch, cur, count);
         }
         cur.merged = (n - cur.index.len()) as u64;
-        Ok(Some(&self.cur))
     }
 }
 

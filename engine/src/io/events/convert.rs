@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::map::{AddressMap, TimeMap};
+use super::map::{AddressMap, MapSpec, TimeMap};
 use super::replay::ReplayOptions;
 use super::{AeEvent, Checked, EventReader, Format, ReadOptions, StreamInfo, aedat, npy, open};
 use crate::error::{Error, Result};
@@ -139,6 +139,23 @@ enum Out {
     Aedat(aedat::Writer),
 }
 
+impl Out {
+    fn write(&mut self, events: &[AeEvent]) -> Result<()> {
+        match self {
+            Out::Npy(w) => w.write(events),
+            Out::Aedat(w) => w.write(events),
+        }
+    }
+
+    /// Complete the file; returns the events written.
+    fn finish(self) -> Result<u64> {
+        match self {
+            Out::Npy(w) => w.finish(),
+            Out::Aedat(w) => w.finish(),
+        }
+    }
+}
+
 /// Convert `input` to `output` (format `to`, or from the extension).
 pub fn convert(
     input: &Path,
@@ -147,6 +164,50 @@ pub fn convert(
     opts: &ReplayOptions,
 ) -> Result<Converted> {
     let format = output_format(output, to)?;
+    check_output_path(input, output)?;
+    let reader = open(input, &opts.read)?;
+    let info = reader.info().clone();
+    let spec = map_spec(opts, &info, format, input, output)?;
+    let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
+    let layout = aedat_layout(&map);
+    let mut r = Checked::new(reader, input);
+    let mut m = Mapper {
+        time: opts.time,
+        with_p: spec.keep_polarity,
+        keep_xyp: format == Format::Aedat2 && layout == aedat::Layout::Dvs128,
+        map,
+        input,
+        skipped: 0,
+    };
+    let mut out = match format {
+        Format::EligoNpy => Out::Npy(npy::Writer::create(output, m.with_p)?),
+        _ => Out::Aedat(aedat::Writer::create_with(output, layout)?),
+    };
+    let (mut chunk, mut mapped) = (Vec::new(), Vec::<AeEvent>::new());
+    let mut written = 0u64;
+    while r.next_chunk(&mut chunk)? {
+        let first = r.count() - chunk.len() as u64;
+        m.map_chunk(&chunk, first, &mut mapped)?;
+        out.write(&mapped)?;
+        written += mapped.len() as u64;
+    }
+    out.finish()?;
+    Ok(Converted {
+        read: r.count(),
+        written,
+        skipped: m.skipped,
+        format,
+        map: if m.keep_xyp {
+            "DVS128 pixel addresses (x, y, p kept; jAER's layout and chip line)".into()
+        } else {
+            m.map.describe()
+        },
+        with_p: m.with_p,
+    })
+}
+
+/// `output` must not be a directory nor the input itself.
+fn check_output_path(input: &Path, output: &Path) -> Result<()> {
     super::not_a_directory(output, "OUT")?;
     if input.canonicalize().ok().is_some()
         && input.canonicalize().ok() == output.canonicalize().ok()
@@ -158,8 +219,18 @@ pub fn convert(
             "",
         ));
     }
-    let reader = open(input, &opts.read)?;
-    let info = reader.info().clone();
+    Ok(())
+}
+
+/// The address map options for a stream `info` written as `format`: whether polarity is kept
+/// as a field, refused where the output cannot hold it.
+fn map_spec(
+    opts: &ReplayOptions,
+    info: &StreamInfo,
+    format: Format,
+    input: &Path,
+    output: &Path,
+) -> Result<MapSpec> {
     let mut spec = opts.map.clone();
     // a 1-D stream with polarity keeps it as a field when the output can hold one and no map
     // option says otherwise
@@ -178,7 +249,11 @@ pub fn convert(
         )
         .in_file(input));
     }
-    let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
+    Ok(spec)
+}
+
+/// How an AEDAT output writes addresses mapped by `map`.
+fn aedat_layout(map: &AddressMap) -> aedat::Layout {
     // AEDAT has no field saying what an address means: a DVS128 pixel array is written in the
     // DVS128 layout (with jAER's chip line), so that it reads back as the same pixels; any other
     // mapped stream is written as neuron indices, with a header line saying so (the DVS128
@@ -194,74 +269,69 @@ pub fn convert(
             ..
         }
     );
-    let layout = if dvs128 {
+    if dvs128 {
         aedat::Layout::Dvs128
-    } else if map == (AddressMap::Identity { pool: 1 }) {
+    } else if *map == (AddressMap::Identity { pool: 1 }) {
         aedat::Layout::Raw
     } else {
         aedat::Layout::Indices(map.describe())
-    };
-    let mut time: TimeMap = opts.time;
-    let mut r = Checked::new(reader, input);
-    let with_p = spec.keep_polarity;
-    let keep_xyp = format == Format::Aedat2 && layout == aedat::Layout::Dvs128;
-    let mut out = match format {
-        Format::EligoNpy => Out::Npy(npy::Writer::create(output, with_p)?),
-        _ => Out::Aedat(aedat::Writer::create_with(output, layout)?),
-    };
-    let (mut chunk, mut mapped) = (Vec::new(), Vec::<AeEvent>::new());
-    let (mut skipped, mut written) = (0u64, 0u64);
-    while r.next_chunk(&mut chunk)? {
-        let first = r.count() - chunk.len() as u64;
+    }
+}
+
+/// The time and address maps applied to each event, with the count of events skipped.
+struct Mapper<'a> {
+    time: TimeMap,
+    map: AddressMap,
+    /// Write the polarity field.
+    with_p: bool,
+    /// Keep x, y and p as read (DVS128 pixels written as DVS128).
+    keep_xyp: bool,
+    input: &'a Path,
+    /// Events before the start time.
+    skipped: u64,
+}
+
+impl Mapper<'_> {
+    /// Map `chunk` (whose first event has index `first` in the stream) into `mapped`.
+    fn map_chunk(
+        &mut self,
+        chunk: &[AeEvent],
+        first: u64,
+        mapped: &mut Vec<AeEvent>,
+    ) -> Result<()> {
         mapped.clear();
         for (k, e) in chunk.iter().enumerate() {
             let index = first + k as u64;
-            let Some(t) = time.apply(index, e.t).map_err(|e| e.in_file(input))? else {
-                skipped += 1;
+            let Some(t) = self
+                .time
+                .apply(index, e.t)
+                .map_err(|e| e.in_file(self.input))?
+            else {
+                self.skipped += 1;
                 continue;
             };
-            let Some(i) = map.index(e) else {
+            let Some(i) = self.map.index(e) else {
                 return Err(Error::input(
                     format!("event {index}"),
                     format!("t = {} µs, x = {}, y = {}, p = {}", e.t, e.x, e.y, e.p),
-                    format!("outside the address map: {}", map.describe()),
+                    format!("outside the address map: {}", self.map.describe()),
                     "check --width/--height or the sensor layout (--aedat-chip)",
                 )
-                .in_file(input));
+                .in_file(self.input));
             };
-            mapped.push(if keep_xyp {
+            mapped.push(if self.keep_xyp {
                 AeEvent { t, ..*e }
             } else {
                 AeEvent {
                     t,
                     x: i,
                     y: 0,
-                    p: if with_p { e.p } else { 0 },
+                    p: if self.with_p { e.p } else { 0 },
                 }
             });
         }
-        match &mut out {
-            Out::Npy(w) => w.write(&mapped)?,
-            Out::Aedat(w) => w.write(&mapped)?,
-        }
-        written += mapped.len() as u64;
+        Ok(())
     }
-    match out {
-        Out::Npy(w) => w.finish()?,
-        Out::Aedat(w) => w.finish()?,
-    };
-    Ok(Converted {
-        read: r.count(),
-        written,
-        skipped,
-        format,
-        map: if keep_xyp {
-            "DVS128 pixel addresses (x, y, p kept; jAER's layout and chip line)".into()
-        } else {
-            map.describe()
-        },
-        with_p,
-    })
 }
 
 #[cfg(test)]

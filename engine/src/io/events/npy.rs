@@ -236,7 +236,51 @@ fn bad_header(src: &ByteSource, value: impl std::fmt::Display, allowed: &str) ->
     .in_file(src.path())
 }
 
+/// The header: its preamble, then the dict literal's `fortran_order`, `shape` and `descr`, in
+/// that order. Leaves `src` at the first record.
 fn read_header(src: &mut ByteSource) -> Result<Header> {
+    let (hlen, pre) = read_preamble(src)?;
+    src.consume(pre);
+    if !src.ensure(hlen)? {
+        return Err(bad_header(
+            src,
+            format!("header length {hlen}"),
+            "the file ends inside the header: it is truncated",
+        ));
+    }
+    let text = &src.avail()[..hlen];
+    let lit = LitParser { s: text, i: 0 }.value(0);
+    let descr_text = String::from_utf8_lossy(text).trim_end().to_string();
+    let Some(Lit::Dict(items)) = lit else {
+        return Err(bad_header(
+            src,
+            format!("'{descr_text}'"),
+            "the header must be a Python dict literal with descr, fortran_order and shape",
+        ));
+    };
+    let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let count = header_count(src, get("fortran_order"), get("shape"))?;
+    let Some(Lit::Seq(descr)) = get("descr") else {
+        return Err(bad_header(
+            src,
+            format!("'{descr_text}'"),
+            "a structured dtype: descr must be a list of (name, type) fields, e.g. \
+             [('t', '<u8'), ('addr', '<u4')]",
+        ));
+    };
+    let (fields, record) = header_fields(src, descr)?;
+    src.consume(hlen);
+    Ok(Header {
+        fields,
+        record,
+        count,
+        data_start: (pre + hlen) as u64,
+        descr: descr_text,
+    })
+}
+
+/// The magic and version; returns the header length and the bytes before the header.
+fn read_preamble(src: &mut ByteSource) -> Result<(usize, usize)> {
     src.ensure(12)?;
     let a = src.avail();
     if a.len() < 10 || !a.starts_with(MAGIC) {
@@ -265,29 +309,15 @@ fn read_header(src: &mut ByteSource) -> Result<Header> {
             "the header must be at most 65536 bytes",
         ));
     }
-    src.consume(pre);
-    if !src.ensure(hlen)? {
-        return Err(bad_header(
-            src,
-            format!("header length {hlen}"),
-            "the file ends inside the header: it is truncated",
-        ));
-    }
-    let text = &src.avail()[..hlen];
-    let lit = LitParser { s: text, i: 0 }.value(0);
-    let descr_text = String::from_utf8_lossy(text).trim_end().to_string();
-    let Some(Lit::Dict(items)) = lit else {
-        return Err(bad_header(
-            src,
-            format!("'{descr_text}'"),
-            "the header must be a Python dict literal with descr, fortran_order and shape",
-        ));
-    };
-    let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    Ok((hlen, pre))
+}
+
+/// The event count `N` of `shape = (N,)`, after checking `fortran_order`.
+fn header_count(src: &ByteSource, fortran_order: Option<&Lit>, shape: Option<&Lit>) -> Result<u64> {
     // Fortran order only changes the layout of arrays with two or more dimensions: a 1-D array
     // is the same bytes in either order, so its flag is honoured by ignoring it; any other shape
     // is refused below, saying that it is a transposed (Fortran-order) array when it is one
-    let fortran = match get("fortran_order") {
+    let fortran = match fortran_order {
         Some(Lit::Bool(b)) => *b,
         None => false,
         Some(other) => {
@@ -298,10 +328,10 @@ fn read_header(src: &mut ByteSource) -> Result<Header> {
             ));
         }
     };
-    let count = match get("shape") {
+    match shape {
         Some(Lit::Seq(s)) if s.len() == 1 => match s[0] {
-            Lit::Int(n) => n,
-            _ => return Err(bad_header(src, "shape", "shape must be (N,)")),
+            Lit::Int(n) => Ok(n),
+            _ => Err(bad_header(src, "shape", "shape must be (N,)")),
         },
         other => {
             let what = if fortran {
@@ -311,17 +341,14 @@ fn read_header(src: &mut ByteSource) -> Result<Header> {
             } else {
                 "a 1-D array of events: shape (N,)"
             };
-            return Err(bad_header(src, format!("shape {other:?}"), what));
+            Err(bad_header(src, format!("shape {other:?}"), what))
         }
-    };
-    let Some(Lit::Seq(descr)) = get("descr") else {
-        return Err(bad_header(
-            src,
-            format!("'{descr_text}'"),
-            "a structured dtype: descr must be a list of (name, type) fields, e.g. \
-             [('t', '<u8'), ('addr', '<u4')]",
-        ));
-    };
+    }
+}
+
+/// The record's fields from `descr` (at least one), each at its byte offset; returns them and
+/// the record size.
+fn header_fields(src: &ByteSource, descr: &[Lit]) -> Result<(Vec<Field>, usize)> {
     let mut fields = Vec::new();
     let mut offset = 0usize;
     for f in descr {
@@ -365,14 +392,7 @@ fn read_header(src: &mut ByteSource) -> Result<Header> {
             "at least the fields t and addr",
         ));
     }
-    src.consume(hlen);
-    Ok(Header {
-        fields,
-        record: offset,
-        count,
-        data_start: (pre + hlen) as u64,
-        descr: descr_text,
-    })
+    Ok((fields, offset))
 }
 
 fn kind_of(h: &Header, src: &ByteSource) -> Result<Format> {

@@ -54,6 +54,29 @@ pub struct ProjectionSpec {
     pub allow_autapses: bool,
 }
 
+impl ProjectionSpec {
+    /// A projection `from -> to` with the defaults a config file gives an unset field: named
+    /// `from->to`, delay 1 step, receptor by the sign of the mean weight, no autapses. Set more
+    /// with struct update: `ProjectionSpec { delay_steps: 2, ..ProjectionSpec::new(..) }`.
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        rule: ConnectRule,
+        weight: WeightDist,
+    ) -> Self {
+        ProjectionSpec {
+            name: None,
+            from: from.into(),
+            to: to.into(),
+            rule,
+            weight,
+            delay_steps: 1,
+            receptor: None,
+            allow_autapses: false,
+        }
+    }
+}
+
 /// Description of a whole network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {

@@ -139,6 +139,21 @@ impl Network {
         self.projections.iter().map(Projection::len).sum()
     }
 
+    /// Indices of the readout populations, in order.
+    pub fn readouts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.populations
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p.model, ModelSpec::Readout(_)))
+            .map(|(i, _)| i)
+    }
+
+    /// The readout population: the first of [`Network::readouts`] (a task network has exactly
+    /// one).
+    pub fn readout(&self) -> Option<usize> {
+        self.readouts().next()
+    }
+
     /// Index of the population called `name`.
     pub fn population(&self, name: &str) -> Option<usize> {
         self.populations.iter().position(|p| p.name == name)

@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Mutex, RwLock};
 
 use super::barrier::SpinBarrier;
-use super::deliver::{Routes, deliver, row_pieces, uniform_weight};
+use super::deliver::{Routes, deliver};
 use super::learning::Learning;
-use super::part::{Column, Part, Slots, lock_part};
-use super::partition::{RowSplits, bounds};
+use super::part::{Part, Slots, lock_part};
+use super::partition::bounds;
 use super::record::{SimOptions, StateProbe};
 use crate::error::{Error, Result};
 use crate::network::Network;
@@ -73,58 +73,10 @@ impl Simulation {
                 "use the number of cores",
             ));
         }
-        let k = opts.threads;
-        let b = bounds(&net, k);
-        let r = usize::from(net.max_delay()) + 1;
+        let b = bounds(&net, opts.threads);
+        let routes = Routes::new(&net, &b);
+        let mut parts = new_parts(&net, &b, routes.r);
         let n_pops = net.populations.len();
-        let mut parts: Vec<Part> = (0..k)
-            .map(|t| {
-                let n = (b[t + 1] - b[t]) as usize;
-                Part {
-                    lo: b[t],
-                    n,
-                    blocks: Vec::new(),
-                    ring: vec![0.0; r * 2 * n],
-                    spikes: Vec::new(),
-                    events: 0,
-                    pop_spikes: vec![0; n_pops],
-                    columns: Vec::new(),
-                    vars: Vec::new(),
-                    samples: Vec::new(),
-                }
-            })
-            .collect();
-        for (pi, p) in net.populations.iter().enumerate() {
-            let (p_lo, p_hi) = (p.start, p.start + p.size);
-            for (t, part) in parts.iter_mut().enumerate() {
-                let (lo, hi) = (p_lo.max(b[t]), p_hi.min(b[t + 1]));
-                if lo < hi {
-                    let v0 = p
-                        .v_init
-                        .as_ref()
-                        .map(|v| &v[(lo - p_lo) as usize..(hi - p_lo) as usize]);
-                    let block = p.model.block(net.dt_ms, lo - p_lo, hi - p_lo, v0, p.key);
-                    part.blocks.push((pi, lo, hi - lo, block));
-                }
-            }
-        }
-        let mut starts: Vec<u32> = net.populations.iter().map(|p| p.start).collect();
-        starts.push(net.n_neurons());
-        let mut out = vec![Vec::new(); n_pops];
-        for (j, proj) in net.projections.iter().enumerate() {
-            out[proj.pre].push(j);
-        }
-        let post_start: Vec<u32> = net
-            .projections
-            .iter()
-            .map(|p| net.populations[p.post].start)
-            .collect();
-        let splits = net
-            .projections
-            .iter()
-            .zip(&post_start)
-            .map(|(p, &s)| RowSplits::new(p, s, &b))
-            .collect();
         let mut record_pop = vec![false; n_pops];
         for &p in &opts.record.spikes {
             if p >= n_pops {
@@ -132,74 +84,17 @@ impl Simulation {
             }
             record_pop[p] = true;
         }
-        let mut probe_cols = Vec::new();
-        for (qi, q) in opts.record.state.iter().enumerate() {
-            let at = format!("recorder[{qi}]");
-            let pop = net.populations.get(q.population).ok_or_else(|| {
-                Error::input("population", q.population, "no such population", "")
-            })?;
-            if !pop.model.variables().contains(&q.var.as_str()) {
-                return Err(Error::input(
-                    "variable",
-                    format!("'{}'", q.var),
-                    format!(
-                        "a {} population records: {}",
-                        pop.model.name(),
-                        pop.model.variables().join(", ")
-                    ),
-                    crate::error::did_you_mean(&q.var, pop.model.variables()),
-                )
-                .under(&at));
-            }
-            let mut cols = Vec::new();
-            for &i in &q.neurons {
-                if i >= pop.size {
-                    return Err(Error::input(
-                        "neurons",
-                        i,
-                        format!("must be below the population size {}", pop.size),
-                        "",
-                    )
-                    .under(&at));
-                }
-                let gid = pop.start + i;
-                let t = b.partition_point(|&x| x <= gid) - 1;
-                let part = &mut parts[t];
-                let bi = part
-                    .blocks
-                    .iter()
-                    .position(|(_, g0, len, _)| *g0 <= gid && gid < *g0 + *len)
-                    .expect("every neuron belongs to a block");
-                let var = match part.vars.iter().position(|v| *v == q.var) {
-                    Some(v) => v,
-                    None => {
-                        part.vars.push(q.var.clone());
-                        part.vars.len() - 1
-                    }
-                };
-                part.columns.push(Column {
-                    block: bi,
-                    i: (gid - part.blocks[bi].1) as usize,
-                    var,
-                });
-                cols.push((t, part.columns.len() - 1));
-            }
-            probe_cols.push(cols);
-        }
-        let uniform_w = net.projections.iter().map(uniform_weight).collect();
-        let pieces = net.projections.iter().map(row_pieces).collect();
+        let probe_cols = opts
+            .record
+            .state
+            .iter()
+            .enumerate()
+            .map(|(qi, q)| place_probe(&net, &b, &mut parts, qi, q))
+            .collect::<Result<_>>()?;
         Ok(Simulation {
             net,
             parts,
-            routes: Routes {
-                starts,
-                out,
-                splits,
-                post_start,
-                r,
-                uniform_w,
-                pieces,
-            },
+            routes,
             step: 0,
             record_pop,
             spikes: Vec::new(),
@@ -557,4 +452,73 @@ impl Simulation {
         }
         None
     }
+}
+
+/// One part per thread (`bounds[t]..bounds[t + 1]`), each with the blocks of the populations
+/// (or pieces of them) it holds, in gid order.
+fn new_parts(net: &Network, b: &[u32], r: usize) -> Vec<Part> {
+    let n_pops = net.populations.len();
+    let mut parts: Vec<Part> = (0..b.len() - 1)
+        .map(|t| Part::new(b[t], (b[t + 1] - b[t]) as usize, r, n_pops))
+        .collect();
+    for (pi, p) in net.populations.iter().enumerate() {
+        let (p_lo, p_hi) = (p.start, p.start + p.size);
+        for (t, part) in parts.iter_mut().enumerate() {
+            let (lo, hi) = (p_lo.max(b[t]), p_hi.min(b[t + 1]));
+            if lo < hi {
+                let v0 = p
+                    .v_init
+                    .as_ref()
+                    .map(|v| &v[(lo - p_lo) as usize..(hi - p_lo) as usize]);
+                let block = p.model.block(net.dt_ms, lo - p_lo, hi - p_lo, v0, p.key);
+                part.blocks.push((pi, lo, hi - lo, block));
+            }
+        }
+    }
+    parts
+}
+
+/// Check probe `qi` (`q`) and give each of its neurons a column in the part holding it: the
+/// `(part, column)` of each.
+fn place_probe(
+    net: &Network,
+    b: &[u32],
+    parts: &mut [Part],
+    qi: usize,
+    q: &StateProbe,
+) -> Result<Vec<(usize, usize)>> {
+    let at = format!("recorder[{qi}]");
+    let pop = net
+        .populations
+        .get(q.population)
+        .ok_or_else(|| Error::input("population", q.population, "no such population", ""))?;
+    if !pop.model.variables().contains(&q.var.as_str()) {
+        return Err(Error::input(
+            "variable",
+            format!("'{}'", q.var),
+            format!(
+                "a {} population records: {}",
+                pop.model.name(),
+                pop.model.variables().join(", ")
+            ),
+            crate::error::did_you_mean(&q.var, pop.model.variables()),
+        )
+        .under(&at));
+    }
+    let mut cols = Vec::new();
+    for &i in &q.neurons {
+        if i >= pop.size {
+            return Err(Error::input(
+                "neurons",
+                i,
+                format!("must be below the population size {}", pop.size),
+                "",
+            )
+            .under(&at));
+        }
+        let gid = pop.start + i;
+        let t = b.partition_point(|&x| x <= gid) - 1;
+        cols.push((t, parts[t].add_column(gid, &q.var)));
+    }
+    Ok(cols)
 }

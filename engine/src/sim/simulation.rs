@@ -51,6 +51,42 @@ const _: fn() = || {
     send::<Simulation>();
 };
 
+/// Steps between two progress reports of [`Simulation::run`].
+const PROGRESS_EVERY: u64 = 256;
+
+/// What thread 0 does in every copy of the step loop besides simulating: record the spikes of
+/// the recorded populations and report progress. One copy, inlined into each loop.
+#[derive(Clone, Copy)]
+struct StepLog<'a> {
+    record_pop: &'a [bool],
+    routes: &'a Routes,
+    progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// The run's first step.
+    t0: u64,
+}
+
+impl StepLog<'_> {
+    /// Append the spikes of step `t` (`spikes`, ascending global ids) of recorded populations.
+    #[inline]
+    fn record(&self, t: u64, spikes: &[u32], recorded: &mut Vec<(u64, u32)>) {
+        for &s in spikes {
+            if self.record_pop[self.routes.population_of(s)] {
+                recorded.push((t, s));
+            }
+        }
+    }
+
+    /// Step `t` is done: report every [`PROGRESS_EVERY`] steps of the run.
+    #[inline]
+    fn progress(&self, t: u64) {
+        if let Some(f) = self.progress
+            && (t + 1 - self.t0).is_multiple_of(PROGRESS_EVERY)
+        {
+            f(t + 1);
+        }
+    }
+}
+
 /// Counters of a simulation so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {
@@ -208,13 +244,11 @@ impl Simulation {
         let (t0, t1) = (self.step, self.step + steps);
         let k = self.parts.len();
         let routes = &self.routes;
-        let record_pop = &self.record_pop;
-        let record = |t: u64, list: &[u32], recorded: &mut Vec<(u64, u32)>| {
-            for &s in list {
-                if record_pop[routes.population_of(s)] {
-                    recorded.push((t, s));
-                }
-            }
+        let log = StepLog {
+            record_pop: &self.record_pop,
+            routes,
+            progress,
+            t0,
         };
         if k == 1 {
             let part = &mut self.parts[0];
@@ -222,7 +256,7 @@ impl Simulation {
                 part.update(t, routes.r);
                 let spikes = std::mem::take(&mut part.spikes);
                 deliver(part, 0, &self.net, routes, &spikes, t);
-                record(t, &spikes, &mut self.spikes);
+                log.record(t, &spikes, &mut self.spikes);
                 if self.learn.active()
                     && let Err(e) =
                         self.learn
@@ -233,11 +267,7 @@ impl Simulation {
                     return Err(e);
                 }
                 part.spikes = spikes;
-                if let Some(f) = progress
-                    && (t + 1 - t0) % 256 == 0
-                {
-                    f(t + 1);
-                }
+                log.progress(t);
             }
         } else if self.learn.active() {
             return self.run_threads_with_rule(t0, t1, progress);
@@ -256,12 +286,8 @@ impl Simulation {
                     slots.gather(t, &mut all);
                     deliver(part, kk, net, routes, &all, t);
                     if let Some(r) = rec.as_deref_mut() {
-                        record(t, &all, r);
-                        if let Some(f) = progress
-                            && (t + 1 - t0) % 256 == 0
-                        {
-                            f(t + 1);
-                        }
+                        log.record(t, &all, r);
+                        log.progress(t);
                     }
                 }
             };
@@ -290,7 +316,12 @@ impl Simulation {
     ) -> Result<()> {
         let k = self.parts.len();
         let routes = &self.routes;
-        let record_pop = &self.record_pop;
+        let log = StepLog {
+            record_pop: &self.record_pop,
+            routes,
+            progress,
+            t0,
+        };
         let barrier = SpinBarrier::new(k);
         let slots = Slots::new(k);
         // each thread locks its own part while it updates and delivers, thread 0 all of them
@@ -319,11 +350,7 @@ impl Simulation {
                 }
                 barrier.wait();
                 if let Some((learn, recorded)) = lead.as_mut() {
-                    for &s in &all {
-                        if record_pop[routes.population_of(s)] {
-                            recorded.push((t, s));
-                        }
-                    }
+                    log.record(t, &all, recorded);
                     let guards: Vec<_> = parts.iter().map(lock_part).collect();
                     let blocks: Vec<&[(usize, u32, u32, Block)]> =
                         guards.iter().map(|g| &g.blocks[..]).collect();
@@ -332,11 +359,7 @@ impl Simulation {
                         *failed.lock().expect("no panics") = Some((t, e));
                         stop.store(true, AtomicOrdering::SeqCst);
                     }
-                    if let Some(f) = progress
-                        && (t + 1 - t0).is_multiple_of(256)
-                    {
-                        f(t + 1);
-                    }
+                    log.progress(t);
                 }
                 barrier.wait();
                 if stop.load(AtomicOrdering::SeqCst) {

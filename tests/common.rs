@@ -24,16 +24,7 @@ pub fn so(lib: &str) -> PathBuf {
 
 /// A projection with normal weights `N(mean, std)`, delay 1, no self-connections.
 pub fn proj(from: &str, to: &str, rule: ConnectRule, mean: f64, std: f64) -> ProjectionSpec {
-    ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: WeightDist::Normal { mean, std },
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
-    }
+    ProjectionSpec::new(from, to, rule, WeightDist::Normal { mean, std })
 }
 
 /// 20 Poisson inputs (60 Hz) -> 40 recurrent (LIF, or 20 LIF + 20 ALIF), with or without

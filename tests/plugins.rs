@@ -40,16 +40,12 @@ fn pair_network_on(pre_ms: &[f64], post_ms: &[u64], w0: f64, threads: usize) -> 
                 v_init: None,
             },
         ],
-        projections: vec![ProjectionSpec {
-            name: None,
-            from: "pre".into(),
-            to: "post".into(),
-            rule: ConnectRule::AllToAll,
-            weight: WeightDist::Constant(w0),
-            delay_steps: 1,
-            receptor: None,
-            allow_autapses: false,
-        }],
+        projections: vec![ProjectionSpec::new(
+            "pre",
+            "post",
+            ConnectRule::AllToAll,
+            WeightDist::Constant(w0),
+        )],
     };
     let opts = SimOptions {
         threads,
@@ -354,15 +350,8 @@ fn stdp_recurrent(threads: usize) -> (Vec<Vec<f32>>, Vec<(u64, u32)>) {
         model,
         v_init: None,
     };
-    let proj = |from: &str, to: &str, rule, mean| ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: WeightDist::Normal { mean, std: 0.05 },
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
+    let proj = |from: &str, to: &str, rule, mean| {
+        ProjectionSpec::new(from, to, rule, WeightDist::Normal { mean, std: 0.05 })
     };
     let spec = NetworkSpec {
         dt_ms: 1.0,

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use eligo_engine::io::npz::{self, Out};
 use eligo_engine::io::{config, npy, weights};
-use eligo_engine::neuron::ModelSpec;
 use eligo_engine::optim::{Loss, Teacher};
 use eligo_engine::prelude::*;
 
@@ -53,9 +52,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(w) = &a.weights {
         weights::load(w, &mut net, &mut biases)?;
     }
-    let readouts: Vec<usize> = (0..net.populations.len())
-        .filter(|&p| matches!(net.populations[p].model, ModelSpec::Readout(_)))
-        .collect();
+    let readouts: Vec<usize> = net.readouts().collect();
     let [readout] = readouts[..] else {
         return Err(Error::input(
             "population",

@@ -21,15 +21,8 @@ use eligo_engine::plugin::{RuleInstance, config};
 use eligo_engine::prelude::*;
 
 fn spec(n_rec: u32, p_rec: f64, w_rec_std: f64, w_in_mean: f64) -> NetworkSpec {
-    let proj = |from: &str, to: &str, rule, mean: f64, std: f64| ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: WeightDist::Normal { mean, std },
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
+    let proj = |from: &str, to: &str, rule, mean: f64, std: f64| {
+        ProjectionSpec::new(from, to, rule, WeightDist::Normal { mean, std })
     };
     NetworkSpec {
         dt_ms: 1.0,

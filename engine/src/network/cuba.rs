@@ -30,14 +30,13 @@ pub fn cuba(n: u32, seed: u64) -> NetworkSpec {
         }),
     };
     let proj = |from: &str, to: &str, w| ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule: ConnectRule::FixedProbability { p },
-        weight: WeightDist::Constant(w),
-        delay_steps: 1,
-        receptor: None,
         allow_autapses: true,
+        ..ProjectionSpec::new(
+            from,
+            to,
+            ConnectRule::FixedProbability { p },
+            WeightDist::Constant(w),
+        )
     };
     NetworkSpec {
         dt_ms: 0.1,

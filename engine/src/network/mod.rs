@@ -54,6 +54,29 @@ pub struct ProjectionSpec {
     pub allow_autapses: bool,
 }
 
+impl ProjectionSpec {
+    /// A projection `from -> to` with the defaults a config file gives an unset field: named
+    /// `from->to`, delay 1 step, receptor by the sign of the mean weight, no autapses. Set more
+    /// with struct update: `ProjectionSpec { delay_steps: 2, ..ProjectionSpec::new(..) }`.
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        rule: ConnectRule,
+        weight: WeightDist,
+    ) -> Self {
+        ProjectionSpec {
+            name: None,
+            from: from.into(),
+            to: to.into(),
+            rule,
+            weight,
+            delay_steps: 1,
+            receptor: None,
+            allow_autapses: false,
+        }
+    }
+}
+
 /// Description of a whole network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
@@ -116,6 +139,21 @@ impl Network {
         self.projections.iter().map(Projection::len).sum()
     }
 
+    /// Indices of the readout populations, in order.
+    pub fn readouts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.populations
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p.model, ModelSpec::Readout(_)))
+            .map(|(i, _)| i)
+    }
+
+    /// The readout population: the first of [`Network::readouts`] (a task network has exactly
+    /// one).
+    pub fn readout(&self) -> Option<usize> {
+        self.readouts().next()
+    }
+
     /// Index of the population called `name`.
     pub fn population(&self, name: &str) -> Option<usize> {
         self.populations.iter().position(|p| p.name == name)
@@ -141,6 +179,27 @@ impl NetworkSpec {
     /// `projection[k]`) and field.
     pub fn build(&self) -> Result<Network> {
         crate::error::positive("dt_ms", self.dt_ms, "ms")?;
+        self.check_before_allocating()?;
+        let populations = self.build_populations()?;
+        let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+        let projections = self
+            .projections
+            .iter()
+            .enumerate()
+            .map(|(k, s)| self.build_projection(k, s, &populations, &names))
+            .collect::<Result<_>>()?;
+        Ok(Network {
+            dt_ms: self.dt_ms,
+            seed: self.seed,
+            populations,
+            projections,
+        })
+    }
+
+    /// At least one population, names and sizes: before anything is allocated, since a name
+    /// becomes a file name, and a network that does not fit is refused here rather than by an
+    /// abort on allocation.
+    fn check_before_allocating(&self) -> Result<()> {
         if self.populations.is_empty() {
             return Err(Error::input(
                 "population",
@@ -149,8 +208,6 @@ impl NetworkSpec {
                 "add a [[population]] table",
             ));
         }
-        // names and sizes before anything is allocated: a name becomes a file name, and a
-        // network that does not fit is refused here rather than by an abort on allocation
         for (i, p) in self.populations.iter().enumerate() {
             crate::limits::check_name(&format!("population[{i}].name"), &p.name)?;
         }
@@ -159,7 +216,11 @@ impl NetworkSpec {
                 crate::limits::check_name(&format!("projection[{k}].name"), n)?;
             }
         }
-        self.estimate(1)?.check(crate::limits::memory_limit()?)?;
+        self.estimate(1)?.check(crate::limits::memory_limit()?)
+    }
+
+    /// Every population validated, in order, with its global ids and drawn initial potentials.
+    fn build_populations(&self) -> Result<Vec<Population>> {
         let mut populations: Vec<Population> = Vec::with_capacity(self.populations.len());
         let mut start = 0u32;
         for (i, p) in self.populations.iter().enumerate() {
@@ -204,106 +265,120 @@ impl NetworkSpec {
                 .under(&at)
             })?;
         }
-        let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
-        let find = |name: &str, field: &str, at: &str| -> Result<usize> {
-            names.iter().position(|n| *n == name).ok_or_else(|| {
-                Error::input(
-                    field,
-                    format!("'{name}'"),
-                    format!(
-                        "no population has this name; populations: {}",
-                        names.join(", ")
-                    ),
-                    did_you_mean(name, &names),
-                )
-                .under(at)
-            })
-        };
-        let mut projections = Vec::with_capacity(self.projections.len());
-        for (k, s) in self.projections.iter().enumerate() {
-            let at = format!(
-                "projection[{k}]{}",
-                s.name
-                    .as_ref()
-                    .map(|n| format!(" '{n}'"))
-                    .unwrap_or_default()
-            );
-            let pre = find(&s.from, "from", &at)?;
-            let post = find(&s.to, "to", &at)?;
-            if populations[post].model.is_source() {
-                return Err(Error::input(
-                    "to",
-                    format!("'{}'", s.to),
-                    format!(
-                        "a {} population is a spike source and takes no input",
-                        populations[post].model.name()
-                    ),
-                    "connect into a neuron population",
-                )
-                .under(&at));
-            }
-            if matches!(populations[pre].model, ModelSpec::Readout(_)) {
-                return Err(Error::input(
-                    "from",
-                    format!("'{}'", s.from),
-                    "a readout population never spikes, so it cannot be a source",
-                    "",
-                )
-                .under(&at));
-            }
-            if s.delay_steps < 1 {
-                return Err(Error::input(
-                    "delay_steps",
-                    s.delay_steps,
-                    "a delay must be at least 1 step",
-                    "spikes of step t reach their targets at t + delay_steps",
-                )
-                .under(&at));
-            }
-            let (n_pre, n_post) = (populations[pre].size, populations[post].size);
-            s.rule.validate(n_pre, n_post).map_err(|e| e.under(&at))?;
-            s.weight
-                .validate()
-                .map_err(|e| e.under(&format!("{at}.weight")))?;
-            let receptor = s.receptor.unwrap_or(if s.weight.mean() < 0.0 {
-                Receptor::Inh
-            } else {
-                Receptor::Exc
-            });
-            let mut rng = stream(self.seed, 1, k);
-            let syn = s.rule.draw(
-                (n_pre, n_post),
-                pre == post && !s.allow_autapses,
-                &s.weight,
-                s.delay_steps,
-                &mut rng,
-            );
-            if syn.len() > u32::MAX as usize {
-                return Err(Error::input(
-                    "rule",
-                    format!("{} synapses", syn.len()),
-                    "a projection holds at most 2^32 - 1 synapses",
-                    "split it in several projections",
-                )
-                .under(&at));
-            }
-            let name = s
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}->{}", s.from, s.to));
-            projections.push(Projection::from_triples(
-                name,
-                (pre, post),
-                n_pre as usize,
-                receptor,
-                syn,
-            ));
-        }
-        Ok(Network {
-            dt_ms: self.dt_ms,
-            seed: self.seed,
-            populations,
-            projections,
-        })
+        Ok(populations)
     }
+
+    /// Projection `k` (`s`) validated against the built `populations` (called `names`) and
+    /// drawn from its own stream.
+    fn build_projection(
+        &self,
+        k: usize,
+        s: &ProjectionSpec,
+        populations: &[Population],
+        names: &[&str],
+    ) -> Result<Projection> {
+        let at = format!(
+            "projection[{k}]{}",
+            s.name
+                .as_ref()
+                .map(|n| format!(" '{n}'"))
+                .unwrap_or_default()
+        );
+        let (pre, post) = endpoints(s, populations, names, &at)?;
+        if s.delay_steps < 1 {
+            return Err(Error::input(
+                "delay_steps",
+                s.delay_steps,
+                "a delay must be at least 1 step",
+                "spikes of step t reach their targets at t + delay_steps",
+            )
+            .under(&at));
+        }
+        let (n_pre, n_post) = (populations[pre].size, populations[post].size);
+        s.rule.validate(n_pre, n_post).map_err(|e| e.under(&at))?;
+        s.weight
+            .validate()
+            .map_err(|e| e.under(&format!("{at}.weight")))?;
+        let receptor = s.receptor.unwrap_or(if s.weight.mean() < 0.0 {
+            Receptor::Inh
+        } else {
+            Receptor::Exc
+        });
+        let mut rng = stream(self.seed, 1, k);
+        let syn = s.rule.draw(
+            (n_pre, n_post),
+            pre == post && !s.allow_autapses,
+            &s.weight,
+            s.delay_steps,
+            &mut rng,
+        );
+        if syn.len() > u32::MAX as usize {
+            return Err(Error::input(
+                "rule",
+                format!("{} synapses", syn.len()),
+                "a projection holds at most 2^32 - 1 synapses",
+                "split it in several projections",
+            )
+            .under(&at));
+        }
+        let name = s
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", s.from, s.to));
+        Ok(Projection::from_triples(
+            name,
+            (pre, post),
+            n_pre as usize,
+            receptor,
+            syn,
+        ))
+    }
+}
+
+/// The indices of `s`'s presynaptic and postsynaptic populations, which must exist (a typo gets
+/// the nearest name), the target taking input and the source spiking.
+fn endpoints(
+    s: &ProjectionSpec,
+    populations: &[Population],
+    names: &[&str],
+    at: &str,
+) -> Result<(usize, usize)> {
+    let find = |name: &str, field: &str| -> Result<usize> {
+        names.iter().position(|n| *n == name).ok_or_else(|| {
+            Error::input(
+                field,
+                format!("'{name}'"),
+                format!(
+                    "no population has this name; populations: {}",
+                    names.join(", ")
+                ),
+                did_you_mean(name, names),
+            )
+            .under(at)
+        })
+    };
+    let pre = find(&s.from, "from")?;
+    let post = find(&s.to, "to")?;
+    if populations[post].model.is_source() {
+        return Err(Error::input(
+            "to",
+            format!("'{}'", s.to),
+            format!(
+                "a {} population is a spike source and takes no input",
+                populations[post].model.name()
+            ),
+            "connect into a neuron population",
+        )
+        .under(at));
+    }
+    if matches!(populations[pre].model, ModelSpec::Readout(_)) {
+        return Err(Error::input(
+            "from",
+            format!("'{}'", s.from),
+            "a readout population never spikes, so it cannot be a source",
+            "",
+        )
+        .under(at));
+    }
+    Ok((pre, post))
 }

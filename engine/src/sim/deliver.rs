@@ -33,6 +33,36 @@ pub(super) struct Routes {
 }
 
 impl Routes {
+    /// The tables of `net` split over threads at `bounds`.
+    pub(super) fn new(net: &Network, bounds: &[u32]) -> Self {
+        let mut starts: Vec<u32> = net.populations.iter().map(|p| p.start).collect();
+        starts.push(net.n_neurons());
+        let mut out = vec![Vec::new(); net.populations.len()];
+        for (j, proj) in net.projections.iter().enumerate() {
+            out[proj.pre].push(j);
+        }
+        let post_start: Vec<u32> = net
+            .projections
+            .iter()
+            .map(|p| net.populations[p.post].start)
+            .collect();
+        let splits = net
+            .projections
+            .iter()
+            .zip(&post_start)
+            .map(|(p, &s)| RowSplits::new(p, s, bounds))
+            .collect();
+        Routes {
+            starts,
+            out,
+            splits,
+            post_start,
+            r: usize::from(net.max_delay()) + 1,
+            uniform_w: net.projections.iter().map(uniform_weight).collect(),
+            pieces: net.projections.iter().map(row_pieces).collect(),
+        }
+    }
+
     #[inline]
     pub(super) fn population_of(&self, gid: u32) -> usize {
         self.starts.partition_point(|&s| s <= gid) - 1

@@ -30,6 +30,45 @@ pub(super) struct Part {
 }
 
 impl Part {
+    /// Neurons `lo..lo + n` of a network of `n_pops` populations with `r` ring slots, no
+    /// block yet.
+    pub(super) fn new(lo: u32, n: usize, r: usize, n_pops: usize) -> Self {
+        Part {
+            lo,
+            n,
+            blocks: Vec::new(),
+            ring: vec![0.0; r * 2 * n],
+            spikes: Vec::new(),
+            events: 0,
+            pop_spikes: vec![0; n_pops],
+            columns: Vec::new(),
+            vars: Vec::new(),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Sample `var` of neuron `gid` (one of this part's) every step: the new column's index.
+    pub(super) fn add_column(&mut self, gid: u32, var: &str) -> usize {
+        let bi = self
+            .blocks
+            .iter()
+            .position(|(_, g0, len, _)| *g0 <= gid && gid < *g0 + *len)
+            .expect("every neuron belongs to a block");
+        let var = match self.vars.iter().position(|v| *v == var) {
+            Some(v) => v,
+            None => {
+                self.vars.push(var.to_string());
+                self.vars.len() - 1
+            }
+        };
+        self.columns.push(Column {
+            block: bi,
+            i: (gid - self.blocks[bi].1) as usize,
+            var,
+        });
+        self.columns.len() - 1
+    }
+
     pub(super) fn update(&mut self, t: u64, r: usize) {
         let n = self.n;
         let slot = &mut self.ring[(t % r as u64) as usize * 2 * n..][..2 * n];

@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Mutex, RwLock};
 
 use super::barrier::SpinBarrier;
-use super::deliver::{Routes, deliver, row_pieces, uniform_weight};
+use super::deliver::{Routes, deliver};
 use super::learning::Learning;
-use super::part::{Column, Part, Slots, lock_part};
-use super::partition::{RowSplits, bounds};
+use super::part::{Part, Slots, lock_part};
+use super::partition::bounds;
 use super::record::{SimOptions, StateProbe};
 use crate::error::{Error, Result};
 use crate::network::Network;
@@ -51,6 +51,42 @@ const _: fn() = || {
     send::<Simulation>();
 };
 
+/// Steps between two progress reports of [`Simulation::run`].
+const PROGRESS_EVERY: u64 = 256;
+
+/// What thread 0 does in every copy of the step loop besides simulating: record the spikes of
+/// the recorded populations and report progress. One copy, inlined into each loop.
+#[derive(Clone, Copy)]
+struct StepLog<'a> {
+    record_pop: &'a [bool],
+    routes: &'a Routes,
+    progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// The run's first step.
+    t0: u64,
+}
+
+impl StepLog<'_> {
+    /// Append the spikes of step `t` (`spikes`, ascending global ids) of recorded populations.
+    #[inline]
+    fn record(&self, t: u64, spikes: &[u32], recorded: &mut Vec<(u64, u32)>) {
+        for &s in spikes {
+            if self.record_pop[self.routes.population_of(s)] {
+                recorded.push((t, s));
+            }
+        }
+    }
+
+    /// Step `t` is done: report every [`PROGRESS_EVERY`] steps of the run.
+    #[inline]
+    fn progress(&self, t: u64) {
+        if let Some(f) = self.progress
+            && (t + 1 - self.t0).is_multiple_of(PROGRESS_EVERY)
+        {
+            f(t + 1);
+        }
+    }
+}
+
 /// Counters of a simulation so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {
@@ -73,58 +109,10 @@ impl Simulation {
                 "use the number of cores",
             ));
         }
-        let k = opts.threads;
-        let b = bounds(&net, k);
-        let r = usize::from(net.max_delay()) + 1;
+        let b = bounds(&net, opts.threads);
+        let routes = Routes::new(&net, &b);
+        let mut parts = new_parts(&net, &b, routes.r);
         let n_pops = net.populations.len();
-        let mut parts: Vec<Part> = (0..k)
-            .map(|t| {
-                let n = (b[t + 1] - b[t]) as usize;
-                Part {
-                    lo: b[t],
-                    n,
-                    blocks: Vec::new(),
-                    ring: vec![0.0; r * 2 * n],
-                    spikes: Vec::new(),
-                    events: 0,
-                    pop_spikes: vec![0; n_pops],
-                    columns: Vec::new(),
-                    vars: Vec::new(),
-                    samples: Vec::new(),
-                }
-            })
-            .collect();
-        for (pi, p) in net.populations.iter().enumerate() {
-            let (p_lo, p_hi) = (p.start, p.start + p.size);
-            for (t, part) in parts.iter_mut().enumerate() {
-                let (lo, hi) = (p_lo.max(b[t]), p_hi.min(b[t + 1]));
-                if lo < hi {
-                    let v0 = p
-                        .v_init
-                        .as_ref()
-                        .map(|v| &v[(lo - p_lo) as usize..(hi - p_lo) as usize]);
-                    let block = p.model.block(net.dt_ms, lo - p_lo, hi - p_lo, v0, p.key);
-                    part.blocks.push((pi, lo, hi - lo, block));
-                }
-            }
-        }
-        let mut starts: Vec<u32> = net.populations.iter().map(|p| p.start).collect();
-        starts.push(net.n_neurons());
-        let mut out = vec![Vec::new(); n_pops];
-        for (j, proj) in net.projections.iter().enumerate() {
-            out[proj.pre].push(j);
-        }
-        let post_start: Vec<u32> = net
-            .projections
-            .iter()
-            .map(|p| net.populations[p.post].start)
-            .collect();
-        let splits = net
-            .projections
-            .iter()
-            .zip(&post_start)
-            .map(|(p, &s)| RowSplits::new(p, s, &b))
-            .collect();
         let mut record_pop = vec![false; n_pops];
         for &p in &opts.record.spikes {
             if p >= n_pops {
@@ -132,74 +120,17 @@ impl Simulation {
             }
             record_pop[p] = true;
         }
-        let mut probe_cols = Vec::new();
-        for (qi, q) in opts.record.state.iter().enumerate() {
-            let at = format!("recorder[{qi}]");
-            let pop = net.populations.get(q.population).ok_or_else(|| {
-                Error::input("population", q.population, "no such population", "")
-            })?;
-            if !pop.model.variables().contains(&q.var.as_str()) {
-                return Err(Error::input(
-                    "variable",
-                    format!("'{}'", q.var),
-                    format!(
-                        "a {} population records: {}",
-                        pop.model.name(),
-                        pop.model.variables().join(", ")
-                    ),
-                    crate::error::did_you_mean(&q.var, &pop.model.variables()),
-                )
-                .under(&at));
-            }
-            let mut cols = Vec::new();
-            for &i in &q.neurons {
-                if i >= pop.size {
-                    return Err(Error::input(
-                        "neurons",
-                        i,
-                        format!("must be below the population size {}", pop.size),
-                        "",
-                    )
-                    .under(&at));
-                }
-                let gid = pop.start + i;
-                let t = b.partition_point(|&x| x <= gid) - 1;
-                let part = &mut parts[t];
-                let bi = part
-                    .blocks
-                    .iter()
-                    .position(|(_, g0, len, _)| *g0 <= gid && gid < *g0 + *len)
-                    .expect("every neuron belongs to a block");
-                let var = match part.vars.iter().position(|v| *v == q.var) {
-                    Some(v) => v,
-                    None => {
-                        part.vars.push(q.var.clone());
-                        part.vars.len() - 1
-                    }
-                };
-                part.columns.push(Column {
-                    block: bi,
-                    i: (gid - part.blocks[bi].1) as usize,
-                    var,
-                });
-                cols.push((t, part.columns.len() - 1));
-            }
-            probe_cols.push(cols);
-        }
-        let uniform_w = net.projections.iter().map(uniform_weight).collect();
-        let pieces = net.projections.iter().map(row_pieces).collect();
+        let probe_cols = opts
+            .record
+            .state
+            .iter()
+            .enumerate()
+            .map(|(qi, q)| place_probe(&net, &b, &mut parts, qi, q))
+            .collect::<Result<_>>()?;
         Ok(Simulation {
             net,
             parts,
-            routes: Routes {
-                starts,
-                out,
-                splits,
-                post_start,
-                r,
-                uniform_w,
-                pieces,
-            },
+            routes,
             step: 0,
             record_pop,
             spikes: Vec::new(),
@@ -313,13 +244,11 @@ impl Simulation {
         let (t0, t1) = (self.step, self.step + steps);
         let k = self.parts.len();
         let routes = &self.routes;
-        let record_pop = &self.record_pop;
-        let record = |t: u64, list: &[u32], recorded: &mut Vec<(u64, u32)>| {
-            for &s in list {
-                if record_pop[routes.population_of(s)] {
-                    recorded.push((t, s));
-                }
-            }
+        let log = StepLog {
+            record_pop: &self.record_pop,
+            routes,
+            progress,
+            t0,
         };
         if k == 1 {
             let part = &mut self.parts[0];
@@ -327,7 +256,7 @@ impl Simulation {
                 part.update(t, routes.r);
                 let spikes = std::mem::take(&mut part.spikes);
                 deliver(part, 0, &self.net, routes, &spikes, t);
-                record(t, &spikes, &mut self.spikes);
+                log.record(t, &spikes, &mut self.spikes);
                 if self.learn.active()
                     && let Err(e) =
                         self.learn
@@ -338,11 +267,7 @@ impl Simulation {
                     return Err(e);
                 }
                 part.spikes = spikes;
-                if let Some(f) = progress
-                    && (t + 1 - t0) % 256 == 0
-                {
-                    f(t + 1);
-                }
+                log.progress(t);
             }
         } else if self.learn.active() {
             return self.run_threads_with_rule(t0, t1, progress);
@@ -361,12 +286,8 @@ impl Simulation {
                     slots.gather(t, &mut all);
                     deliver(part, kk, net, routes, &all, t);
                     if let Some(r) = rec.as_deref_mut() {
-                        record(t, &all, r);
-                        if let Some(f) = progress
-                            && (t + 1 - t0) % 256 == 0
-                        {
-                            f(t + 1);
-                        }
+                        log.record(t, &all, r);
+                        log.progress(t);
                     }
                 }
             };
@@ -395,7 +316,12 @@ impl Simulation {
     ) -> Result<()> {
         let k = self.parts.len();
         let routes = &self.routes;
-        let record_pop = &self.record_pop;
+        let log = StepLog {
+            record_pop: &self.record_pop,
+            routes,
+            progress,
+            t0,
+        };
         let barrier = SpinBarrier::new(k);
         let slots = Slots::new(k);
         // each thread locks its own part while it updates and delivers, thread 0 all of them
@@ -424,11 +350,7 @@ impl Simulation {
                 }
                 barrier.wait();
                 if let Some((learn, recorded)) = lead.as_mut() {
-                    for &s in &all {
-                        if record_pop[routes.population_of(s)] {
-                            recorded.push((t, s));
-                        }
-                    }
+                    log.record(t, &all, recorded);
                     let guards: Vec<_> = parts.iter().map(lock_part).collect();
                     let blocks: Vec<&[(usize, u32, u32, Block)]> =
                         guards.iter().map(|g| &g.blocks[..]).collect();
@@ -437,11 +359,7 @@ impl Simulation {
                         *failed.lock().expect("no panics") = Some((t, e));
                         stop.store(true, AtomicOrdering::SeqCst);
                     }
-                    if let Some(f) = progress
-                        && (t + 1 - t0).is_multiple_of(256)
-                    {
-                        f(t + 1);
-                    }
+                    log.progress(t);
                 }
                 barrier.wait();
                 if stop.load(AtomicOrdering::SeqCst) {
@@ -557,4 +475,73 @@ impl Simulation {
         }
         None
     }
+}
+
+/// One part per thread (`bounds[t]..bounds[t + 1]`), each with the blocks of the populations
+/// (or pieces of them) it holds, in gid order.
+fn new_parts(net: &Network, b: &[u32], r: usize) -> Vec<Part> {
+    let n_pops = net.populations.len();
+    let mut parts: Vec<Part> = (0..b.len() - 1)
+        .map(|t| Part::new(b[t], (b[t + 1] - b[t]) as usize, r, n_pops))
+        .collect();
+    for (pi, p) in net.populations.iter().enumerate() {
+        let (p_lo, p_hi) = (p.start, p.start + p.size);
+        for (t, part) in parts.iter_mut().enumerate() {
+            let (lo, hi) = (p_lo.max(b[t]), p_hi.min(b[t + 1]));
+            if lo < hi {
+                let v0 = p
+                    .v_init
+                    .as_ref()
+                    .map(|v| &v[(lo - p_lo) as usize..(hi - p_lo) as usize]);
+                let block = p.model.block(net.dt_ms, lo - p_lo, hi - p_lo, v0, p.key);
+                part.blocks.push((pi, lo, hi - lo, block));
+            }
+        }
+    }
+    parts
+}
+
+/// Check probe `qi` (`q`) and give each of its neurons a column in the part holding it: the
+/// `(part, column)` of each.
+fn place_probe(
+    net: &Network,
+    b: &[u32],
+    parts: &mut [Part],
+    qi: usize,
+    q: &StateProbe,
+) -> Result<Vec<(usize, usize)>> {
+    let at = format!("recorder[{qi}]");
+    let pop = net
+        .populations
+        .get(q.population)
+        .ok_or_else(|| Error::input("population", q.population, "no such population", ""))?;
+    if !pop.model.variables().contains(&q.var.as_str()) {
+        return Err(Error::input(
+            "variable",
+            format!("'{}'", q.var),
+            format!(
+                "a {} population records: {}",
+                pop.model.name(),
+                pop.model.variables().join(", ")
+            ),
+            crate::error::did_you_mean(&q.var, &pop.model.variables()),
+        )
+        .under(&at));
+    }
+    let mut cols = Vec::new();
+    for &i in &q.neurons {
+        if i >= pop.size {
+            return Err(Error::input(
+                "neurons",
+                i,
+                format!("must be below the population size {}", pop.size),
+                "",
+            )
+            .under(&at));
+        }
+        let gid = pop.start + i;
+        let t = b.partition_point(|&x| x <= gid) - 1;
+        cols.push((t, parts[t].add_column(gid, &q.var)));
+    }
+    Ok(cols)
 }

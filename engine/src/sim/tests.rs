@@ -15,14 +15,8 @@ fn pop(name: &str, size: u32, model: ModelSpec) -> PopulationSpec {
 
 fn proj(from: &str, to: &str, rule: ConnectRule, w: WeightDist, d: u16) -> ProjectionSpec {
     ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule,
-        weight: w,
         delay_steps: d,
-        receptor: None,
-        allow_autapses: false,
+        ..ProjectionSpec::new(from, to, rule, w)
     }
 }
 

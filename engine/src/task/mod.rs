@@ -158,16 +158,7 @@ pub fn task_network(
         mean: 0.0,
         std: w_scale / f64::from(n).sqrt(),
     };
-    let proj = |from: &str, to: &str, w| ProjectionSpec {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        rule: ConnectRule::AllToAll,
-        weight: w,
-        delay_steps: 1,
-        receptor: None,
-        allow_autapses: false,
-    };
+    let proj = |from: &str, to: &str, w| ProjectionSpec::new(from, to, ConnectRule::AllToAll, w);
     NetworkSpec {
         dt_ms: 1.0,
         seed,

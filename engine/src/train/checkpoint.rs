@@ -304,11 +304,7 @@ pub fn save_with_faults(
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     before(SaveStep::WriteWeights)?;
     let net = tr.network();
-    let readout = net
-        .populations
-        .iter()
-        .position(|p| matches!(p.model, crate::neuron::ModelSpec::Readout(_)))
-        .expect("trainer networks have a readout");
+    let readout = net.readout().expect("trainer networks have a readout");
     let mut biases = vec![Vec::new(); net.populations.len()];
     biases[readout] = tr.biases().to_vec();
     weights::save(&tmp.join("weights.npz"), net, &biases)?;

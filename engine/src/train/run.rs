@@ -17,7 +17,6 @@ use super::checkpoint::{self, SaveStep, Settings};
 use super::trainer::{Metrics, Trainer};
 use crate::error::{Error, Result};
 use crate::io::weights;
-use crate::neuron::ModelSpec;
 use crate::task::{Kind, Split};
 
 /// What one iteration measured, as reported to observers and written to `metrics.jsonl`.
@@ -306,11 +305,7 @@ impl TrainingRun {
     fn save_weights(&self) -> Result<()> {
         let net = self.tr.network();
         let mut biases = vec![Vec::new(); net.populations.len()];
-        if let Some(r) = net
-            .populations
-            .iter()
-            .position(|p| matches!(p.model, ModelSpec::Readout(_)))
-        {
+        if let Some(r) = net.readout() {
             biases[r] = self.tr.biases().to_vec();
         }
         weights::save(&self.out.join("weights.npz"), net, &biases)

@@ -89,9 +89,7 @@ fn find_pops(net: &Network) -> Result<(usize, usize, Vec<usize>)> {
             "",
         )
     })?;
-    let readouts: Vec<usize> = (0..net.populations.len())
-        .filter(|&p| matches!(net.populations[p].model, ModelSpec::Readout(_)))
-        .collect();
+    let readouts: Vec<usize> = net.readouts().collect();
     let [readout] = readouts[..] else {
         return Err(Error::input(
             "population",

@@ -1,10 +1,11 @@
-//! The trainer: batches of sequences in parallel, gradients summed in a fixed order, the
-//! optimizer applied once per batch.
+//! The trainer: batches of sequences in parallel, gradients (or a direct rule's weight changes)
+//! summed in a fixed order, the optimizer (gradient rules only) applied once per batch.
 //!
 //! A batch of `B` sequences is spread over `L = min(B, 16)` *lanes*; sequence `b` runs in lane
 //! `b % L`. Each lane owns a simulation and a rule instance, and accumulates its sequences'
-//! gradients in order. Threads take whole lanes; the lanes' gradients are summed in lane
-//! order. So the result is bit-identical for any number of threads. Per batch:
+//! gradients (a direct rule: weight changes) in order. Threads take whole lanes; the lanes'
+//! gradients or changes are summed in lane order. So the result is bit-identical for any
+//! number of threads. Per batch:
 //!
 //! 1. every lane: for each of its sequences, reset, clamp the sample's input, set the teacher,
 //!    run, end the sequence (rules compute gradients), count spikes per neuron;

@@ -20,4 +20,5 @@ mod plugin_loading;
 mod plugins;
 mod tasks;
 mod train;
+mod train_direct;
 mod train_plots;

@@ -9,4 +9,4 @@ pub mod loss;
 pub mod optimizer;
 
 pub use loss::{Loss, Teacher};
-pub use optimizer::{Group, Method, Optimizer};
+pub use optimizer::{Group, Method, Optimizer, constrain};

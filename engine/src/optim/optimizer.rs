@@ -78,6 +78,18 @@ impl Group {
     }
 }
 
+/// The host's constraint on one weight after a change (an optimizer update, a direct rule's
+/// change, or a batch's sum of them): `w` clipped to `[w_min, w_max]`, then 0 if it has left its
+/// initial sign (`initially_nonneg`: the weight was `>= 0` at the start; `None`: the sign is
+/// free). A weight stops at 0 rather than crossing it ("Dale's law").
+pub fn constrain(w: f32, w_min: f32, w_max: f32, initially_nonneg: Option<bool>) -> f32 {
+    let w = w.clamp(w_min, w_max);
+    match initially_nonneg {
+        Some(nonneg) if (w >= 0.0) != nonneg => 0.0,
+        _ => w,
+    }
+}
+
 /// An update that made a parameter or a moment estimate non-finite.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NonFinite {
@@ -181,12 +193,8 @@ impl Optimizer {
                 if grp.decay != 0.0 {
                     *w *= keep;
                 }
-                *w = w.clamp(grp.w_min, grp.w_max);
-                if let Some(s) = &grp.signs
-                    && (*w >= 0.0) != s[j]
-                {
-                    *w = 0.0;
-                }
+                let sign = grp.signs.as_ref().map(|s| s[j]);
+                *w = constrain(*w, grp.w_min, grp.w_max, sign);
             }
             let bad = |xs: &[f32]| xs.iter().position(|x| !x.is_finite()).map(|j| (j, xs[j]));
             let (m, v) = (&self.m[i], &self.v[i]);

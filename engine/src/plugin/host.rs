@@ -15,6 +15,7 @@ use super::loader::Plugin;
 use crate::error::{Error, Result, did_you_mean};
 use crate::network::{Delays, Network};
 use crate::neuron::{Constant, ModelSpec};
+use crate::optim::constrain;
 
 /// What the step loop hands to a hook: this step's spikes and neuron state per population.
 pub struct StepData<'a> {
@@ -532,11 +533,13 @@ impl RuleInstance {
                     ),
                 ));
             }
-            let mut w = (p.weights[s] + c.delta).clamp(self.opts.w_min, self.opts.w_max);
-            if self.opts.keep_sign && (w >= 0.0) != self.signs[j][s] {
-                w = 0.0;
-            }
-            p.weights[s] = w;
+            let sign = self.opts.keep_sign.then(|| self.signs[j][s]);
+            p.weights[s] = constrain(
+                p.weights[s] + c.delta,
+                self.opts.w_min,
+                self.opts.w_max,
+                sign,
+            );
         }
         self.changes_applied += changes.len() as u64;
         Ok(())

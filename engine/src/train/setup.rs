@@ -7,7 +7,8 @@
 //! 2. the task's proposals ([`crate::task::Defaults::rule_params`], e.g. `c_reg = 150` for
 //!    pattern generation), applied only to rules that declare a parameter of that name;
 //! 3. a front end's defaults for parameters the rule may not have (`train`'s `--feedback
-//!    random`), applied only where declared;
+//!    random`, `--mode event`), applied only where declared and the value is one the rule
+//!    accepts (`stdp`'s `mode` is `additive` or `multiplicative`: it keeps its own default);
 //! 4. the rule config file, for the parameters it names; its `[host]` table replaces the host
 //!    options, and its `[optimizer]` `kind` and `lr` replace the task's only where given;
 //! 5. the parameters the user named (`--param NAME=VALUE`, and the e-prop aliases
@@ -80,9 +81,11 @@ impl RunSpec {
         for (name, value) in &d.rule_params {
             config::set_param(&plugin, &mut rc.values, name, name, &format!("{value:?}"))?;
         }
-        // a front end's defaults (e.g. `--feedback random`) come before the rule config
+        // a front end's defaults (e.g. `--feedback random`) come before the rule config; one
+        // the rule's parameter of that name refuses is not the user's, so it is left out
+        // (`set_param` writes nothing then)
         for p in self.params.iter().filter(|p| p.if_declared) {
-            config::set_param(&plugin, &mut rc.values, &p.field, &p.name, &p.value)?;
+            let _ = config::set_param(&plugin, &mut rc.values, &p.field, &p.name, &p.value);
         }
         let mut given = toml::Table::new();
         if let Some(p) = &self.rule_config {

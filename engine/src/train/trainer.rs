@@ -1,17 +1,25 @@
-//! The trainer: batches of sequences in parallel, gradients summed in a fixed order, the
-//! optimizer applied once per batch.
+//! The trainer: batches of sequences in parallel, gradients (or a direct rule's weight changes)
+//! summed in a fixed order, the optimizer (gradient rules only) applied once per batch.
 //!
 //! A batch of `B` sequences is spread over `L = min(B, 16)` *lanes*; sequence `b` runs in lane
 //! `b % L`. Each lane owns a simulation and a rule instance, and accumulates its sequences'
-//! gradients in order. Threads take whole lanes; the lanes' gradients are summed in lane
-//! order. So the result is bit-identical for any number of threads. Per batch:
+//! gradients (a direct rule: weight changes) in order. Threads take whole lanes; the lanes'
+//! gradients or changes are summed in lane order. So the result is bit-identical for any
+//! number of threads. Per batch:
 //!
 //! 1. every lane: for each of its sequences, reset, clamp the sample's input, set the teacher,
 //!    run, end the sequence (rules compute gradients), count spikes per neuron;
 //! 2. the per-neuron spike counts of all lanes are added (integers: order-free) and every lane's
 //!    rule ends the batch with the batch rates (regularizer);
-//! 3. weight and bias gradients are summed in lane order and the optimizer updates the master
-//!    weights, which are copied into every lane.
+//! 3. a gradient rule: weight and bias gradients are summed in lane order and the optimizer
+//!    updates the master weights and readout biases; a `Direct` rule (which changes its lane's
+//!    weights during the sequences): the master weights get the sum of the lanes' changes
+//!    (`w_lane - w_master` per synapse, added in lane order in f64) on every synapse of a
+//!    plastic projection that some lane changed, clipped to the host's `[w_min, w_max]` and
+//!    sign constraint as each change within a lane was ([`constrain`]). No optimizer step runs
+//!    for a direct rule (its state stays as built) and the readout biases do not change.
+//!
+//! The master weights are copied into every lane at the start of the next batch.
 //!
 //! Evaluations (validation, test) run in as many lanes as there are threads, so they sum the
 //! per-sample losses in sample order, never per lane: every reported number is the same for
@@ -25,7 +33,9 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
-use crate::optim::{Method, Optimizer, Teacher};
+use eligo_plugin::OutputKind;
+
+use crate::optim::{Method, Optimizer, Teacher, constrain};
 use crate::plugin::config::RuleValues;
 use crate::plugin::{HostOptions, Plugin, RuleInstance};
 use crate::sim::{SimOptions, Simulation};
@@ -64,6 +74,17 @@ struct Lane {
     sim: Simulation,
 }
 
+/// What the host enforces on a direct rule's summed changes (the rule config's `[host]`).
+struct DirectBounds {
+    /// Per projection: may the rule change it.
+    plastic: Vec<bool>,
+    w_min: f32,
+    w_max: f32,
+    /// Per projection, the initial weights' signs (`>= 0`) with `sign = "keep"`, else empty.
+    signs: Vec<Vec<bool>>,
+    keep_sign: bool,
+}
+
 /// Training state: master weights, optimizer, lanes.
 pub struct Trainer {
     task: Box<dyn Task>,
@@ -76,6 +97,8 @@ pub struct Trainer {
     opt: Optimizer,
     lanes: Vec<Lane>,
     eval: Vec<Lane>,
+    /// Set for a `Direct` rule: its lanes' changes are summed into the master weights.
+    direct: Option<DirectBounds>,
     /// Iterations (batches) done.
     pub iteration: u64,
 }
@@ -160,6 +183,24 @@ impl Trainer {
         host_opt.optimizer.method = cfg.method;
         host_opt.optimizer.lr = cfg.lr;
         let opt = host_opt.build_optimizer(&net, &[biases.len()])?;
+        let direct = match plugin.output {
+            OutputKind::Direct => Some(DirectBounds {
+                plastic: host.plastic_mask(&net)?,
+                w_min: host.w_min,
+                w_max: host.w_max,
+                // the initial network's, like every lane's rule instance
+                signs: net
+                    .projections
+                    .iter()
+                    .map(|p| match host.keep_sign {
+                        true => p.weights.iter().map(|w| *w >= 0.0).collect(),
+                        false => Vec::new(),
+                    })
+                    .collect(),
+                keep_sign: host.keep_sign,
+            }),
+            OutputKind::Gradient => None,
+        };
         Ok(Trainer {
             task,
             cfg,
@@ -171,6 +212,7 @@ impl Trainer {
             opt,
             lanes,
             eval,
+            direct,
             iteration: 0,
         })
     }
@@ -288,7 +330,38 @@ impl Trainer {
         for lane in &mut self.lanes {
             lane.sim.end_batch(b as u64, steps, &counts)?;
         }
-        // 3. gradients in lane order, then the optimizer
+        // 3. a direct rule: the lanes' changes in lane order; a gradient rule: gradients in lane
+        // order, then the optimizer
+        if let Some(d) = &self.direct {
+            let rule = self.rule_name().to_string();
+            apply_direct(d, &self.lanes, &mut self.net, &rule, self.iteration + 1)?;
+        } else {
+            self.apply_gradients()?;
+        }
+        self.iteration += 1;
+        let rec_neurons: u64 = self
+            .rec
+            .iter()
+            .map(|&p| u64::from(self.net.populations[p].size))
+            .sum();
+        let rec_spikes: u64 = self
+            .rec
+            .iter()
+            .map(|&p| counts[p].iter().sum::<u64>())
+            .sum();
+        Ok(Metrics {
+            loss: res.loss,
+            error: self.error_measure(res.wrong, b, res.loss),
+            rate_hz: rec_spikes as f64
+                / rec_neurons.max(1) as f64
+                / (b as f64 * steps as f64 * self.net.dt_ms * 1e-3),
+            sequences: b,
+        })
+    }
+
+    /// The gradient rule's step: the lanes' weight and bias gradients summed in lane order, then
+    /// one optimizer update of the master weights and readout biases.
+    fn apply_gradients(&mut self) -> Result<()> {
         let mut grads: Vec<Vec<f32>> = self
             .net
             .projections
@@ -326,25 +399,7 @@ impl Trainer {
                 return Err(e.error(&format!("{what} in iteration {}", self.iteration + 1)));
             }
         }
-        self.iteration += 1;
-        let rec_neurons: u64 = self
-            .rec
-            .iter()
-            .map(|&p| u64::from(self.net.populations[p].size))
-            .sum();
-        let rec_spikes: u64 = self
-            .rec
-            .iter()
-            .map(|&p| counts[p].iter().sum::<u64>())
-            .sum();
-        Ok(Metrics {
-            loss: res.loss,
-            error: self.error_measure(res.wrong, b, res.loss),
-            rate_hz: rec_spikes as f64
-                / rec_neurons.max(1) as f64
-                / (b as f64 * steps as f64 * self.net.dt_ms * 1e-3),
-            sequences: b,
-        })
+        Ok(())
     }
 
     fn error_measure(&self, wrong: usize, n: usize, _loss: f64) -> f64 {
@@ -492,6 +547,57 @@ pub struct Recording {
     pub targets: Vec<f32>,
     /// Label (classification).
     pub label: Option<usize>,
+}
+
+/// A direct rule's batch: on every synapse of a plastic projection that some lane changed, the
+/// master weight `w` becomes `constrain(w + sum over lanes, in lane order, of (w_lane - w))`,
+/// summed in f64 (so one lane's weights are taken exactly); untouched synapses keep their
+/// weight. Nothing is written unless every result is finite (the sum of finite changes can still
+/// overflow f32 when the host sets no bounds).
+fn apply_direct(
+    d: &DirectBounds,
+    lanes: &[Lane],
+    net: &mut Network,
+    rule: &str,
+    iteration: u64,
+) -> Result<()> {
+    let mut updated: Vec<(usize, Vec<f32>)> = Vec::new();
+    for (j, p) in net.projections.iter().enumerate() {
+        if !d.plastic[j] {
+            continue;
+        }
+        let mut sum: Vec<f64> = p.weights.iter().map(|&w| f64::from(w)).collect();
+        let mut touched = vec![false; p.len()];
+        for lane in lanes {
+            let lw = &lane.sim.network().projections[j].weights;
+            for (s, (&wl, &w0)) in lw.iter().zip(&p.weights).enumerate() {
+                if wl != w0 {
+                    touched[s] = true;
+                    sum[s] += f64::from(wl) - f64::from(w0);
+                }
+            }
+        }
+        let mut w = p.weights.clone();
+        for (s, w) in w.iter_mut().enumerate() {
+            if !touched[s] {
+                continue;
+            }
+            let sign = d.keep_sign.then(|| d.signs[j][s]);
+            *w = constrain(sum[s] as f32, d.w_min, d.w_max, sign);
+            if !w.is_finite() {
+                return Err(Error::Rule(format!(
+                    "rule '{rule}' in iteration {iteration}: the sum of the {} lanes' changes made synapse {s} of projection '{}' {w}; nothing was written for this batch (set w_min and w_max in the rule config's [host] table)",
+                    lanes.len(),
+                    p.name
+                )));
+            }
+        }
+        updated.push((j, w));
+    }
+    for (j, w) in updated {
+        net.projections[j].weights = w;
+    }
+    Ok(())
 }
 
 /// Run `jobs` (split, sample index) on `lanes` in parallel: sequence `b` in lane `b % L`, each

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use eligo_engine::io::npy;
 use eligo_engine::optim::Optimizer;
 use eligo_engine::plugin::{RuleInstance, config, loader};
 use eligo_engine::prelude::*;
@@ -24,6 +25,10 @@ pub struct RuleArgs {
     /// --rule-config).
     #[arg(long, value_name = "NAME=VALUE", requires = "rule")]
     pub param: Vec<String>,
+    /// A modulator channel for the rule (a reward, a neuromodulator trace): a 1-D float .npy
+    /// with one value per step of the run, read by the rule at each step (repeatable).
+    #[arg(long, value_name = "NAME=FILE.npy", requires = "rule")]
+    pub modulator: Vec<String>,
 }
 
 /// Load, configure and attach the rule, if one was asked for; returns the optimizer that
@@ -48,10 +53,50 @@ pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Opt
         .host
         .build_optimizer(sim.network(), &[])
         .map_err(in_file)?;
-    let inst = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, seq_len)
-        .map_err(in_file)?;
+    for m in &args.modulator {
+        add_modulator(sim, m, seq_len)?;
+    }
+    let inst = RuleInstance::with_modulators(
+        plugin,
+        sim.network(),
+        &cfg.values,
+        cfg.host,
+        seq_len,
+        sim.modulator_names(),
+    )
+    .map_err(in_file)?;
     sim.set_rule(inst)?;
     Ok(Some(optimizer))
+}
+
+/// `--modulator NAME=FILE.npy`: a channel with one value per step of the `steps`-step run.
+fn add_modulator(sim: &mut Simulation, arg: &str, steps: u64) -> Result<()> {
+    let Some((name, path)) = arg.split_once('=') else {
+        return Err(Error::input(
+            "--modulator",
+            arg,
+            "must be NAME=FILE.npy",
+            "e.g. --modulator reward=reward.npy",
+        )
+        .into());
+    };
+    let path = std::path::Path::new(path);
+    let hint = "save a 1-D float32 array with one value per step of the run (numpy.save)";
+    let (shape, values) = npy::read_floats(path, "--modulator", steps, hint)?;
+    if shape.len() != 1 || shape[0] != steps {
+        return Err(Error::input(
+            "--modulator",
+            path.display(),
+            format!("has shape {shape:?}; the run has {steps} steps, so it needs shape [{steps}] (one value per step)"),
+            hint,
+        )
+        .into());
+    }
+    let k = sim
+        .add_modulator(name)
+        .map_err(|e| e.under("--modulator"))?;
+    sim.set_modulator_series(k, Some(values));
+    Ok(())
 }
 
 /// What the summary says about the rule.
@@ -79,6 +124,7 @@ pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> Value {
         "name": p.name, "version": p.version,
         "path": p.path.as_ref().map(|x| x.display().to_string()),
         "changes_applied": r.changes_applied(),
+        "diagnostics": sim.diagnostics().values().into_iter().map(|(k, v)| (k, json!(v))).collect::<serde_json::Map<String, Value>>(),
         "projections": projections,
         "gradient_l1": grads,
     })

@@ -288,6 +288,46 @@ impl Drop for F32RowsWriter {
     }
 }
 
+/// A float `.npy` file (`<f4` or `<f8`) of at most `max_values` values, read as (its shape,
+/// row-major `f32` values; Fortran order is transposed): the file is refused unread if it is
+/// bigger than such an array can be, and a non-finite value is refused. `field` (e.g.
+/// `--targets`) and `hint` (how to make a good file) go into every error.
+pub fn read_floats(
+    path: &Path,
+    field: &str,
+    max_values: u64,
+    hint: &str,
+) -> Result<(Vec<u64>, Vec<f32>)> {
+    use std::io::Read;
+    let bad = |msg: String| crate::Error::input(field, path.display(), msg, hint);
+    let bound = super::npz::member_bound(max_values);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > bound {
+        return Err(bad(format!(
+            "more than {bound} bytes, the most {max_values} float64 values take"
+        )));
+    }
+    let f = Npy::parse(&bytes).map_err(|e| bad(format!("not a usable .npy: {e}")))?;
+    let (shape, data): (Vec<u64>, Vec<f32>) = match f.dtype().as_str() {
+        "<f4" => f.values::<f32>().map_err(bad)?,
+        "<f8" => f
+            .values::<f64>()
+            .map(|(s, v)| (s, v.into_iter().map(|x| x as f32).collect()))
+            .map_err(bad)?,
+        other => return Err(bad(format!("dtype {other}; allowed: float32, float64"))),
+    };
+    if let Some(k) = data.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!(
+            "entry {k} is {}; the values must be finite float32 numbers",
+            data[k]
+        )));
+    }
+    Ok((shape, data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,44 +379,4 @@ mod tests {
         assert!(w.finish().is_err());
         assert!(!c.exists() && !super::super::tmp_name(&c).exists());
     }
-}
-
-/// A float `.npy` file (`<f4` or `<f8`) of at most `max_values` values, read as (its shape,
-/// row-major `f32` values; Fortran order is transposed): the file is refused unread if it is
-/// bigger than such an array can be, and a non-finite value is refused. `field` (e.g.
-/// `--targets`) and `hint` (how to make a good file) go into every error.
-pub fn read_floats(
-    path: &Path,
-    field: &str,
-    max_values: u64,
-    hint: &str,
-) -> Result<(Vec<u64>, Vec<f32>)> {
-    use std::io::Read;
-    let bad = |msg: String| crate::Error::input(field, path.display(), msg, hint);
-    let bound = super::npz::member_bound(max_values);
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
-        .map_err(|e| bad(format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > bound {
-        return Err(bad(format!(
-            "more than {bound} bytes, the most {max_values} float64 values take"
-        )));
-    }
-    let f = Npy::parse(&bytes).map_err(|e| bad(format!("not a usable .npy: {e}")))?;
-    let (shape, data): (Vec<u64>, Vec<f32>) = match f.dtype().as_str() {
-        "<f4" => f.values::<f32>().map_err(bad)?,
-        "<f8" => f
-            .values::<f64>()
-            .map(|(s, v)| (s, v.into_iter().map(|x| x as f32).collect()))
-            .map_err(bad)?,
-        other => return Err(bad(format!("dtype {other}; allowed: float32, float64"))),
-    };
-    if let Some(k) = data.iter().position(|x| !x.is_finite()) {
-        return Err(bad(format!(
-            "entry {k} is {}; the values must be finite float32 numbers",
-            data[k]
-        )));
-    }
-    Ok((shape, data))
 }

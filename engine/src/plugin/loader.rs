@@ -19,10 +19,6 @@ use eligo_plugin::{OutputKind, ParamKind};
 
 use crate::error::{Error, Result};
 
-/// The oldest ABI minor version this host loads. Every minor from it up to `ABI_MINOR` has all
-/// of the fields of `Descriptor`.
-const OLDEST_MINOR: u32 = 0;
-
 /// One parameter of a rule, as its library declares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
@@ -184,16 +180,6 @@ impl Plugin {
                     "plugin was built for ABI {major}.{minor}, newer than this eligo's {ABI_MAJOR}.{ABI_MINOR}"
                 ),
                 "update eligo, or rebuild the plugin against this eligo's eligo-plugin",
-            ));
-        }
-        if minor < OLDEST_MINOR {
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                format!(
-                    "plugin was built for ABI {major}.{minor}, a pre-release this eligo no longer reads (it speaks {ABI_MAJOR}.{OLDEST_MINOR} to {ABI_MAJOR}.{ABI_MINOR})"
-                ),
-                rebuild,
             ));
         }
         if (size as usize) < abi::descriptor_size(minor) {

@@ -34,6 +34,8 @@ pub struct Iteration {
     pub validation_error: Option<f64>,
     /// Wall time of the iteration (s), validation excluded.
     pub seconds: f64,
+    /// The rule's diagnostics of the batch (see [`super::trainer::Metrics::diagnostics`]).
+    pub diagnostics: Vec<(String, f64)>,
 }
 
 impl Iteration {
@@ -45,6 +47,14 @@ impl Iteration {
         }
         if let Some(e) = self.validation_error {
             line["validation_error"] = serde_json::json!(e);
+        }
+        if !self.diagnostics.is_empty() {
+            let d: serde_json::Map<String, serde_json::Value> = self
+                .diagnostics
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                .collect();
+            line["rule"] = serde_json::Value::Object(d);
         }
         line.to_string()
     }
@@ -211,6 +221,7 @@ impl TrainingRun {
                 train_error: (kind == Kind::Classification).then_some(m.error),
                 validation_error: None,
                 seconds: t0.elapsed().as_secs_f64(),
+                diagnostics: m.diagnostics.clone(),
             };
             if kind == Kind::Classification
                 && (it.is_multiple_of(d.eval_every) || it == schedule.iterations)

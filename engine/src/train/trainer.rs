@@ -67,6 +67,10 @@ pub struct Metrics {
     pub rate_hz: f64,
     /// Sequences.
     pub sequences: usize,
+    /// The rule's diagnostics (training batches only): each per-sequence value as its mean over
+    /// the batch's sequences, then each per-batch value as its mean over the lanes (lane
+    /// order, so the same for any thread count).
+    pub diagnostics: Vec<(String, f64)>,
 }
 
 /// A simulation with a rule (training) or without (evaluation).
@@ -307,6 +311,7 @@ impl Trainer {
         for lane in &mut self.lanes {
             Self::sync(lane, &self.net, self.readout, &self.biases);
             lane.sim.zero_grads();
+            lane.sim.clear_diagnostics();
         }
         let jobs: Vec<(Split, u64)> = (0..b as u64)
             .map(|k| (Split::Train, self.iteration * b as u64 + k))
@@ -356,7 +361,33 @@ impl Trainer {
                 / rec_neurons.max(1) as f64
                 / (b as f64 * steps as f64 * self.net.dt_ms * 1e-3),
             sequences: b,
+            diagnostics: self.diagnostics(),
         })
+    }
+
+    /// The lanes' rule diagnostics of the batch just run (see [`Metrics::diagnostics`]).
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        let mut seq = crate::sim::Diagnostics::default();
+        let mut batch: Vec<(String, f64)> = Vec::new();
+        for lane in &self.lanes {
+            let d = lane.sim.diagnostics();
+            for (name, sum) in &d.sequence_sums {
+                match seq.sequence_sums.iter_mut().find(|(n, _)| n == name) {
+                    Some(e) => e.1 += sum,
+                    None => seq.sequence_sums.push((name.clone(), *sum)),
+                }
+            }
+            seq.sequences += d.sequences;
+            for (name, v) in &d.batch {
+                match batch.iter_mut().find(|(n, _)| n == name) {
+                    Some(e) => e.1 += v,
+                    None => batch.push((name.clone(), *v)),
+                }
+            }
+        }
+        let lanes = self.lanes.len().max(1) as f64;
+        seq.batch = batch.into_iter().map(|(n, v)| (n, v / lanes)).collect();
+        seq.values()
     }
 
     /// The gradient rule's step: the lanes' weight and bias gradients summed in lane order, then
@@ -456,6 +487,7 @@ impl Trainer {
                 / neurons.max(1) as f64
                 / (n as f64 * steps as f64 * self.net.dt_ms * 1e-3),
             sequences: n,
+            diagnostics: Vec::new(),
         })
     }
 

@@ -433,6 +433,40 @@ mod tests {
     }
 
     #[test]
+    fn unknown_kinds_are_values_not_undefined_behaviour() {
+        // a population of a model newer than this crate: its kind is reported, not trusted
+        let name = c"future";
+        let info = abi::PopulationInfo {
+            name: name.as_ptr(),
+            model: name.as_ptr(),
+            kind: 99,
+            size: 3,
+            spiking: 1,
+            reserved: 0,
+            variables: abi::View::of(&[]),
+            constants: abi::View::of(&[]),
+        };
+        let pops = [info];
+        let raw = abi::Layout {
+            dt_ms: 1.0,
+            seq_len: 0,
+            populations: abi::View::of(&pops),
+            projections: abi::View::of(&[]),
+            seed: 0,
+            modulators: abi::View::of(&[]),
+        };
+        // SAFETY: every view points into locals that outlive `layout`.
+        let layout = unsafe { Layout::from_raw(&raw) };
+        let p = layout.population(0);
+        assert_eq!(p.kind(), ModelKind::Other(99));
+        assert_eq!((p.model(), p.size()), ("future", 3));
+        assert!(p.variable("v").is_none() && p.constant("alpha").is_none());
+        assert_eq!(ModelKind::from_raw(abi::MODEL_LIF_EXP), ModelKind::LifExp);
+        assert_eq!(OutputKind::from_raw(7), None);
+        assert_eq!(ParamKind::from_raw(9), None);
+    }
+
+    #[test]
     fn choice_params() {
         let p = Param::choice("mode", "", &["event", "online"], "online");
         assert_eq!((p.default, p.max), (1.0, 1.0));

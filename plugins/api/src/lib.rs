@@ -327,6 +327,17 @@ impl Diagnostics {
 
 /// A learning rule. See the crate docs for an example and `docs/writing-a-rule.md` for a guide.
 ///
+/// The host calls the hooks in this order:
+/// 1. [`Rule::create`], once; ask for the state variables you read here
+///    ([`Population::variable`]);
+/// 2. for each batch (in `simulate`, one batch of one sequence):
+///    1. for each sequence: [`Rule::on_sequence_start`]; [`Rule::on_step`] for every step
+///       (then [`Rule::changes`] for a direct rule); [`Rule::on_sequence_end`]; then
+///       [`Rule::diagnostics`] with [`Scope::Sequence`];
+///    2. [`Rule::on_batch_end`], then [`Rule::diagnostics`] with [`Scope::Batch`];
+///    3. between batches, [`Rule::save_state`] / [`Rule::load_state`] for checkpoints;
+/// 3. the instance is dropped.
+///
 /// Hooks run once per step with all of the step's spikes, never once per synapse: loops over
 /// synapses belong inside the rule. Return `Err` with a message for a user-facing failure; a
 /// panic is caught at the boundary and reported too, with the weights left as they were.

@@ -75,127 +75,12 @@ impl Plugin {
     /// Load and check the library at `path`.
     pub fn load(path: &Path) -> Result<Plugin> {
         let shown = path.display().to_string();
-        let path = match std::fs::canonicalize(path) {
-            Ok(p) if p.is_file() => p,
-            _ => {
-                return Err(Error::input(
-                    "--rule",
-                    &shown,
-                    "no such plugin file",
-                    "give the path of a built rule library (e.g. target/release/libeligo_stdp.so) or a rule name; `eligo plugins` lists what it finds",
-                ));
-            }
-        };
-        match exports_entry(&path) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Error::input(
-                    "--rule",
-                    &shown,
-                    format!(
-                        "not an Eligo plugin: the library exports no `{}` symbol (it was not loaded)",
-                        abi::ENTRY_SYMBOL
-                    ),
-                    "implement eligo_plugin::Rule and add `eligo_plugin::export_rule!(YourRule);`",
-                ));
-            }
-            Err(e) => {
-                return Err(Error::input(
-                    "--rule",
-                    &shown,
-                    format!("not a loadable shared library: {e}"),
-                    "build the rule as a cdylib (crate-type = [\"cdylib\"]) for this platform",
-                ));
-            }
-        }
-        // SAFETY: loading runs the library's initializers. That is the point of a plugin: the
-        // user asked for this file, which declares itself a plugin by its exported entry
-        // symbol. The path is absolute, so it is this file that is loaded. It is never
-        // unloaded (leaked below).
-        let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| {
-            Error::input(
-                "--rule",
-                &shown,
-                format!("not a loadable shared library: {e}"),
-                "build the rule as a cdylib (crate-type = [\"cdylib\"]) for this platform",
-            )
-        })?;
-        let lib: &'static libloading::Library = Box::leak(Box::new(lib));
-        // SAFETY: the symbol's type is fixed by the ABI contract of every Eligo plugin; a
-        // library that exports this name with another type breaks that contract knowingly.
-        let entry = unsafe {
-            lib.get::<extern "C" fn() -> *const Descriptor>(abi::ENTRY_SYMBOL.as_bytes())
-        }
-        .map_err(|_| {
-            Error::input(
-                "--rule",
-                &shown,
-                format!(
-                    "not an Eligo plugin: the library exports no `{}` symbol",
-                    abi::ENTRY_SYMBOL
-                ),
-                "implement eligo_plugin::Rule and add `eligo_plugin::export_rule!(YourRule);`",
-            )
-        })?;
-        let desc = entry();
-        if desc.is_null() {
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                "the plugin's entry returned no descriptor",
-                "rebuild it with eligo-plugin's export_rule! macro",
-            ));
-        }
-        // SAFETY: non-null pointer to a static descriptor. The first two fields (ABI major and
-        // minor) have the same place in every version, so they are read before anything else.
-        let (major, minor, size) =
-            unsafe { ((*desc).abi_major, (*desc).abi_minor, (*desc).struct_size) };
-        let rebuild = format!(
-            "rebuild it against eligo-plugin {}",
-            env!("CARGO_PKG_VERSION")
-        );
-        if major != ABI_MAJOR {
-            let how = if major < ABI_MAJOR {
-                format!(
-                    "{rebuild}: set `eligo-plugin = \"{}\"` in the rule's Cargo.toml and run `cargo build --release` there; docs/writing-a-rule.md, \"From ABI 1 to ABI 2\", lists what changed",
-                    env!("CARGO_PKG_VERSION")
-                )
-            } else {
-                format!("update eligo, or {rebuild}")
-            };
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                format!(
-                    "plugin was built for ABI {major}.{minor}, this eligo speaks ABI {ABI_MAJOR}.{ABI_MINOR}"
-                ),
-                how,
-            ));
-        }
-        if minor > ABI_MINOR {
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                format!(
-                    "plugin was built for ABI {major}.{minor}, newer than this eligo's {ABI_MAJOR}.{ABI_MINOR}"
-                ),
-                "update eligo, or rebuild the plugin against this eligo's eligo-plugin",
-            ));
-        }
-        if (size as usize) < abi::descriptor_size(minor) {
-            return Err(Error::input(
-                "--rule",
-                &shown,
-                format!(
-                    "plugin descriptor is {size} bytes, ABI {major}.{minor} needs {}",
-                    abi::descriptor_size(minor)
-                ),
-                rebuild,
-            ));
-        }
+        let path = checked_file(path, &shown)?;
+        let desc = open(&path, &shown)?;
+        let rebuild = check_version(desc, &shown)?;
         // SAFETY: version and size checked: the descriptor has this ABI's layout.
         let mut p = Plugin::from_descriptor(unsafe { &*desc })
-            .map_err(|why| Error::input("--rule", &shown, why, rebuild.clone()))?;
+            .map_err(|why| Error::input("--rule", &shown, why, rebuild))?;
         p.path = Some(path);
         Ok(p)
     }
@@ -256,6 +141,132 @@ impl Plugin {
     pub(crate) fn last_error(&self) -> String {
         text((self.desc.last_error)())
     }
+}
+
+/// The canonical path of `path` if it is an ELF shared library exporting the entry symbol
+/// (read from the file; nothing of it runs).
+fn checked_file(path: &Path, shown: &str) -> Result<PathBuf> {
+    let path = match std::fs::canonicalize(path) {
+        Ok(p) if p.is_file() => p,
+        _ => {
+            return Err(Error::input(
+                "--rule",
+                shown,
+                "no such plugin file",
+                "give the path of a built rule library (e.g. target/release/libeligo_stdp.so) or a rule name; `eligo plugins` lists what it finds",
+            ));
+        }
+    };
+    match exports_entry(&path) {
+        Ok(true) => Ok(path),
+        Ok(false) => Err(Error::input(
+            "--rule",
+            shown,
+            format!(
+                "not an Eligo plugin: the library exports no `{}` symbol (it was not loaded)",
+                abi::ENTRY_SYMBOL
+            ),
+            "implement eligo_plugin::Rule and add `eligo_plugin::export_rule!(YourRule);`",
+        )),
+        Err(e) => Err(Error::input(
+            "--rule",
+            shown,
+            format!("not a loadable shared library: {e}"),
+            "build the rule as a cdylib (crate-type = [\"cdylib\"]) for this platform",
+        )),
+    }
+}
+
+/// Load the library at the canonical `path` (never unloaded) and call its entry: a non-null
+/// descriptor pointer, not yet checked.
+fn open(path: &Path, shown: &str) -> Result<*const Descriptor> {
+    // SAFETY: loading runs the library's initializers. That is the point of a plugin: the
+    // user asked for this file, which declares itself a plugin by its exported entry
+    // symbol. The path is absolute, so it is this file that is loaded. It is never
+    // unloaded (leaked below).
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+        Error::input(
+            "--rule",
+            shown,
+            format!("not a loadable shared library: {e}"),
+            "build the rule as a cdylib (crate-type = [\"cdylib\"]) for this platform",
+        )
+    })?;
+    let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+    // SAFETY: the symbol's type is fixed by the ABI contract of every Eligo plugin; a
+    // library that exports this name with another type breaks that contract knowingly.
+    let entry =
+        unsafe { lib.get::<extern "C" fn() -> *const Descriptor>(abi::ENTRY_SYMBOL.as_bytes()) }
+            .map_err(|_| {
+                Error::input(
+                    "--rule",
+                    shown,
+                    format!(
+                        "not an Eligo plugin: the library exports no `{}` symbol",
+                        abi::ENTRY_SYMBOL
+                    ),
+                    "implement eligo_plugin::Rule and add `eligo_plugin::export_rule!(YourRule);`",
+                )
+            })?;
+    let desc = entry();
+    if desc.is_null() {
+        return Err(Error::input(
+            "--rule",
+            shown,
+            "the plugin's entry returned no descriptor",
+            "rebuild it with eligo-plugin's export_rule! macro",
+        ));
+    }
+    Ok(desc)
+}
+
+/// Check the ABI version and descriptor size of the non-null static `desc`; returns the
+/// rebuild hint for later errors.
+fn check_version(desc: *const Descriptor, shown: &str) -> Result<String> {
+    // SAFETY: non-null pointer to a static descriptor. The first three fields (ABI major,
+    // minor and size) have the same place in every version, so they are read before anything
+    // else.
+    let (major, minor, size) =
+        unsafe { ((*desc).abi_major, (*desc).abi_minor, (*desc).struct_size) };
+    let rebuild = format!(
+        "rebuild it against eligo-plugin {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let refuse = |msg: String, hint: String| Err(Error::input("--rule", shown, msg, hint));
+    if major != ABI_MAJOR {
+        let how = if major < ABI_MAJOR {
+            format!(
+                "{rebuild}: set `eligo-plugin = \"{}\"` in the rule's Cargo.toml and run `cargo build --release` there; docs/writing-a-rule.md, \"From ABI 1 to ABI 2\", lists what changed",
+                env!("CARGO_PKG_VERSION")
+            )
+        } else {
+            format!("update eligo, or {rebuild}")
+        };
+        return refuse(
+            format!(
+                "plugin was built for ABI {major}.{minor}, this eligo speaks ABI {ABI_MAJOR}.{ABI_MINOR}"
+            ),
+            how,
+        );
+    }
+    if minor > ABI_MINOR {
+        return refuse(
+            format!(
+                "plugin was built for ABI {major}.{minor}, newer than this eligo's {ABI_MAJOR}.{ABI_MINOR}"
+            ),
+            "update eligo, or rebuild the plugin against this eligo's eligo-plugin".into(),
+        );
+    }
+    if (size as usize) < abi::descriptor_size(minor) {
+        return refuse(
+            format!(
+                "plugin descriptor is {size} bytes, ABI {major}.{minor} needs {}",
+                abi::descriptor_size(minor)
+            ),
+            rebuild,
+        );
+    }
+    Ok(rebuild)
 }
 
 /// Whether the ELF shared library at `path` exports a defined, visible `eligo_plugin_entry`,

@@ -57,13 +57,17 @@ pub fn run(a: Args) -> Result<()> {
         );
         println!("    built with {}", p.signature);
         for q in &p.params {
-            let range = match &q.choices {
-                Some(c) => format!("one of {}", c.join(" | ")),
-                None => format!("[{}, {}]", q.min, q.max),
+            use eligo_engine::plugin::ParamKind;
+            let range = match (q.kind, &q.choices) {
+                (ParamKind::Choice, Some(c)) => format!("one of {}", c.join(" | ")),
+                (ParamKind::Number, _) => format!("[{}, {}]", q.min, q.max),
+                (kind, _) => eligo_engine::plugin::config::kind_name(kind).to_string(),
             };
-            let default = match &q.choices {
-                Some(c) => c.get(q.default as usize).cloned().unwrap_or_default(),
-                None => q.default.to_string(),
+            let default = match (q.kind, &q.choices) {
+                (ParamKind::Choice, Some(c)) => c.get(q.default as usize).cloned().unwrap_or_default(),
+                (ParamKind::Number, _) => q.default.to_string(),
+                _ if q.default_text.is_empty() => "(required)".to_string(),
+                _ => format!("\"{}\"", q.default_text),
             };
             let unit = if q.unit.is_empty() {
                 String::new()

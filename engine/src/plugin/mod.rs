@@ -7,4 +7,5 @@ pub mod loader;
 
 pub use config::{HostOptions, RuleConfig};
 pub use host::{RuleInstance, StepData};
+pub use eligo_plugin::{OutputKind, ParamKind};
 pub use loader::{ParamSpec, Plugin};

@@ -38,6 +38,16 @@
 //! every_ms = 10.0              # one row after each 10 ms: rows at t = 10, 20, .. ms
 //! ```
 //!
+//! A `weights` recorder writes `weights_<projection>.npy` for each listed projection: float32,
+//! shape `(floor(duration_ms / every_ms), synapses)`, row `k` the weights at `t = (k + 1) *
+//! every_ms` (the drawn weights at `t = 0` are not a row: without a rule every row equals
+//! them), columns in the order of `weights.npz`'s `P/data` (CSR by presynaptic neuron). A row
+//! at the end of the run is taken after a gradient rule's optimizer step, so when `every_ms`
+//! divides the duration the last row equals `weights.npz`. `every_ms` is a whole number of
+//! steps, at least one, at most the duration; a projection has at most one recorder. The rows
+//! stream to disk (1 MiB buffer per file); the files' size (4 bytes x rows x synapses) is
+//! checked against the free disk space before the run.
+//!
 //! Every error names the file, the field, the value, what is allowed and what to try.
 
 use std::path::{Path, PathBuf};

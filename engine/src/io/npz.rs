@@ -58,7 +58,7 @@ pub fn write(path: &Path, arrays: &BTreeMap<String, Out>) -> Result<()> {
     write_staged(path, arrays)?.commit()
 }
 
-/// [`write`] without the rename: the archive is complete under its temporary name and goes into
+/// [`write()`] without the rename: the archive is complete under its temporary name and goes into
 /// place with the rest of its set ([`super::commit_all`]).
 pub fn write_staged(path: &Path, arrays: &BTreeMap<String, Out>) -> Result<super::Staged> {
     super::write_staged(path, |w| {

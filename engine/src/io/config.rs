@@ -46,7 +46,9 @@
 //! divides the duration the last row equals `weights.npz`. `every_ms` is a whole number of
 //! steps, at least one, at most the duration; a projection has at most one recorder. The rows
 //! stream to disk (1 MiB buffer per file); the files' size (4 bytes x rows x synapses) is
-//! checked against the free disk space before the run.
+//! checked against the free disk space before the run. `simulate` ends a piece of its run at
+//! each sample, so a tiny `every_ms` (a few steps) also costs a restart of the worker threads
+//! (tens of µs) per sample.
 //!
 //! Every error names the file, the field, the value, what is allowed and what to try.
 

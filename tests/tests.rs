@@ -19,6 +19,7 @@ mod params;
 mod plugin_loading;
 mod plugins;
 mod rule_api;
+mod sim_weights;
 mod tasks;
 mod train;
 mod train_direct;

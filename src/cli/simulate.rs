@@ -1,6 +1,8 @@
 //! `eligo simulate NET.toml [--out DIR]`: run a network description, write the recorded spikes
 //! (`spikes_<population>.npy`), state traces (`state_<population>_<var>.npy`) and
-//! `summary.json` into DIR.
+//! `summary.json` into DIR; with `--rule`, also the learned weights (`weights.npz`, the layout of
+//! `eligo train`'s) and, for `[[recorder]] kind = "weights"`, the weights of chosen projections
+//! every N ms (`weights_<projection>.npy`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use eligo_engine::io::events::npy::Writer;
 use eligo_engine::io::npy::F32RowsWriter;
 use eligo_engine::io::{Staged, commit_all, config, write_staged};
 use eligo_engine::prelude::*;
+use eligo_engine::sim::WeightProbe;
 use serde_json::json;
 
 use super::interrupt;
@@ -83,6 +86,89 @@ impl SpikeWriters {
     }
 }
 
+/// One streaming `.npy` writer per weight recorder: `samples x synapses`, a row after every
+/// `every_steps` steps. The run ends its pieces on sample steps ([`WeightWriters::until_next`]),
+/// so the rows do not depend on how it is cut; the row of the last step is taken after the
+/// run's end (a gradient rule's optimizer step included), so it equals `weights.npz`.
+struct WeightWriters {
+    of_probe: Vec<(WeightProbe, F32RowsWriter)>,
+    steps: u64,
+}
+
+impl WeightWriters {
+    fn create(
+        sim: &Simulation,
+        probes: &[WeightProbe],
+        steps: u64,
+        out: &std::path::Path,
+    ) -> Result<Self> {
+        let of_probe = probes
+            .iter()
+            .map(|w| {
+                let p = &sim.network().projections[w.projection];
+                let file = out.join(format!("weights_{}.npy", p.name));
+                let rows = (steps / w.every_steps) as usize;
+                Ok((w.clone(), F32RowsWriter::create(&file, rows, p.len())?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(WeightWriters { of_probe, steps })
+    }
+
+    /// Steps from `done` to the next sample step before the end of the run (`u64::MAX` if
+    /// none): the next piece of the run is at most this long.
+    fn until_next(&self, done: u64) -> u64 {
+        self.of_probe
+            .iter()
+            .map(|(w, _)| w.every_steps - done % w.every_steps)
+            .filter(|&n| done + n < self.steps)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// `done` steps are simulated: append a row to every recorder whose sample step it is.
+    fn sample(&mut self, sim: &Simulation, done: u64) -> Result<()> {
+        for (w, file) in &mut self.of_probe {
+            if done > 0 && done.is_multiple_of(w.every_steps) {
+                file.write(&sim.network().projections[w.projection].weights)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Complete every file (see [`SpikeWriters::seal`]).
+    fn seal(self, staged: &mut Vec<Staged>) -> Result<()> {
+        for (_, w) in self.of_probe {
+            staged.push(w.seal()?);
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of `weights.npz` if the run writes it (a rule is attached), else 0.
+fn learned_weights_bytes(sim: &Simulation) -> u64 {
+    match sim.rule() {
+        Some(_) => eligo_engine::io::weights::saved_bytes(sim.network()),
+        None => 0,
+    }
+}
+
+/// With a rule attached: the weights at the end of the run (after a gradient rule's optimizer
+/// step) and the readout biases, staged as `weights.npz` in `out` — the layout `eligo train`
+/// writes, which `weights::load` (e.g. `eligo grad --weights`) reads back. Without a rule the
+/// weights are the drawn ones and nothing is written.
+fn learned_weights(sim: &Simulation, out: &std::path::Path) -> Result<Option<Staged>> {
+    if sim.rule().is_none() {
+        return Ok(None);
+    }
+    let net = sim.network();
+    let biases = eligo_engine::io::weights::default_biases(net);
+    Ok(Some(eligo_engine::io::weights::save_staged(
+        &out.join("weights.npz"),
+        net,
+        &biases,
+    )?))
+}
+
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -141,7 +227,10 @@ pub fn run(a: Args) -> Result<()> {
     interrupt::install();
     // declared before the writers, so dropped after them: on an error or a signal the writers
     // remove their temporary files, then this the directories the run created
-    eligo_engine::limits::check_disk("--out", &out, cfg.output_bytes())?;
+    let out_bytes = cfg
+        .output_bytes()
+        .saturating_add(learned_weights_bytes(&sim));
+    eligo_engine::limits::check_disk("--out", &out, out_bytes)?;
     let dirs = super::outdir::OutDir::create(&out)?;
 
     // every output is written under a temporary name and renamed into place only when all of
@@ -162,6 +251,7 @@ pub fn run(a: Args) -> Result<()> {
             )
         })
         .collect::<eligo_engine::error::Result<_>>()?;
+    let mut weight_files = WeightWriters::create(&sim, &cfg.weights, cfg.steps, &out)?;
     let progress = Progress::new(cfg.steps, "simulating", a.quiet);
     let t_sim = Instant::now();
     let stopped = |done: u64| {
@@ -176,7 +266,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut piece = FIRST_PIECE_STEPS;
     while done < cfg.steps {
         interrupt::check(|| stopped(done))?;
-        let n = piece.min(cfg.steps - done);
+        let n = piece
+            .min(cfg.steps - done)
+            .min(weight_files.until_next(done));
         let t_piece = Instant::now();
         sim.run(n, Some(&|s| progress.set(s)))?;
         piece = next_piece(n, t_piece.elapsed());
@@ -186,6 +278,9 @@ pub fn run(a: Args) -> Result<()> {
         for (w, samples) in states.iter_mut().zip(sim.take_probe_samples()) {
             w.write(&samples)?;
         }
+        if done < cfg.steps {
+            weight_files.sample(&sim, done)?;
+        }
     }
     sim.end_sequence(cfg.steps)?;
     sim.end_batch_of_one(cfg.steps)?;
@@ -193,6 +288,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(opt) = &mut optimizer {
         sim.apply_gradients(opt)?;
     }
+    weight_files.sample(&sim, cfg.steps)?;
     let sim_s = t_sim.elapsed().as_secs_f64();
     progress.finish();
 
@@ -203,6 +299,8 @@ pub fn run(a: Args) -> Result<()> {
     for w in states {
         staged.push(w.seal()?);
     }
+    weight_files.seal(&mut staged)?;
+    staged.extend(learned_weights(&sim, &out)?);
     let c = sim.counters();
     let pops: Vec<_> = net
         .populations

@@ -31,7 +31,24 @@
 //! [[recorder]]
 //! population = "rec"
 //! kind = "spikes"              # or "state" with variable = "v" and neurons = [0, 1]
+//!
+//! [[recorder]]
+//! kind = "weights"             # weights_<projection>.npy: samples x synapses (f32)
+//! projection = "rec->rec"      # or a list: ["input->rec", "rec->rec"]
+//! every_ms = 10.0              # one row after each 10 ms: rows at t = 10, 20, .. ms
 //! ```
+//!
+//! A `weights` recorder writes `weights_<projection>.npy` for each listed projection: float32,
+//! shape `(floor(duration_ms / every_ms), synapses)`, row `k` the weights at `t = (k + 1) *
+//! every_ms` (the drawn weights at `t = 0` are not a row: without a rule every row equals
+//! them), columns in the order of `weights.npz`'s `P/data` (CSR by presynaptic neuron). A row
+//! at the end of the run is taken after a gradient rule's optimizer step, so when `every_ms`
+//! divides the duration the last row equals `weights.npz`. `every_ms` is a whole number of
+//! steps, at least one, at most the duration; a projection has at most one recorder. The rows
+//! stream to disk (1 MiB buffer per file); the files' size (4 bytes x rows x synapses) is
+//! checked against the free disk space before the run. `simulate` ends a piece of its run at
+//! each sample, so a tiny `every_ms` (a few steps) also costs a restart of the worker threads
+//! (tens of µs) per sample.
 //!
 //! Every error names the file, the field, the value, what is allowed and what to try.
 
@@ -45,7 +62,7 @@ use crate::network::{
     ConnectRule, NetworkSpec, PopulationSpec, ProjectionSpec, Receptor, WeightDist,
 };
 use crate::neuron::{MODEL_NAMES, ModelSpec};
-use crate::sim::{RecordSpec, StateProbe};
+use crate::sim::{RecordSpec, StateProbe, WeightProbe};
 
 /// A parsed network description: the network, how long to run it and what to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +75,8 @@ pub struct SimConfig {
     pub steps: u64,
     /// What to record (population indices).
     pub record: RecordSpec,
+    /// Weight recorders (projection indices), in the order of the file.
+    pub weights: Vec<WeightProbe>,
 }
 
 /// Read and validate a description file. Does not draw the network yet.
@@ -123,19 +142,21 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     // before a recorder lists its neurons: a network that cannot fit is refused here
     network.estimate(1)?.check(crate::limits::memory_limit()?)?;
     let mut record = RecordSpec::default();
+    let mut weights = Vec::new();
     for (i, r) in recs.into_iter().enumerate() {
-        recorder(
-            r,
-            &format!("recorder[{i}]"),
-            &network.populations,
-            &mut record,
-        )?;
+        let at = format!("recorder[{i}]");
+        if r.get("kind").and_then(Value::as_str) == Some("weights") {
+            weight_recorder(r, &at, &network, steps, &mut weights)?;
+        } else {
+            recorder(r, &at, &network.populations, &mut record)?;
+        }
     }
     let c = SimConfig {
         file: None,
         network,
         steps,
         record,
+        weights,
     };
     c.estimate(1)?.check(crate::limits::memory_limit()?)?;
     Ok(c)
@@ -187,13 +208,105 @@ fn recorder(
             return Err(Error::input(
                 format!("{at}.kind"),
                 format!("'{other}'"),
-                "allowed: spikes, state",
-                did_you_mean(other, &["spikes", "state"]),
+                "allowed: spikes, state, weights",
+                did_you_mean(other, &["spikes", "state", "weights"]),
             ));
         }
     }
     Ok(())
 }
+
+/// One `[[recorder]] kind = "weights"` table: a [`WeightProbe`] per listed projection, added to
+/// `weights`. `every_ms` must be a whole, positive number of steps, at most the duration (so
+/// the file has at least one row); a projection is recorded at most once (one file each).
+fn weight_recorder(
+    table: Table,
+    at: &str,
+    network: &NetworkSpec,
+    steps: u64,
+    weights: &mut Vec<WeightProbe>,
+) -> Result<()> {
+    let names: Vec<String> = network
+        .projections
+        .iter()
+        .map(|s| {
+            s.name
+                .clone()
+                .unwrap_or_else(|| format!("{}->{}", s.from, s.to))
+        })
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut f = Fields::new(table, at);
+    // the caller dispatched on it
+    f.take("kind");
+    let list = match f.need("projection")? {
+        Value::Array(a) => a
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| as_string(v, &format!("{at}.projection[{k}]")))
+            .collect::<Result<Vec<_>>>()?,
+        v => vec![as_string(v, &format!("{at}.projection"))?],
+    };
+    let every_ms = f.f64("every_ms")?;
+    f.finish(&["kind", "projection", "every_ms"])?;
+    let field = format!("{at}.every_ms");
+    let every_steps =
+        crate::neuron::steps_of(every_ms, network.dt_ms).map_err(|e| e.under(&field))?;
+    if every_steps == 0 || every_steps > steps {
+        return Err(Error::input(
+            field,
+            every_ms,
+            format!(
+                "must be a whole, positive number of steps (dt = {} ms), at most the duration \
+                 ({} ms)",
+                network.dt_ms,
+                steps as f64 * network.dt_ms
+            ),
+            format!(
+                "try every_ms = {}",
+                network.dt_ms * steps.clamp(1, 100) as f64
+            ),
+        ));
+    }
+    if list.is_empty() {
+        return Err(Error::input(
+            format!("{at}.projection"),
+            "[]",
+            "name at least one projection",
+            format!("projections: {}", names.join(", ")),
+        ));
+    }
+    for name in list {
+        let projection = names.iter().position(|n| *n == name).ok_or_else(|| {
+            Error::input(
+                format!("{at}.projection"),
+                format!("'{name}'"),
+                format!(
+                    "no projection has this name; projections: {}",
+                    names.join(", ")
+                ),
+                did_you_mean(&name, &names),
+            )
+        })?;
+        if weights.iter().any(|w| w.projection == projection) {
+            return Err(Error::input(
+                format!("{at}.projection"),
+                format!("'{name}'"),
+                "each projection is recorded once (it has one file, weights_<projection>.npy)",
+                "remove the second recorder of it",
+            ));
+        }
+        weights.push(WeightProbe {
+            projection,
+            every_steps,
+        });
+    }
+    Ok(())
+}
+
+/// Bytes a weight recorder's writer buffers before writing (the rows go to disk straight from
+/// the network's weight arrays).
+pub const WEIGHT_RECORDER_BUFFER_BYTES: u64 = 1 << 20;
 
 /// Steps of state samples a recorder holds in memory between writes (`eligo simulate` writes
 /// them out every 10 000 steps).
@@ -201,7 +314,8 @@ pub const RECORD_CHUNK_STEPS: u64 = 10_000;
 
 impl SimConfig {
     /// The memory estimate of the network (see [`NetworkSpec::estimate`]) plus the state
-    /// recorders' buffers: 4 bytes per sample of up to [`RECORD_CHUNK_STEPS`] steps.
+    /// recorders' buffers: 4 bytes per sample of up to [`RECORD_CHUNK_STEPS`] steps, and
+    /// [`WEIGHT_RECORDER_BUFFER_BYTES`] per weight recorder file.
     pub fn estimate(&self, threads: usize) -> Result<crate::network::Estimate> {
         let cols: u64 = self
             .record
@@ -210,20 +324,48 @@ impl SimConfig {
             .map(|p| p.neurons.len() as u64)
             .sum();
         let rows = self.steps.min(RECORD_CHUNK_STEPS);
-        Ok(self
-            .network
-            .estimate(threads)?
-            .with_recorders(cols.saturating_mul(4 * (rows + 1))))
+        Ok(self.network.estimate(threads)?.with_recorders(
+            cols.saturating_mul(4 * (rows + 1)).saturating_add(
+                (self.weights.len() as u64).saturating_mul(WEIGHT_RECORDER_BUFFER_BYTES),
+            ),
+        ))
     }
 
-    /// Bytes of the state trace files (`steps x neurons` 32-bit floats each); spike files
-    /// depend on the activity and are not counted.
+    /// Bytes of the state trace files (`steps x neurons` 32-bit floats each) and of the weight
+    /// recorder files (`samples x synapses` 32-bit floats each, synapses as the network
+    /// description expects them); spike files depend on the activity and are not counted.
     pub fn output_bytes(&self) -> u64 {
-        self.record
+        let state = self
+            .record
             .state
             .iter()
-            .map(|p| (p.neurons.len() as u64).saturating_mul(self.steps.saturating_mul(4)))
-            .fold(0, u64::saturating_add)
+            .map(|p| (p.neurons.len() as u64).saturating_mul(self.steps.saturating_mul(4)));
+        let weights = self.weights.iter().map(|w| {
+            let rows = self.steps / w.every_steps;
+            self.expected_synapses(w.projection)
+                .saturating_mul(rows.saturating_mul(4))
+        });
+        state.chain(weights).fold(0, u64::saturating_add)
+    }
+
+    /// Synapses projection `j` of the description makes (expected, rounded up, for a random
+    /// rule).
+    fn expected_synapses(&self, j: usize) -> u64 {
+        let net = &self.network;
+        let s = &net.projections[j];
+        let size_of = |name: &str| {
+            net.populations
+                .iter()
+                .find(|p| p.name == name)
+                .map_or(0, |p| p.size)
+        };
+        s.rule
+            .expected_synapses(
+                size_of(&s.from),
+                size_of(&s.to),
+                s.from == s.to && !s.allow_autapses,
+            )
+            .ceil() as u64
     }
 }
 

@@ -55,7 +55,13 @@ fn npy_bytes<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
 
 /// Write `arrays` (name -> array) to `path` atomically.
 pub fn write(path: &Path, arrays: &BTreeMap<String, Out>) -> Result<()> {
-    super::write_atomic(path, |w| {
+    write_staged(path, arrays)?.commit()
+}
+
+/// [`write()`] without the rename: the archive is complete under its temporary name and goes into
+/// place with the rest of its set ([`super::commit_all`]).
+pub fn write_staged(path: &Path, arrays: &BTreeMap<String, Out>) -> Result<super::Staged> {
+    super::write_staged(path, |w| {
         let mut buf = Cursor::new(Vec::new());
         {
             let mut zip = zip::ZipWriter::new(&mut buf);

@@ -49,6 +49,21 @@ pub fn save(path: &Path, net: &Network, biases: &[Vec<f32>]) -> Result<()> {
     npz::write(path, &arrays(net, biases, ""))
 }
 
+/// [`save`] without the rename, for a run that puts all its outputs in place together
+/// ([`super::commit_all`]).
+pub fn save_staged(path: &Path, net: &Network, biases: &[Vec<f32>]) -> Result<super::Staged> {
+    npz::write_staged(path, &arrays(net, biases, ""))
+}
+
+/// Bytes of the `.npz` [`save`] writes for `net` (without biases): 12 per synapse, 4 per row
+/// offset, and room for each member's zip and `.npy` headers.
+pub fn saved_bytes(net: &Network) -> u64 {
+    net.projections
+        .iter()
+        .map(|p| 12 * p.len() as u64 + 4 * p.indptr.len() as u64 + 3 * 512)
+        .fold(0, u64::saturating_add)
+}
+
 /// Readout biases of `net` as its parameters say (one vector per population, empty where none).
 pub fn default_biases(net: &Network) -> Vec<Vec<f32>> {
     net.populations

@@ -12,7 +12,7 @@ pub mod simulation;
 
 pub use learning::Diagnostics;
 pub use modulators::Modulators;
-pub use record::{RecordSpec, SimOptions, StateProbe};
+pub use record::{RecordSpec, SimOptions, StateProbe, WeightProbe};
 pub use simulation::{Counters, Simulation};
 
 #[cfg(test)]

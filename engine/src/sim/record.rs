@@ -1,4 +1,5 @@
-//! What a simulation records and its options: spike recorders, state probes, thread count.
+//! What a simulation records and its options: spike recorders, state probes, weight probes,
+//! thread count.
 
 /// What to record.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,4 +37,17 @@ impl Default for SimOptions {
             record: RecordSpec::default(),
         }
     }
+}
+
+/// Sample the weights of one projection every `every_steps` steps (`[[recorder]] kind =
+/// "weights"`). The simulation does not hold these: the caller samples
+/// [`Network::projections`](crate::network::Network::projections) between pieces of a run,
+/// which it ends on sample boundaries, so the samples do not depend on how a run is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightProbe {
+    /// Projection index.
+    pub projection: usize,
+    /// Steps between two samples (>= 1): row `k` (from 0) holds the weights after step
+    /// `(k + 1) * every_steps`, i.e. at `t = (k + 1) * every_ms`.
+    pub every_steps: u64,
 }

@@ -64,7 +64,9 @@ pub fn run(a: Args) -> Result<()> {
                 (kind, _) => eligo_engine::plugin::config::kind_name(kind).to_string(),
             };
             let default = match (q.kind, &q.choices) {
-                (ParamKind::Choice, Some(c)) => c.get(q.default as usize).cloned().unwrap_or_default(),
+                (ParamKind::Choice, Some(c)) => {
+                    c.get(q.default as usize).cloned().unwrap_or_default()
+                }
                 (ParamKind::Number, _) => q.default.to_string(),
                 _ if q.default_text.is_empty() => "(required)".to_string(),
                 _ => format!("\"{}\"", q.default_text),

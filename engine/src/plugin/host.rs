@@ -24,7 +24,8 @@ pub struct StepData<'a> {
     /// Spikes of each population (indices within the population, ascending).
     pub spikes: &'a [Vec<u32>],
     /// Per population, per state variable of its model: every neuron's value for the
-    /// variables some attached rule requested (empty slices for the others).
+    /// variables some attached rule requested (empty slices for the others); empty when no
+    /// rule reads any state.
     pub state: &'a [Vec<&'a [f32]>],
     /// Readout error of this step (training), else empty.
     pub error: &'a [f32],
@@ -443,6 +444,7 @@ impl RuleInstance {
         grads: &mut [Vec<f32>],
         bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
+        // `data.state` is empty when no rule reads any state: then so are the views
         let state: Vec<Vec<View<f32>>> = data
             .state
             .iter()
@@ -451,7 +453,7 @@ impl RuleInstance {
         let pops: Vec<PopulationStep> = (0..net.populations.len())
             .map(|i| PopulationStep {
                 spikes: View::of(&data.spikes[i]),
-                state: View::of(&state[i]),
+                state: View::of(state.get(i).map_or(&[][..], Vec::as_slice)),
             })
             .collect();
         let weights = weight_views(net);

@@ -6,6 +6,6 @@ pub mod host;
 pub mod loader;
 
 pub use config::{HostOptions, RuleConfig};
-pub use host::{RuleInstance, StepData};
 pub use eligo_plugin::{OutputKind, ParamKind};
+pub use host::{RuleInstance, StepData};
 pub use loader::{ParamSpec, Plugin};

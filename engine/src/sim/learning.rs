@@ -28,6 +28,10 @@ pub(super) struct Learning {
     pub neuron_counts: Vec<Vec<u32>>,
     /// Per population and state variable: whether an attached rule reads it.
     pub wanted: Vec<Vec<bool>>,
+    /// True if some rule reads some state variable.
+    any_wanted: bool,
+    /// Blocks per population (reused each step).
+    pieces: Vec<usize>,
     /// Variables gathered for the rule each step (populations split over threads, derived
     /// variables), per population and variable.
     gathered: Vec<Vec<Vec<f32>>>,
@@ -84,6 +88,8 @@ impl Learning {
             bias_grads: vec![Vec::new(); n_pops],
             neuron_counts: vec![Vec::new(); n_pops],
             wanted: vec![Vec::new(); n_pops],
+            any_wanted: false,
+            pieces: Vec::new(),
             gathered: vec![Vec::new(); n_pops],
             modulators: Modulators::default(),
             diagnostics: Diagnostics::default(),
@@ -100,6 +106,7 @@ impl Learning {
         for r in requests {
             self.wanted[r.population as usize][r.variable as usize] = true;
         }
+        self.any_wanted = self.wanted.iter().flatten().any(|&w| w);
     }
 
     /// True if a rule or a teacher needs the step hook.
@@ -175,11 +182,15 @@ impl Learning {
             let gathered = &mut self.gathered;
             // a variable is lent straight from the block when one block holds the whole
             // population and stores it as an array; else it is gathered (in id order)
-            let mut pieces = vec![0usize; wanted.len()];
-            for (p, _, _, _) in blocks() {
-                pieces[*p] += 1;
+            let pieces = &mut self.pieces;
+            pieces.clear();
+            if self.any_wanted {
+                pieces.resize(wanted.len(), 0);
+                for (p, _, _, _) in blocks() {
+                    pieces[*p] += 1;
+                }
             }
-            for (p, vars) in wanted.iter().enumerate() {
+            for (p, vars) in wanted.iter().enumerate().filter(|_| self.any_wanted) {
                 for (k, &w) in vars.iter().enumerate() {
                     let buf = &mut gathered[p][k];
                     buf.clear();
@@ -192,11 +203,16 @@ impl Learning {
                     }
                 }
             }
-            let mut state: Vec<Vec<&[f32]>> = wanted
-                .iter()
-                .map(|vars| vec![&[] as &[f32]; vars.len()])
-                .collect();
-            for (p, vars) in wanted.iter().enumerate() {
+            // no allocation when no rule reads any state (e.g. STDP)
+            let mut state: Vec<Vec<&[f32]>> = if self.any_wanted {
+                wanted
+                    .iter()
+                    .map(|vars| vec![&[] as &[f32]; vars.len()])
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (p, vars) in wanted.iter().enumerate().filter(|_| self.any_wanted) {
                 for (k, &w) in vars.iter().enumerate() {
                     if !w {
                         continue;

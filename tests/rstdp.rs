@@ -1,0 +1,264 @@
+//! `plugins/rstdp` (reward-modulated STDP, a three-factor rule) learns the `reward_patterns`
+//! task: the response of `rec` to the rewarded pattern A grows relative to its response to
+//! pattern B, in `train` and in a `simulate`-style run, bit-identically on 1 and 2 threads.
+//!
+//! The response is measured independently of the rule: the number of spikes of `rec` while a
+//! pattern is clamped on `in`, in a plain `Simulation` (no rule) of the initial and of the
+//! learned weights.
+
+use std::path::Path;
+
+use eligo_engine::io::{config as net_config, weights};
+use eligo_engine::plugin::{Plugin, RuleInstance, config};
+use eligo_engine::prelude::*;
+use eligo_engine::task::reward_patterns::{RewardPatterns, STEPS};
+use eligo_engine::task::{Task, TaskOptions};
+
+use crate::common::{arg, eligo, ok, so};
+
+fn patterns(seed: u64) -> RewardPatterns {
+    RewardPatterns::new(&TaskOptions { seed, scale: 1.0 })
+}
+
+/// Spikes of `rec` in `STEPS` steps with `pattern` clamped on `in`; no rule.
+fn response(net: &Network, pattern: &[(u64, u32)]) -> u64 {
+    let mut sim = Simulation::new(net.clone(), &SimOptions::default()).unwrap();
+    sim.clamp(net.population("in").unwrap(), pattern).unwrap();
+    sim.run(STEPS, None).unwrap();
+    sim.counters().spikes[net.population("rec").unwrap()]
+}
+
+/// `eligo train --task reward_patterns --rule librstdp.so` (task defaults: batch 4).
+fn train(out: &Path, seed: u64, threads: &str, iterations: &str) {
+    let rstdp = so("eligo_rstdp");
+    let seed = seed.to_string();
+    ok(&eligo(&[
+        "train",
+        "--task",
+        "reward_patterns",
+        "--quiet",
+        "--seed",
+        &seed,
+        "--threads",
+        threads,
+        "--iterations",
+        iterations,
+        "--rule",
+        arg(&rstdp),
+        "--out",
+        arg(out),
+    ]));
+}
+
+/// Seed 1: the initial network answers B (17 spikes) more than A (10); after 5 iterations
+/// (20 sequences) of rstdp it answers A far more than B (measured: A 44, B 2), and the go/no-go
+/// readout's test error (0.5 or more for the initial network) falls.
+#[test]
+fn rstdp_in_train_grows_the_rewarded_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = 1;
+    let t = patterns(seed);
+    let net0 = t.network(seed).build().unwrap();
+    train(dir.path(), seed, "1", "5");
+    let mut net = net0.clone();
+    let mut biases = weights::default_biases(&net);
+    weights::load(&dir.path().join("weights.npz"), &mut net, &mut biases).unwrap();
+    let (a0, b0) = (response(&net0, t.pattern(0)), response(&net0, t.pattern(1)));
+    let (a1, b1) = (response(&net, t.pattern(0)), response(&net, t.pattern(1)));
+    eprintln!("rec spikes to A / B: initial {a0} / {b0}, after 5 iterations {a1} / {b1}");
+    assert!(
+        a0 <= b0,
+        "the initial network should not favour A already: {a0} / {b0}"
+    );
+    assert!(a1 > a0, "the rewarded response did not grow: {a0} -> {a1}");
+    assert!(
+        b1 < b0,
+        "the unrewarded response did not shrink: {b0} -> {b1}"
+    );
+    assert!(a1 >= 2 * b1.max(1), "A {a1} is not clearly above B {b1}");
+    // only the plastic projection onto spiking neurons changed: the readout wiring did not
+    for (p0, p1) in net0.projections.iter().zip(&net.projections) {
+        if p0.name != "in->rec" {
+            assert_eq!(p0.weights, p1.weights, "'{}' changed", p0.name);
+        }
+    }
+    // A's synapses (rows 0-9) grew on average, B's (rows 10-19) shrank
+    let mean_rows = |n: &Network, rows: std::ops::Range<usize>| {
+        let p = &n.projections[0];
+        let s = p.indptr[rows.start] as usize..p.indptr[rows.end] as usize;
+        p.weights[s.clone()]
+            .iter()
+            .map(|&w| f64::from(w))
+            .sum::<f64>()
+            / s.len() as f64
+    };
+    assert!(mean_rows(&net, 0..10) > mean_rows(&net0, 0..10));
+    assert!(mean_rows(&net, 10..20) < mean_rows(&net0, 10..20));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    let err = summary["test_error"].as_f64().unwrap();
+    assert!(err < 0.25, "test error {err} after 5 iterations");
+}
+
+#[test]
+fn rstdp_in_train_is_bit_identical_on_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t1, t2) = (dir.path().join("t1"), dir.path().join("t2"));
+    train(&t1, 2, "1", "3");
+    train(&t2, 2, "2", "3");
+    let read = |d: &Path| std::fs::read(d.join("weights.npz")).unwrap();
+    assert!(
+        read(&t1) == read(&t2),
+        "weights.npz differ between 1 and 2 threads"
+    );
+    // and the rule did learn something in those 3 iterations
+    let w0 = patterns(2).network(2).build().unwrap();
+    let mut w = w0.clone();
+    let mut b = weights::default_biases(&w);
+    weights::load(&t1.join("weights.npz"), &mut w, &mut b).unwrap();
+    assert_ne!(w.projections[0].weights, w0.projections[0].weights);
+}
+
+/// Blocks of `BLOCK` steps: pattern A, silence, pattern B, silence, ...
+const BLOCK: u64 = 100;
+const BLOCKS: u64 = 12;
+
+/// The `simulate` network: `in` plays A and B alternately (each followed by a silent block),
+/// `rec` as in the task; 1 ms steps.
+fn simulate_toml(t: &RewardPatterns) -> String {
+    let mut times = Vec::new();
+    for b in 0..BLOCKS {
+        if b % 2 == 1 {
+            continue;
+        }
+        let k = ((b / 2) % 2) as usize;
+        for &(s, i) in t.pattern(k) {
+            times.push(format!("[{i}, {}.0]", b * BLOCK + s));
+        }
+    }
+    format!(
+        "dt_ms = 1.0\nduration_ms = {}.0\nseed = 7\n\n\
+         [[population]]\nname = \"in\"\nmodel = \"spike_times\"\nsize = 20\ntimes_ms = [{}]\n\n\
+         [[population]]\nname = \"rec\"\nmodel = \"lif\"\nsize = 10\ntau_m_ms = 20.0\n\
+         v_th = 0.6\nn_ref = 2\n\n\
+         [[projection]]\nfrom = \"in\"\nto = \"rec\"\nrule = \"all_to_all\"\n\
+         weight = {{ kind = \"uniform\", low = 0.0, high = 0.1 }}\ndelay_steps = 1\n",
+        BLOCKS * BLOCK,
+        times.join(", ")
+    )
+}
+
+/// The reward file's content: +1 while A plays, -1 while B plays, 0 in the silent blocks.
+fn reward_series() -> Vec<f32> {
+    (0..BLOCKS * BLOCK)
+        .map(|s| {
+            let b = s / BLOCK;
+            match (b % 2, (b / 2) % 2) {
+                (1, _) => 0.0,
+                (_, 0) => 1.0,
+                _ => -1.0,
+            }
+        })
+        .collect()
+}
+
+const RULE: &str = "eta = 0.0005\ntau_e_ms = 50.0\nw_max = 0.5\n";
+
+/// What `eligo simulate net.toml --rule librstdp.so --rule-config rule.toml --modulator
+/// reward=reward.npy --threads N` does, through the library (one sequence of the whole run,
+/// in pieces, then the end of the batch): the learned network.
+fn simulate(dir: &Path, toml: &str, threads: usize) -> Network {
+    let cfg = net_config::parse(toml).unwrap();
+    let net = cfg.network.build().unwrap();
+    let opts = SimOptions {
+        threads,
+        record: cfg.record.clone(),
+    };
+    let mut sim = Simulation::new(net, &opts).unwrap();
+    let k = sim.add_modulator("reward").unwrap();
+    let plugin = Plugin::load(&so("eligo_rstdp")).unwrap();
+    let rule_config = dir.join("rule.toml");
+    std::fs::write(&rule_config, RULE).unwrap();
+    let rc = config::load(&rule_config, &plugin).unwrap();
+    let names = sim.modulator_names().to_vec();
+    let r = RuleInstance::with_modulators(
+        plugin,
+        sim.network(),
+        &rc.values,
+        rc.host,
+        cfg.steps,
+        &names,
+    )
+    .unwrap();
+    sim.set_rule(r).unwrap();
+    sim.set_modulator_series(k, Some(reward_series()));
+    sim.begin_sequence().unwrap();
+    for _ in 0..cfg.steps / 300 {
+        sim.run(300, None).unwrap();
+    }
+    sim.run(cfg.steps % 300, None).unwrap();
+    sim.end_sequence(cfg.steps).unwrap();
+    sim.end_batch_of_one(cfg.steps).unwrap();
+    sim.network().clone()
+}
+
+/// In one simulated run of 1.2 s (three presentations of each pattern), rstdp strengthens the
+/// synapses of the rewarded pattern and weakens the other's, and `rec`'s response to A grows
+/// relative to B (initial and learned weights run without the rule); 1 and 2 threads give the
+/// same weights bit for bit.
+#[test]
+fn rstdp_in_simulate_grows_the_rewarded_synapses_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = patterns(1);
+    let toml = simulate_toml(&t);
+    let net0 = net_config::parse(&toml).unwrap().network.build().unwrap();
+    let one = simulate(dir.path(), &toml, 1);
+    let two = simulate(dir.path(), &toml, 2);
+    let bits = |n: &Network| -> Vec<u32> {
+        n.projections[0]
+            .weights
+            .iter()
+            .map(|w| w.to_bits())
+            .collect()
+    };
+    assert_eq!(
+        bits(&one),
+        bits(&two),
+        "1 and 2 threads learned different weights"
+    );
+
+    let p0 = &net0.projections[0];
+    let mean = |n: &Network, rows: std::ops::Range<usize>| {
+        let s = p0.indptr[rows.start] as usize..p0.indptr[rows.end] as usize;
+        let w = &n.projections[0].weights[s.clone()];
+        w.iter().map(|&x| f64::from(x)).sum::<f64>() / s.len() as f64
+    };
+    let (wa0, wb0, wa1, wb1) = (
+        mean(&net0, 0..10),
+        mean(&net0, 10..20),
+        mean(&one, 0..10),
+        mean(&one, 10..20),
+    );
+    eprintln!("mean weight from A / B: initial {wa0:.4} / {wb0:.4}, learned {wa1:.4} / {wb1:.4}");
+    assert!(wa1 > wa0 && wb1 < wb0, "A {wa0} -> {wa1}, B {wb0} -> {wb1}");
+    // the response, measured on the task's `in -> rec` (same patterns, these weights)
+    let mut task_net = t.network(1).build().unwrap();
+    let mut learned = task_net.clone();
+    task_net.projections[0].weights = net0.projections[0].weights.clone();
+    learned.projections[0].weights = one.projections[0].weights.clone();
+    assert_eq!(task_net.projections[0].indptr, p0.indptr);
+    let (a0, b0) = (
+        response(&task_net, t.pattern(0)),
+        response(&task_net, t.pattern(1)),
+    );
+    let (a1, b1) = (
+        response(&learned, t.pattern(0)),
+        response(&learned, t.pattern(1)),
+    );
+    eprintln!("rec spikes to A / B: initial {a0} / {b0}, learned {a1} / {b1}");
+    assert!(
+        a1 as f64 / (b1.max(1) as f64) > a0 as f64 / b0.max(1) as f64,
+        "A/B did not grow: {a0}/{b0} -> {a1}/{b1}"
+    );
+    assert!(a1 > a0, "{a0} -> {a1}");
+}

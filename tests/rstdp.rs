@@ -262,3 +262,45 @@ fn rstdp_in_simulate_grows_the_rewarded_synapses_on_any_thread_count() {
     );
     assert!(a1 > a0, "{a0} -> {a1}");
 }
+
+/// `eligo plugins` lists rstdp with its modulator parameter as a name and its default channel
+/// (not as the number range `= 0 [0, 0]` of a numeric parameter).
+#[test]
+fn rstdp_is_listed_with_its_modulator_parameter() {
+    let lib = so("eligo_rstdp");
+    let o = eligo(&["plugins", "--plugin-dir", arg(lib.parent().unwrap())]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .skip_while(|l| !l.starts_with("rstdp "))
+        .find(|l| l.trim_start().starts_with("modulator "))
+        .unwrap_or_else(|| panic!("no rstdp modulator line in:\n{out}"));
+    assert!(
+        line.contains("= \"reward\"") && line.contains("a modulator channel name"),
+        "{line}"
+    );
+    assert!(out.contains("tau_e_ms       = 200 ms"), "{out}");
+}
+
+/// A task without a `reward` channel: refused before training, naming the parameter, the
+/// channel and how to provide it.
+#[test]
+fn rstdp_on_a_task_without_reward_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = eligo(&[
+        "train",
+        "--task",
+        "evidence",
+        "--scale",
+        "0.1",
+        "--iterations",
+        "1",
+        "--quiet",
+        "--rule",
+        arg(&so("eligo_rstdp")),
+        "--out",
+        arg(dir.path()),
+    ]);
+    crate::common::refused(&o, &["modulator", "'reward'", "--modulator reward="]);
+}

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use eligo_engine::plugin::{Plugin, loader};
+use eligo_engine::plugin::{Plugin, config, loader};
 
 /// Arguments of `plugins`.
 #[derive(clap::Args)]
@@ -57,12 +57,17 @@ pub fn run(a: Args) -> Result<()> {
         );
         println!("    built with {}", p.signature);
         for q in &p.params {
+            let text = q.is_text();
             let range = match &q.choices {
                 Some(c) => format!("one of {}", c.join(" | ")),
+                // a string or a name: what it names, not a number range
+                None if text => config::kind_name(q.kind).to_string(),
                 None => format!("[{}, {}]", q.min, q.max),
             };
             let default = match &q.choices {
                 Some(c) => c.get(q.default as usize).cloned().unwrap_or_default(),
+                None if text && q.default_text.is_empty() => "(required)".to_string(),
+                None if text => format!("\"{}\"", q.default_text),
                 None => q.default.to_string(),
             };
             let unit = if q.unit.is_empty() {

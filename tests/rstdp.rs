@@ -162,13 +162,20 @@ fn reward_series() -> Vec<f32> {
         .collect()
 }
 
-const RULE: &str = "eta = 0.0005\ntau_e_ms = 50.0\nw_max = 0.5\n";
+fn data(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
 
-/// What `eligo simulate net.toml --rule librstdp.so --rule-config rule.toml --modulator
-/// reward=reward.npy --threads N` does, through the library (one sequence of the whole run,
-/// in pieces, then the end of the batch): the learned network.
-fn simulate(dir: &Path, toml: &str, threads: usize) -> Network {
-    let cfg = net_config::parse(toml).unwrap();
+/// What `eligo simulate data/reward_net.toml --rule librstdp.so --rule-config
+/// data/rstdp_sim.toml --modulator reward=data/reward.npy --threads N` does, through the library
+/// (one sequence of the whole run, in pieces, then the end of the batch): the learned network.
+fn simulate(threads: usize) -> Network {
+    let cfg = net_config::load(&data("reward_net.toml")).unwrap();
+    let (shape, reward) =
+        eligo_engine::io::npy::read_floats(&data("reward.npy"), "reward", 1 << 20, "").unwrap();
+    assert_eq!(shape, [cfg.steps]);
     let net = cfg.network.build().unwrap();
     let opts = SimOptions {
         threads,
@@ -177,9 +184,7 @@ fn simulate(dir: &Path, toml: &str, threads: usize) -> Network {
     let mut sim = Simulation::new(net, &opts).unwrap();
     let k = sim.add_modulator("reward").unwrap();
     let plugin = Plugin::load(&so("eligo_rstdp")).unwrap();
-    let rule_config = dir.join("rule.toml");
-    std::fs::write(&rule_config, RULE).unwrap();
-    let rc = config::load(&rule_config, &plugin).unwrap();
+    let rc = config::load(&data("rstdp_sim.toml"), &plugin).unwrap();
     let names = sim.modulator_names().to_vec();
     let r = RuleInstance::with_modulators(
         plugin,
@@ -191,7 +196,7 @@ fn simulate(dir: &Path, toml: &str, threads: usize) -> Network {
     )
     .unwrap();
     sim.set_rule(r).unwrap();
-    sim.set_modulator_series(k, Some(reward_series()));
+    sim.set_modulator_series(k, Some(reward));
     sim.begin_sequence().unwrap();
     for _ in 0..cfg.steps / 300 {
         sim.run(300, None).unwrap();
@@ -202,18 +207,33 @@ fn simulate(dir: &Path, toml: &str, threads: usize) -> Network {
     sim.network().clone()
 }
 
+/// The guide's example files are what this module says they are: the network plays the task's
+/// patterns (seed 1) in the blocks of [`simulate_toml`], the reward file is [`reward_series`].
+#[test]
+fn rstdp_example_files_match_the_task() {
+    let file = net_config::load(&data("reward_net.toml")).unwrap();
+    let want = net_config::parse(&simulate_toml(&patterns(1))).unwrap();
+    assert_eq!(file.network, want.network);
+    assert_eq!(file.steps, want.steps);
+    let (_, reward) =
+        eligo_engine::io::npy::read_floats(&data("reward.npy"), "reward", 1 << 20, "").unwrap();
+    assert_eq!(reward, reward_series());
+}
+
 /// In one simulated run of 1.2 s (three presentations of each pattern), rstdp strengthens the
 /// synapses of the rewarded pattern and weakens the other's, and `rec`'s response to A grows
 /// relative to B (initial and learned weights run without the rule); 1 and 2 threads give the
 /// same weights bit for bit.
 #[test]
 fn rstdp_in_simulate_grows_the_rewarded_synapses_on_any_thread_count() {
-    let dir = tempfile::tempdir().unwrap();
     let t = patterns(1);
-    let toml = simulate_toml(&t);
-    let net0 = net_config::parse(&toml).unwrap().network.build().unwrap();
-    let one = simulate(dir.path(), &toml, 1);
-    let two = simulate(dir.path(), &toml, 2);
+    let net0 = net_config::load(&data("reward_net.toml"))
+        .unwrap()
+        .network
+        .build()
+        .unwrap();
+    let one = simulate(1);
+    let two = simulate(2);
     let bits = |n: &Network| -> Vec<u32> {
         n.projections[0]
             .weights

@@ -324,3 +324,35 @@ fn rstdp_on_a_task_without_reward_is_refused() {
     ]);
     crate::common::refused(&o, &["modulator", "'reward'", "--modulator reward="]);
 }
+
+/// Every Rust snippet of the guide's rstdp section is the crate's code, verbatim (pieces
+/// separated by a `// ...` line are checked one by one).
+#[test]
+fn rstdp_guide_snippets_are_the_crate_s_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guide = std::fs::read_to_string(root.join("docs/writing-a-rule.md")).unwrap();
+    let lib = std::fs::read_to_string(root.join("plugins/rstdp/src/lib.rs")).unwrap();
+    let section = guide
+        .split("## A second worked example: reward-modulated STDP (three factors)")
+        .nth(1)
+        .expect("the guide has the rstdp section");
+    let mut blocks = 0;
+    for block in section.split("```rust\n").skip(1) {
+        let code = block.split("```").next().unwrap();
+        let mut piece = String::new();
+        for line in code.lines().chain(std::iter::once("// ...")) {
+            if line.trim_start().starts_with("// ...") {
+                assert!(
+                    piece.is_empty() || lib.contains(&piece),
+                    "not in plugins/rstdp/src/lib.rs:\n{piece}"
+                );
+                piece.clear();
+            } else {
+                piece.push_str(line);
+                piece.push('\n');
+            }
+        }
+        blocks += 1;
+    }
+    assert!(blocks >= 5, "only {blocks} snippets");
+}

@@ -642,9 +642,13 @@ fn run_jobs(
             sim.reset();
             sim.clamp(input, &s.input)?;
             // the sample's series of the task's channels (the evaluation lanes have none: no
-            // rule runs there)
-            for k in 0..sim.modulator_names().len() {
-                sim.set_modulator_series(k, s.modulators.get(k).cloned());
+            // rule runs there); a channel the sample gives no series reads 0, never the last
+            // sample's value
+            for (c, name) in task.modulators().iter().enumerate() {
+                if let Some(k) = sim.modulator_names().iter().position(|n| n == name) {
+                    let series = s.modulators.get(c).cloned().unwrap_or_default();
+                    sim.set_modulator_series(k, Some(series));
+                }
             }
             let n_out = sim.network().populations[readout].size as usize;
             sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;

@@ -18,6 +18,7 @@ mod optimizer;
 mod params;
 mod plugin_loading;
 mod plugins;
+mod rstdp;
 mod rule_api;
 mod sim_weights;
 mod tasks;

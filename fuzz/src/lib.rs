@@ -283,6 +283,7 @@ impl Task for TinyTask {
                 targets: vec![0.1; 20],
             },
             label: None,
+            modulators: Vec::new(),
         }
     }
     fn defaults(&self) -> Defaults {

@@ -12,7 +12,8 @@ use eligo_engine::train::{RunSpec, Schedule, TrainingRun};
 pub struct Args {
     /// Task: evidence (cue accumulation, NC Fig. 3), evidence-lif (its LIF-only control),
     /// store-recall, pattern (pattern generation), sine-waves (NEST 3.10's e-prop example),
-    /// digits (UCI 8x8 handwritten digits, row by row).
+    /// digits (UCI 8x8 handwritten digits, row by row), reward_patterns (a rewarded and an
+    /// unrewarded input pattern, for reward-modulated rules such as rstdp).
     #[arg(long, default_value = "evidence")]
     pub task: String,
     /// Learning rule plugin: eprop, bptt, or a path.

@@ -42,6 +42,13 @@ pub struct ParamSpec {
     pub default_text: String,
 }
 
+impl ParamSpec {
+    /// True for a string or a name (population, projection, modulator): a text value.
+    pub fn is_text(&self) -> bool {
+        !matches!(self.kind, ParamKind::Number | ParamKind::Choice)
+    }
+}
+
 /// A loaded, checked rule library (or a statically linked rule).
 #[derive(Debug, Clone)]
 pub struct Plugin {

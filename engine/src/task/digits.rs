@@ -313,6 +313,7 @@ impl Task for Digits {
                 to: self.steps(),
             },
             label: Some(label),
+            modulators: Vec::new(),
         }
     }
 

@@ -126,6 +126,7 @@ impl Task for Evidence {
                 to: self.steps,
             },
             label: Some(label),
+            modulators: Vec::new(),
         }
     }
 

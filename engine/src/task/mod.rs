@@ -9,6 +9,7 @@
 pub mod digits;
 pub mod evidence;
 pub mod pattern;
+pub mod reward_patterns;
 pub mod sine_waves;
 pub mod store_recall;
 
@@ -47,6 +48,9 @@ pub struct Sample {
     pub loss: Loss,
     /// Class label (classification).
     pub label: Option<usize>,
+    /// One series per modulator channel of the task ([`Task::modulators`], same order), a
+    /// value per step; empty for tasks without channels.
+    pub modulators: Vec<Vec<f32>>,
 }
 
 /// Training settings a task recommends (the paper's, where it gives them).
@@ -96,6 +100,12 @@ pub trait Task: Send + Sync {
     fn test_sequences(&self, batch: usize) -> usize {
         (4 * batch).max(256)
     }
+    /// Names of the modulator channels the task fills (e.g. `reward`); every sample carries
+    /// one series per channel in [`Sample::modulators`]. Training adds them to each lane's
+    /// simulation before the rule is created, so rules find them by name.
+    fn modulators(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// The tasks `--task` knows.
@@ -106,6 +116,7 @@ pub const TASKS: &[&str] = &[
     "store-recall",
     "sine-waves",
     "digits",
+    "reward_patterns",
 ];
 
 /// Options every task takes.
@@ -135,6 +146,7 @@ pub fn by_name(name: &str, opts: &TaskOptions) -> Result<Box<dyn Task>> {
         "store-recall" => Ok(Box::new(store_recall::StoreRecall::new(opts))),
         "sine-waves" => Ok(Box::new(sine_waves::SineWaves::new(opts))),
         "digits" => Ok(Box::new(digits::Digits::new(opts)?)),
+        "reward_patterns" => Ok(Box::new(reward_patterns::RewardPatterns::new(opts))),
         other => Err(Error::input(
             "--task",
             other,

@@ -182,6 +182,7 @@ impl Task for Pattern {
                 targets: self.target.clone(),
             },
             label: None,
+            modulators: Vec::new(),
         }
     }
 

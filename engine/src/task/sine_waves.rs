@@ -154,6 +154,7 @@ impl Task for SineWaves {
                 targets: self.target.clone(),
             },
             label: None,
+            modulators: Vec::new(),
         }
     }
 

@@ -136,6 +136,7 @@ impl StoreRecall {
                 to: (recall + 1) * self.slot_ms,
             },
             label: Some(label),
+            modulators: Vec::new(),
         };
         (sample, Layout { store, recall })
     }

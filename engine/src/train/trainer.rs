@@ -7,8 +7,9 @@
 //! gradients or changes are summed in lane order. So the result is bit-identical for any
 //! number of threads. Per batch:
 //!
-//! 1. every lane: for each of its sequences, reset, clamp the sample's input, set the teacher,
-//!    run, end the sequence (rules compute gradients), count spikes per neuron;
+//! 1. every lane: for each of its sequences, reset, clamp the sample's input, set the sample's
+//!    modulator series (the task's channels, e.g. a reward), set the teacher, run, end the
+//!    sequence (rules compute gradients), count spikes per neuron;
 //! 2. the per-neuron spike counts of all lanes are added (integers: order-free) and every lane's
 //!    rule ends the batch with the batch rates (regularizer);
 //! 3. a gradient rule: weight and bias gradients are summed in lane order and the optimizer
@@ -165,12 +166,18 @@ impl Trainer {
         let mut lanes = Vec::with_capacity(n_lanes);
         for _ in 0..n_lanes {
             let mut sim = Simulation::new(net.clone(), &SimOptions::default())?;
-            let r = RuleInstance::new(
+            // the task's modulator channels exist before the rule is created (it finds them
+            // by name); each sample fills them (see `run_jobs`)
+            for name in task.modulators() {
+                sim.add_modulator(name)?;
+            }
+            let r = RuleInstance::with_modulators(
                 plugin.clone(),
                 &net,
                 rule_values,
                 host.clone(),
                 task.steps(),
+                sim.modulator_names(),
             )?;
             sim.set_rule(r)?;
             lanes.push(Lane { sim });
@@ -666,6 +673,15 @@ fn run_jobs(
             let s = task.sample(split, index);
             sim.reset();
             sim.clamp(input, &s.input)?;
+            // the sample's series of the task's channels (the evaluation lanes have none: no
+            // rule runs there); a channel the sample gives no series reads 0, never the last
+            // sample's value
+            for (c, name) in task.modulators().iter().enumerate() {
+                if let Some(k) = sim.modulator_names().iter().position(|n| n == name) {
+                    let series = s.modulators.get(c).cloned().unwrap_or_default();
+                    sim.set_modulator_series(k, Some(series));
+                }
+            }
             let n_out = sim.network().populations[readout].size as usize;
             sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
             // per neuron (counted while a rule is attached)

@@ -31,6 +31,11 @@
 //! [[recorder]]
 //! population = "rec"
 //! kind = "spikes"              # or "state" with variable = "v" and neurons = [0, 1]
+//!
+//! [[rule]]                     # learning rules for `eligo simulate`/`grad` without --rule
+//! rule = "stdp"                # a plugin name or library path (relative to this file)
+//! config = "stdp_exc.toml"     # its rule config (relative to this file), or instead the
+//! # a_plus = 0.01             #   rule's parameters inline, with [rule.host]/[rule.optimizer]
 //! ```
 //!
 //! Every error names the file, the field, the value, what is allowed and what to try.
@@ -58,6 +63,22 @@ pub struct SimConfig {
     pub steps: u64,
     /// What to record (population indices).
     pub record: RecordSpec,
+    /// Learning rules of the `[[rule]]` tables, in file order.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// A `[[rule]]` table: a learning rule with its configuration, either a rule config file or
+/// the same fields inline (checked against the rule's parameters when it is loaded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSpec {
+    /// Where it is in the file, for messages (`rule[0]`).
+    pub at: String,
+    /// A plugin name or library path (relative paths resolved against the file by [`load`]).
+    pub rule: String,
+    /// A rule config file (relative paths resolved against the file by [`load`]).
+    pub config: Option<PathBuf>,
+    /// Inline rule config: the rule's parameters and `host`/`optimizer` tables.
+    pub inline: Table,
 }
 
 /// Read and validate a description file. Does not draw the network yet.
@@ -73,6 +94,19 @@ pub fn load(path: &Path) -> Result<SimConfig> {
     })?;
     let mut c = parse(&text).map_err(|e| e.in_file(path))?;
     c.file = Some(path.to_path_buf());
+    let dir = path.parent().unwrap_or(Path::new(""));
+    for r in &mut c.rules {
+        let is_path = r.rule.contains(std::path::MAIN_SEPARATOR)
+            || r.rule.ends_with(std::env::consts::DLL_SUFFIX);
+        if is_path && Path::new(&r.rule).is_relative() {
+            r.rule = dir.join(&r.rule).display().to_string();
+        }
+        if let Some(f) = &mut r.config
+            && f.is_relative()
+        {
+            *f = dir.join(&*f);
+        }
+    }
     Ok(c)
 }
 
@@ -95,6 +129,7 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     let pops = t.array_of_tables("population")?;
     let projs = t.array_of_tables("projection")?;
     let recs = t.array_of_tables("recorder")?;
+    let rule_tables = t.array_of_tables("rule")?;
     t.finish(&[
         "dt_ms",
         "duration_ms",
@@ -102,6 +137,7 @@ pub fn parse(text: &str) -> Result<SimConfig> {
         "population",
         "projection",
         "recorder",
+        "rule",
     ])?;
 
     let populations = pops
@@ -131,11 +167,17 @@ pub fn parse(text: &str) -> Result<SimConfig> {
             &mut record,
         )?;
     }
+    let rules = rule_tables
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| rule_spec(r, &format!("rule[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
     let c = SimConfig {
         file: None,
         network,
         steps,
         record,
+        rules,
     };
     c.estimate(1)?.check(crate::limits::memory_limit()?)?;
     Ok(c)
@@ -193,6 +235,33 @@ fn recorder(
         }
     }
     Ok(())
+}
+
+/// One `[[rule]]` table.
+fn rule_spec(table: Table, at: &str) -> Result<RuleSpec> {
+    let mut f = Fields::new(table, at);
+    let rule = f.string("rule")?;
+    let config = match f.take("config") {
+        None => None,
+        Some(v) => Some(PathBuf::from(as_string(v, &format!("{at}.config"))?)),
+    };
+    let inline = f.rest();
+    if config.is_some()
+        && let Some(k) = inline.keys().next()
+    {
+        return Err(Error::input(
+            format!("{at}.{k}"),
+            "",
+            "a [[rule]] takes either `config = \"FILE.toml\"` or its parameters inline, not both",
+            "move the inline fields into the rule config file, or drop `config`",
+        ));
+    }
+    Ok(RuleSpec {
+        at: at.to_string(),
+        rule,
+        config,
+        inline,
+    })
 }
 
 /// Steps of state samples a recorder holds in memory between writes (`eligo simulate` writes

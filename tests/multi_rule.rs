@@ -327,3 +327,130 @@ fn rule_tables_in_the_network_file_equal_the_same_rules_on_the_command_line() {
     );
     assert_eq!(one["rules"].as_array().unwrap().len(), 1);
 }
+
+/// e-prop on the small LSNN with `rule_tomls` attached in order (a regression target), after
+/// one sequence: the simulation (with every rule's gradients).
+fn eprop_run(rule_tomls: &[&str]) -> Simulation {
+    let steps = 200;
+    let spec = crate::common::lsnn(3, false, true);
+    let mut sim = Simulation::new(spec.build().unwrap(), &SimOptions::default()).unwrap();
+    for text in rule_tomls {
+        let plugin = Plugin::load(&so("eligo_eprop")).unwrap();
+        let cfg = config::parse(text, &plugin).unwrap();
+        let r = RuleInstance::new(plugin, sim.network(), &cfg.values, cfg.host, steps).unwrap();
+        sim.add_rule(r).unwrap();
+    }
+    let targets: Vec<f32> = (0..steps * 2).map(|t| (t as f32 * 0.05).sin()).collect();
+    let loss = eligo_engine::optim::Loss::Mse { targets };
+    let teacher = eligo_engine::optim::Teacher::new(2, 2, loss, 1);
+    sim.set_teacher(Some(teacher)).unwrap();
+    sim.run_sequence(steps, None).unwrap();
+    sim.end_batch_of_one(steps).unwrap();
+    sim
+}
+
+const EPROP_IN: &str =
+    "[host]\nplastic = [\"in->rec\"]\nw_max = 0.05\n[optimizer]\nkind = \"sgd\"\nlr = 0.1\n";
+const EPROP_REST: &str = "[host]\nplastic = [\"rec->rec\", \"rec->out\"]\n";
+
+#[test]
+fn two_gradient_rules_equal_each_alone_and_each_optimizer_leaves_the_other_rules_projections() {
+    // gradient rules change no weight during the sequence, so they cannot interact through
+    // the dynamics: each projection's gradient is the one its rule computes alone
+    let alone_in = eprop_run(&[EPROP_IN]);
+    let alone_rest = eprop_run(&[EPROP_REST]);
+    let mut both = eprop_run(&[EPROP_IN, EPROP_REST]);
+    let names: Vec<String> = both
+        .network()
+        .projections
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(names, ["in->rec", "rec->rec", "rec->out"]);
+    assert!(alone_in.grads()[0].iter().any(|g| *g != 0.0), "not a test");
+    assert_eq!(both.rule_grads(0)[0], alone_in.grads()[0]);
+    for j in [1, 2] {
+        assert!(
+            alone_rest.grads()[j].iter().any(|g| *g != 0.0),
+            "not a test"
+        );
+        assert_eq!(both.rule_grads(1)[j], alone_rest.grads()[j], "{}", names[j]);
+    }
+    assert_eq!(both.rule_bias_grads(1)[2], alone_rest.bias_grads()[2]);
+    // rule 1's optimizer (w_max 0.05) steps `in->rec` and leaves rule 2's projections alone,
+    // though many of their weights lie above its bound
+    let before: Vec<Vec<f32>> = both
+        .network()
+        .projections
+        .iter()
+        .map(|p| p.weights.clone())
+        .collect();
+    assert!(before[1].iter().chain(&before[2]).any(|w| *w > 0.05));
+    let plugin = Plugin::load(&so("eligo_eprop")).unwrap();
+    let host = config::parse(EPROP_IN, &plugin).unwrap().host;
+    let mut opt = host.build_optimizer(both.network(), &[]).unwrap();
+    both.apply_rule_gradients(0, &mut opt).unwrap();
+    let after = &both.network().projections;
+    assert_ne!(after[0].weights, before[0]);
+    assert!(after[0].weights.iter().all(|w| *w <= 0.05));
+    assert_eq!(after[1].weights, before[1]);
+    assert_eq!(after[2].weights, before[2]);
+}
+
+#[test]
+fn each_rules_state_is_saved_and_restored_in_attach_order() {
+    let cfg = net_config::parse(NET).unwrap();
+    let build = |rules: &[&str]| {
+        let mut sim =
+            Simulation::new(cfg.network.build().unwrap(), &SimOptions::default()).unwrap();
+        for text in rules {
+            let plugin = Plugin::load(&so("eligo_stdp")).unwrap();
+            let rc = config::parse(text, &plugin).unwrap();
+            let r =
+                RuleInstance::new(plugin, sim.network(), &rc.values, rc.host, cfg.steps).unwrap();
+            sim.add_rule(r).unwrap();
+        }
+        sim
+    };
+    let mut ran = build(&[RULE_A, RULE_B]);
+    ran.run_sequence(cfg.steps, None).unwrap();
+    let states = ran.save_rule_states().unwrap();
+    assert_eq!(states.len(), 2);
+    let mut fresh = build(&[RULE_A, RULE_B]);
+    assert_ne!(fresh.save_rule_states().unwrap(), states, "not a test");
+    fresh.load_rule_states(&states).unwrap();
+    assert_eq!(fresh.save_rule_states().unwrap(), states);
+    // one state per rule, or nothing is loaded
+    let mut one = build(&[RULE_A]);
+    let err = one.load_rule_states(&states).unwrap_err().to_string();
+    assert!(
+        err.contains("1 rules") && err.contains("one state per rule"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rule_table_with_a_config_file_and_inline_fields_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let [net, ..] = files(
+        tmp.path(),
+        "\n[[rule]]\nrule = \"stdp\"\nconfig = \"a.toml\"\na_plus = 0.1\n",
+    );
+    let o = eligo(&[
+        "simulate",
+        arg(&net),
+        "--quiet",
+        "--out",
+        arg(&tmp.path().join("out")),
+    ]);
+    refused(&o, &["rule[0].a_plus", "not both"]);
+    let [net, ..] = files(tmp.path(), "\n[[rule]]\nconfig = \"a.toml\"\n");
+    let o = eligo(&[
+        "simulate",
+        arg(&net),
+        "--quiet",
+        "--out",
+        arg(&tmp.path().join("out")),
+    ]);
+    refused(&o, &["rule[0].rule", "required"]);
+}

@@ -12,6 +12,7 @@ mod events_hostile;
 mod faults;
 mod grad;
 mod limits;
+mod multi_rule;
 mod network_spec;
 mod npy_input;
 mod optimizer;

@@ -176,7 +176,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut sim = Simulation::new(net, &opts)?;
     sim.set_biases(readout, &biases[readout]);
     sim.clamp(input_pop, &binned)?;
-    if a.rule.rule.is_none() {
+    if a.rule.rule.is_empty() && cfg.rules.is_empty() {
         return Err(Error::input(
             "--rule",
             "missing",
@@ -185,18 +185,27 @@ pub fn run(a: Args) -> Result<()> {
         )
         .into());
     }
-    super::rule::attach(&a.rule, &mut sim, steps)?;
+    super::rule::attach(&a.rule, &mut sim, steps, &cfg.rules, file)?;
     sim.set_teacher(Some(Teacher::new(readout, n_out, loss, 1)))?;
     sim.run_sequence(steps, None)?;
     sim.end_batch_of_one(steps)?;
 
     let net = sim.network();
     let mut out: BTreeMap<String, Out> = weights::arrays(net, &biases, "weights/");
+    // with several rules, a projection's gradient is that of the rule learning it (else the
+    // first rule's that has one); a readout's bias gradient the first rule's that has one
+    let n_rules = sim.rules().len();
     for (j, p) in net.projections.iter().enumerate() {
-        if !sim.grads()[j].is_empty() {
+        let owner = sim.rules().position(|r| r.plastic()[j]);
+        let grad = owner
+            .into_iter()
+            .chain(0..n_rules)
+            .map(|k| &sim.rule_grads(k)[j])
+            .find(|g| !g.is_empty());
+        if let Some(g) = grad {
             out.insert(
                 format!("grad/{}/data", p.name),
-                Out::F32(vec![p.len() as u64], sim.grads()[j].clone()),
+                Out::F32(vec![p.len() as u64], g.clone()),
             );
             out.insert(
                 format!("grad/{}/indptr", p.name),
@@ -208,8 +217,11 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
     }
-    for (pop, g) in net.populations.iter().zip(sim.bias_grads()) {
-        if !g.is_empty() {
+    for (i, pop) in net.populations.iter().enumerate() {
+        let g = (0..n_rules)
+            .map(|k| &sim.rule_bias_grads(k)[i])
+            .find(|g| !g.is_empty());
+        if let Some(g) = g {
             out.insert(
                 format!("grad/{}/bias", pop.name),
                 Out::F32(vec![g.len() as u64], g.clone()),

@@ -1,8 +1,11 @@
-//! `--rule`, `--rule-config`, `--plugin-dir`: attaching a learning-rule plugin to a run.
+//! `--rule`, `--rule-config`, `--plugin-dir`, `--param`, `--modulator`: attaching learning-rule
+//! plugins to a run — one or several, from the command line or the network description's
+//! `[[rule]]` tables.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use eligo_engine::io::config::RuleSpec;
 use eligo_engine::io::npy;
 use eligo_engine::optim::Optimizer;
 use eligo_engine::plugin::{RuleInstance, config, loader};
@@ -13,60 +16,217 @@ use serde_json::{Value, json};
 #[derive(clap::Args, Clone, Default)]
 pub struct RuleArgs {
     /// Learning rule: a plugin name (see `eligo plugins`) or the path of a plugin library.
+    /// Repeat for several rules, each on its own projections (`[host] plastic` in each rule
+    /// config). Default: the network description's `[[rule]]` tables.
     #[arg(long)]
-    pub rule: Option<String>,
-    /// The rule's parameters and host options (TOML; see docs/writing-a-rule.md).
+    pub rule: Vec<String>,
+    /// The rule's parameters and host options (TOML; see docs/writing-a-rule.md). With several
+    /// --rule: one per rule, in the same order.
     #[arg(long, requires = "rule")]
-    pub rule_config: Option<PathBuf>,
+    pub rule_config: Vec<PathBuf>,
     /// Extra directory to look for plugins in (searched first; repeatable).
     #[arg(long)]
     pub plugin_dir: Vec<PathBuf>,
-    /// Any parameter of the rule, e.g. --param a_plus=0.01 (repeatable; wins over
-    /// --rule-config).
-    #[arg(long, value_name = "NAME=VALUE", requires = "rule")]
+    /// Any parameter of the rule, e.g. --param a_plus=0.01 (repeatable; wins over the rule
+    /// config). With several rules, name the rule: RULE.NAME=VALUE, RULE its name or its
+    /// position (1, 2, ...), e.g. --param 2.a_plus=0.01.
+    #[arg(long, value_name = "[RULE.]NAME=VALUE")]
     pub param: Vec<String>,
-    /// A modulator channel for the rule (a reward, a neuromodulator trace): a 1-D float .npy
-    /// with one value per step of the run, read by the rule at each step (repeatable).
-    #[arg(long, value_name = "NAME=FILE.npy", requires = "rule")]
+    /// A modulator channel for the rules (a reward, a neuromodulator trace): a 1-D float .npy
+    /// with one value per step of the run, read by the rules at each step (repeatable).
+    #[arg(long, value_name = "NAME=FILE.npy")]
     pub modulator: Vec<String>,
 }
 
-/// Load, configure and attach the rule, if one was asked for; returns the optimizer that
-/// applies a gradient rule's output.
-pub fn attach(args: &RuleArgs, sim: &mut Simulation, seq_len: u64) -> Result<Option<Optimizer>> {
-    let Some(rule) = &args.rule else {
-        return Ok(None);
-    };
-    let plugin = loader::find(rule, &args.plugin_dir)?;
-    let mut cfg = match &args.rule_config {
-        Some(p) => config::load(p, &plugin)?,
-        None => config::defaults(&plugin),
-    };
-    for p in eligo_engine::train::setup::parse_params(&args.param)? {
-        eligo_engine::train::setup::set_named(&plugin, &mut cfg.values, &p)?;
+/// A rule to attach: its plugin and configuration, and the file errors in the configuration
+/// point at.
+struct Chosen {
+    plugin: eligo_engine::plugin::Plugin,
+    cfg: config::RuleConfig,
+    file: Option<PathBuf>,
+}
+
+/// The rules the command line names (or, if none, the network description's `[[rule]]`
+/// tables), loaded and configured.
+fn choose(args: &RuleArgs, file_rules: &[RuleSpec], net_file: &Path) -> Result<Vec<Chosen>> {
+    if !args.rule_config.is_empty() && args.rule_config.len() != args.rule.len() {
+        return Err(Error::input(
+            "--rule-config",
+            format!(
+                "{} given for {} --rule",
+                args.rule_config.len(),
+                args.rule.len()
+            ),
+            "give one --rule-config per --rule, in the same order, or none (every rule then takes its defaults)",
+            "e.g. --rule stdp --rule-config a.toml --rule stdp --rule-config b.toml",
+        )
+        .into());
     }
-    let in_file = |e: Error| match &args.rule_config {
-        Some(p) => e.in_file(p),
-        None => e,
-    };
-    let optimizer = cfg
-        .host
-        .build_optimizer(sim.network(), &[])
-        .map_err(in_file)?;
+    if !args.rule.is_empty() {
+        return args
+            .rule
+            .iter()
+            .enumerate()
+            .map(|(k, rule)| {
+                let plugin = loader::find(rule, &args.plugin_dir)?;
+                let file = args.rule_config.get(k).cloned();
+                let cfg = match &file {
+                    Some(p) => config::load(p, &plugin)?,
+                    None => config::defaults(&plugin),
+                };
+                Ok(Chosen { plugin, cfg, file })
+            })
+            .collect();
+    }
+    file_rules
+        .iter()
+        .map(|r| {
+            let plugin = loader::find(&r.rule, &args.plugin_dir)
+                .map_err(|e| e.under(&format!("{}.rule", r.at)).in_file(net_file))?;
+            let (cfg, file) = match &r.config {
+                Some(p) => (
+                    config::load(p, &plugin).map_err(|e| e.under(&r.at).in_file(net_file))?,
+                    Some(p.clone()),
+                ),
+                None => {
+                    let text = toml::to_string(&r.inline).unwrap_or_default();
+                    let cfg = config::parse(&text, &plugin)
+                        .map_err(|e| e.under(&r.at).in_file(net_file))?;
+                    (cfg, Some(net_file.to_path_buf()))
+                }
+            };
+            Ok(Chosen { plugin, cfg, file })
+        })
+        .collect()
+}
+
+/// Which rule (index into `names`) a `--param` selector names: a position 1.. or a unique
+/// rule name.
+fn select(sel: &str, names: &[&str]) -> Option<std::result::Result<usize, String>> {
+    if let Ok(k) = sel.parse::<usize>() {
+        return (1..=names.len())
+            .contains(&k)
+            .then_some(Ok(k - 1))
+            .or(Some(Err(format!(
+                "there is no rule {k}; the run has {} rules",
+                names.len()
+            ))));
+    }
+    let hits: Vec<usize> = (0..names.len()).filter(|&i| names[i] == sel).collect();
+    match hits[..] {
+        [] => None,
+        [k] => Some(Ok(k)),
+        _ => Some(Err(format!(
+            "{} rules are named '{sel}'; name the rule by its position instead",
+            hits.len()
+        ))),
+    }
+}
+
+/// Apply `--param` to the chosen rules: `NAME=VALUE` with one rule, `RULE.NAME=VALUE` (RULE a
+/// rule's name or position) with any number.
+fn apply_params(args: &RuleArgs, chosen: &mut [Chosen]) -> Result<()> {
+    let names: Vec<String> = chosen.iter().map(|c| c.plugin.name.clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for mut p in eligo_engine::train::setup::parse_params(&args.param)? {
+        let target = match p.name.split_once('.') {
+            Some((sel, name)) => match select(sel, &names) {
+                Some(Ok(k)) => {
+                    p.name = name.to_string();
+                    Some(k)
+                }
+                Some(Err(why)) => {
+                    return Err(Error::input(
+                        p.field.clone(),
+                        sel,
+                        why,
+                        "write --param RULE.NAME=VALUE, RULE a rule's name or position (1, 2, ...)",
+                    )
+                    .into());
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let k = match (target, chosen.len()) {
+            (Some(k), _) => k,
+            (None, 1) => 0,
+            (None, n) => {
+                return Err(Error::input(
+                    p.field.clone(),
+                    &p.name,
+                    format!("the run has {n} rules ({}): say which one", names.join(", ")),
+                    format!(
+                        "write --param RULE.{}=VALUE, RULE a rule's name (if unique) or its position 1..{n}",
+                        p.name
+                    ),
+                )
+                .into());
+            }
+        };
+        eligo_engine::train::setup::set_named(&chosen[k].plugin, &mut chosen[k].cfg.values, &p)?;
+    }
+    Ok(())
+}
+
+/// Load, configure and attach the rules the command line names or, if none, the network
+/// description's (`file_rules`, from `net_file`); returns one optimizer per rule, in attach
+/// order, to apply a gradient rule's output.
+pub fn attach(
+    args: &RuleArgs,
+    sim: &mut Simulation,
+    seq_len: u64,
+    file_rules: &[RuleSpec],
+    net_file: &Path,
+) -> Result<Vec<Optimizer>> {
+    let mut chosen = choose(args, file_rules, net_file)?;
+    if chosen.is_empty() {
+        let given = if !args.param.is_empty() {
+            Some("--param")
+        } else if !args.modulator.is_empty() {
+            Some("--modulator")
+        } else {
+            None
+        };
+        if let Some(flag) = given {
+            return Err(Error::input(
+                flag,
+                "",
+                "is for a learning rule, and the run has none",
+                "name one with --rule, or add a [[rule]] table to the network description",
+            )
+            .into());
+        }
+        return Ok(Vec::new());
+    }
+    apply_params(args, &mut chosen)?;
     for m in &args.modulator {
         add_modulator(sim, m, seq_len)?;
     }
-    let inst = RuleInstance::with_modulators(
-        plugin,
-        sim.network(),
-        &cfg.values,
-        cfg.host,
-        seq_len,
-        sim.modulator_names(),
-    )
-    .map_err(in_file)?;
-    sim.set_rule(inst)?;
-    Ok(Some(optimizer))
+    let mut optimizers = Vec::with_capacity(chosen.len());
+    for c in chosen {
+        let in_file = |e: Error| match &c.file {
+            Some(p) => e.in_file(p),
+            None => e,
+        };
+        optimizers.push(
+            c.cfg
+                .host
+                .build_optimizer(sim.network(), &[])
+                .map_err(in_file)?,
+        );
+        let inst = RuleInstance::with_modulators(
+            c.plugin,
+            sim.network(),
+            &c.cfg.values,
+            c.cfg.host,
+            seq_len,
+            sim.modulator_names(),
+        )
+        .map_err(in_file)?;
+        sim.add_rule(inst)?;
+    }
+    Ok(optimizers)
 }
 
 /// `--modulator NAME=FILE.npy`: a channel with one value per step of the `steps`-step run.
@@ -99,11 +259,8 @@ fn add_modulator(sim: &mut Simulation, arg: &str, steps: u64) -> Result<()> {
     Ok(())
 }
 
-/// What the summary says about the rule.
-pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> Value {
-    let Some(r) = sim.rule() else {
-        return Value::Null;
-    };
+/// What the summary says about rule `k` (attach order).
+fn rule_summary(sim: &Simulation, k: usize, r: &RuleInstance, initial: &[Vec<f32>]) -> Value {
     let p = r.plugin();
     let net = sim.network();
     let projections: Vec<Value> = net
@@ -115,17 +272,39 @@ pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> Value {
             json!({"name": proj.name, "mean_weight_before": mean(w0), "mean_weight_after": mean(&proj.weights)})
         })
         .collect();
+    let plastic: Vec<&str> = net
+        .projections
+        .iter()
+        .zip(r.plastic())
+        .filter(|(_, on)| **on)
+        .map(|(proj, _)| proj.name.as_str())
+        .collect();
     let grads: Vec<f64> = sim
-        .grads()
+        .rule_grads(k)
         .iter()
         .map(|g| g.iter().map(|x| f64::from(x.abs())).sum())
         .collect();
     json!({
         "name": p.name, "version": p.version,
         "path": p.path.as_ref().map(|x| x.display().to_string()),
+        "plastic": plastic,
         "changes_applied": r.changes_applied(),
-        "diagnostics": sim.diagnostics().values().into_iter().map(|(k, v)| (k, json!(v))).collect::<serde_json::Map<String, Value>>(),
+        "diagnostics": sim.rule_diagnostics(k).values().into_iter().map(|(k, v)| (k, json!(v))).collect::<serde_json::Map<String, Value>>(),
         "projections": projections,
         "gradient_l1": grads,
     })
+}
+
+/// What the summary says about the rules: one object per rule, in attach order (`rules`), and
+/// the first of them as `rule` (null without rules), as before several rules were possible.
+pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> (Value, Value) {
+    let all: Vec<Value> = sim
+        .rules()
+        .enumerate()
+        .map(|(k, r)| rule_summary(sim, k, r, initial))
+        .collect();
+    (
+        all.first().cloned().unwrap_or(Value::Null),
+        Value::Array(all),
+    )
 }

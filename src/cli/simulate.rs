@@ -209,7 +209,7 @@ pub fn run(a: Args) -> Result<()> {
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
-    let mut optimizer = super::rule::attach(&a.rule, &mut sim, cfg.steps)?;
+    let mut optimizers = super::rule::attach(&a.rule, &mut sim, cfg.steps, &cfg.rules, &file)?;
     let initial: Vec<Vec<f32>> = sim
         .network()
         .projections
@@ -285,8 +285,8 @@ pub fn run(a: Args) -> Result<()> {
     sim.end_sequence(cfg.steps)?;
     sim.end_batch_of_one(cfg.steps)?;
     replay.finish()?;
-    if let Some(opt) = &mut optimizer {
-        sim.apply_gradients(opt)?;
+    for (k, opt) in optimizers.iter_mut().enumerate() {
+        sim.apply_rule_gradients(k, opt)?;
     }
     weight_files.sample(&sim, cfg.steps)?;
     let sim_s = t_sim.elapsed().as_secs_f64();
@@ -313,6 +313,7 @@ pub fn run(a: Args) -> Result<()> {
             })
         })
         .collect();
+    let (rule_first, rules) = super::rule::summary(&sim, &initial);
     let summary = json!({
         "config": file.display().to_string(),
         "eligo_version": env!("CARGO_PKG_VERSION"),
@@ -329,7 +330,8 @@ pub fn run(a: Args) -> Result<()> {
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,
-        "rule": super::rule::summary(&sim, &initial),
+        "rule": rule_first,
+        "rules": rules,
     });
     let text = serde_json::to_string_pretty(&summary)?;
     // the summary marks a complete set: renamed last

@@ -36,6 +36,10 @@
 //! kind = "weights"             # weights_<projection>.npy: samples x synapses (f32)
 //! projection = "rec->rec"      # or a list: ["input->rec", "rec->rec"]
 //! every_ms = 10.0              # one row after each 10 ms: rows at t = 10, 20, .. ms
+//! [[rule]]                     # learning rules for `eligo simulate`/`grad` without --rule
+//! rule = "stdp"                # a plugin name or library path (relative to this file)
+//! config = "stdp_exc.toml"     # its rule config (relative to this file), or instead the
+//! # a_plus = 0.01             #   rule's parameters inline, with [rule.host]/[rule.optimizer]
 //! ```
 //!
 //! A `weights` recorder writes `weights_<projection>.npy` for each listed projection: float32,
@@ -77,6 +81,22 @@ pub struct SimConfig {
     pub record: RecordSpec,
     /// Weight recorders (projection indices), in the order of the file.
     pub weights: Vec<WeightProbe>,
+    /// Learning rules of the `[[rule]]` tables, in file order.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// A `[[rule]]` table: a learning rule with its configuration, either a rule config file or
+/// the same fields inline (checked against the rule's parameters when it is loaded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSpec {
+    /// Where it is in the file, for messages (`rule[0]`).
+    pub at: String,
+    /// A plugin name or library path (relative paths resolved against the file by [`load`]).
+    pub rule: String,
+    /// A rule config file (relative paths resolved against the file by [`load`]).
+    pub config: Option<PathBuf>,
+    /// Inline rule config: the rule's parameters and `host`/`optimizer` tables.
+    pub inline: Table,
 }
 
 /// Read and validate a description file. Does not draw the network yet.
@@ -92,6 +112,19 @@ pub fn load(path: &Path) -> Result<SimConfig> {
     })?;
     let mut c = parse(&text).map_err(|e| e.in_file(path))?;
     c.file = Some(path.to_path_buf());
+    let dir = path.parent().unwrap_or(Path::new(""));
+    for r in &mut c.rules {
+        let is_path = r.rule.contains(std::path::MAIN_SEPARATOR)
+            || r.rule.ends_with(std::env::consts::DLL_SUFFIX);
+        if is_path && Path::new(&r.rule).is_relative() {
+            r.rule = dir.join(&r.rule).display().to_string();
+        }
+        if let Some(f) = &mut r.config
+            && f.is_relative()
+        {
+            *f = dir.join(&*f);
+        }
+    }
     Ok(c)
 }
 
@@ -114,6 +147,7 @@ pub fn parse(text: &str) -> Result<SimConfig> {
     let pops = t.array_of_tables("population")?;
     let projs = t.array_of_tables("projection")?;
     let recs = t.array_of_tables("recorder")?;
+    let rule_tables = t.array_of_tables("rule")?;
     t.finish(&[
         "dt_ms",
         "duration_ms",
@@ -121,6 +155,7 @@ pub fn parse(text: &str) -> Result<SimConfig> {
         "population",
         "projection",
         "recorder",
+        "rule",
     ])?;
 
     let populations = pops
@@ -151,12 +186,18 @@ pub fn parse(text: &str) -> Result<SimConfig> {
             recorder(r, &at, &network.populations, &mut record)?;
         }
     }
+    let rules = rule_tables
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| rule_spec(r, &format!("rule[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
     let c = SimConfig {
         file: None,
         network,
         steps,
         record,
         weights,
+        rules,
     };
     c.estimate(1)?.check(crate::limits::memory_limit()?)?;
     Ok(c)
@@ -307,6 +348,33 @@ fn weight_recorder(
 /// Bytes a weight recorder's writer buffers before writing (the rows go to disk straight from
 /// the network's weight arrays).
 pub const WEIGHT_RECORDER_BUFFER_BYTES: u64 = 1 << 20;
+
+/// One `[[rule]]` table.
+fn rule_spec(table: Table, at: &str) -> Result<RuleSpec> {
+    let mut f = Fields::new(table, at);
+    let rule = f.string("rule")?;
+    let config = match f.take("config") {
+        None => None,
+        Some(v) => Some(PathBuf::from(as_string(v, &format!("{at}.config"))?)),
+    };
+    let inline = f.rest();
+    if config.is_some()
+        && let Some(k) = inline.keys().next()
+    {
+        return Err(Error::input(
+            format!("{at}.{k}"),
+            "",
+            "a [[rule]] takes either `config = \"FILE.toml\"` or its parameters inline, not both",
+            "move the inline fields into the rule config file, or drop `config`",
+        ));
+    }
+    Ok(RuleSpec {
+        at: at.to_string(),
+        rule,
+        config,
+        inline,
+    })
+}
 
 /// Steps of state samples a recorder holds in memory between writes (`eligo simulate` writes
 /// them out every 10 000 steps).

@@ -388,6 +388,16 @@ impl RuleInstance {
             .collect())
     }
 
+    /// Per projection of the network: whether the rule may change it (`[host] plastic`).
+    pub fn plastic(&self) -> &[bool] {
+        &self.plastic
+    }
+
+    /// The host options the rule runs under.
+    pub fn host_options(&self) -> &HostOptions {
+        &self.opts
+    }
+
     /// The plugin.
     pub fn plugin(&self) -> &Plugin {
         &self.plugin

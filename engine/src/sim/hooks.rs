@@ -1,9 +1,9 @@
-//! The learning side of [`Simulation`]'s API: attaching a rule or a teacher, the sequence and
+//! The learning side of [`Simulation`]'s API: attaching rules or a teacher, the sequence and
 //! batch hooks, gradients, weights and biases.
 
 use eligo_plugin::OutputKind;
 
-use super::learning::Diagnostics;
+use super::learning::{Attached, Diagnostics, NO_DIAGNOSTICS};
 use super::simulation::Simulation;
 use crate::error::{Error, Result};
 use crate::neuron::{Block, ModelSpec};
@@ -11,13 +11,53 @@ use crate::optim::Teacher;
 use crate::plugin::RuleInstance;
 
 impl Simulation {
-    /// Let `rule` see every step from now on (and change weights). With several threads the
-    /// rule runs on one of them after every part has delivered the step (see
-    /// `Simulation::run`); results are the same for any thread count.
+    /// Let `rule` see every step from now on (and change weights), in place of any rule
+    /// attached before. With several threads the rule runs on one of them after every part
+    /// has delivered the step (see `Simulation::run`); results are the same for any thread
+    /// count.
     pub fn set_rule(&mut self, rule: RuleInstance) -> Result<()> {
+        self.learn.rules.clear();
+        self.learn.clear_wanted();
+        self.add_rule(rule)
+    }
+
+    /// Attach `rule` after the rules attached so far: it sees every step after them, with its
+    /// own gradient buffers and diagnostics. No projection may be plastic for two rules: an
+    /// overlap is refused naming both rules and the projection.
+    pub fn add_rule(&mut self, rule: RuleInstance) -> Result<()> {
+        let k = self.learn.rules.len();
+        for (i, other) in self.learn.rules.iter().enumerate() {
+            let both = other
+                .inst
+                .plastic()
+                .iter()
+                .zip(rule.plastic())
+                .position(|(a, b)| *a && *b);
+            if let Some(j) = both {
+                let all = other.inst.host_options().plastic.is_none()
+                    || rule.host_options().plastic.is_none();
+                let hint = if all {
+                    "a rule without `[host] plastic` changes every projection: set `[host] plastic = [\"...\"]` in each rule config to the projections that rule learns"
+                } else {
+                    "remove the projection from one rule's `[host] plastic` list"
+                };
+                return Err(Error::input(
+                    "host.plastic",
+                    format!("'{}'", self.net.projections[j].name),
+                    format!(
+                        "this projection is plastic for both rule {} ('{}') and rule {} ('{}'); each projection may be learned by one rule only",
+                        i + 1,
+                        other.inst.plugin().name,
+                        k + 1,
+                        rule.plugin().name
+                    ),
+                    hint,
+                ));
+            }
+        }
         // the rule may change any weight from now on: delivery reads the weight arrays
         self.routes.uniform_w.fill(None);
-        self.learn.grads = match rule.plugin().output {
+        let grads = match rule.plugin().output {
             OutputKind::Gradient => self
                 .net
                 .projections
@@ -26,7 +66,7 @@ impl Simulation {
                 .collect(),
             OutputKind::Direct => self.net.projections.iter().map(|_| Vec::new()).collect(),
         };
-        self.learn.bias_grads = self
+        let bias_grads = self
             .net
             .populations
             .iter()
@@ -48,8 +88,18 @@ impl Simulation {
             .map(|p| p.model.state_variables().len())
             .collect();
         self.learn.want(rule.requests(), &n_vars);
-        self.learn.rule = Some(rule);
+        self.learn.rules.push(Attached {
+            inst: rule,
+            grads,
+            bias_grads,
+            diagnostics: Diagnostics::default(),
+        });
         Ok(())
+    }
+
+    /// The attached rules, in attach order.
+    pub fn rules(&self) -> impl ExactSizeIterator<Item = &RuleInstance> {
+        self.learn.rules.iter().map(|a| &a.inst)
     }
 
     /// Add modulator channel `name` (before the rules that read it are created: they see the
@@ -74,30 +124,75 @@ impl Simulation {
         self.learn.modulators.set(k, value);
     }
 
-    /// The attached rule.
+    /// The first attached rule.
     pub fn rule(&self) -> Option<&RuleInstance> {
-        self.learn.rule.as_ref()
+        self.learn.rules.first().map(|a| &a.inst)
     }
 
-    /// Gradients accumulated by a gradient rule, one buffer per projection.
+    /// Gradients accumulated by the first attached rule (a gradient rule), one buffer per
+    /// projection; see [`Simulation::rule_grads`].
     pub fn grads(&self) -> &[Vec<f32>] {
-        &self.learn.grads
+        self.rule_grads(0)
     }
 
-    /// Apply the accumulated gradients with `opt` (one group per projection), then zero them.
-    /// An update that would make a weight non-finite is refused (see [`crate::optim::Optimizer::step`]).
+    /// Gradients accumulated by rule `k` (attach order), one buffer per projection (empty
+    /// buffers for a direct rule; nothing if there is no rule `k`).
+    pub fn rule_grads(&self, k: usize) -> &[Vec<f32>] {
+        self.learn.rules.get(k).map_or(&[], |a| &a.grads)
+    }
+
+    /// Apply the first rule's accumulated gradients with `opt`; see
+    /// [`Simulation::apply_rule_gradients`].
     pub fn apply_gradients(&mut self, opt: &mut crate::optim::Optimizer) -> Result<()> {
-        if self.learn.grads.iter().all(Vec::is_empty) {
+        self.apply_rule_gradients(0, opt)
+    }
+
+    /// Apply rule `k`'s accumulated gradients with `opt` (built for the rule by
+    /// [`crate::plugin::HostOptions::build_optimizer`]: one group per projection), then zero
+    /// them. The projections another rule learns are left out of the update (neither
+    /// stepped nor clipped), so each rule's optimizer touches only its own and the unlearned
+    /// ones, as with one rule. An update that would make a weight non-finite is refused (see
+    /// [`crate::optim::Optimizer::step`]).
+    pub fn apply_rule_gradients(
+        &mut self,
+        k: usize,
+        opt: &mut crate::optim::Optimizer,
+    ) -> Result<()> {
+        let Some(a) = self.learn.rules.get(k) else {
+            return Ok(());
+        };
+        if a.grads.iter().all(Vec::is_empty) {
             return Ok(());
         }
+        let others: Vec<bool> = (0..self.net.projections.len())
+            .map(|j| {
+                self.learn
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .any(|(i, r)| i != k && r.inst.plastic()[j])
+            })
+            .collect();
         self.routes.uniform_w.fill(None);
-        let grads: Vec<&[f32]> = self.learn.grads.iter().map(Vec::as_slice).collect();
-        let mut params = self.net.weights_mut();
+        let a = &mut self.learn.rules[k];
+        let grads: Vec<&[f32]> = a
+            .grads
+            .iter()
+            .zip(&others)
+            .map(|(g, &o)| if o { &[][..] } else { g.as_slice() })
+            .collect();
+        let mut params: Vec<&mut [f32]> = self
+            .net
+            .weights_mut()
+            .into_iter()
+            .zip(&others)
+            .map(|(w, &o)| if o { &mut [][..] } else { w })
+            .collect();
         if let Err(e) = opt.step(&mut params, &grads) {
             let name = format!("projection '{}'", self.net.projections[e.group].name);
             return Err(e.error(&name));
         }
-        for g in &mut self.learn.grads {
+        for g in &mut a.grads {
             g.fill(0.0);
         }
         Ok(())
@@ -141,39 +236,51 @@ impl Simulation {
         self.end_batch(1, steps, &counts)
     }
 
-    /// Tell the rule a sequence starts (snapshots the plastic weights).
+    /// Tell the rules a sequence starts (each snapshots its plastic weights).
     pub fn begin_sequence(&mut self) -> Result<()> {
-        match &mut self.learn.rule {
-            Some(r) => r.sequence_start(&self.net),
-            None => Ok(()),
+        for a in &mut self.learn.rules {
+            a.inst.sequence_start(&self.net)?;
         }
-    }
-
-    /// Tell the rule the sequence ended (gradient rules compute their gradients here).
-    pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
-        let Some(r) = &mut self.learn.rule else {
-            return Ok(());
-        };
-        r.sequence_end(
-            &mut self.net,
-            steps,
-            &self.learn.errors,
-            &mut self.learn.grads,
-            &mut self.learn.bias_grads,
-        )?;
-        let d = r.diagnostics(eligo_plugin::abi::SCOPE_SEQUENCE)?;
-        self.learn.diagnostics.add_sequence(&d);
         Ok(())
     }
 
-    /// The attached rule's diagnostics since the last [`Simulation::clear_diagnostics`].
-    pub fn diagnostics(&self) -> &Diagnostics {
-        &self.learn.diagnostics
+    /// Tell the rules, in attach order, the sequence ended (gradient rules compute their
+    /// gradients here).
+    pub fn end_sequence(&mut self, steps: u64) -> Result<()> {
+        for a in &mut self.learn.rules {
+            a.inst.sequence_end(
+                &mut self.net,
+                steps,
+                &self.learn.errors,
+                &mut a.grads,
+                &mut a.bias_grads,
+            )?;
+            let d = a.inst.diagnostics(eligo_plugin::abi::SCOPE_SEQUENCE)?;
+            a.diagnostics.add_sequence(&d);
+        }
+        Ok(())
     }
 
-    /// Forget the diagnostics collected so far (a new batch).
+    /// The first attached rule's diagnostics since the last
+    /// [`Simulation::clear_diagnostics`]; see [`Simulation::rule_diagnostics`].
+    pub fn diagnostics(&self) -> &Diagnostics {
+        self.rule_diagnostics(0)
+    }
+
+    /// Rule `k`'s (attach order) diagnostics since the last [`Simulation::clear_diagnostics`]
+    /// (none if there is no rule `k`).
+    pub fn rule_diagnostics(&self, k: usize) -> &Diagnostics {
+        self.learn
+            .rules
+            .get(k)
+            .map_or(&NO_DIAGNOSTICS, |a| &a.diagnostics)
+    }
+
+    /// Forget the diagnostics collected so far, of every rule (a new batch).
     pub fn clear_diagnostics(&mut self) {
-        self.learn.diagnostics = Diagnostics::default();
+        for a in &mut self.learn.rules {
+            a.diagnostics = Diagnostics::default();
+        }
     }
 
     /// Spikes of every neuron since the last reset, per population (counted while a rule is
@@ -183,34 +290,67 @@ impl Simulation {
     }
 
     /// End of a batch of `sequences` sequences of `steps` steps, whose spikes per neuron were
-    /// `counts` (summed over the batch): the rule adds its batch-level terms to the gradients.
+    /// `counts` (summed over the batch): each rule, in attach order, adds its batch-level terms
+    /// to its gradients.
     pub fn end_batch(&mut self, sequences: u64, steps: u64, counts: &[Vec<u64>]) -> Result<()> {
-        let Some(r) = &mut self.learn.rule else {
+        if self.learn.rules.is_empty() {
             return Ok(());
-        };
+        }
         let denom = (sequences.max(1) * steps.max(1)) as f64;
         let rates: Vec<Vec<f32>> = counts
             .iter()
             .map(|c| c.iter().map(|&n| (n as f64 / denom) as f32).collect())
             .collect();
-        r.batch_end(
-            &mut self.net,
-            sequences,
-            steps,
-            &rates,
-            &mut self.learn.grads,
-            &mut self.learn.bias_grads,
-        )?;
-        self.learn.diagnostics.batch = r.diagnostics(eligo_plugin::abi::SCOPE_BATCH)?;
+        for a in &mut self.learn.rules {
+            a.inst.batch_end(
+                &mut self.net,
+                sequences,
+                steps,
+                &rates,
+                &mut a.grads,
+                &mut a.bias_grads,
+            )?;
+            a.diagnostics.batch = a.inst.diagnostics(eligo_plugin::abi::SCOPE_BATCH)?;
+        }
         Ok(())
     }
 
-    /// Restore the attached rule's state (from a checkpoint).
+    /// Restore the first attached rule's state (from a checkpoint); see
+    /// [`Simulation::load_rule_states`].
     pub fn load_rule_state(&mut self, bytes: &[u8]) -> Result<()> {
-        match &mut self.learn.rule {
-            Some(r) => r.load_state(bytes),
+        match self.learn.rules.first_mut() {
+            Some(a) => a.inst.load_state(bytes),
             None => Ok(()),
         }
+    }
+
+    /// Every attached rule's own state, in attach order (for a checkpoint).
+    pub fn save_rule_states(&self) -> Result<Vec<Vec<u8>>> {
+        self.learn
+            .rules
+            .iter()
+            .map(|a| a.inst.save_state())
+            .collect()
+    }
+
+    /// Restore every attached rule's state from [`Simulation::save_rule_states`]' output: one
+    /// entry per rule, in attach order.
+    pub fn load_rule_states(&mut self, states: &[Vec<u8>]) -> Result<()> {
+        if states.len() != self.learn.rules.len() {
+            return Err(Error::input(
+                "rule states",
+                states.len(),
+                format!(
+                    "the run has {} rules; a checkpoint holds one state per rule",
+                    self.learn.rules.len()
+                ),
+                "resume with the same rules in the same order",
+            ));
+        }
+        for (a, s) in self.learn.rules.iter_mut().zip(states) {
+            a.inst.load_state(s)?;
+        }
+        Ok(())
     }
 
     /// Replace the weights of projection `j` (same length; the structure never changes).
@@ -219,20 +359,24 @@ impl Simulation {
         self.net.projections[j].weights.copy_from_slice(w);
     }
 
-    /// Bias gradients of readout populations accumulated by a gradient rule.
+    /// Bias gradients of readout populations accumulated by the first attached rule (a
+    /// gradient rule); see [`Simulation::rule_bias_grads`].
     pub fn bias_grads(&self) -> &[Vec<f32>] {
-        &self.learn.bias_grads
+        self.rule_bias_grads(0)
     }
 
-    /// Zero the accumulated weight and bias gradients.
+    /// Bias gradients per population accumulated by rule `k` (attach order; empty buffers for
+    /// non-readouts and direct rules; nothing if there is no rule `k`).
+    pub fn rule_bias_grads(&self, k: usize) -> &[Vec<f32>] {
+        self.learn.rules.get(k).map_or(&[], |a| &a.bias_grads)
+    }
+
+    /// Zero every rule's accumulated weight and bias gradients.
     pub fn zero_grads(&mut self) {
-        for g in self
-            .learn
-            .grads
-            .iter_mut()
-            .chain(self.learn.bias_grads.iter_mut())
-        {
-            g.fill(0.0);
+        for a in &mut self.learn.rules {
+            for g in a.grads.iter_mut().chain(a.bias_grads.iter_mut()) {
+                g.fill(0.0);
+            }
         }
     }
 

@@ -1,7 +1,12 @@
-//! Learning inside the step loop: the attached rule, the teacher (the readout error of each
+//! Learning inside the step loop: the attached rules, the teacher (the readout error of each
 //! step), and the gradient buffers and spike counts they fill. A rule sees every population's
 //! state whatever the thread count; teachers (training) run in single-thread simulations, as
 //! training runs sequences in parallel instead.
+//!
+//! Several rules may be attached, each on its own projections (no projection is plastic for
+//! two rules): each has its own gradient buffers and diagnostics, and every rule sees every
+//! step, in attach order, its direct changes applied right after its hook (so a later rule's
+//! hook sees an earlier rule's changes of this step in the weights).
 
 use super::modulators::Modulators;
 use crate::error::Result;
@@ -10,23 +15,31 @@ use crate::neuron::Block;
 use crate::optim::Teacher;
 use crate::plugin::{RuleInstance, StepData};
 
-/// The learning state of a simulation.
-pub(super) struct Learning {
-    /// A learning rule seeing every step.
-    pub rule: Option<RuleInstance>,
+/// A rule attached to a simulation with what it fills.
+pub(super) struct Attached {
+    /// The rule.
+    pub inst: RuleInstance,
     /// Gradient buffers of a gradient rule, one per projection (empty for direct rules).
     pub grads: Vec<Vec<f32>>,
+    /// Bias gradients per population (readouts) of a gradient rule.
+    pub bias_grads: Vec<Vec<f32>>,
+    /// What the rule reported.
+    pub diagnostics: Diagnostics,
+}
+
+/// The learning state of a simulation.
+pub(super) struct Learning {
+    /// The learning rules seeing every step, in attach order.
+    pub rules: Vec<Attached>,
     /// Spikes of the current step per population (rule hook).
     pub pop_spikes: Vec<Vec<u32>>,
     /// Computes each step's readout error when training.
     pub teacher: Option<Teacher>,
     /// Readout errors of every step of the sequence (`steps × n_out`).
     pub errors: Vec<f32>,
-    /// Bias gradients per population (readouts) of a gradient rule.
-    pub bias_grads: Vec<Vec<f32>>,
     /// Spikes of every neuron since the last reset, per population (when a rule is attached).
     pub neuron_counts: Vec<Vec<u32>>,
-    /// Per population and state variable: whether an attached rule reads it.
+    /// Per population and state variable: whether some attached rule reads it.
     pub wanted: Vec<Vec<bool>>,
     /// True if some rule reads some state variable.
     any_wanted: bool,
@@ -37,9 +50,14 @@ pub(super) struct Learning {
     gathered: Vec<Vec<Vec<f32>>>,
     /// The modulator channels.
     pub modulators: Modulators,
-    /// What the rule reported.
-    pub diagnostics: Diagnostics,
 }
+
+/// No diagnostics (no rule attached).
+pub(super) static NO_DIAGNOSTICS: Diagnostics = Diagnostics {
+    sequence_sums: Vec::new(),
+    sequences: 0,
+    batch: Vec::new(),
+};
 
 /// A rule's diagnostics over a batch: per-sequence values summed over the sequences run since
 /// the last clear, and the last batch's values.
@@ -80,24 +98,22 @@ impl Learning {
     /// Nothing attached, for `n_pops` populations.
     pub fn new(n_pops: usize) -> Self {
         Learning {
-            rule: None,
-            grads: Vec::new(),
+            rules: Vec::new(),
             pop_spikes: vec![Vec::new(); n_pops],
             teacher: None,
             errors: Vec::new(),
-            bias_grads: vec![Vec::new(); n_pops],
             neuron_counts: vec![Vec::new(); n_pops],
             wanted: vec![Vec::new(); n_pops],
             any_wanted: false,
             pieces: Vec::new(),
             gathered: vec![Vec::new(); n_pops],
             modulators: Modulators::default(),
-            diagnostics: Diagnostics::default(),
         }
     }
 
-    /// Read, from now on, the state variables `requests` (of an attached rule), on a network
-    /// whose populations have `n_vars[p]` variables each.
+    /// Read, from now on, the state variables `requests` (of an attached rule) as well as those
+    /// read so far (the union over the rules), on a network whose populations have `n_vars[p]`
+    /// variables each.
     pub fn want(&mut self, requests: &[eligo_plugin::abi::StateRequest], n_vars: &[usize]) {
         for (p, &n) in n_vars.iter().enumerate() {
             self.wanted[p].resize(n, false);
@@ -109,9 +125,16 @@ impl Learning {
         self.any_wanted = self.wanted.iter().flatten().any(|&w| w);
     }
 
+    /// Forget which state variables the rules read (before the rules are replaced).
+    pub fn clear_wanted(&mut self) {
+        for w in &mut self.wanted {
+            w.fill(false);
+        }
+    }
+
     /// True if a rule or a teacher needs the step hook.
     pub fn active(&self) -> bool {
-        self.rule.is_some() || self.teacher.is_some()
+        !self.rules.is_empty() || self.teacher.is_some()
     }
 
     /// A new sequence: errors, spike counts and the loss so far are cleared.
@@ -127,7 +150,8 @@ impl Learning {
     }
 
     /// After step `t` (its `spikes`, ascending global ids): the teacher computes the readout
-    /// error from the readouts' `y`, then the rule sees the step. `parts` are the threads'
+    /// error from the readouts' `y`, then each rule sees the step, in attach order. If one
+    /// fails, every rule's plastic weights go back to the sequence start. `parts` are the threads'
     /// blocks in thread (= global id) order; `starts` the populations' first global ids (and
     /// the total).
     pub fn step(
@@ -163,7 +187,7 @@ impl Learning {
             teacher.error(t, y, &mut self.errors[at..at + n]);
             err = &self.errors[at..at + n];
         }
-        if let Some(rule) = &mut self.rule {
+        if !self.rules.is_empty() {
             self.modulators.advance(t);
             for (p, list) in self.pop_spikes.iter_mut().enumerate() {
                 let (lo, hi) = (starts[p], starts[p + 1]);
@@ -234,7 +258,19 @@ impl Learning {
                 error: err,
                 modulators: &self.modulators.current,
             };
-            rule.step(net, &data, &mut self.grads, &mut self.bias_grads)?;
+            let mut failed = None;
+            for a in &mut self.rules {
+                if let Err(e) = a.inst.step(net, &data, &mut a.grads, &mut a.bias_grads) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failed {
+                for a in &self.rules {
+                    a.inst.restore(net);
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -283,6 +283,44 @@ fn rstdp_in_simulate_grows_the_rewarded_synapses_on_any_thread_count() {
     assert!(a1 > a0, "{a0} -> {a1}");
 }
 
+/// The guide's command itself (`eligo simulate ... --modulator reward=data/reward.npy`) learns
+/// exactly what the in-process run of the same files learns, bit for bit.
+#[test]
+fn the_guides_simulate_command_learns_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reward");
+    let (net, rule, cfg, reward) = (
+        data("reward_net.toml"),
+        so("eligo_rstdp"),
+        data("rstdp_sim.toml"),
+        data("reward.npy"),
+    );
+    let m = format!("reward={}", reward.display());
+    ok(&eligo(&[
+        "simulate",
+        arg(&net),
+        "--quiet",
+        "--rule",
+        arg(&rule),
+        "--rule-config",
+        arg(&cfg),
+        "--modulator",
+        &m,
+        "--out",
+        arg(&out),
+    ]));
+    let mut cli = net_config::load(&net).unwrap().network.build().unwrap();
+    let before = cli.projections[0].weights.clone();
+    let mut biases = vec![Vec::new(); cli.populations.len()];
+    weights::load(&out.join("weights.npz"), &mut cli, &mut biases).unwrap();
+    let lib = simulate(1);
+    assert_ne!(cli.projections[0].weights, before, "the rule learned nothing");
+    let bits = |n: &Network| -> Vec<u32> {
+        n.projections[0].weights.iter().map(|w| w.to_bits()).collect()
+    };
+    assert_eq!(bits(&cli), bits(&lib));
+}
+
 /// `eligo plugins` lists rstdp with its modulator parameter as a name and its default channel
 /// (not as the number range `= 0 [0, 0]` of a numeric parameter).
 #[test]

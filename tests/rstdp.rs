@@ -314,9 +314,16 @@ fn the_guides_simulate_command_learns_the_same_weights() {
     let mut biases = vec![Vec::new(); cli.populations.len()];
     weights::load(&out.join("weights.npz"), &mut cli, &mut biases).unwrap();
     let lib = simulate(1);
-    assert_ne!(cli.projections[0].weights, before, "the rule learned nothing");
+    assert_ne!(
+        cli.projections[0].weights, before,
+        "the rule learned nothing"
+    );
     let bits = |n: &Network| -> Vec<u32> {
-        n.projections[0].weights.iter().map(|w| w.to_bits()).collect()
+        n.projections[0]
+            .weights
+            .iter()
+            .map(|w| w.to_bits())
+            .collect()
     };
     assert_eq!(bits(&cli), bits(&lib));
 }

@@ -162,116 +162,148 @@ impl Learning {
         starts: &[u32],
         net: &mut Network,
     ) -> Result<()> {
-        let blocks = || parts.iter().flat_map(|b| b.iter());
-        let mut err: &[f32] = &[];
-        if let Some(teacher) = &mut self.teacher {
-            let n = teacher.n_out;
-            let at = self.errors.len();
-            self.errors.resize(at + n, 0.0);
-            let mut y = [0.0f32; 64];
-            let mut y_big = Vec::new();
-            let y: &mut [f32] = if n <= 64 {
-                &mut y[..n]
-            } else {
-                y_big.resize(n, 0.0);
-                &mut y_big
-            };
-            for (p, g0, len, b) in blocks() {
-                if *p == teacher.population {
-                    let lo = (*g0 - starts[*p]) as usize;
-                    for i in 0..*len as usize {
-                        y[lo + i] = b.var("y", i).unwrap_or(0.0);
-                    }
-                }
-            }
-            teacher.error(t, y, &mut self.errors[at..at + n]);
-            err = &self.errors[at..at + n];
+        let taught = self.teach(t, parts, starts);
+        if self.rules.is_empty() {
+            return Ok(());
         }
-        if !self.rules.is_empty() {
-            self.modulators.advance(t);
-            for (p, list) in self.pop_spikes.iter_mut().enumerate() {
-                let (lo, hi) = (starts[p], starts[p + 1]);
-                list.clear();
-                list.extend(
-                    spikes
-                        .iter()
-                        .filter(|&&g| g >= lo && g < hi)
-                        .map(|g| g - lo),
-                );
-                for &i in list.iter() {
-                    self.neuron_counts[p][i as usize] += 1;
-                }
-            }
-            let wanted = &self.wanted;
-            let gathered = &mut self.gathered;
-            // a variable is lent straight from the block when one block holds the whole
-            // population and stores it as an array; else it is gathered (in id order)
-            let pieces = &mut self.pieces;
-            pieces.clear();
-            if self.any_wanted {
-                pieces.resize(wanted.len(), 0);
-                for (p, _, _, _) in blocks() {
-                    pieces[*p] += 1;
-                }
-            }
-            for (p, vars) in wanted.iter().enumerate().filter(|_| self.any_wanted) {
-                for (k, &w) in vars.iter().enumerate() {
-                    let buf = &mut gathered[p][k];
-                    buf.clear();
-                    let direct = pieces[p] == 1
-                        && blocks().any(|(q, _, _, b)| *q == p && b.state_slice(k).is_some());
-                    if w && !direct {
-                        for (_, _, len, b) in blocks().filter(|(q, ..)| *q == p) {
-                            b.extend_state(k, *len as usize, buf);
-                        }
-                    }
-                }
-            }
+        self.modulators.advance(t);
+        self.split_spikes(spikes, starts);
+        self.gather(parts);
+        let state = if self.any_wanted {
+            state_views(&self.wanted, &self.gathered, parts)
+        } else {
             // no allocation when no rule reads any state (e.g. STDP)
-            let mut state: Vec<Vec<&[f32]>> = if self.any_wanted {
-                wanted
-                    .iter()
-                    .map(|vars| vec![&[] as &[f32]; vars.len()])
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            for (p, vars) in wanted.iter().enumerate().filter(|_| self.any_wanted) {
-                for (k, &w) in vars.iter().enumerate() {
-                    if !w {
-                        continue;
-                    }
-                    state[p][k] = if gathered[p][k].is_empty() {
-                        blocks()
-                            .find(|(q, ..)| *q == p)
-                            .and_then(|(_, _, _, b)| b.state_slice(k))
-                            .unwrap_or(&[])
-                    } else {
-                        &gathered[p][k]
-                    };
-                }
+            Vec::new()
+        };
+        let n_out = self.teacher.as_ref().map_or(0, |t| t.n_out);
+        let err = if taught {
+            &self.errors[self.errors.len() - n_out..]
+        } else {
+            &[]
+        };
+        let data = StepData {
+            step: t,
+            spikes: &self.pop_spikes,
+            state: &state,
+            error: err,
+            modulators: &self.modulators.current,
+        };
+        let mut failed = None;
+        for a in &mut self.rules {
+            if let Err(e) = a.inst.step(net, &data, &mut a.grads, &mut a.bias_grads) {
+                failed = Some(e);
+                break;
             }
-            let data = StepData {
-                step: t,
-                spikes: &self.pop_spikes,
-                state: &state,
-                error: err,
-                modulators: &self.modulators.current,
-            };
-            let mut failed = None;
-            for a in &mut self.rules {
-                if let Err(e) = a.inst.step(net, &data, &mut a.grads, &mut a.bias_grads) {
-                    failed = Some(e);
-                    break;
-                }
+        }
+        if let Some(e) = failed {
+            for a in &self.rules {
+                a.inst.restore(net);
             }
-            if let Some(e) = failed {
-                for a in &self.rules {
-                    a.inst.restore(net);
-                }
-                return Err(e);
-            }
+            return Err(e);
         }
         Ok(())
     }
+
+    /// The teacher's readout error of step `t` (appended to `errors`), from the readouts' `y`;
+    /// false without a teacher.
+    fn teach(&mut self, t: u64, parts: &[&[(usize, u32, u32, Block)]], starts: &[u32]) -> bool {
+        let Some(teacher) = &mut self.teacher else {
+            return false;
+        };
+        let n = teacher.n_out;
+        let at = self.errors.len();
+        self.errors.resize(at + n, 0.0);
+        let mut y = [0.0f32; 64];
+        let mut y_big = Vec::new();
+        let y: &mut [f32] = if n <= 64 {
+            &mut y[..n]
+        } else {
+            y_big.resize(n, 0.0);
+            &mut y_big
+        };
+        for (p, g0, len, b) in parts.iter().flat_map(|b| b.iter()) {
+            if *p == teacher.population {
+                let lo = (*g0 - starts[*p]) as usize;
+                for i in 0..*len as usize {
+                    y[lo + i] = b.var("y", i).unwrap_or(0.0);
+                }
+            }
+        }
+        teacher.error(t, y, &mut self.errors[at..at + n]);
+        true
+    }
+
+    /// This step's spikes per population (population-local indices), counted per neuron.
+    fn split_spikes(&mut self, spikes: &[u32], starts: &[u32]) {
+        for (p, list) in self.pop_spikes.iter_mut().enumerate() {
+            let (lo, hi) = (starts[p], starts[p + 1]);
+            list.clear();
+            list.extend(
+                spikes
+                    .iter()
+                    .filter(|&&g| g >= lo && g < hi)
+                    .map(|g| g - lo),
+            );
+            for &i in list.iter() {
+                self.neuron_counts[p][i as usize] += 1;
+            }
+        }
+    }
+
+    /// Copy into `gathered` the wanted variables that cannot be lent straight from a block: a
+    /// variable is lent when one block holds the whole population and stores it as an array;
+    /// else it is gathered (in id order). Nothing to do when no rule reads any state.
+    fn gather(&mut self, parts: &[&[(usize, u32, u32, Block)]]) {
+        if !self.any_wanted {
+            return;
+        }
+        let blocks = || parts.iter().flat_map(|b| b.iter());
+        let pieces = &mut self.pieces;
+        pieces.clear();
+        pieces.resize(self.wanted.len(), 0);
+        for (p, _, _, _) in blocks() {
+            pieces[*p] += 1;
+        }
+        for (p, vars) in self.wanted.iter().enumerate() {
+            for (k, &w) in vars.iter().enumerate() {
+                let buf = &mut self.gathered[p][k];
+                buf.clear();
+                let direct = pieces[p] == 1
+                    && blocks().any(|(q, _, _, b)| *q == p && b.state_slice(k).is_some());
+                if w && !direct {
+                    for (_, _, len, b) in blocks().filter(|(q, ..)| *q == p) {
+                        b.extend_state(k, *len as usize, buf);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `wanted` variables of every population, lent from the blocks or taken from `gathered`
+/// (see [`Learning::gather`]).
+fn state_views<'a>(
+    wanted: &[Vec<bool>],
+    gathered: &'a [Vec<Vec<f32>>],
+    parts: &[&'a [(usize, u32, u32, Block)]],
+) -> Vec<Vec<&'a [f32]>> {
+    let mut state: Vec<Vec<&[f32]>> = wanted
+        .iter()
+        .map(|vars| vec![&[] as &[f32]; vars.len()])
+        .collect();
+    for (p, vars) in wanted.iter().enumerate() {
+        for (k, _) in vars.iter().enumerate().filter(|(_, w)| **w) {
+            state[p][k] = if gathered[p][k].is_empty() {
+                parts
+                    .iter()
+                    .flat_map(|b| b.iter())
+                    .find(|(q, ..)| *q == p)
+                    .and_then(|(_, _, _, b)| b.state_slice(k))
+                    .unwrap_or(&[])
+            } else {
+                &gathered[p][k]
+            };
+        }
+    }
+    state
 }

@@ -23,10 +23,13 @@ pub struct StepData<'a> {
     pub step: u64,
     /// Spikes of each population (indices within the population, ascending).
     pub spikes: &'a [Vec<u32>],
-    /// Per population, per state variable of its model: every neuron's value for the
-    /// variables some attached rule requested (empty slices for the others); empty when no
-    /// rule reads any state.
-    pub state: &'a [Vec<&'a [f32]>],
+    /// Every population's state variables, flat: population `p`'s variables (in its model's
+    /// order) are `state[state_at[p]..state_at[p + 1]]`, each every neuron's value for the
+    /// variables some attached rule requested (empty slices for the others). Both are empty
+    /// when no rule reads any state.
+    pub state: &'a [&'a [f32]],
+    /// Where each population's variables start in `state` (and the total).
+    pub state_at: &'a [usize],
     /// Readout error of this step (training), else empty.
     pub error: &'a [f32],
     /// This step's value of every modulator channel.
@@ -46,6 +49,19 @@ pub struct RuleInstance {
     /// Initial signs, for `sign = "keep"`.
     signs: Vec<Vec<bool>>,
     changes_applied: u64,
+    /// The views handed to `on_step`, refilled every step (no allocation after the first).
+    views: StepViews,
+}
+
+/// Buffers of raw views for one hook call. The pointers in them are only dereferenced by the
+/// rule during the call that filled them.
+#[derive(Default)]
+struct StepViews {
+    state: Vec<View<f32>>,
+    pops: Vec<PopulationStep>,
+    weights: Vec<View<f32>>,
+    grads: Vec<ViewMut<f32>>,
+    biases: Vec<ViewMut<f32>>,
 }
 
 /// A C string of `s` (a NUL inside becomes a space).
@@ -322,6 +338,7 @@ impl RuleInstance {
             snapshot: Vec::new(),
             signs,
             changes_applied: 0,
+            views: StepViews::default(),
         };
         inst.requests = inst.read_requests(net)?;
         Ok(inst)
@@ -454,31 +471,38 @@ impl RuleInstance {
         grads: &mut [Vec<f32>],
         bias_grads: &mut [Vec<f32>],
     ) -> Result<()> {
+        let v = &mut self.views;
+        v.state.clear();
+        v.state.extend(data.state.iter().map(|x| View::of(x)));
+        v.pops.clear();
         // `data.state` is empty when no rule reads any state: then so are the views
-        let state: Vec<Vec<View<f32>>> = data
-            .state
-            .iter()
-            .map(|vars| vars.iter().map(|v| View::of(v)).collect())
-            .collect();
-        let pops: Vec<PopulationStep> = (0..net.populations.len())
-            .map(|i| PopulationStep {
+        let none: &[View<f32>] = &[];
+        v.pops
+            .extend((0..net.populations.len()).map(|i| PopulationStep {
                 spikes: View::of(&data.spikes[i]),
-                state: View::of(state.get(i).map_or(&[][..], Vec::as_slice)),
-            })
-            .collect();
-        let weights = weight_views(net);
+                state: View::of(match data.state_at.get(i..i + 2) {
+                    Some(&[a, b]) => &v.state[a..b],
+                    _ => none,
+                }),
+            }));
+        v.weights.clear();
+        v.weights
+            .extend(net.projections.iter().map(|p| View::of(&p.weights)));
+        v.grads.clear();
+        v.grads.extend(grads.iter_mut().map(|g| ViewMut::of(g)));
+        v.biases.clear();
+        v.biases
+            .extend(bias_grads.iter_mut().map(|g| ViewMut::of(g)));
         let view = StepView {
             step: data.step,
-            populations: View::of(&pops),
-            weights: View::of(&weights),
+            populations: View::of(&v.pops),
+            weights: View::of(&v.weights),
             error: View::of(data.error),
             modulators: View::of(data.modulators),
         };
-        let g = mut_views(grads);
-        let b = mut_views(bias_grads);
         let grads_view = Grads {
-            weights: View::of(&g),
-            biases: View::of(&b),
+            weights: View::of(&v.grads),
+            biases: View::of(&v.biases),
         };
         let status = (self.plugin.desc.on_step)(self.state, &view, &grads_view);
         check(&self.plugin, status, "on_step", Some(data.step))?;

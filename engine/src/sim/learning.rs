@@ -43,6 +43,8 @@ pub(super) struct Learning {
     pub wanted: Vec<Vec<bool>>,
     /// True if some rule reads some state variable.
     any_wanted: bool,
+    /// Where each population's variables start in the flat state of a step (and the total).
+    state_at: Vec<usize>,
     /// Blocks per population (reused each step).
     pieces: Vec<usize>,
     /// Variables gathered for the rule each step (populations split over threads, derived
@@ -105,6 +107,7 @@ impl Learning {
             neuron_counts: vec![Vec::new(); n_pops],
             wanted: vec![Vec::new(); n_pops],
             any_wanted: false,
+            state_at: Vec::new(),
             pieces: Vec::new(),
             gathered: vec![Vec::new(); n_pops],
             modulators: Modulators::default(),
@@ -123,6 +126,12 @@ impl Learning {
             self.wanted[r.population as usize][r.variable as usize] = true;
         }
         self.any_wanted = self.wanted.iter().flatten().any(|&w| w);
+        self.state_at = std::iter::once(0)
+            .chain(self.wanted.iter().scan(0, |at, v| {
+                *at += v.len();
+                Some(*at)
+            }))
+            .collect();
     }
 
     /// Forget which state variables the rules read (before the rules are replaced).
@@ -175,6 +184,7 @@ impl Learning {
             // no allocation when no rule reads any state (e.g. STDP)
             Vec::new()
         };
+        let state_at: &[usize] = if self.any_wanted { &self.state_at } else { &[] };
         let n_out = self.teacher.as_ref().map_or(0, |t| t.n_out);
         let err = if taught {
             &self.errors[self.errors.len() - n_out..]
@@ -185,6 +195,7 @@ impl Learning {
             step: t,
             spikes: &self.pop_spikes,
             state: &state,
+            state_at,
             error: err,
             modulators: &self.modulators.current,
         };
@@ -280,20 +291,19 @@ impl Learning {
     }
 }
 
-/// The `wanted` variables of every population, lent from the blocks or taken from `gathered`
-/// (see [`Learning::gather`]).
+/// The `wanted` variables of every population, flat in population then variable order, lent
+/// from the blocks or taken from `gathered` (see [`Learning::gather`]); one allocation.
 fn state_views<'a>(
     wanted: &[Vec<bool>],
     gathered: &'a [Vec<Vec<f32>>],
     parts: &[&'a [(usize, u32, u32, Block)]],
-) -> Vec<Vec<&'a [f32]>> {
-    let mut state: Vec<Vec<&[f32]>> = wanted
-        .iter()
-        .map(|vars| vec![&[] as &[f32]; vars.len()])
-        .collect();
+) -> Vec<&'a [f32]> {
+    let mut state: Vec<&[f32]> = Vec::with_capacity(wanted.iter().map(Vec::len).sum());
     for (p, vars) in wanted.iter().enumerate() {
-        for (k, _) in vars.iter().enumerate().filter(|(_, w)| **w) {
-            state[p][k] = if gathered[p][k].is_empty() {
+        for (k, &w) in vars.iter().enumerate() {
+            state.push(if !w {
+                &[]
+            } else if gathered[p][k].is_empty() {
                 parts
                     .iter()
                     .flat_map(|b| b.iter())
@@ -302,7 +312,7 @@ fn state_views<'a>(
                     .unwrap_or(&[])
             } else {
                 &gathered[p][k]
-            };
+            });
         }
     }
     state

@@ -143,8 +143,61 @@ impl RowPieces {
     }
 }
 
+/// A projection's synapses by postsynaptic neuron (the transpose of its CSR rows), for rules
+/// that act when a target spikes (STDP's potentiation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByTarget {
+    /// For target `j`: `ptr[j]..ptr[j + 1]` indexes `synapse` and `source`.
+    pub ptr: Vec<u32>,
+    /// Synapse index (position in the projection's arrays).
+    pub synapse: Vec<u32>,
+    /// Presynaptic neuron of that synapse.
+    pub source: Vec<u32>,
+}
+
+impl ByTarget {
+    /// The synapses of the CSR rows `indptr` / `targets` (targets below `n_post`) grouped by
+    /// target, in row order within a target (a counting sort).
+    pub fn new(indptr: &[u32], targets: &[u32], n_post: usize) -> Self {
+        let mut ptr = vec![0u32; n_post + 1];
+        for &t in targets {
+            ptr[t as usize + 1] += 1;
+        }
+        for k in 0..n_post {
+            ptr[k + 1] += ptr[k];
+        }
+        let mut fill = ptr.clone();
+        let mut synapse = vec![0u32; targets.len()];
+        let mut source = vec![0u32; targets.len()];
+        for (i, w) in indptr.windows(2).enumerate() {
+            for s in w[0] as usize..w[1] as usize {
+                let t = targets[s] as usize;
+                synapse[fill[t] as usize] = s as u32;
+                source[fill[t] as usize] = i as u32;
+                fill[t] += 1;
+            }
+        }
+        ByTarget {
+            ptr,
+            synapse,
+            source,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::ByTarget;
+
+    #[test]
+    fn by_target_lists_every_synapse_of_each_target_in_row_order() {
+        // rows: 0 -> {1, 2}, 1 -> {}, 2 -> {0, 2}
+        let t = ByTarget::new(&[0, 2, 2, 4], &[1, 2, 0, 2], 3);
+        assert_eq!(t.ptr, [0, 1, 2, 4]);
+        assert_eq!(t.synapse, [2, 0, 1, 3]);
+        assert_eq!(t.source, [2, 0, 0, 2]);
+    }
+
     use super::*;
 
     /// Every position once, in order; runs really consecutive.

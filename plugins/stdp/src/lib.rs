@@ -36,6 +36,7 @@
 //! J. Neurosci. 20:8812 (2000) (multiplicative); A. Morrison, M. Diesmann, W. Gerstner,
 //! Biol. Cybern. 98:459 (2008) (trace formulation).
 
+use eligo_plugin::rows::ByTarget;
 use eligo_plugin::{Change, Grads, Layout, OutputKind, Param, ParamValues, Rule, Step};
 
 /// An exponentially decaying trace, brought up to date lazily.
@@ -170,34 +171,16 @@ impl Rule for Stdp {
             let n_post = layout.population(pr.post()).size();
             let n_pre = layout.population(pr.pre()).size();
             let (indptr, targets) = (pr.indptr().to_vec(), pr.targets().to_vec());
-            // transpose: counting sort of synapses by target, keeping row order within a target
-            let mut in_ptr = vec![0u32; n_post + 1];
-            for &t in &targets {
-                in_ptr[t as usize + 1] += 1;
-            }
-            for k in 0..n_post {
-                in_ptr[k + 1] += in_ptr[k];
-            }
-            let mut fill = in_ptr.clone();
-            let mut in_syn = vec![0u32; targets.len()];
-            let mut in_pre = vec![0u32; targets.len()];
-            for i in 0..n_pre {
-                for s in indptr[i] as usize..indptr[i + 1] as usize {
-                    let t = targets[s] as usize;
-                    in_syn[fill[t] as usize] = s as u32;
-                    in_pre[fill[t] as usize] = i as u32;
-                    fill[t] += 1;
-                }
-            }
+            let by_target = ByTarget::new(&indptr, &targets, n_post);
             projections.push(Plastic {
                 index: j as u32,
                 pre: pr.pre(),
                 post: pr.post(),
                 indptr,
                 targets,
-                in_ptr,
-                in_syn,
-                in_pre,
+                in_ptr: by_target.ptr,
+                in_syn: by_target.synapse,
+                in_pre: by_target.source,
                 x: vec![Trace::default(); n_pre],
                 y: vec![Trace::default(); n_post],
             });

@@ -716,13 +716,9 @@ fn load_rule_states(bytes_path: &Path, lanes: u64, per_lane: u64) -> Result<Vec<
                 "the checkpoint has {n} rule states, this run has {lanes} lanes of {r} rules"
             ),
         };
-        return Err(Error::input(
-            "rules",
-            n,
-            why,
-            "resume with the same batch size",
-        )
-        .in_file(bytes_path));
+        return Err(
+            Error::input("rules", n, why, "resume with the same batch size").in_file(bytes_path),
+        );
     }
     let mut states = Vec::new();
     for _ in 0..n {

@@ -151,12 +151,7 @@ impl RunSpec {
         for c in &configured {
             let (_, lr) = optimizer_of(c);
             if !(lr.is_finite() && lr >= 0.0) {
-                return Err(Error::input(
-                    "--lr",
-                    lr,
-                    "must be a finite number >= 0",
-                    "",
-                ));
+                return Err(Error::input("--lr", lr, "must be a finite number >= 0", ""));
             }
         }
         let name = task.name();
@@ -291,7 +286,10 @@ pub fn route_params(params: &[ParamSetting], names: &[&str]) -> Result<Vec<Vec<P
                 return Err(Error::input(
                     p.field.clone(),
                     &p.name,
-                    format!("the run has {n} rules ({}): say which one", names.join(", ")),
+                    format!(
+                        "the run has {n} rules ({}): say which one",
+                        names.join(", ")
+                    ),
                     format!(
                         "write --param RULE.{}=VALUE, RULE a rule's name (if unique) or its position 1..{n}",
                         p.name

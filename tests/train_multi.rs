@@ -279,3 +279,52 @@ fn each_rules_diagnostics_reach_metrics_jsonl() {
         assert!(d["sum_dw"].is_number(), "{name}");
     }
 }
+
+/// A run with direct rules only (one `stdp`, or two on different projections): the optimizer
+/// never steps, and a resume after 1 iteration equals 2 uninterrupted (it was refused: "the
+/// optimizer has done 0 updates").
+#[test]
+fn direct_rules_only_resume_equal_uninterrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdp = so("eligo_stdp");
+    let (in_cfg, rec_cfg) = (dir.path().join("in.toml"), dir.path().join("rec.toml"));
+    std::fs::write(&in_cfg, "[host]\nplastic = [\"in->rec\"]\n").unwrap();
+    std::fs::write(&rec_cfg, STDP).unwrap();
+    let one: Vec<&str> = vec!["--rule", arg(&stdp)];
+    let two: Vec<&str> = vec![
+        "--rule",
+        arg(&stdp),
+        "--rule-config",
+        arg(&in_cfg),
+        "--rule",
+        arg(&stdp),
+        "--rule-config",
+        arg(&rec_cfg),
+    ];
+    for (name, rules) in [("one", &one), ("two", &two)] {
+        let (whole, split) = (
+            dir.path().join(format!("{name}-whole")),
+            dir.path().join(format!("{name}-split")),
+        );
+        let run = |out: &Path, extra: &[&str]| {
+            let mut a: Vec<&str> = SMALL_TRAIN.to_vec();
+            a.extend(rules.iter());
+            a.extend(["--checkpoint-every", "1", "--out", arg(out)]);
+            a.extend(extra);
+            ok(&eligo(&a));
+        };
+        run(&whole, &["--iterations", "2"]);
+        run(&split, &["--iterations", "1"]);
+        let first = std::fs::read(split.join("weights.npz")).unwrap();
+        run(&split, &["--iterations", "2", "--resume", arg(&split)]);
+        let read = |d: &Path| std::fs::read(d.join("weights.npz")).unwrap();
+        assert!(
+            read(&split) != first,
+            "{name}: the resumed iteration changed nothing"
+        );
+        assert!(
+            read(&whole) == read(&split),
+            "{name}: resumed differs from uninterrupted"
+        );
+    }
+}

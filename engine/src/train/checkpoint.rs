@@ -524,7 +524,7 @@ pub fn load(
     check_identity(&c, &s, tr, rule)?;
     let overridden = check_settings(&s.settings, settings, overrides)?;
     let (net, biases, readout) = load_weights(&c, tr.network())?;
-    let opts = load_optimizers(&c, &s, tr.optimizers())?;
+    let opts = load_optimizers(&c, &s, tr.optimizers(), tr.has_gradient_rule())?;
     let states = load_rule_states(
         &c.join("rules.bin"),
         tr.lanes() as u64,
@@ -591,8 +591,14 @@ fn load_weights(c: &Path, net: &Network) -> Result<(Network, Vec<Vec<f32>>, usiz
 }
 
 /// Copies of `opts` with the moments (their groups one after the other) and step count of
-/// `c/optimizer.npz`, whose step count must equal the state's iteration.
-fn load_optimizers(c: &Path, s: &State, opts: &[Optimizer]) -> Result<Vec<Optimizer>> {
+/// `c/optimizer.npz`, whose step count must equal the state's iteration (`stepping`: some rule
+/// is a gradient rule), or 0 (only direct rules: no optimizer ever steps).
+fn load_optimizers(
+    c: &Path,
+    s: &State,
+    opts: &[Optimizer],
+    stepping: bool,
+) -> Result<Vec<Optimizer>> {
     let opath = c.join("optimizer.npz");
     let mut o = npz::Archive::open(&opath)?;
     let (mut m0, mut v0) = (Vec::new(), Vec::new());
@@ -603,11 +609,17 @@ fn load_optimizers(c: &Path, s: &State, opts: &[Optimizer]) -> Result<Vec<Optimi
     }
     let (mut m, mut v) = read_moments(&mut o, &opath, &m0, &v0)?;
     let k = read_steps(&mut o, &opath)?;
-    if k != s.iteration {
+    let want = if stepping { s.iteration } else { 0 };
+    if k != want {
+        let per = if stepping {
+            "one per iteration"
+        } else {
+            "none with only direct rules"
+        };
         return Err(Error::input(
             "iteration",
             s.iteration,
-            format!("the optimizer has done {k} updates, one per iteration: the checkpoint is inconsistent"),
+            format!("the optimizer has done {k} updates, {per}: the checkpoint is inconsistent"),
             "resume from an intact copy of the checkpoint",
         )
         .in_file(c.join("state.json")));

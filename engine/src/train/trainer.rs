@@ -208,6 +208,14 @@ impl Trainer {
     /// gradient rule (its host options' method, learning rate and per-projection table; the
     /// first gradient rule's has one more group, the readout biases).
     pub fn with_rules(task: Box<dyn Task>, rules: &[TrainRule], cfg: TrainConfig) -> Result<Self> {
+        if rules.is_empty() {
+            return Err(Error::input(
+                "rule",
+                "",
+                "a training run needs at least one rule",
+                "name one with --rule",
+            ));
+        }
         if cfg.batch == 0 || cfg.threads == 0 {
             return Err(Error::input(
                 "batch",
@@ -354,6 +362,14 @@ impl Trainer {
     /// Every optimizer, one per gradient rule in attach order (for checkpoints).
     pub fn optimizers(&self) -> &[Optimizer] {
         &self.opts
+    }
+
+    /// True if some rule is a gradient rule: the optimizers then step once per iteration;
+    /// else they never step.
+    pub fn has_gradient_rule(&self) -> bool {
+        self.learners
+            .iter()
+            .any(|l| matches!(l, Learner::Gradient { .. }))
     }
 
     /// Restore weights, biases, optimizer state and iteration (from a checkpoint).

@@ -25,4 +25,5 @@ mod sim_weights;
 mod tasks;
 mod train;
 mod train_direct;
+mod train_multi;
 mod train_plots;

@@ -95,6 +95,7 @@ fn one_batch_of_stdp_is_the_sum_of_its_sequences_changes_clipped() {
         batch: Some(2),
         lr: None,
         threads: 1,
+        more_rules: Vec::new(),
     };
     let (mut trainer, _, plugin) = spec.build().unwrap();
     let net0 = trainer.network().clone();

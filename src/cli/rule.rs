@@ -46,22 +46,24 @@ struct Chosen {
     file: Option<PathBuf>,
 }
 
-/// The rules the command line names (or, if none, the network description's `[[rule]]`
-/// tables), loaded and configured.
-fn choose(args: &RuleArgs, file_rules: &[RuleSpec], net_file: &Path) -> Result<Vec<Chosen>> {
-    if !args.rule_config.is_empty() && args.rule_config.len() != args.rule.len() {
+/// One `--rule-config` per `--rule`, or none.
+pub fn check_config_count(rules: &[String], configs: &[PathBuf]) -> Result<()> {
+    if !configs.is_empty() && configs.len() != rules.len() {
         return Err(Error::input(
             "--rule-config",
-            format!(
-                "{} given for {} --rule",
-                args.rule_config.len(),
-                args.rule.len()
-            ),
+            format!("{} given for {} --rule", configs.len(), rules.len()),
             "give one --rule-config per --rule, in the same order, or none (every rule then takes its defaults)",
             "e.g. --rule stdp --rule-config a.toml --rule stdp --rule-config b.toml",
         )
         .into());
     }
+    Ok(())
+}
+
+/// The rules the command line names (or, if none, the network description's `[[rule]]`
+/// tables), loaded and configured.
+fn choose(args: &RuleArgs, file_rules: &[RuleSpec], net_file: &Path) -> Result<Vec<Chosen>> {
+    check_config_count(&args.rule, &args.rule_config)?;
     if !args.rule.is_empty() {
         return args
             .rule
@@ -100,71 +102,17 @@ fn choose(args: &RuleArgs, file_rules: &[RuleSpec], net_file: &Path) -> Result<V
         .collect()
 }
 
-/// Which rule (index into `names`) a `--param` selector names: a position 1.. or a unique
-/// rule name.
-fn select(sel: &str, names: &[&str]) -> Option<std::result::Result<usize, String>> {
-    if let Ok(k) = sel.parse::<usize>() {
-        return (1..=names.len())
-            .contains(&k)
-            .then_some(Ok(k - 1))
-            .or(Some(Err(format!(
-                "there is no rule {k}; the run has {} rules",
-                names.len()
-            ))));
-    }
-    let hits: Vec<usize> = (0..names.len()).filter(|&i| names[i] == sel).collect();
-    match hits[..] {
-        [] => None,
-        [k] => Some(Ok(k)),
-        _ => Some(Err(format!(
-            "{} rules are named '{sel}'; name the rule by its position instead",
-            hits.len()
-        ))),
-    }
-}
-
 /// Apply `--param` to the chosen rules: `NAME=VALUE` with one rule, `RULE.NAME=VALUE` (RULE a
-/// rule's name or position) with any number.
+/// rule's name or position) with any number (see `eligo_engine::train::setup::route_params`).
 fn apply_params(args: &RuleArgs, chosen: &mut [Chosen]) -> Result<()> {
     let names: Vec<String> = chosen.iter().map(|c| c.plugin.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    for mut p in eligo_engine::train::setup::parse_params(&args.param)? {
-        let target = match p.name.split_once('.') {
-            Some((sel, name)) => match select(sel, &names) {
-                Some(Ok(k)) => {
-                    p.name = name.to_string();
-                    Some(k)
-                }
-                Some(Err(why)) => {
-                    return Err(Error::input(
-                        p.field.clone(),
-                        sel,
-                        why,
-                        "write --param RULE.NAME=VALUE, RULE a rule's name or position (1, 2, ...)",
-                    )
-                    .into());
-                }
-                None => None,
-            },
-            None => None,
-        };
-        let k = match (target, chosen.len()) {
-            (Some(k), _) => k,
-            (None, 1) => 0,
-            (None, n) => {
-                return Err(Error::input(
-                    p.field.clone(),
-                    &p.name,
-                    format!("the run has {n} rules ({}): say which one", names.join(", ")),
-                    format!(
-                        "write --param RULE.{}=VALUE, RULE a rule's name (if unique) or its position 1..{n}",
-                        p.name
-                    ),
-                )
-                .into());
-            }
-        };
-        eligo_engine::train::setup::set_named(&chosen[k].plugin, &mut chosen[k].cfg.values, &p)?;
+    let params = eligo_engine::train::setup::parse_params(&args.param)?;
+    let routed = eligo_engine::train::setup::route_params(&params, &names)?;
+    for (c, params) in chosen.iter_mut().zip(routed) {
+        for p in &params {
+            eligo_engine::train::setup::set_named(&c.plugin, &mut c.cfg.values, p)?;
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use eligo_engine::train::{RunSpec, Schedule, TrainingRun};
+use eligo_engine::train::{RuleChoice, RunSpec, Schedule, TrainingRun};
 
 /// Arguments of `train`.
 #[derive(clap::Args)]
@@ -16,11 +16,13 @@ pub struct Args {
     /// unrewarded input pattern, for reward-modulated rules such as rstdp).
     #[arg(long, default_value = "evidence")]
     pub task: String,
-    /// Learning rule plugin: eprop, bptt, or a path.
+    /// Learning rule plugin: eprop, bptt, or a path. Repeat for several rules, each on its own
+    /// projections (`[host] plastic` in each rule config).
     #[arg(long, default_value = "eprop")]
-    pub rule: String,
-    /// Any parameter of the rule (see `eligo plugins`), e.g. --param c_reg=2 (repeatable).
-    #[arg(long, value_name = "NAME=VALUE")]
+    pub rule: Vec<String>,
+    /// Any parameter of the rule (see `eligo plugins`), e.g. --param c_reg=2 (repeatable). With
+    /// several rules, name the rule: RULE.NAME=VALUE, RULE its name or its position (1, 2, ...).
+    #[arg(long, value_name = "[RULE.]NAME=VALUE")]
     pub param: Vec<String>,
     /// e-prop feedback: random, symmetric, adaptive (= --param feedback=...; default random).
     #[arg(long)]
@@ -29,9 +31,10 @@ pub struct Args {
     #[arg(long)]
     pub mode: Option<String>,
     /// The rule's parameters and host options (TOML), applied last; its `[optimizer]` kind and lr
-    /// replace the task's only where given, lr_by_projection sets per-projection rates.
+    /// replace the task's only where given, lr_by_projection sets per-projection rates. With
+    /// several --rule: one per rule, in the same order.
     #[arg(long)]
-    pub rule_config: Option<PathBuf>,
+    pub rule_config: Vec<PathBuf>,
     /// Extra plugin directory.
     #[arg(long)]
     pub plugin_dir: Vec<PathBuf>,
@@ -80,22 +83,30 @@ pub fn run(a: Args) -> Result<()> {
     let t_start = Instant::now();
     super::interrupt::install();
     let params = super::train_report::params(&a.param, &a.feedback, &a.mode)?;
+    super::rule::check_config_count(&a.rule, &a.rule_config)?;
+    let config = |k: usize| a.rule_config.get(k).cloned();
     let spec = RunSpec {
         task: a.task.clone(),
         scale: a.scale,
         seed: a.seed,
-        rule: a.rule.clone(),
+        rule: a.rule[0].clone(),
         plugin_dirs: a.plugin_dir.clone(),
         params,
-        rule_config: a.rule_config.clone(),
+        rule_config: config(0),
         batch: a.batch,
         lr: a.lr,
         threads: super::threads::resolve(a.threads, a.quiet)?,
+        more_rules: (1..a.rule.len())
+            .map(|k| RuleChoice {
+                rule: a.rule[k].clone(),
+                rule_config: config(k),
+            })
+            .collect(),
     };
-    let (tr, settings, plugin) = spec.build()?;
+    let (tr, settings, _) = spec.build()?;
     let iterations = a.iterations.unwrap_or(tr.task().defaults().iterations);
     let out = (a.resume.clone().or(a.out.clone()))
-        .unwrap_or_else(|| PathBuf::from(format!("out/train-{}-{}", a.task, plugin.name)));
+        .unwrap_or_else(|| PathBuf::from(format!("out/train-{}-{}", a.task, tr.rule_name())));
     let out_dir = super::outdir::OutDir::create(&out)?;
     let mut run = match &a.resume {
         Some(dir) => {

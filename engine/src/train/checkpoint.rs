@@ -1,8 +1,10 @@
 //! Checkpoints: everything a training run needs to continue exactly where it stopped.
 //!
 //! `DIR/checkpoint/` holds `weights.npz` (the weights in the `io::weights` layout and the
-//! readout biases), `optimizer.npz` (Adam moments `m/<i>`, `v/<i>` and step count), `rules.bin`
-//! (each lane's rule state, as the rule serialized it) and `state.json` (iteration, every
+//! readout biases), `optimizer.npz` (Adam moments `m/<i>`, `v/<i>` and step count; with
+//! several gradient rules, their optimizers' groups one after the other, `i` counting on),
+//! `rules.bin` (each lane's rule state, as the rule serialized it; with several rules, each
+//! lane's rules in attach order) and `state.json` (iteration, every
 //! setting that affects the results, a fingerprint of the network's structure, and a digest of
 //! each of the three other files). Sampling is stateless (sample `i` is a function of the task
 //! seed), so the iteration is the whole random state.
@@ -27,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{TrainConfig, Trainer};
+use super::{TrainConfig, TrainRule, Trainer};
 use crate::error::{Error, Result};
 use crate::io::npz::{self, Out};
 use crate::io::weights;
@@ -122,6 +124,72 @@ pub fn settings(
     s
 }
 
+/// With several rules ([`settings_of_rules`]): `rule` is their names joined by `+`, and each
+/// rule `K` (1.., attach order) has `rules.K` (its name), `rules.K.version`, `rules.K.<param>`
+/// and its own optimizer and host options under `rules.K.`.
+pub fn settings_of_rules(
+    task: &str,
+    scale: f64,
+    rules: &[TrainRule],
+    cfg: &TrainConfig,
+) -> Settings {
+    let mut s = Settings::new();
+    let mut put = |k: &str, v: String| {
+        s.insert(k.to_string(), v);
+    };
+    put("task", task.into());
+    put("scale", format!("{scale:?}"));
+    put("seed", cfg.seed.to_string());
+    put("batch", cfg.batch.to_string());
+    let names: Vec<&str> = rules.iter().map(|r| r.plugin.name.as_str()).collect();
+    put("rule", names.join("+"));
+    for (k, r) in rules.iter().enumerate() {
+        let pre = format!("rules.{}", k + 1);
+        let (plugin, host) = (&r.plugin, &r.host);
+        put(&pre, plugin.name.clone());
+        put(&format!("{pre}.version"), plugin.version.clone());
+        for (i, p) in plugin.params.iter().enumerate() {
+            put(&format!("{pre}.{}", p.name), r.values.shown(plugin, i));
+        }
+        match host.optimizer.method {
+            Method::Sgd => put(&format!("{pre}.optimizer"), "sgd".into()),
+            Method::Adam { beta1, beta2, eps } => {
+                put(&format!("{pre}.optimizer"), "adam".into());
+                put(&format!("{pre}.optimizer.beta1"), format!("{beta1:?}"));
+                put(&format!("{pre}.optimizer.beta2"), format!("{beta2:?}"));
+                put(&format!("{pre}.optimizer.eps"), format!("{eps:?}"));
+            }
+        }
+        put(&format!("{pre}.lr"), format!("{:?}", host.optimizer.lr));
+        put(
+            &format!("{pre}.lr_by_projection"),
+            format!("{:?}", host.optimizer.lr_by_projection),
+        );
+        put(
+            &format!("{pre}.decay_by_projection"),
+            format!("{:?}", host.optimizer.decay_by_projection),
+        );
+        put(&format!("{pre}.plastic"), format!("{:?}", host.plastic));
+        put(&format!("{pre}.w_min"), format!("{:?}", host.w_min));
+        put(&format!("{pre}.w_max"), format!("{:?}", host.w_max));
+        put(&format!("{pre}.keep_sign"), host.keep_sign.to_string());
+    }
+    s
+}
+
+/// A setting that no override may change: one of [`FIXED`], or a rule's name or optimizer
+/// with several rules (`rules.K`, `rules.K.optimizer`).
+fn is_fixed(key: &str) -> bool {
+    if FIXED.contains(&key) {
+        return true;
+    }
+    let Some(rest) = key.strip_prefix("rules.") else {
+        return false;
+    };
+    let (k, tail) = rest.split_once('.').unwrap_or((rest, ""));
+    k.parse::<usize>().is_ok() && (tail.is_empty() || tail == "optimizer")
+}
+
 /// The command-line option that sets `key`.
 fn flag(key: &str) -> String {
     match key {
@@ -155,12 +223,12 @@ pub fn check_settings(
                 ),
             ));
         }
-        if FIXED.contains(&o.as_str()) {
+        if is_fixed(o) {
             return Err(Error::input(
                 "--resume-override",
                 o,
                 format!(
-                    "{} cannot be overridden (it fixes the network, the data or the optimizer state: {})",
+                    "{} cannot be overridden (it fixes the network, the data or the optimizer state: {}, and with several rules rules.K, rules.K.optimizer)",
                     o,
                     FIXED.join(", ")
                 ),
@@ -191,7 +259,7 @@ pub fn check_settings(
         return Ok(overridden);
     };
     let lines: Vec<&str> = refused.iter().map(|(_, _, l)| l.as_str()).collect();
-    let hint = if FIXED.contains(&k.as_str()) {
+    let hint = if is_fixed(k) {
         format!("resume with {} {a} ({k} cannot be overridden)", flag(k))
     } else {
         format!(
@@ -309,11 +377,17 @@ pub fn save_with_faults(
     biases[readout] = tr.biases().to_vec();
     weights::save(&tmp.join("weights.npz"), net, &biases)?;
     before(SaveStep::WriteOptimizer)?;
-    let (m, v, k) = tr.optimizer().state();
     let mut o: BTreeMap<String, Out> = BTreeMap::new();
-    for (i, (m, v)) in m.iter().zip(v).enumerate() {
-        o.insert(format!("m/{i}"), Out::F32(vec![m.len() as u64], m.clone()));
-        o.insert(format!("v/{i}"), Out::F32(vec![v.len() as u64], v.clone()));
+    let mut i = 0usize;
+    // every optimizer steps once per iteration (or none ever does): one count
+    let (_, _, k) = tr.optimizer().state();
+    for opt in tr.optimizers() {
+        let (m, v, _) = opt.state();
+        for (m, v) in m.iter().zip(v) {
+            o.insert(format!("m/{i}"), Out::F32(vec![m.len() as u64], m.clone()));
+            o.insert(format!("v/{i}"), Out::F32(vec![v.len() as u64], v.clone()));
+            i += 1;
+        }
     }
     o.insert("steps".into(), Out::U64(vec![], vec![k]));
     npz::write(&tmp.join("optimizer.npz"), &o)?;
@@ -450,9 +524,13 @@ pub fn load(
     check_identity(&c, &s, tr, rule)?;
     let overridden = check_settings(&s.settings, settings, overrides)?;
     let (net, biases, readout) = load_weights(&c, tr.network())?;
-    let opt = load_optimizer(&c, &s, tr.optimizer())?;
-    let states = load_rule_states(&c.join("rules.bin"), tr.lanes() as u64)?;
-    tr.restore(&net, &biases[readout], opt, s.iteration);
+    let opts = load_optimizers(&c, &s, tr.optimizers(), tr.has_gradient_rule())?;
+    let states = load_rule_states(
+        &c.join("rules.bin"),
+        tr.lanes() as u64,
+        tr.rule_count().max(1) as u64,
+    )?;
+    tr.restore_all(&net, &biases[readout], opts, s.iteration);
     tr.load_rule_states(&states)?;
     Ok((s, overridden))
 }
@@ -512,26 +590,51 @@ fn load_weights(c: &Path, net: &Network) -> Result<(Network, Vec<Vec<f32>>, usiz
     Ok((net, biases, readout))
 }
 
-/// A copy of `opt` with the moments and step count of `c/optimizer.npz`, whose step count
-/// must equal the state's iteration.
-fn load_optimizer(c: &Path, s: &State, opt: &Optimizer) -> Result<Optimizer> {
+/// Copies of `opts` with the moments (their groups one after the other) and step count of
+/// `c/optimizer.npz`, whose step count must equal the state's iteration (`stepping`: some rule
+/// is a gradient rule), or 0 (only direct rules: no optimizer ever steps).
+fn load_optimizers(
+    c: &Path,
+    s: &State,
+    opts: &[Optimizer],
+    stepping: bool,
+) -> Result<Vec<Optimizer>> {
     let opath = c.join("optimizer.npz");
     let mut o = npz::Archive::open(&opath)?;
-    let (m0, v0, _) = opt.state();
-    let (m, v) = read_moments(&mut o, &opath, m0, v0)?;
+    let (mut m0, mut v0) = (Vec::new(), Vec::new());
+    for opt in opts {
+        let (m, v, _) = opt.state();
+        m0.extend(m.iter().cloned());
+        v0.extend(v.iter().cloned());
+    }
+    let (mut m, mut v) = read_moments(&mut o, &opath, &m0, &v0)?;
     let k = read_steps(&mut o, &opath)?;
-    if k != s.iteration {
+    let want = if stepping { s.iteration } else { 0 };
+    if k != want {
+        let per = if stepping {
+            "one per iteration"
+        } else {
+            "none with only direct rules"
+        };
         return Err(Error::input(
             "iteration",
             s.iteration,
-            format!("the optimizer has done {k} updates, one per iteration: the checkpoint is inconsistent"),
+            format!("the optimizer has done {k} updates, {per}: the checkpoint is inconsistent"),
             "resume from an intact copy of the checkpoint",
         )
         .in_file(c.join("state.json")));
     }
-    let mut opt: Optimizer = opt.clone();
-    opt.set_state(m, v, k).map_err(|e| e.in_file(&opath))?;
-    Ok(opt)
+    let mut out = Vec::with_capacity(opts.len());
+    for opt in opts {
+        let n = opt.state().0.len();
+        let rest_m = m.split_off(n);
+        let rest_v = v.split_off(n);
+        let mut opt: Optimizer = opt.clone();
+        opt.set_state(m, v, k).map_err(|e| e.in_file(&opath))?;
+        out.push(opt);
+        (m, v) = (rest_m, rest_v);
+    }
+    Ok(out)
 }
 
 /// One Adam moment vector per optimized array.
@@ -595,9 +698,10 @@ fn read_steps(o: &mut npz::Archive, opath: &Path) -> Result<u64> {
     }
 }
 
-/// The rule states of `rules.bin` at `bytes_path`: a u64 lane count (which must be `lanes`),
-/// then per lane a u64 length and that many bytes, and nothing after.
-fn load_rule_states(bytes_path: &Path, lanes: u64) -> Result<Vec<Vec<u8>>> {
+/// The rule states of `rules.bin` at `bytes_path`: a u64 count of states (which must be
+/// `lanes` × `per_lane`, the rules per lane), then per state a u64 length and that many bytes,
+/// and nothing after.
+fn load_rule_states(bytes_path: &Path, lanes: u64, per_lane: u64) -> Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(bytes_path).map_err(io_err(bytes_path))?;
     let bad = |what: String| Error::input("", "", what, "").in_file(bytes_path);
     let take = |at: &mut usize, n: u64| -> Result<Vec<u8>> {
@@ -617,14 +721,16 @@ fn load_rule_states(bytes_path: &Path, lanes: u64) -> Result<Vec<Vec<u8>>> {
     };
     let mut at = 0usize;
     let n = word(&mut at)?;
-    if n != lanes {
-        return Err(Error::input(
-            "rules",
-            n,
-            format!("the checkpoint has rule states for {n} lanes, this run has {lanes}"),
-            "resume with the same batch size",
-        )
-        .in_file(bytes_path));
+    if n != lanes * per_lane {
+        let why = match per_lane {
+            1 => format!("the checkpoint has rule states for {n} lanes, this run has {lanes}"),
+            r => format!(
+                "the checkpoint has {n} rule states, this run has {lanes} lanes of {r} rules"
+            ),
+        };
+        return Err(
+            Error::input("rules", n, why, "resume with the same batch size").in_file(bytes_path),
+        );
     }
     let mut states = Vec::new();
     for _ in 0..n {

@@ -36,11 +36,21 @@ pub struct Iteration {
     pub seconds: f64,
     /// The rule's diagnostics of the batch (see [`super::trainer::Metrics::diagnostics`]).
     pub diagnostics: Vec<(String, f64)>,
+    /// With several rules, each rule's (see [`super::trainer::Metrics::rules_diagnostics`]).
+    pub rules_diagnostics: Vec<(String, Vec<(String, f64)>)>,
 }
 
 impl Iteration {
-    /// The `metrics.jsonl` line.
+    /// The `metrics.jsonl` line: with one rule, its diagnostics as `"rule": {NAME: VALUE}`;
+    /// with several, `"rules": {RULE: {NAME: VALUE}}`.
     pub fn json(&self) -> String {
+        let object = |d: &[(String, f64)]| -> serde_json::Value {
+            serde_json::Value::Object(
+                d.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                    .collect(),
+            )
+        };
         let mut line = serde_json::json!({"iteration": self.iteration, "loss": self.loss, "rate_hz": self.rate_hz, "seconds": self.seconds});
         if let Some(e) = self.train_error {
             line["train_error"] = serde_json::json!(e);
@@ -49,12 +59,15 @@ impl Iteration {
             line["validation_error"] = serde_json::json!(e);
         }
         if !self.diagnostics.is_empty() {
-            let d: serde_json::Map<String, serde_json::Value> = self
-                .diagnostics
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
-                .collect();
-            line["rule"] = serde_json::Value::Object(d);
+            line["rule"] = object(&self.diagnostics);
+        }
+        if !self.rules_diagnostics.is_empty() {
+            line["rules"] = serde_json::Value::Object(
+                self.rules_diagnostics
+                    .iter()
+                    .map(|(rule, d)| (rule.clone(), object(d)))
+                    .collect(),
+            );
         }
         line.to_string()
     }
@@ -222,6 +235,7 @@ impl TrainingRun {
                 validation_error: None,
                 seconds: t0.elapsed().as_secs_f64(),
                 diagnostics: m.diagnostics.clone(),
+                rules_diagnostics: m.rules_diagnostics.clone(),
             };
             if kind == Kind::Classification
                 && (it.is_multiple_of(d.eval_every) || it == schedule.iterations)

@@ -15,13 +15,19 @@
 //!    `--feedback`, `--mode`), which must be parameters of the rule.
 //!
 //! The learning rate is then `lr` if given.
+//!
+//! Several rules ([`RunSpec::more_rules`]): each rule goes through these layers on its own
+//! (the task's proposals and the front end's defaults reach every rule that declares the
+//! parameter; a user's parameter names its rule, `RULE.NAME=VALUE`, see [`route_params`]), and
+//! each has its own optimizer: its rule config's `[optimizer]` `kind` and `lr` where given, else
+//! the task's, and `lr` if given for every rule.
 
 use std::path::PathBuf;
 
 use super::checkpoint::{self, Settings};
-use super::trainer::{TrainConfig, Trainer};
+use super::trainer::{TrainConfig, TrainRule, Trainer};
 use crate::error::{Error, Result, did_you_mean};
-use crate::plugin::config::RuleValues;
+use crate::plugin::config::{RuleConfig, RuleValues};
 use crate::plugin::{Plugin, config, loader};
 use crate::task::{self, TaskOptions};
 
@@ -62,6 +68,25 @@ pub struct RunSpec {
     pub lr: Option<f64>,
     /// Worker threads (>= 1).
     pub threads: usize,
+    /// Further rules after `rule` (with `rule_config`), in attach order, each on its own
+    /// projections (`[host] plastic` in each rule config).
+    pub more_rules: Vec<RuleChoice>,
+}
+
+/// A further rule of a run: a plugin name or library path, and its rule config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleChoice {
+    /// A plugin name or a library path.
+    pub rule: String,
+    /// Its rule config file (TOML).
+    pub rule_config: Option<PathBuf>,
+}
+
+/// A rule after the layers of defaults: its configuration and the top-level keys its rule
+/// config file gave.
+struct Configured {
+    rc: RuleConfig,
+    given: toml::Table,
 }
 
 impl RunSpec {
@@ -76,71 +101,205 @@ impl RunSpec {
             },
         )?;
         let d = task.defaults();
-        let plugin = loader::find(&self.rule, &self.plugin_dirs)?;
-        let mut rc = config::defaults(&plugin);
-        for (name, value) in &d.rule_params {
-            config::set_param(&plugin, &mut rc.values, name, name, &format!("{value:?}"))?;
+        let choices: Vec<(&str, Option<&std::path::Path>)> =
+            std::iter::once((self.rule.as_str(), self.rule_config.as_deref()))
+                .chain(
+                    self.more_rules
+                        .iter()
+                        .map(|c| (c.rule.as_str(), c.rule_config.as_deref())),
+                )
+                .collect();
+        let plugins: Vec<Plugin> = choices
+            .iter()
+            .map(|(rule, _)| loader::find(rule, &self.plugin_dirs))
+            .collect::<Result<_>>()?;
+        let names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+        let routed = route_params(&self.params, &names)?;
+        let mut configured = Vec::with_capacity(plugins.len());
+        for ((plugin, (_, file)), params) in plugins.iter().zip(&choices).zip(&routed) {
+            configured.push(configure(plugin, &d, params, *file)?);
         }
-        // a front end's defaults (e.g. `--feedback random`) come before the rule config; one
-        // the rule's parameter of that name refuses is not the user's, so it is left out
-        // (`set_param` writes nothing then)
-        for p in self.params.iter().filter(|p| p.if_declared) {
-            let _ = config::set_param(&plugin, &mut rc.values, &p.field, &p.name, &p.value);
-        }
-        let mut given = toml::Table::new();
-        if let Some(p) = &self.rule_config {
-            let file = config::load(p, &plugin)?;
-            let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
-                path: p.clone(),
-                source: e,
-            })?;
-            given = text.parse().unwrap_or_default();
-            for (i, q) in plugin.params.iter().enumerate() {
-                if given.contains_key(&q.name) {
-                    rc.values.copy_from(&file.values, i);
-                }
-            }
-            rc.host = file.host;
-        }
-        // what the user named on the command line wins
-        for p in self.params.iter().filter(|p| !p.if_declared) {
-            set_named(&plugin, &mut rc.values, p)?;
-        }
-        let opt_given = |key: &str| {
-            given
-                .get("optimizer")
-                .and_then(|o| o.as_table())
-                .is_some_and(|o| o.contains_key(key))
+        // the optimizer of a rule: the task's method and rate unless its rule config gives
+        // them; `lr` wins for every rule
+        let optimizer_of = |c: &Configured| {
+            let opt_given = |key: &str| {
+                c.given
+                    .get("optimizer")
+                    .and_then(|o| o.as_table())
+                    .is_some_and(|o| o.contains_key(key))
+            };
+            let method = if opt_given("kind") {
+                c.rc.host.optimizer.method
+            } else {
+                d.method
+            };
+            let lr = self.lr.unwrap_or(if opt_given("lr") {
+                c.rc.host.optimizer.lr
+            } else {
+                d.lr
+            });
+            (method, lr)
         };
+        let (method, lr) = optimizer_of(&configured[0]);
         let cfg = TrainConfig {
             batch: self.batch.unwrap_or(d.batch),
             threads: self.threads,
-            method: if opt_given("kind") {
-                rc.host.optimizer.method
-            } else {
-                d.method
-            },
-            lr: self.lr.unwrap_or(if opt_given("lr") {
-                rc.host.optimizer.lr
-            } else {
-                d.lr
-            }),
+            method,
+            lr,
             seed: self.seed,
         };
-        if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {
-            return Err(Error::input(
-                "--lr",
-                cfg.lr,
-                "must be a finite number >= 0",
-                "",
-            ));
+        for c in &configured {
+            let (_, lr) = optimizer_of(c);
+            if !(lr.is_finite() && lr >= 0.0) {
+                return Err(Error::input("--lr", lr, "must be a finite number >= 0", ""));
+            }
         }
         let name = task.name();
-        let tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
-            .map_err(|e| config::in_rule_config(e, self.rule_config.as_deref()))?;
-        let settings = checkpoint::settings(name, self.scale, &plugin, &rc.values, &rc.host, &cfg);
-        Ok((tr, settings, plugin))
+        if plugins.len() == 1 {
+            let rc = &configured[0].rc;
+            let plugin = plugins.into_iter().next().expect("one rule");
+            let tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
+                .map_err(|e| config::in_rule_config(e, self.rule_config.as_deref()))?;
+            let settings =
+                checkpoint::settings(name, self.scale, &plugin, &rc.values, &rc.host, &cfg);
+            return Ok((tr, settings, plugin));
+        }
+        let rules: Vec<TrainRule> = plugins
+            .iter()
+            .zip(&configured)
+            .map(|(plugin, c)| {
+                let mut host = c.rc.host.clone();
+                (host.optimizer.method, host.optimizer.lr) = optimizer_of(c);
+                TrainRule {
+                    plugin: plugin.clone(),
+                    values: c.rc.values.clone(),
+                    host,
+                }
+            })
+            .collect();
+        let settings = checkpoint::settings_of_rules(name, self.scale, &rules, &cfg);
+        let tr = Trainer::with_rules(task, &rules, cfg)?;
+        let first = plugins.into_iter().next().expect("several rules");
+        Ok((tr, settings, first))
     }
+}
+
+/// Layers 1-5 (see the module docs) for one rule: `params` are the user's parameters routed
+/// to it (and the front end's defaults), `file` its rule config.
+fn configure(
+    plugin: &Plugin,
+    d: &task::Defaults,
+    params: &[ParamSetting],
+    file: Option<&std::path::Path>,
+) -> Result<Configured> {
+    let mut rc = config::defaults(plugin);
+    for (name, value) in &d.rule_params {
+        config::set_param(plugin, &mut rc.values, name, name, &format!("{value:?}"))?;
+    }
+    // a front end's defaults (e.g. `--feedback random`) come before the rule config; one
+    // the rule's parameter of that name refuses is not the user's, so it is left out
+    // (`set_param` writes nothing then)
+    for p in params.iter().filter(|p| p.if_declared) {
+        let _ = config::set_param(plugin, &mut rc.values, &p.field, &p.name, &p.value);
+    }
+    let mut given = toml::Table::new();
+    if let Some(p) = file {
+        let loaded = config::load(p, plugin)?;
+        let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
+            path: p.to_path_buf(),
+            source: e,
+        })?;
+        given = text.parse().unwrap_or_default();
+        for (i, q) in plugin.params.iter().enumerate() {
+            if given.contains_key(&q.name) {
+                rc.values.copy_from(&loaded.values, i);
+            }
+        }
+        rc.host = loaded.host;
+    }
+    // what the user named on the command line wins
+    for p in params.iter().filter(|p| !p.if_declared) {
+        set_named(plugin, &mut rc.values, p)?;
+    }
+    Ok(Configured { rc, given })
+}
+
+/// Which rule (index into `names`) a `--param` selector names: a position 1.. or a unique
+/// rule name; `None` if it is neither (the selector is then part of the parameter's name).
+fn select(sel: &str, names: &[&str]) -> Option<std::result::Result<usize, String>> {
+    if let Ok(k) = sel.parse::<usize>() {
+        return (1..=names.len())
+            .contains(&k)
+            .then_some(Ok(k - 1))
+            .or(Some(Err(format!(
+                "there is no rule {k}; the run has {} rules",
+                names.len()
+            ))));
+    }
+    let hits: Vec<usize> = (0..names.len()).filter(|&i| names[i] == sel).collect();
+    match hits[..] {
+        [] => None,
+        [k] => Some(Ok(k)),
+        _ => Some(Err(format!(
+            "{} rules are named '{sel}'; name the rule by its position instead",
+            hits.len()
+        ))),
+    }
+}
+
+/// The parameters of each rule of a run whose rules are `names` (attach order): `NAME=VALUE`
+/// with one rule, `RULE.NAME=VALUE` (RULE a rule's name, if unique, or its position 1, 2, ...)
+/// with any number, the selector removed. A front end's default (`if_declared`) goes to every
+/// rule (each takes it only if it declares the parameter).
+pub fn route_params(params: &[ParamSetting], names: &[&str]) -> Result<Vec<Vec<ParamSetting>>> {
+    let mut out = vec![Vec::new(); names.len()];
+    for p in params {
+        if p.if_declared {
+            for o in &mut out {
+                o.push(p.clone());
+            }
+            continue;
+        }
+        let mut p = p.clone();
+        let target = match p.name.split_once('.') {
+            Some((sel, name)) => match select(sel, names) {
+                Some(Ok(k)) => {
+                    p.name = name.to_string();
+                    Some(k)
+                }
+                Some(Err(why)) => {
+                    return Err(Error::input(
+                        p.field.clone(),
+                        sel,
+                        why,
+                        "write --param RULE.NAME=VALUE, RULE a rule's name or position (1, 2, ...)",
+                    ));
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let k = match (target, names.len()) {
+            (Some(k), _) => k,
+            (None, 1) => 0,
+            (None, n) => {
+                return Err(Error::input(
+                    p.field.clone(),
+                    &p.name,
+                    format!(
+                        "the run has {n} rules ({}): say which one",
+                        names.join(", ")
+                    ),
+                    format!(
+                        "write --param RULE.{}=VALUE, RULE a rule's name (if unique) or its position 1..{n}",
+                        p.name
+                    ),
+                ));
+            }
+        };
+        out[k].push(p);
+    }
+    Ok(out)
 }
 
 /// Set a parameter the user named, which the rule must declare (did-you-mean otherwise).

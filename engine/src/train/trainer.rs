@@ -22,6 +22,14 @@
 //!
 //! The master weights are copied into every lane at the start of the next batch.
 //!
+//! Several rules ([`Trainer::with_rules`]), each on its own projections: every lane holds every
+//! rule, in attach order. Step 3 then runs for each rule in attach order: a gradient rule's
+//! gradients (summed in lane order) go through that rule's own optimizer, over the projections
+//! it learns and the unlearned ones (another rule's projections are left out, neither stepped
+//! nor decayed); the readout biases are trained by the first gradient rule (with its bias
+//! gradients) and by no other; a direct rule's lane changes are summed into the master on its
+//! own plastic projections only, as above.
+//!
 //! Evaluations (validation, test) run in as many lanes as there are threads, so they sum the
 //! per-sample losses in sample order, never per lane: every reported number is the same for
 //! any thread count.
@@ -70,13 +78,43 @@ pub struct Metrics {
     pub sequences: usize,
     /// The rule's diagnostics (training batches only): each per-sequence value as its mean over
     /// the batch's sequences, then each per-batch value as its mean over the lanes (lane
-    /// order, so the same for any thread count).
+    /// order, so the same for any thread count). Empty with several rules (see
+    /// `rules_diagnostics`).
     pub diagnostics: Vec<(String, f64)>,
+    /// With several rules: each rule's diagnostics (computed as `diagnostics`), keyed by the
+    /// rule's name (`NAME#K`, K its position 1.., for a name several rules share), in attach
+    /// order, rules without diagnostics left out. Empty with one rule.
+    pub rules_diagnostics: Vec<(String, Vec<(String, f64)>)>,
 }
 
 /// A simulation with a rule (training) or without (evaluation).
 struct Lane {
     sim: Simulation,
+}
+
+/// One rule of a training run: its plugin, parameter values and host options (whose
+/// `[optimizer]` method and learning rate are the ones its optimizer uses).
+#[derive(Clone)]
+pub struct TrainRule {
+    /// The plugin.
+    pub plugin: Plugin,
+    /// Its parameter values.
+    pub values: RuleValues,
+    /// Its host options.
+    pub host: HostOptions,
+}
+
+/// How a rule's batch reaches the master weights.
+enum Learner {
+    /// A gradient rule: optimizer `opt` of [`Trainer::opts`]; `biases`: it trains the readout
+    /// biases; `others`: per projection, learned by another rule (left out of its updates).
+    Gradient {
+        opt: usize,
+        biases: bool,
+        others: Vec<bool>,
+    },
+    /// A direct rule: its lanes' changes, within these bounds.
+    Direct(DirectBounds),
 }
 
 /// What the host enforces on a direct rule's summed changes (the rule config's `[host]`).
@@ -99,11 +137,15 @@ pub struct Trainer {
     rec: Vec<usize>,
     input: usize,
     biases: Vec<f32>,
-    opt: Optimizer,
+    /// One optimizer per gradient rule, in attach order (one never-stepped optimizer when no
+    /// rule is a gradient rule, as for a single direct rule).
+    opts: Vec<Optimizer>,
     lanes: Vec<Lane>,
     eval: Vec<Lane>,
-    /// Set for a `Direct` rule: its lanes' changes are summed into the master weights.
-    direct: Option<DirectBounds>,
+    /// Per rule, in attach order: how its batch reaches the master weights.
+    learners: Vec<Learner>,
+    /// The rules' names, in attach order, joined by `+`.
+    rule_name: String,
     /// Iterations (batches) done.
     pub iteration: u64,
 }
@@ -139,7 +181,8 @@ fn find_pops(net: &Network) -> Result<(usize, usize, Vec<usize>)> {
 
 impl Trainer {
     /// Build the network of `task`, the lanes with an instance of `plugin` each (parameter
-    /// values `rule_values`, host options `host`), and the optimizer.
+    /// values `rule_values`, host options `host`), and the optimizer (`cfg`'s method and
+    /// learning rate, the host's per-projection table).
     pub fn new(
         task: Box<dyn Task>,
         plugin: &Plugin,
@@ -147,6 +190,32 @@ impl Trainer {
         host: &HostOptions,
         cfg: TrainConfig,
     ) -> Result<Self> {
+        // the task's (or the command line's) method and learning rate, the rule config's
+        // per-projection table and bounds
+        let mut host = host.clone();
+        host.optimizer.method = cfg.method;
+        host.optimizer.lr = cfg.lr;
+        let rule = TrainRule {
+            plugin: plugin.clone(),
+            values: rule_values.clone(),
+            host,
+        };
+        Self::with_rules(task, std::slice::from_ref(&rule), cfg)
+    }
+
+    /// Build the network of `task`, the lanes with an instance of every rule of `rules` each
+    /// (attach order; no projection may be plastic for two rules), and one optimizer per
+    /// gradient rule (its host options' method, learning rate and per-projection table; the
+    /// first gradient rule's has one more group, the readout biases).
+    pub fn with_rules(task: Box<dyn Task>, rules: &[TrainRule], cfg: TrainConfig) -> Result<Self> {
+        if rules.is_empty() {
+            return Err(Error::input(
+                "rule",
+                "",
+                "a training run needs at least one rule",
+                "name one with --rule",
+            ));
+        }
         if cfg.batch == 0 || cfg.threads == 0 {
             return Err(Error::input(
                 "batch",
@@ -166,20 +235,23 @@ impl Trainer {
         let mut lanes = Vec::with_capacity(n_lanes);
         for _ in 0..n_lanes {
             let mut sim = Simulation::new(net.clone(), &SimOptions::default())?;
-            // the task's modulator channels exist before the rule is created (it finds them
+            // the task's modulator channels exist before the rules are created (they find them
             // by name); each sample fills them (see `run_jobs`)
             for name in task.modulators() {
                 sim.add_modulator(name)?;
             }
-            let r = RuleInstance::with_modulators(
-                plugin.clone(),
-                &net,
-                rule_values,
-                host.clone(),
-                task.steps(),
-                sim.modulator_names(),
-            )?;
-            sim.set_rule(r)?;
+            for rule in rules {
+                let r = RuleInstance::with_modulators(
+                    rule.plugin.clone(),
+                    &net,
+                    &rule.values,
+                    rule.host.clone(),
+                    task.steps(),
+                    sim.modulator_names(),
+                )?;
+                // refuses a projection plastic for two rules
+                sim.add_rule(r)?;
+            }
             lanes.push(Lane { sim });
         }
         let mut eval = Vec::new();
@@ -188,30 +260,53 @@ impl Trainer {
                 sim: Simulation::new(net.clone(), &SimOptions::default())?,
             });
         }
-        // the task's (or the command line's) method and learning rate, the rule config's
-        // per-projection table and bounds; one more group for the readout biases
-        let mut host_opt = host.clone();
-        host_opt.optimizer.method = cfg.method;
-        host_opt.optimizer.lr = cfg.lr;
-        let opt = host_opt.build_optimizer(&net, &[biases.len()])?;
-        let direct = match plugin.output {
-            OutputKind::Direct => Some(DirectBounds {
-                plastic: host.plastic_mask(&net)?,
-                w_min: host.w_min,
-                w_max: host.w_max,
-                // the initial network's, like every lane's rule instance
-                signs: net
-                    .projections
-                    .iter()
-                    .map(|p| match host.keep_sign {
-                        true => p.weights.iter().map(|w| *w >= 0.0).collect(),
-                        false => Vec::new(),
-                    })
-                    .collect(),
-                keep_sign: host.keep_sign,
-            }),
-            OutputKind::Gradient => None,
-        };
+        let masks: Vec<Vec<bool>> = rules
+            .iter()
+            .map(|r| r.host.plastic_mask(&net))
+            .collect::<Result<_>>()?;
+        let mut opts = Vec::new();
+        let mut learners = Vec::with_capacity(rules.len());
+        for (k, rule) in rules.iter().enumerate() {
+            let host = &rule.host;
+            learners.push(match rule.plugin.output {
+                OutputKind::Direct => Learner::Direct(DirectBounds {
+                    plastic: masks[k].clone(),
+                    w_min: host.w_min,
+                    w_max: host.w_max,
+                    // the initial network's, like every lane's rule instance
+                    signs: net
+                        .projections
+                        .iter()
+                        .map(|p| match host.keep_sign {
+                            true => p.weights.iter().map(|w| *w >= 0.0).collect(),
+                            false => Vec::new(),
+                        })
+                        .collect(),
+                    keep_sign: host.keep_sign,
+                }),
+                OutputKind::Gradient => {
+                    let biases_here = opts.is_empty();
+                    let extra: &[usize] = if biases_here { &[biases.len()] } else { &[] };
+                    opts.push(host.build_optimizer(&net, extra)?);
+                    Learner::Gradient {
+                        opt: opts.len() - 1,
+                        biases: biases_here,
+                        others: (0..net.projections.len())
+                            .map(|j| (0..rules.len()).any(|i| i != k && masks[i][j]))
+                            .collect(),
+                    }
+                }
+            });
+        }
+        if opts.is_empty() {
+            // no gradient rule: an optimizer that never steps, so checkpoints keep one layout
+            opts.push(rules[0].host.build_optimizer(&net, &[biases.len()])?);
+        }
+        let rule_name = rules
+            .iter()
+            .map(|r| r.plugin.name.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
         Ok(Trainer {
             task,
             cfg,
@@ -220,10 +315,11 @@ impl Trainer {
             rec,
             input,
             biases,
-            opt,
+            opts,
             lanes,
             eval,
-            direct,
+            learners,
+            rule_name,
             iteration: 0,
         })
     }
@@ -233,12 +329,14 @@ impl Trainer {
         &self.cfg
     }
 
-    /// The name of the rule being trained with.
+    /// The name of the rule being trained with (several rules: their names joined by `+`).
     pub fn rule_name(&self) -> &str {
-        self.lanes
-            .first()
-            .and_then(|l| l.sim.rule())
-            .map_or("", |r| r.plugin().name.as_str())
+        &self.rule_name
+    }
+
+    /// Number of rules (each lane holds every one).
+    pub fn rule_count(&self) -> usize {
+        self.learners.len()
     }
 
     /// The master network (current weights).
@@ -256,18 +354,44 @@ impl Trainer {
         self.task.as_ref()
     }
 
-    /// The optimizer (for checkpoints).
+    /// The (first) optimizer (for checkpoints).
     pub fn optimizer(&self) -> &Optimizer {
-        &self.opt
+        &self.opts[0]
+    }
+
+    /// Every optimizer, one per gradient rule in attach order (for checkpoints).
+    pub fn optimizers(&self) -> &[Optimizer] {
+        &self.opts
+    }
+
+    /// True if some rule is a gradient rule: the optimizers then step once per iteration;
+    /// else they never step.
+    pub fn has_gradient_rule(&self) -> bool {
+        self.learners
+            .iter()
+            .any(|l| matches!(l, Learner::Gradient { .. }))
     }
 
     /// Restore weights, biases, optimizer state and iteration (from a checkpoint).
     pub fn restore(&mut self, net: &Network, biases: &[f32], opt: Optimizer, iteration: u64) {
+        self.restore_all(net, biases, vec![opt], iteration);
+    }
+
+    /// [`Trainer::restore`] with every optimizer (as many as [`Trainer::optimizers`]).
+    pub fn restore_all(
+        &mut self,
+        net: &Network,
+        biases: &[f32],
+        opts: Vec<Optimizer>,
+        iteration: u64,
+    ) {
         for (p, q) in self.net.projections.iter_mut().zip(&net.projections) {
             p.weights.copy_from_slice(&q.weights);
         }
         self.biases.copy_from_slice(biases);
-        self.opt = opt;
+        for (o, n) in self.opts.iter_mut().zip(opts) {
+            *o = n;
+        }
         self.iteration = iteration;
     }
 
@@ -276,17 +400,32 @@ impl Trainer {
         self.lanes.len()
     }
 
-    /// Rule states of every lane (for checkpoints).
+    /// Rule states of every lane (for checkpoints): lane by lane, each lane's rules in attach
+    /// order.
     pub fn rule_states(&self) -> Result<Vec<Vec<u8>>> {
-        self.lanes
-            .iter()
-            .map(|l| l.sim.rule().map_or(Ok(Vec::new()), |r| r.save_state()))
-            .collect()
+        let mut out = Vec::with_capacity(self.lanes.len() * self.rule_count());
+        for l in &self.lanes {
+            out.extend(l.sim.save_rule_states()?);
+        }
+        Ok(out)
     }
 
-    /// Restore the lanes' rule states.
+    /// Restore the lanes' rule states (as [`Trainer::rule_states`] lists them).
     pub fn load_rule_states(&mut self, states: &[Vec<u8>]) -> Result<()> {
-        if states.len() != self.lanes.len() {
+        let per_lane = self.rule_count().max(1);
+        if states.len() != self.lanes.len() * per_lane {
+            if per_lane > 1 {
+                return Err(Error::input(
+                    "rules",
+                    states.len(),
+                    format!(
+                        "the checkpoint has {} rule states, this run has {} lanes of {per_lane} rules",
+                        states.len(),
+                        self.lanes.len()
+                    ),
+                    "resume with the same batch size and rules",
+                ));
+            }
             return Err(Error::input(
                 "rules",
                 states.len(),
@@ -298,8 +437,8 @@ impl Trainer {
                 "resume with the same batch size",
             ));
         }
-        for (l, s) in self.lanes.iter_mut().zip(states) {
-            l.sim.load_rule_state(s)?;
+        for (l, s) in self.lanes.iter_mut().zip(states.chunks(per_lane)) {
+            l.sim.load_rule_states(s)?;
         }
         Ok(())
     }
@@ -342,13 +481,20 @@ impl Trainer {
         for lane in &mut self.lanes {
             lane.sim.end_batch(b as u64, steps, &counts)?;
         }
-        // 3. a direct rule: the lanes' changes in lane order; a gradient rule: gradients in lane
-        // order, then the optimizer
-        if let Some(d) = &self.direct {
-            let rule = self.rule_name().to_string();
-            apply_direct(d, &self.lanes, &mut self.net, &rule, self.iteration + 1)?;
-        } else {
-            self.apply_gradients()?;
+        // 3. per rule, in attach order: a direct rule's lanes' changes in lane order; a gradient
+        // rule's gradients in lane order, then its optimizer
+        for k in 0..self.learners.len() {
+            match &self.learners[k] {
+                Learner::Direct(d) => {
+                    let rule = self.lanes[0]
+                        .sim
+                        .rules()
+                        .nth(k)
+                        .map_or("", |r| r.plugin().name.as_str());
+                    apply_direct(d, &self.lanes, &mut self.net, rule, self.iteration + 1)?;
+                }
+                Learner::Gradient { .. } => self.apply_gradients(k)?,
+            }
         }
         self.iteration += 1;
         let rec_neurons: u64 = self
@@ -368,16 +514,44 @@ impl Trainer {
                 / rec_neurons.max(1) as f64
                 / (b as f64 * steps as f64 * self.net.dt_ms * 1e-3),
             sequences: b,
-            diagnostics: self.diagnostics(),
+            diagnostics: match self.rule_count() {
+                1 => self.diagnostics(0),
+                _ => Vec::new(),
+            },
+            rules_diagnostics: self.rules_diagnostics(),
         })
     }
 
-    /// The lanes' rule diagnostics of the batch just run (see [`Metrics::diagnostics`]).
-    fn diagnostics(&self) -> Vec<(String, f64)> {
+    /// With several rules, each rule's diagnostics (see [`Metrics::rules_diagnostics`]).
+    fn rules_diagnostics(&self) -> Vec<(String, Vec<(String, f64)>)> {
+        if self.rule_count() < 2 {
+            return Vec::new();
+        }
+        let names: Vec<&str> = self.lanes[0]
+            .sim
+            .rules()
+            .map(|r| r.plugin().name.as_str())
+            .collect();
+        (0..names.len())
+            .filter_map(|k| {
+                let d = self.diagnostics(k);
+                let shared = names.iter().filter(|n| **n == names[k]).count() > 1;
+                let key = match shared {
+                    true => format!("{}#{}", names[k], k + 1),
+                    false => names[k].to_string(),
+                };
+                (!d.is_empty()).then_some((key, d))
+            })
+            .collect()
+    }
+
+    /// Rule `k`'s diagnostics over the lanes of the batch just run (see
+    /// [`Metrics::diagnostics`]).
+    fn diagnostics(&self, k: usize) -> Vec<(String, f64)> {
         let mut seq = crate::sim::Diagnostics::default();
         let mut batch: Vec<(String, f64)> = Vec::new();
         for lane in &self.lanes {
-            let d = lane.sim.diagnostics();
+            let d = lane.sim.rule_diagnostics(k);
             for (name, sum) in &d.sequence_sums {
                 match seq.sequence_sums.iter_mut().find(|(n, _)| n == name) {
                     Some(e) => e.1 += sum,
@@ -397,9 +571,18 @@ impl Trainer {
         seq.values()
     }
 
-    /// The gradient rule's step: the lanes' weight and bias gradients summed in lane order, then
-    /// one optimizer update of the master weights and readout biases.
-    fn apply_gradients(&mut self) -> Result<()> {
+    /// Gradient rule `k`'s step: the lanes' weight (and, if it trains them, bias) gradients
+    /// summed in lane order, then one update by its optimizer of the master weights (another
+    /// rule's projections left out) and readout biases.
+    fn apply_gradients(&mut self, k: usize) -> Result<()> {
+        let Learner::Gradient {
+            opt,
+            biases: with_biases,
+            others,
+        } = &self.learners[k]
+        else {
+            return Ok(());
+        };
         let mut grads: Vec<Vec<f32>> = self
             .net
             .projections
@@ -408,26 +591,38 @@ impl Trainer {
             .collect();
         let mut bias_grad = vec![0.0f32; self.biases.len()];
         for lane in &self.lanes {
-            for (g, lg) in grads.iter_mut().zip(lane.sim.grads()) {
+            for (g, lg) in grads.iter_mut().zip(lane.sim.rule_grads(k)) {
                 if lg.len() == g.len() {
                     for (a, x) in g.iter_mut().zip(lg) {
                         *a += x;
                     }
                 }
             }
-            let lb = &lane.sim.bias_grads()[self.readout];
-            if lb.len() == bias_grad.len() {
+            let lb = &lane.sim.rule_bias_grads(k)[self.readout];
+            if *with_biases && lb.len() == bias_grad.len() {
                 for (a, x) in bias_grad.iter_mut().zip(lb) {
                     *a += x;
                 }
             }
         }
         {
-            let mut params = self.net.weights_mut();
-            params.push(&mut self.biases);
-            let mut g: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
-            g.push(&bias_grad);
-            if let Err(e) = self.opt.step(&mut params, &g) {
+            let mut params: Vec<&mut [f32]> = self
+                .net
+                .weights_mut()
+                .into_iter()
+                .zip(others)
+                .map(|(w, &o)| if o { &mut [][..] } else { w })
+                .collect();
+            let mut g: Vec<&[f32]> = grads
+                .iter()
+                .zip(others)
+                .map(|(g, &o)| if o { &[][..] } else { g.as_slice() })
+                .collect();
+            if *with_biases {
+                params.push(&mut self.biases);
+                g.push(&bias_grad);
+            }
+            if let Err(e) = self.opts[*opt].step(&mut params, &g) {
                 // the master weights are now partly updated: the run must stop here, before
                 // anything (a checkpoint, the final weights) is written from them
                 let what = match self.net.projections.get(e.group) {
@@ -495,6 +690,7 @@ impl Trainer {
                 / (n as f64 * steps as f64 * self.net.dt_ms * 1e-3),
             sequences: n,
             diagnostics: Vec::new(),
+            rules_diagnostics: Vec::new(),
         })
     }
 

@@ -268,3 +268,43 @@ fn bad_inputs_are_refused() {
         &["short.npy", "[99, 2]", "[100, 2]"],
     );
 }
+
+#[test]
+fn help_marks_rule_required_and_a_run_without_one_is_refused() {
+    let help = |cmd: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let at = text.find("--rule <RULE>").expect("--rule in help");
+        text[at..].lines().take(2).collect::<Vec<_>>().join(" ")
+    };
+    let g = help("grad");
+    assert!(g.contains("(required"), "{g}");
+    // simulate's --rule stays optional (a run without rules)
+    let s = help("simulate");
+    assert!(!s.contains("required"), "{s}");
+    assert!(s.contains("Default: the network description's"), "{s}");
+
+    let s = setup();
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .arg("grad")
+        .arg(&s.net)
+        .arg("--input")
+        .arg(&s.input)
+        .arg("--targets")
+        .arg(&s.targets)
+        .arg("--out")
+        .arg(s.dir.path().join("g.npz"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--rule") && err.contains("needs a learning rule"),
+        "{err}"
+    );
+    assert!(!s.dir.path().join("g.npz").exists());
+}

@@ -12,6 +12,13 @@ use eligo_engine::prelude::*;
 
 /// Arguments of `grad`.
 #[derive(clap::Args)]
+// `--rule` is optional for `simulate` (a run without rules) but `grad` needs one: its help says
+// so here, and `run` refuses a run without any rule (exit 2). It is not clap-required because
+// the network description's `[[rule]]` tables may name the rules instead.
+#[command(mut_arg("rule", |a| a.help(
+    "Learning rule (required: here, or as [[rule]] tables in the network description): a plugin \
+     name (see `eligo plugins`) or the path of a plugin library; repeat for several rules"
+)))]
 pub struct Args {
     /// Network description (TOML); its duration is the sequence length.
     pub config: PathBuf,
@@ -181,7 +188,7 @@ pub fn run(a: Args) -> Result<()> {
             "--rule",
             "missing",
             "`grad` needs a learning rule",
-            "e.g. --rule eprop",
+            "e.g. --rule eprop, or a [[rule]] table in the network description",
         )
         .into());
     }

@@ -26,11 +26,17 @@ impl fmt::Display for InputError {
         if let Some(file) = &self.file {
             write!(f, "{}: ", file.display())?;
         }
-        write!(f, "{}", self.field)?;
-        if !self.value.is_empty() {
-            write!(f, " = {}", self.value)?;
+        // an error about a whole file (cannot read it) has no field: no empty `: :` segment
+        if !self.field.is_empty() {
+            write!(f, "{}", self.field)?;
+            if !self.value.is_empty() {
+                write!(f, " = {}", self.value)?;
+            }
+            write!(f, ": ")?;
+        } else if !self.value.is_empty() {
+            write!(f, "{}: ", self.value)?;
         }
-        write!(f, ": {}", self.allowed)?;
+        write!(f, "{}", self.allowed)?;
         if !self.hint.is_empty() {
             write!(f, " ({})", self.hint)?;
         }
@@ -119,6 +125,24 @@ impl Error {
 /// Result alias of the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A number for messages: plain when short, `1e-300` / `1e39` otherwise; at most 12
+/// significant digits, so a computed value shows as `13.43336`, not `13.433359999999999`, and
+/// zero as `0`, never `-0`.
+pub fn num(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let r: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    if (1e-4..1e15).contains(&r.abs()) {
+        r.to_string()
+    } else {
+        format!("{r:e}")
+    }
+}
+
 /// Check that a value is finite and strictly positive.
 pub fn positive(field: &str, value: f64, unit: &str) -> Result<f64> {
     if value.is_finite() && value > 0.0 {
@@ -126,7 +150,7 @@ pub fn positive(field: &str, value: f64, unit: &str) -> Result<f64> {
     } else {
         Err(Error::input(
             field,
-            value,
+            num(value),
             format!("must be a finite number > 0 {unit}"),
             "",
         ))
@@ -138,7 +162,12 @@ pub fn finite(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(Error::input(field, value, "must be a finite number", ""))
+        Err(Error::input(
+            field,
+            num(value),
+            "must be a finite number",
+            "",
+        ))
     }
 }
 
@@ -191,5 +220,34 @@ mod tests {
             e.to_string(),
             "net.toml: population[0].tau_m_ms = -1: must be > 0 ms (try 20)"
         );
+    }
+
+    #[test]
+    fn a_message_without_field_has_no_empty_segment() {
+        let e = Error::input("", "", "cannot read the file: gone", "check the path")
+            .in_file("net.toml");
+        assert_eq!(
+            e.to_string(),
+            "net.toml: cannot read the file: gone (check the path)"
+        );
+        let e = Error::input("", 0.25, "must be a whole multiple of dt", "");
+        assert_eq!(e.to_string(), "0.25: must be a whole multiple of dt");
+        // once placed under a field, it reads as before
+        let e = Error::input("", 0.25, "must be a whole multiple of dt", "").under("delay_ms");
+        assert_eq!(
+            e.to_string(),
+            "delay_ms = 0.25: must be a whole multiple of dt"
+        );
+    }
+
+    #[test]
+    fn checked_floats_print_short() {
+        let e = positive("dt_ms", -13.433359999999999, "ms").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dt_ms = -13.43336: must be a finite number > 0 ms"
+        );
+        let e = positive("dt_ms", -0.0, "ms").unwrap_err();
+        assert_eq!(e.to_string(), "dt_ms = 0: must be a finite number > 0 ms");
     }
 }

@@ -138,14 +138,8 @@ fn free_space(_dir: &std::path::Path) -> Option<u64> {
     None
 }
 
-/// A number for messages: plain when short, `1e-300` / `1e39` otherwise.
-pub fn num(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e15).contains(&x.abs()) || !x.is_finite() {
-        x.to_string()
-    } else {
-        format!("{x:e}")
-    }
-}
+// lives in `error` (below every module that writes messages), named here as well
+pub use crate::error::num;
 
 /// A byte count for messages: `1.5 GB` (powers of 1000, three digits).
 pub fn human_bytes(b: u64) -> String {
@@ -229,5 +223,22 @@ mod tests {
         assert!(fits_f32("w", 3.0e38).is_ok());
         assert!(fits_f32("w", -1e39).is_err());
         assert!(fits_f32("w", f64::NAN).is_err());
+    }
+
+    #[test]
+    fn numbers_for_messages() {
+        // the binary-rounding tail of a computed value is dropped (`{}` prints it in full)
+        assert_eq!(format!("{}", 13.433359999999999_f64), "13.433359999999999");
+        assert_eq!(num(13.433359999999999), "13.43336");
+        assert_eq!(num(0.1 + 0.2), "0.3");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(-2.5), "-2.5");
+        assert_eq!(num(20.0), "20");
+        assert_eq!(num(1e-300), "1e-300");
+        assert_eq!(num(-1e39), "-1e39");
+        assert_eq!(num(123456789.125), "123456789.125");
+        assert_eq!(num(f64::NAN), "NaN");
+        assert_eq!(num(f64::INFINITY), "inf");
     }
 }

@@ -726,9 +726,12 @@ fn projection_delay(f: &mut Fields, at: &str, dt_ms: f64) -> Result<u16> {
             if d < 1 || d > u64::from(u16::MAX) {
                 return Err(Error::input(
                     format!("{at}.delay_ms"),
-                    ms,
-                    format!("a delay must be between 1 and 65535 steps of dt = {dt_ms} ms"),
-                    format!("try delay_ms = {dt_ms}"),
+                    crate::limits::num(ms),
+                    format!(
+                        "a delay must be between 1 and 65535 steps of dt = {} ms",
+                        crate::limits::num(dt_ms)
+                    ),
+                    format!("try delay_ms = {}", crate::limits::num(dt_ms)),
                 ));
             }
             Ok(d as u16)

@@ -109,7 +109,7 @@ impl NonFinite {
     pub fn error(&self, what: &str) -> crate::error::Error {
         crate::error::Error::input(
             "--lr",
-            format!("{:?}", self.lr),
+            crate::limits::num(self.lr),
             format!(
                 "the optimizer update made element {} of {what} {} (weights must stay finite); nothing was written for this update",
                 self.index, self.value

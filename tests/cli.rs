@@ -322,3 +322,31 @@ fn long_runs_stream_every_recorded_spike_in_order() {
     ];
     assert_eq!(got, want);
 }
+
+/// `--threads` left out means every core in every command (simulate and bench used 1, train all).
+#[test]
+fn threads_default_is_every_core_in_every_command() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let c = case(BASE);
+    c.simulate_ok();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(c.out.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["threads"], cores);
+    let o = eligo(&["bench", "cuba", "--neurons", "1000", "--time-ms", "10"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(v["threads"], cores);
+    for cmd in ["simulate", "train", "bench"] {
+        let args: &[&str] = if cmd == "bench" {
+            &["bench", "cuba", "--help"]
+        } else {
+            &[cmd, "--help"]
+        };
+        let help = String::from_utf8_lossy(&eligo(args).stdout).into_owned();
+        let at = help.find("--threads").expect("--threads in help");
+        let text: String = help[at..].lines().take(3).collect();
+        assert!(text.contains("Default: all cores"), "{cmd}: {text}");
+    }
+}

@@ -42,6 +42,9 @@ impl Net {
                 "--out",
                 self.out().to_str().unwrap(),
                 "--quiet",
+                // the estimate's row splits depend on the thread count (docs/limits.md)
+                "--threads",
+                "1",
             ],
             env,
         )

@@ -23,9 +23,9 @@ pub struct CubaArgs {
     /// Simulated time (ms), a multiple of 0.1.
     #[arg(long, default_value_t = 1000.0)]
     pub time_ms: f64,
-    /// Worker threads (at most the machine's cores).
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Worker threads (at most the machine's cores). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -39,7 +39,7 @@ pub fn run(b: Bench) -> Result<()> {
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;
             let t = Instant::now();
             let spec = cuba(a.neurons, a.seed);
-            let threads = super::threads::resolve(Some(a.threads), false)?;
+            let threads = super::threads::resolve(a.threads, false)?;
             let estimate = spec.estimate(threads)?;
             let net = spec.build()?;
             let opts = SimOptions {

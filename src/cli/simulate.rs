@@ -178,8 +178,9 @@ pub struct Args {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (at most the machine's cores); results are identical for any count.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Override the description's seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -203,7 +204,7 @@ pub fn run(a: Args) -> Result<()> {
     let t_build = Instant::now();
     let net = cfg.network.build().map_err(|e| e.in_file(&file))?;
     let opts = SimOptions {
-        threads: super::threads::resolve(Some(a.threads), a.quiet)?,
+        threads: super::threads::resolve(a.threads, a.quiet)?,
         record: cfg.record.clone(),
     };
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;

@@ -50,7 +50,8 @@ pub struct Args {
     /// Learning rate (default: the task's).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Worker threads (results are identical for any count). Default: all cores.
+    /// Worker threads (at most the machine's cores); results are identical for any count.
+    /// Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Seed of the initial weights and of the data.

@@ -686,3 +686,37 @@ fn a_rule_sees_the_clamped_activity() {
         bytes(out.join("spikes_b.npy"))
     );
 }
+
+/// `events info` printed `t, x` for an Eligo `.npy` (whose fields are `t, addr`) and generic names
+/// in a generic order for tonic files: now the file's own names and dtypes, in file order.
+#[test]
+fn info_names_the_fields_the_file_has() {
+    for (file, names, types) in [
+        ("eligo.npy", &["t", "addr"][..], &["<u8", "<u4"][..]),
+        ("tonic_audio.npy", &["t", "x", "p"], &["<i8", "<i8", "<i8"]),
+        (
+            "tonic_vision.npy",
+            &["x", "y", "t", "p"],
+            &["<i2", "<i2", "<i8", "|b1"],
+        ),
+    ] {
+        let j = info(&sample(file), &[]);
+        assert_eq!(j["fields"], serde_json::json!(names), "{file}");
+        assert_eq!(j["field_types"], serde_json::json!(types), "{file}");
+        let text =
+            String::from_utf8_lossy(&ok(&["events", "info", &sample(file)]).stdout).into_owned();
+        let want: Vec<String> = names
+            .iter()
+            .zip(types)
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect();
+        assert!(
+            text.contains(&format!("fields:    {}", want.join(", "))),
+            "{file}: {text}"
+        );
+    }
+    // formats without named fields: what each event decodes to, no types
+    let j = info(&sample("evt2.raw"), &[]);
+    assert_eq!(j["fields"], serde_json::json!(["t", "x", "y", "p"]));
+    assert!(j["field_types"].is_null());
+}

@@ -180,18 +180,31 @@ fn info(a: InfoArgs) -> Result<()> {
     } else {
         0.0
     };
-    let mut fields = vec!["t", "x"];
-    if s.info.has_y {
-        fields.push("y");
-    }
-    if s.info.has_p {
-        fields.push("p");
-    }
+    // the file's own fields where it names them (.npy); else the fields each event decodes to
+    let (fields, field_types): (Vec<&str>, Option<Vec<&str>>) = if s.info.fields.is_empty() {
+        let mut f = vec!["t", "x"];
+        if s.info.has_y {
+            f.push("y");
+        }
+        if s.info.has_p {
+            f.push("p");
+        }
+        (f, None)
+    } else {
+        let (n, t) = s
+            .info
+            .fields
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .unzip();
+        (n, Some(t))
+    };
     let mut out = json!({
         "file": a.file.display().to_string(),
         "format": s.info.format.name(),
         "format_name": s.info.format.to_string(),
         "fields": fields,
+        "field_types": field_types,
         "width": s.info.width,
         "height": s.info.height,
         "declared_events": s.info.declared,
@@ -239,15 +252,20 @@ fn info(a: InfoArgs) -> Result<()> {
 fn print_info(file: &Path, s: &events::Stats, j: &serde_json::Value) {
     println!("file:      {}", file.display());
     println!("format:    {}", s.info.format);
-    println!(
-        "fields:    {}",
-        j["fields"].as_array().map_or(String::new(), |f| {
+    let fields: Vec<String> = if s.info.fields.is_empty() {
+        j["fields"].as_array().map_or(Vec::new(), |f| {
             f.iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
         })
-    );
+    } else {
+        s.info
+            .fields
+            .iter()
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect()
+    };
+    println!("fields:    {}", fields.join(", "));
     if let (Some(w), h) = (s.info.width, s.info.height) {
         match h {
             Some(h) => println!("sensor:    {w} x {h}"),

@@ -179,6 +179,9 @@ pub struct StreamInfo {
     pub declared: Option<u64>,
     /// Free-form facts from the header (`key`, `value`), e.g. the dtype or the sensor.
     pub notes: Vec<(String, String)>,
+    /// The record fields the file itself declares, in file order, as (name, dtype as the file
+    /// writes it, e.g. `<u8`): for `.npy` files; empty for formats without named fields.
+    pub fields: Vec<(String, String)>,
 }
 
 impl StreamInfo {
@@ -191,6 +194,7 @@ impl StreamInfo {
             height: None,
             declared: None,
             notes: Vec::new(),
+            fields: Vec::new(),
         }
     }
 }

@@ -106,6 +106,8 @@ impl FieldType {
 struct Field {
     name: String,
     ty: FieldType,
+    /// The type as the header writes it (`<u8`), for `events info`.
+    dtype: String,
     offset: usize,
 }
 
@@ -381,6 +383,7 @@ fn header_fields(src: &ByteSource, descr: &[Lit]) -> Result<(Vec<Field>, usize)>
         fields.push(Field {
             name,
             ty: parsed,
+            dtype: ty,
             offset,
         });
         offset += parsed.size;
@@ -490,6 +493,11 @@ impl Reader {
         }
         let mut info = StreamInfo::new(format, cols[2].is_some(), cols[3].is_some());
         info.declared = Some(h.count);
+        info.fields = h
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.dtype.clone()))
+            .collect();
         info.notes.push(("header".into(), h.descr.clone()));
         Ok(Reader {
             src,

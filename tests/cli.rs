@@ -350,3 +350,55 @@ fn threads_default_is_every_core_in_every_command() {
         assert!(text.contains("Default: all cores"), "{cmd}: {text}");
     }
 }
+
+/// With stderr not a terminal, `--progress auto` (the default) printed nothing at all; now it
+/// prints lines (here every step: the test hook sets the interval to 0 ms), in model ms.
+#[test]
+fn progress_lines_when_stderr_is_not_a_terminal() {
+    // long enough for the engine's progress reports (every 256 steps)
+    let c = case(&BASE.replace("duration_ms = 50.0", "duration_ms = 3000.0"));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            c.net.to_str().unwrap(),
+            "--out",
+            c.out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+            .args(&args)
+            .env("ELIGO_TEST_PROGRESS_EVERY_MS", "0")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = run(&[]);
+    // 3000 steps of dt = 1 ms
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("simulating: ") && l.contains(" of 3000 ms model time (")),
+        "{err}"
+    );
+    assert!(!err.contains("steps"), "{err}");
+    for quiet in [&["--progress", "none"][..], &["--quiet"]] {
+        let err = run(quiet);
+        assert!(!err.contains("simulating"), "{quiet:?}: {err}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args([
+            "train",
+            "--task",
+            "sine-waves",
+            "--iterations",
+            "2",
+            "--out",
+        ])
+        .arg(c.out.join("train"))
+        .env("ELIGO_TEST_PROGRESS_EVERY_MS", "0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("iteration 2/2  loss "), "{err}");
+}

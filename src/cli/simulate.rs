@@ -187,6 +187,9 @@ pub struct Args {
     /// No progress bar and no summary on stdout.
     #[arg(long)]
     pub quiet: bool,
+    /// Progress on stderr, in model ms: a bar on a terminal, else a line every 5 s (auto).
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: super::progress::Mode,
     #[command(flatten)]
     pub rule: super::rule::RuleArgs,
     #[command(flatten, next_help_heading = "Event replay")]
@@ -253,7 +256,12 @@ pub fn run(a: Args) -> Result<()> {
         })
         .collect::<eligo_engine::error::Result<_>>()?;
     let mut weight_files = WeightWriters::create(&sim, &cfg.weights, cfg.steps, &out)?;
-    let progress = Progress::new(cfg.steps, "simulating", a.quiet);
+    let progress = Progress::new(
+        cfg.steps,
+        sim.network().dt_ms,
+        "simulating",
+        a.progress.resolve(a.quiet),
+    );
     let t_sim = Instant::now();
     let stopped = |done: u64| {
         format!(

@@ -77,6 +77,9 @@ pub struct Args {
     /// No progress bar and no summary on stdout.
     #[arg(long)]
     pub quiet: bool,
+    /// Progress on stderr: a bar on a terminal, else a line every 5 s (auto).
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: super::progress::Mode,
 }
 
 /// Run `train`.
@@ -126,7 +129,10 @@ pub fn run(a: Args) -> Result<()> {
         early_stop: !a.no_early_stop,
     };
     // the bar is cleared when dropped, at the end of this statement
-    let outcome = run.run(&schedule, &mut super::train_report::Bar::new(a.quiet))?;
+    let outcome = run.run(
+        &schedule,
+        &mut super::train_report::Bar::new(a.progress.resolve(a.quiet)),
+    )?;
     out_dir.keep();
     super::train_report::finish(&mut run, &outcome, t_start, a.quiet)
 }

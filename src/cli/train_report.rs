@@ -15,19 +15,23 @@ use eligo_engine::train::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use super::progress::{LineClock, Mode};
+
 /// The progress bar: loss, rate, batch and last validation accuracy; polls SIGINT/SIGTERM.
 pub struct Bar {
     bar: ProgressBar,
     last_validation: Option<f64>,
+    /// `Some` in lines mode: when the next line is due.
+    lines: Option<LineClock>,
 }
 
 impl Bar {
-    /// A bar, hidden when `quiet`.
-    pub fn new(quiet: bool) -> Bar {
-        let target = if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
+    /// Progress shown as `mode` (resolved): a bar, lines, or nothing.
+    pub fn new(mode: Mode) -> Bar {
+        let target = if mode == Mode::Bar {
             ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(
@@ -39,6 +43,7 @@ impl Bar {
         Bar {
             bar,
             last_validation: None,
+            lines: (mode == Mode::Lines).then(LineClock::new),
         }
     }
 }
@@ -68,6 +73,16 @@ impl Observer for Bar {
         if let Some(e) = self.last_validation {
             // the last validation, kept on the bar until the next one
             msg = format!("{msg}  val acc {:.1} %", 100.0 * (1.0 - e));
+        }
+        if self.lines.as_ref().is_some_and(LineClock::due) {
+            // a closed stderr must not stop the run (eprintln! would panic)
+            _ = writeln!(
+                std::io::stderr(),
+                "{}: iteration {}/{}  {msg}",
+                self.bar.prefix(),
+                it.iteration,
+                self.bar.length().unwrap_or(0)
+            );
         }
         self.bar.set_message(msg);
         self.bar.set_position(it.iteration);

@@ -94,33 +94,16 @@ pub fn settings(
     put("scale", format!("{scale:?}"));
     put("seed", cfg.seed.to_string());
     put("batch", cfg.batch.to_string());
-    put("rule", plugin.name.clone());
-    put("rule.version", plugin.version.clone());
-    for (i, p) in plugin.params.iter().enumerate() {
-        put(&format!("rule.{}", p.name), rule_values.shown(plugin, i));
-    }
-    match cfg.method {
-        Method::Sgd => put("optimizer", "sgd".into()),
-        Method::Adam { beta1, beta2, eps } => {
-            put("optimizer", "adam".into());
-            put("optimizer.beta1", format!("{beta1:?}"));
-            put("optimizer.beta2", format!("{beta2:?}"));
-            put("optimizer.eps", format!("{eps:?}"));
-        }
-    }
-    put("lr", format!("{:?}", cfg.lr));
-    put(
-        "lr_by_projection",
-        format!("{:?}", host.optimizer.lr_by_projection),
+    put_rule(
+        &mut put,
+        "rule",
+        "",
+        plugin,
+        rule_values,
+        cfg.method,
+        cfg.lr,
+        host,
     );
-    put(
-        "decay_by_projection",
-        format!("{:?}", host.optimizer.decay_by_projection),
-    );
-    put("plastic", format!("{:?}", host.plastic));
-    put("w_min", format!("{:?}", host.w_min));
-    put("w_max", format!("{:?}", host.w_max));
-    put("keep_sign", host.keep_sign.to_string());
     s
 }
 
@@ -145,36 +128,63 @@ pub fn settings_of_rules(
     put("rule", names.join("+"));
     for (k, r) in rules.iter().enumerate() {
         let pre = format!("rules.{}", k + 1);
-        let (plugin, host) = (&r.plugin, &r.host);
-        put(&pre, plugin.name.clone());
-        put(&format!("{pre}.version"), plugin.version.clone());
-        for (i, p) in plugin.params.iter().enumerate() {
-            put(&format!("{pre}.{}", p.name), r.values.shown(plugin, i));
-        }
-        match host.optimizer.method {
-            Method::Sgd => put(&format!("{pre}.optimizer"), "sgd".into()),
-            Method::Adam { beta1, beta2, eps } => {
-                put(&format!("{pre}.optimizer"), "adam".into());
-                put(&format!("{pre}.optimizer.beta1"), format!("{beta1:?}"));
-                put(&format!("{pre}.optimizer.beta2"), format!("{beta2:?}"));
-                put(&format!("{pre}.optimizer.eps"), format!("{eps:?}"));
-            }
-        }
-        put(&format!("{pre}.lr"), format!("{:?}", host.optimizer.lr));
-        put(
-            &format!("{pre}.lr_by_projection"),
-            format!("{:?}", host.optimizer.lr_by_projection),
+        let (o, h) = (&r.host.optimizer, &r.host);
+        put_rule(
+            &mut put,
+            &pre,
+            &format!("{pre}."),
+            &r.plugin,
+            &r.values,
+            o.method,
+            o.lr,
+            h,
         );
-        put(
-            &format!("{pre}.decay_by_projection"),
-            format!("{:?}", host.optimizer.decay_by_projection),
-        );
-        put(&format!("{pre}.plastic"), format!("{:?}", host.plastic));
-        put(&format!("{pre}.w_min"), format!("{:?}", host.w_min));
-        put(&format!("{pre}.w_max"), format!("{:?}", host.w_max));
-        put(&format!("{pre}.keep_sign"), host.keep_sign.to_string());
     }
     s
+}
+
+/// One rule's settings: its name under `name`, version and parameters under `name.`, its
+/// optimizer and host options under `host_pre` (empty for the single rule of a run).
+#[allow(clippy::too_many_arguments)]
+fn put_rule(
+    put: &mut impl FnMut(&str, String),
+    name: &str,
+    host_pre: &str,
+    plugin: &Plugin,
+    values: &RuleValues,
+    method: Method,
+    lr: f64,
+    host: &HostOptions,
+) {
+    put(name, plugin.name.clone());
+    put(&format!("{name}.version"), plugin.version.clone());
+    for (i, p) in plugin.params.iter().enumerate() {
+        put(&format!("{name}.{}", p.name), values.shown(plugin, i));
+    }
+    let key = |k: &str| format!("{host_pre}{k}");
+    match method {
+        Method::Sgd => put(&key("optimizer"), "sgd".into()),
+        Method::Adam { beta1, beta2, eps } => {
+            put(&key("optimizer"), "adam".into());
+            put(&key("optimizer.beta1"), format!("{beta1:?}"));
+            put(&key("optimizer.beta2"), format!("{beta2:?}"));
+            put(&key("optimizer.eps"), format!("{eps:?}"));
+        }
+    }
+    put(&key("lr"), format!("{lr:?}"));
+    let o = &host.optimizer;
+    put(
+        &key("lr_by_projection"),
+        format!("{:?}", o.lr_by_projection),
+    );
+    put(
+        &key("decay_by_projection"),
+        format!("{:?}", o.decay_by_projection),
+    );
+    put(&key("plastic"), format!("{:?}", host.plastic));
+    put(&key("w_min"), format!("{:?}", host.w_min));
+    put(&key("w_max"), format!("{:?}", host.w_max));
+    put(&key("keep_sign"), host.keep_sign.to_string());
 }
 
 /// A setting that no override may change: one of [`FIXED`], or a rule's name or optimizer

@@ -112,7 +112,7 @@ fn one_batch_of_stdp_is_the_sum_of_its_sequences_changes_clipped() {
             let mut sim = Simulation::new(net0.clone(), &SimOptions::default()).unwrap();
             sim.set_rule(r).unwrap();
             sim.reset();
-            let s = trainer.task().sample(Split::Train, index);
+            let s = trainer.task().sample(Split::Train, index).unwrap();
             sim.clamp(input, &s.input).unwrap();
             sim.run_sequence(steps, None).unwrap();
             sim.network().clone()

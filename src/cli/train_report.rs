@@ -179,7 +179,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     }
     let rec = run.trainer_mut().record_sample(Split::Test, 0)?;
     let tr = run.trainer();
-    let sample = tr.task().sample(Split::Test, 0);
+    let sample = tr.task().sample(Split::Test, 0)?;
     if let Err(e) = super::plots::sample(&out, &title, tr.network(), &rec, &sample.loss) {
         eprintln!("warning: sample plot not written: {e:#}");
     }

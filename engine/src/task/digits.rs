@@ -244,6 +244,30 @@ impl Digits {
             Split::Test => N_IMAGES - N_TEST + (index % N_TEST as u64) as usize,
         }
     }
+
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, split: Split, index: u64) -> Sample {
+        let img = self.image_index(split, index);
+        let image: &[u8; 64] = self.data.images[64 * img..64 * img + 64]
+            .try_into()
+            .expect("64 pixels");
+        let label = usize::from(self.data.labels[img]);
+        let input = self.input(
+            &shifted(image, self.shift(split, index)),
+            &mut sample_rng(self.seed, split, index),
+        );
+        let from = 8 * self.row_ms;
+        Sample {
+            input,
+            loss: Loss::CrossEntropy {
+                class: label,
+                from,
+                to: self.steps(),
+            },
+            label: Some(label),
+            modulators: Vec::new(),
+        }
+    }
 }
 
 impl Task for Digits {
@@ -294,27 +318,8 @@ impl Task for Digits {
         net
     }
 
-    fn sample(&self, split: Split, index: u64) -> Sample {
-        let img = self.image_index(split, index);
-        let image: &[u8; 64] = self.data.images[64 * img..64 * img + 64]
-            .try_into()
-            .expect("64 pixels");
-        let label = usize::from(self.data.labels[img]);
-        let input = self.input(
-            &shifted(image, self.shift(split, index)),
-            &mut sample_rng(self.seed, split, index),
-        );
-        let from = 8 * self.row_ms;
-        Sample {
-            input,
-            loss: Loss::CrossEntropy {
-                class: label,
-                from,
-                to: self.steps(),
-            },
-            label: Some(label),
-            modulators: Vec::new(),
-        }
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
     }
 
     fn defaults(&self) -> Defaults {
@@ -376,7 +381,7 @@ mod tests {
         // test labels are balanced: 10 classes of 400, each within 4 standard errors of 40
         let mut counts = [0usize; 10];
         for i in 0..N_TEST as u64 {
-            counts[t.sample(Split::Test, i).label.unwrap()] += 1;
+            counts[t.generate(Split::Test, i).label.unwrap()] += 1;
         }
         let se = (400.0f64 * 0.1 * 0.9).sqrt();
         assert!(
@@ -430,7 +435,7 @@ mod tests {
 
         let mut recall = 0u64;
         for i in 0..50 {
-            let s = t.sample(Split::Test, i);
+            let s = t.generate(Split::Test, i);
             let img = t.image_index(Split::Test, i);
             let px = &t.data.images[64 * img..64 * img + 64];
             let mut spikes = 0u64;
@@ -455,8 +460,11 @@ mod tests {
         }
         let want = 50.0 * 10.0 * 30.0 * P_RECALL;
         assert!((recall as f64 - want).abs() < 4.0 * want.sqrt(), "{recall}");
-        assert_eq!(t.sample(Split::Train, 7), t.sample(Split::Train, 7));
-        assert_ne!(t.sample(Split::Train, 7), t.sample(Split::Validation, 7));
+        assert_eq!(t.generate(Split::Train, 7), t.generate(Split::Train, 7));
+        assert_ne!(
+            t.generate(Split::Train, 7),
+            t.generate(Split::Validation, 7)
+        );
     }
 
     #[test]
@@ -492,7 +500,7 @@ mod tests {
             &shifted(px, t.shift(Split::Train, i)),
             &mut sample_rng(2, Split::Train, i),
         );
-        assert_eq!(t.sample(Split::Train, i).input, want);
+        assert_eq!(t.generate(Split::Train, i).input, want);
         assert_ne!(t.input(px, &mut sample_rng(2, Split::Train, i)), want);
     }
 
@@ -534,7 +542,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(t.steps(), 30);
-        let s = t.sample(Split::Test, 0);
+        let s = t.generate(Split::Test, 0);
         let Loss::CrossEntropy { from, to, .. } = s.loss else {
             panic!("cross-entropy")
         };

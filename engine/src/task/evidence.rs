@@ -47,42 +47,9 @@ impl Evidence {
             steps: r(2250.0).max(gap_ms + 7 * (cue_ms + gap_ms) + recall_ms),
         }
     }
-}
 
-const GROUP: u32 = 10;
-
-impl Task for Evidence {
-    fn name(&self) -> &'static str {
-        if self.lif_only {
-            "evidence-lif"
-        } else {
-            "evidence"
-        }
-    }
-
-    fn kind(&self) -> Kind {
-        Kind::Classification
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    fn network(&self, seed: u64) -> NetworkSpec {
-        let n_rec = 100u32;
-        let rec = ModelSpec::Alif(AlifParams {
-            tau_m_ms: 20.0,
-            tau_a_ms: 2000.0,
-            v_th: 0.6,
-            beta: 0.0174,
-            n_lif: if self.lif_only { n_rec as usize } else { 50 },
-            n_ref: 5,
-            gamma_pd: 0.3,
-        });
-        task_network(seed, 4 * GROUP, (n_rec, rec), (2, 20.0), 1.0)
-    }
-
-    fn sample(&self, split: Split, index: u64) -> Sample {
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, split: Split, index: u64) -> Sample {
         let mut rng = sample_rng(self.seed, split, index);
         let majority = usize::from(rng.random_bool(0.5));
         let sides: Vec<usize> = (0..7)
@@ -129,6 +96,44 @@ impl Task for Evidence {
             modulators: Vec::new(),
         }
     }
+}
+
+const GROUP: u32 = 10;
+
+impl Task for Evidence {
+    fn name(&self) -> &'static str {
+        if self.lif_only {
+            "evidence-lif"
+        } else {
+            "evidence"
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Classification
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn network(&self, seed: u64) -> NetworkSpec {
+        let n_rec = 100u32;
+        let rec = ModelSpec::Alif(AlifParams {
+            tau_m_ms: 20.0,
+            tau_a_ms: 2000.0,
+            v_th: 0.6,
+            beta: 0.0174,
+            n_lif: if self.lif_only { n_rec as usize } else { 50 },
+            n_ref: 5,
+            gamma_pd: 0.3,
+        });
+        task_network(seed, 4 * GROUP, (n_rec, rec), (2, 20.0), 1.0)
+    }
+
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
+    }
 
     fn defaults(&self) -> Defaults {
         Defaults {
@@ -173,7 +178,7 @@ mod tests {
         let (mut labels, mut n) = ([0usize; 2], 0usize);
         let mut recall_spikes = 0usize;
         for i in 0..400 {
-            let s = t.sample(Split::Train, i);
+            let s = t.generate(Split::Train, i);
             labels[s.label.unwrap()] += 1;
             for &(step, inp) in &s.input {
                 let group = inp / GROUP;
@@ -202,7 +207,7 @@ mod tests {
         );
         assert!(n > 0);
         // samples are functions of (seed, split, index)
-        assert_eq!(t.sample(Split::Test, 5), t.sample(Split::Test, 5));
-        assert_ne!(t.sample(Split::Test, 5), t.sample(Split::Train, 5));
+        assert_eq!(t.generate(Split::Test, 5), t.generate(Split::Test, 5));
+        assert_ne!(t.generate(Split::Test, 5), t.generate(Split::Train, 5));
     }
 }

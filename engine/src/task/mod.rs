@@ -87,7 +87,7 @@ pub trait Task: Send + Sync {
     /// one readout `out`; weights drawn from `seed`.
     fn network(&self, seed: u64) -> NetworkSpec;
     /// Sample `index` of `split`.
-    fn sample(&self, split: Split, index: u64) -> Sample;
+    fn sample(&self, split: Split, index: u64) -> Result<Sample>;
     /// Recommended training settings.
     fn defaults(&self) -> Defaults;
     /// Validation sequences per check for mini-batches of `batch`: two batches, at least 128,
@@ -105,6 +105,20 @@ pub trait Task: Send + Sync {
     /// simulation before the rule is created, so rules find them by name.
     fn modulators(&self) -> &[&'static str] {
         &[]
+    }
+    /// The population the samples' input spikes are clamped onto (an `external` one).
+    fn input_population(&self) -> &str {
+        "in"
+    }
+    /// The readout population the loss is computed on; `None`: the network's only readout.
+    fn readout_population(&self) -> Option<&str> {
+        None
+    }
+    /// Iterations per epoch for mini-batches of `batch`, for a task with a finite training set
+    /// (a data set): the run then validates at the end of every epoch and reports per-epoch
+    /// metrics. `None` for the built-in generators, which never run out of samples.
+    fn epoch_iterations(&self, _batch: usize) -> Option<u64> {
+        None
     }
 }
 

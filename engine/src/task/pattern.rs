@@ -141,6 +141,18 @@ impl Pattern {
     pub fn target(&self) -> &[f32] {
         &self.target
     }
+
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, _split: Split, _index: u64) -> Sample {
+        Sample {
+            input: self.input.clone(),
+            loss: Loss::Mse {
+                targets: self.target.clone(),
+            },
+            label: None,
+            modulators: Vec::new(),
+        }
+    }
 }
 
 impl Task for Pattern {
@@ -175,15 +187,8 @@ impl Task for Pattern {
         )
     }
 
-    fn sample(&self, _split: Split, _index: u64) -> Sample {
-        Sample {
-            input: self.input.clone(),
-            loss: Loss::Mse {
-                targets: self.target.clone(),
-            },
-            label: None,
-            modulators: Vec::new(),
-        }
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
     }
 
     fn defaults(&self) -> Defaults {
@@ -221,7 +226,7 @@ mod tests {
         assert!((n - want).abs() < 4.0 * var.sqrt(), "{n}");
         assert!(t.input.iter().all(|&(s, i)| s < 1000 && i < N_IN));
         // frozen: every sample of every split is the same
-        assert_eq!(t.sample(Split::Train, 0), t.sample(Split::Test, 17));
+        assert_eq!(t.generate(Split::Train, 0), t.generate(Split::Test, 17));
         // target: starts at 0, max |y*| = 1, 1000 steps
         let y = t.target();
         assert_eq!(y.len(), 1000);

@@ -105,6 +105,22 @@ impl RewardPatterns {
     pub fn shown(&self, split: Split, index: u64) -> usize {
         usize::from(sample_rng(self.seed, split, index).random_bool(0.5))
     }
+
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, split: Split, index: u64) -> Sample {
+        let k = self.shown(split, index);
+        let reward = if k == 0 { 1.0 } else { -1.0 };
+        Sample {
+            input: self.patterns[k].clone(),
+            loss: Loss::CrossEntropy {
+                class: k,
+                from: 0,
+                to: STEPS,
+            },
+            label: Some(k),
+            modulators: vec![vec![reward; STEPS as usize]],
+        }
+    }
 }
 
 impl Task for RewardPatterns {
@@ -182,19 +198,8 @@ impl Task for RewardPatterns {
         }
     }
 
-    fn sample(&self, split: Split, index: u64) -> Sample {
-        let k = self.shown(split, index);
-        let reward = if k == 0 { 1.0 } else { -1.0 };
-        Sample {
-            input: self.patterns[k].clone(),
-            loss: Loss::CrossEntropy {
-                class: k,
-                from: 0,
-                to: STEPS,
-            },
-            label: Some(k),
-            modulators: vec![vec![reward; STEPS as usize]],
-        }
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
     }
 
     fn modulators(&self) -> &[&'static str] {
@@ -241,14 +246,14 @@ mod tests {
         }
         let mut seen = [0usize; 2];
         for i in 0..200 {
-            let s = t.sample(Split::Train, i);
+            let s = t.generate(Split::Train, i);
             let k = s.label.unwrap();
             seen[k] += 1;
             assert_eq!(s.input, t.pattern(k));
             let want = if k == 0 { 1.0 } else { -1.0 };
             assert_eq!(s.modulators, vec![vec![want; STEPS as usize]]);
             // a pure function of (seed, split, index)
-            assert_eq!(s, t.sample(Split::Train, i));
+            assert_eq!(s, t.generate(Split::Train, i));
         }
         assert!(seen[0] > 70 && seen[1] > 70, "{seen:?}");
         assert_eq!(t.modulators(), ["reward"]);

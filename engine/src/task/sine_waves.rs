@@ -114,6 +114,18 @@ impl SineWaves {
     pub fn target(&self) -> &[f32] {
         &self.target
     }
+
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, _split: Split, _index: u64) -> Sample {
+        Sample {
+            input: self.input.clone(),
+            loss: Loss::Mse {
+                targets: self.target.clone(),
+            },
+            label: None,
+            modulators: Vec::new(),
+        }
+    }
 }
 
 impl Task for SineWaves {
@@ -147,15 +159,8 @@ impl Task for SineWaves {
         )
     }
 
-    fn sample(&self, _split: Split, _index: u64) -> Sample {
-        Sample {
-            input: self.input.clone(),
-            loss: Loss::Mse {
-                targets: self.target.clone(),
-            },
-            label: None,
-            modulators: Vec::new(),
-        }
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
     }
 
     fn defaults(&self) -> Defaults {
@@ -197,7 +202,10 @@ mod tests {
         let n = t.input.len() as f64;
         let want = 100.0 * 1000.0 * 0.05;
         assert!((n - want).abs() < 4.0 * (want * 0.95).sqrt(), "{n}");
-        assert_eq!(t.sample(Split::Train, 0), t.sample(Split::Validation, 8));
+        assert_eq!(
+            t.generate(Split::Train, 0),
+            t.generate(Split::Validation, 8)
+        );
         let d = t.defaults();
         assert!((d.lr - 9e-8).abs() < 1e-20);
         let scale = d

@@ -140,6 +140,11 @@ impl StoreRecall {
         };
         (sample, Layout { store, recall })
     }
+
+    /// Sample `index` of `split` (the task's [`Task::sample`], which cannot fail).
+    pub fn generate(&self, split: Split, index: u64) -> Sample {
+        self.sample_with_layout(split, index).0
+    }
 }
 
 impl Task for StoreRecall {
@@ -178,8 +183,8 @@ impl Task for StoreRecall {
         )
     }
 
-    fn sample(&self, split: Split, index: u64) -> Sample {
-        self.sample_with_layout(split, index).0
+    fn sample(&self, split: Split, index: u64) -> crate::error::Result<Sample> {
+        Ok(self.generate(split, index))
     }
 
     fn defaults(&self) -> Defaults {
@@ -260,8 +265,8 @@ mod tests {
             "{recall_spikes}"
         );
         // samples are functions of (seed, split, index)
-        assert_eq!(t.sample(Split::Test, 3), t.sample(Split::Test, 3));
-        assert_ne!(t.sample(Split::Test, 3), t.sample(Split::Validation, 3));
+        assert_eq!(t.generate(Split::Test, 3), t.generate(Split::Test, 3));
+        assert_ne!(t.generate(Split::Test, 3), t.generate(Split::Validation, 3));
     }
 
     #[test]

@@ -39,7 +39,7 @@
 
 use std::sync::Mutex;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, did_you_mean};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
 use eligo_plugin::OutputKind;
@@ -150,23 +150,51 @@ pub struct Trainer {
     pub iteration: u64,
 }
 
-fn find_pops(net: &Network) -> Result<(usize, usize, Vec<usize>)> {
-    let input = net.population("in").ok_or_else(|| {
+fn find_pops(net: &Network, task: &dyn Task) -> Result<(usize, usize, Vec<usize>)> {
+    let input_name = task.input_population();
+    let input = net.population(input_name).ok_or_else(|| {
         Error::input(
             "population",
-            "in",
-            "a task network needs an input population 'in'",
-            "",
+            input_name,
+            format!("the network has no population '{input_name}' to receive the input"),
+            "name the input population in the data config (input = \"NAME\")",
         )
     })?;
     let readouts: Vec<usize> = net.readouts().collect();
-    let [readout] = readouts[..] else {
-        return Err(Error::input(
-            "population",
-            readouts.len(),
-            "a task network needs exactly one readout population",
-            "",
-        ));
+    let readout = match task.readout_population() {
+        Some(name) => match net.population(name) {
+            Some(p) if readouts.contains(&p) => p,
+            _ => {
+                let names: Vec<&str> = readouts
+                    .iter()
+                    .map(|&p| net.populations[p].name.as_str())
+                    .collect();
+                return Err(Error::input(
+                    "readout",
+                    name,
+                    format!(
+                        "is not a readout population of the network; its readouts: {}",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                    did_you_mean(name, &names),
+                ));
+            }
+        },
+        None => {
+            let [readout] = readouts[..] else {
+                return Err(Error::input(
+                    "population",
+                    readouts.len(),
+                    "a task network needs exactly one readout population",
+                    "name the readout to train in the data config (readout = \"NAME\")",
+                ));
+            };
+            readout
+        }
     };
     let rec = (0..net.populations.len())
         .filter(|&p| {
@@ -225,7 +253,7 @@ impl Trainer {
             ));
         }
         let net = task.network(cfg.seed).build()?;
-        let (input, readout, rec) = find_pops(&net)?;
+        let (input, readout, rec) = find_pops(&net, task.as_ref())?;
         let bias = match &net.populations[readout].model {
             ModelSpec::Readout(r) => r.bias as f32,
             _ => 0.0,
@@ -680,7 +708,7 @@ impl Trainer {
             .sum();
         let error = match self.task.kind() {
             Kind::Classification => wrong as f64 / n.max(1) as f64,
-            Kind::Regression => self.normalized_mse(split, n, loss),
+            Kind::Regression => self.normalized_mse(split, n, loss)?,
         };
         Ok(Metrics {
             loss,
@@ -699,7 +727,7 @@ impl Trainer {
     /// outputs `y` and targets (regression) — for plots.
     pub fn record_sample(&mut self, split: Split, index: u64) -> Result<Recording> {
         let steps = self.task.steps();
-        let s = self.task.sample(split, index);
+        let s = self.task.sample(split, index)?;
         let net = self.net.clone();
         let n_out = net.populations[self.readout].size as usize;
         let opts = SimOptions {
@@ -735,10 +763,10 @@ impl Trainer {
     }
 
     /// MSE divided by the targets' variance (over the evaluated samples).
-    fn normalized_mse(&self, split: Split, n: usize, mean_loss: f64) -> f64 {
+    fn normalized_mse(&self, split: Split, n: usize, mean_loss: f64) -> Result<f64> {
         let (mut sum, mut sq, mut count) = (0.0f64, 0.0f64, 0.0f64);
         for k in 0..n as u64 {
-            if let crate::optim::Loss::Mse { targets } = &self.task.sample(split, k).loss {
+            if let crate::optim::Loss::Mse { targets } = &self.task.sample(split, k)?.loss {
                 for &t in targets {
                     sum += f64::from(t);
                     sq += f64::from(t) * f64::from(t);
@@ -749,7 +777,7 @@ impl Trainer {
         let var = sq / count - (sum / count).powi(2);
         // mean_loss = 1/2 sum_t sum_k err^2 averaged over sequences
         let mse = 2.0 * mean_loss * n as f64 / count;
-        mse / var
+        Ok(mse / var)
     }
 }
 
@@ -866,7 +894,7 @@ fn run_jobs(
             if b % n_lanes != l {
                 continue;
             }
-            let s = task.sample(split, index);
+            let s = task.sample(split, index)?;
             sim.reset();
             sim.clamp(input, &s.input)?;
             // the sample's series of the task's channels (the evaluation lanes have none: no

@@ -96,6 +96,8 @@ fn one_batch_of_stdp_is_the_sum_of_its_sequences_changes_clipped() {
         lr: None,
         threads: 1,
         more_rules: Vec::new(),
+        data: None,
+        clamps: Vec::new(),
     };
     let (mut trainer, _, plugin) = spec.build().unwrap();
     let net0 = trainer.network().clone();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use eligo_engine::train::{RuleChoice, RunSpec, Schedule, TrainingRun};
+use eligo_engine::train::{ClampChoice, DataChoice, RuleChoice, RunSpec, Schedule, TrainingRun};
 
 /// Arguments of `train`.
 #[derive(clap::Args)]
@@ -14,8 +14,31 @@ pub struct Args {
     /// store-recall, pattern (pattern generation), sine-waves (NEST 3.10's e-prop example),
     /// digits (UCI 8x8 handwritten digits, row by row), reward_patterns (a rewarded and an
     /// unrewarded input pattern, for reward-modulated rules such as rstdp).
-    #[arg(long, default_value = "evidence")]
+    #[arg(long, default_value = "evidence", conflicts_with = "net")]
     pub task: String,
+    /// Train your own network (a TOML description, as `eligo simulate` reads it) on --data
+    /// instead of a built-in task. The run's --seed replaces the file's seed.
+    #[arg(long, value_name = "NET.toml", requires = "data")]
+    pub net: Option<PathBuf>,
+    /// The data set for --net: a folder with labels.csv/labels.json, a manifest (.csv, .json),
+    /// an N-MNIST folder (Train/, Test/), an SHD/SSC .h5 file or folder, or a dense .npz
+    /// (docs/data.md).
+    #[arg(long, value_name = "DATASET", requires = "net")]
+    pub data: Option<PathBuf>,
+    /// How the data set meets the network (TOML: input, readout, loss, window_ms, duration_ms,
+    /// validation, test, prefetch, and the event reading options; docs/data.md).
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub data_config: Option<PathBuf>,
+    /// Passes over the training samples of --data (default 10); --iterations, if given, wins.
+    #[arg(long, requires = "data")]
+    pub epochs: Option<u64>,
+    /// Replay this event file as the spikes of --population in every sequence (training and
+    /// evaluation), e.g. a chip's recorded activity; repeat with --population for several.
+    #[arg(long, value_name = "FILE", requires = "population")]
+    pub clamp_events: Vec<PathBuf>,
+    /// The population each --clamp-events file replaces (same order).
+    #[arg(long, value_name = "P", requires = "clamp_events")]
+    pub population: Vec<String>,
     /// Learning rule plugin: eprop, bptt, or a path. Repeat for several rules, each on its own
     /// projections (`[host] plastic` in each rule config).
     #[arg(long, default_value = "eprop")]
@@ -89,6 +112,18 @@ pub fn run(a: Args) -> Result<()> {
     let params = super::train_report::params(&a.param, &a.feedback, &a.mode)?;
     super::rule::check_config_count(&a.rule, &a.rule_config)?;
     let config = |k: usize| a.rule_config.get(k).cloned();
+    if a.clamp_events.len() != a.population.len() {
+        return Err(eligo_engine::Error::input(
+            "--population",
+            a.population.len(),
+            format!(
+                "give one --population per --clamp-events file ({} files)",
+                a.clamp_events.len()
+            ),
+            "e.g. --clamp-events rec.npy --population in",
+        )
+        .into());
+    }
     let spec = RunSpec {
         task: a.task.clone(),
         scale: a.scale,
@@ -106,11 +141,36 @@ pub fn run(a: Args) -> Result<()> {
                 rule_config: config(k),
             })
             .collect(),
+        data: a.net.as_ref().map(|net| DataChoice {
+            net: net.clone(),
+            data: a.data.clone().unwrap_or_default(),
+            config: a.data_config.clone(),
+        }),
+        clamps: a
+            .clamp_events
+            .iter()
+            .zip(&a.population)
+            .map(|(file, population)| ClampChoice {
+                file: file.clone(),
+                population: population.clone(),
+            })
+            .collect(),
     };
     let (tr, settings, _) = spec.build()?;
-    let iterations = a.iterations.unwrap_or(tr.task().defaults().iterations);
+    let batch = tr.config().batch;
+    let iterations = match (a.iterations, tr.task().epoch_iterations(batch)) {
+        (Some(n), _) => n,
+        (None, Some(per_epoch)) => per_epoch.saturating_mul(a.epochs.unwrap_or(10)),
+        (None, None) => tr.task().defaults().iterations,
+    };
+    let name = match &a.net {
+        Some(net) => net
+            .file_stem()
+            .map_or("net".into(), |s| s.to_string_lossy().into_owned()),
+        None => a.task.clone(),
+    };
     let out = (a.resume.clone().or(a.out.clone()))
-        .unwrap_or_else(|| PathBuf::from(format!("out/train-{}-{}", a.task, tr.rule_name())));
+        .unwrap_or_else(|| PathBuf::from(format!("out/train-{name}-{}", tr.rule_name())));
     let out_dir = super::outdir::OutDir::create(&out)?;
     let mut run = match &a.resume {
         Some(dir) => {

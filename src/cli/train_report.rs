@@ -171,6 +171,15 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
         "test_sequences": o.test_sequences, "seconds_per_iteration": o.seconds_per_iteration,
         "wall_s": t_start.elapsed().as_secs_f64(), "out": out.display().to_string(),
     });
+    let mut summary = summary;
+    if let Some(per_epoch) = tr.task().epoch_iterations(cfg.batch) {
+        summary["data"] = json!(settings.get("data"));
+        summary["data_set"] = json!(settings.get("data.set"));
+        summary["epochs"] = json!(o.iterations as f64 / per_epoch as f64);
+        if kind == Kind::Classification {
+            summary["test_accuracy"] = json!(1.0 - test.error);
+        }
+    }
     let text = serde_json::to_string_pretty(&summary)?;
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
     let title = format!("{} / {rule}", tr.task().name());

@@ -9,9 +9,13 @@
 //!   splits ([`Splits`]): the data set's own assignment where it gives one, else a seeded
 //!   fraction (the same seed, the same assignment, whatever the reader).
 //!
-//! The training run reads a data set through `data::task::DataTask`, which makes it a
+//! The training run reads a data set through [`task::DataTask`], which makes it a
 //! [`crate::task::Task`] like the built-in ones: sample `i` of a split is a pure function of
 //! (data set, seed, split, `i`), so resume and any thread count give the same result.
+
+pub mod config;
+pub mod prefetch;
+pub mod task;
 
 use std::path::PathBuf;
 
@@ -108,4 +112,14 @@ pub trait Dataset: Send + Sync {
     fn classes(&self) -> Option<usize>;
     /// Read sample `k` of `split`.
     fn read(&self, split: Split, k: u64) -> Result<Record>;
+}
+
+/// Open the data set of `spec` and assign its samples to splits.
+pub fn open_dataset(spec: &DataSpec, _rule: &SplitRule) -> Result<Box<dyn Dataset>> {
+    Err(crate::error::Error::input(
+        "--data",
+        spec.path.display(),
+        "no data set reader is built in yet",
+        "",
+    ))
 }

@@ -8,5 +8,5 @@ pub mod setup;
 pub mod trainer;
 
 pub use run::{Ending, Iteration, NoObserver, Observer, Outcome, Schedule, TrainingRun};
-pub use setup::{ParamSetting, RuleChoice, RunSpec};
+pub use setup::{ClampChoice, DataChoice, ParamSetting, RuleChoice, RunSpec};
 pub use trainer::{Metrics, Recording, TrainConfig, TrainRule, Trainer};

@@ -30,8 +30,13 @@ pub struct Iteration {
     pub rate_hz: f64,
     /// Error rate of the batch (classification).
     pub train_error: Option<f64>,
-    /// Validation error rate, on the iterations that validate (classification).
+    /// Validation error rate (classification) or normalized MSE (a regression data set), on
+    /// the iterations that validate.
     pub validation_error: Option<f64>,
+    /// Mean validation loss per sequence, on the iterations that validate.
+    pub validation_loss: Option<f64>,
+    /// The epochs completed, on the iteration that completes one (a data set's run).
+    pub epoch: Option<u64>,
     /// Wall time of the iteration (s), validation excluded.
     pub seconds: f64,
     /// The rule's diagnostics of the batch (see [`super::trainer::Metrics::diagnostics`]).
@@ -57,6 +62,12 @@ impl Iteration {
         }
         if let Some(e) = self.validation_error {
             line["validation_error"] = serde_json::json!(e);
+        }
+        if let Some(e) = self.validation_loss {
+            line["validation_loss"] = serde_json::json!(e);
+        }
+        if let Some(e) = self.epoch {
+            line["epoch"] = serde_json::json!(e);
         }
         if !self.diagnostics.is_empty() {
             line["rule"] = object(&self.diagnostics);
@@ -215,6 +226,11 @@ impl TrainingRun {
         let d = self.tr.task().defaults();
         let kind = self.tr.task().kind();
         let batch = self.tr.config().batch;
+        // a data set validates at the end of every epoch, whatever its loss; a built-in task
+        // every `eval_every` iterations, if it classifies
+        let per_epoch = self.tr.task().epoch_iterations(batch);
+        let eval_every = per_epoch.unwrap_or(d.eval_every).max(1);
+        let validates = kind == Kind::Classification || per_epoch.is_some();
         let it0 = self.tr.iteration;
         obs.on_start(&self.tr, it0, schedule.iterations);
         let t_train = Instant::now();
@@ -233,16 +249,17 @@ impl TrainingRun {
                 rate_hz: m.rate_hz,
                 train_error: (kind == Kind::Classification).then_some(m.error),
                 validation_error: None,
+                validation_loss: None,
+                epoch: per_epoch.filter(|e| it.is_multiple_of(*e)).map(|e| it / e),
                 seconds: t0.elapsed().as_secs_f64(),
                 diagnostics: m.diagnostics.clone(),
                 rules_diagnostics: m.rules_diagnostics.clone(),
             };
-            if kind == Kind::Classification
-                && (it.is_multiple_of(d.eval_every) || it == schedule.iterations)
-            {
+            if validates && (it.is_multiple_of(eval_every) || it == schedule.iterations) {
                 let n = self.tr.task().validation_sequences(batch);
                 let v = self.tr.evaluate(Split::Validation, n)?;
                 report.validation_error = Some(v.error);
+                report.validation_loss = Some(v.loss);
                 if let Some(stop) = d.stop_below_error
                     && v.error < stop
                     && schedule.early_stop
@@ -323,7 +340,22 @@ impl TrainingRun {
                 writeln!(w, "{l}")?;
             }
             Ok(())
-        })
+        })?;
+        if self
+            .tr
+            .task()
+            .epoch_iterations(self.tr.config().batch)
+            .is_some()
+        {
+            let epochs = epoch_lines(&self.history);
+            crate::io::write_atomic(&self.out.join("epochs.jsonl"), |w| {
+                for l in &epochs {
+                    writeln!(w, "{l}")?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// `weights.npz`: the master weights and the readout biases.
@@ -335,6 +367,51 @@ impl TrainingRun {
         }
         weights::save(&self.out.join("weights.npz"), net, &biases)
     }
+}
+
+/// `epochs.jsonl`: per completed epoch (an iteration line with `epoch`), the means over its
+/// iterations of the training loss, error and rate, with the validation measured at its end
+/// (accuracies as `1 - error` for classification). Derived from the metrics lines alone, so a
+/// resumed run writes the same file as an uninterrupted one.
+fn epoch_lines(history: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut n, mut loss, mut err, mut rate, mut has_err) = (0.0f64, 0.0, 0.0, 0.0, false);
+    for l in history {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+            continue;
+        };
+        n += 1.0;
+        loss += v["loss"].as_f64().unwrap_or(f64::NAN);
+        rate += v["rate_hz"].as_f64().unwrap_or(f64::NAN);
+        if let Some(e) = v["train_error"].as_f64() {
+            err += e;
+            has_err = true;
+        }
+        let Some(epoch) = v["epoch"].as_u64() else {
+            continue;
+        };
+        let mut line = serde_json::json!({
+            "epoch": epoch,
+            "iteration": v["iteration"],
+            "train_loss": loss / n,
+            "rate_hz": rate / n,
+        });
+        if has_err {
+            line["train_accuracy"] = serde_json::json!(1.0 - err / n);
+        }
+        if let Some(vl) = v["validation_loss"].as_f64() {
+            line["validation_loss"] = serde_json::json!(vl);
+        }
+        if let Some(ve) = v["validation_error"].as_f64() {
+            match has_err {
+                true => line["validation_accuracy"] = serde_json::json!(1.0 - ve),
+                false => line["validation_nmse"] = serde_json::json!(ve),
+            }
+        }
+        out.push(line.to_string());
+        (n, loss, err, rate, has_err) = (0.0, 0.0, 0.0, 0.0, false);
+    }
+    out
 }
 
 /// The lines of `metrics.jsonl` up to `iteration` (a checkpoint's), which must be exactly one per

@@ -26,10 +26,11 @@ use std::path::PathBuf;
 
 use super::checkpoint::{self, Settings};
 use super::trainer::{TrainConfig, TrainRule, Trainer};
+use crate::data::{self, task::DataTask};
 use crate::error::{Error, Result, did_you_mean};
 use crate::plugin::config::{RuleConfig, RuleValues};
 use crate::plugin::{Plugin, config, loader};
-use crate::task::{self, TaskOptions};
+use crate::task::{self, Task, TaskOptions};
 
 /// One rule parameter given by the user.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +72,31 @@ pub struct RunSpec {
     /// Further rules after `rule` (with `rule_config`), in attach order, each on its own
     /// projections (`[host] plastic` in each rule config).
     pub more_rules: Vec<RuleChoice>,
+    /// Train the user's network on a data set instead of `task` (which is then ignored).
+    pub data: Option<DataChoice>,
+    /// Recorded activity replayed as a population's own spikes in every sequence
+    /// (`--clamp-events FILE --population P`), in order.
+    pub clamps: Vec<ClampChoice>,
+}
+
+/// A network and a data set to train it on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataChoice {
+    /// The network description (TOML, as `eligo simulate` reads it).
+    pub net: PathBuf,
+    /// The data set: a folder, a manifest, an HDF5 or `.npz` file.
+    pub data: PathBuf,
+    /// The data config (TOML), if any.
+    pub config: Option<PathBuf>,
+}
+
+/// An event file clamped onto a population in every sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClampChoice {
+    /// The event file (any format `eligo events` reads).
+    pub file: PathBuf,
+    /// The population whose spikes it replaces.
+    pub population: String,
 }
 
 /// A further rule of a run: a plugin name or library path, and its rule config file.
@@ -93,13 +119,7 @@ impl RunSpec {
     /// Load the rule, merge the defaults and build the trainer; returns it with the run's
     /// settings (for its checkpoints) and the plugin.
     pub fn build(&self) -> Result<(Trainer, Settings, Plugin)> {
-        let task = task::by_name(
-            &self.task,
-            &TaskOptions {
-                seed: self.seed,
-                scale: self.scale,
-            },
-        )?;
+        let (task, data_settings) = self.task()?;
         let d = task.defaults();
         let choices: Vec<(&str, Option<&std::path::Path>)> =
             std::iter::once((self.rule.as_str(), self.rule_config.as_deref()))
@@ -158,10 +178,12 @@ impl RunSpec {
         if plugins.len() == 1 {
             let rc = &configured[0].rc;
             let plugin = plugins.into_iter().next().expect("one rule");
-            let tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
+            let mut tr = Trainer::new(task, &plugin, &rc.values, &rc.host, cfg.clone())
                 .map_err(|e| config::in_rule_config(e, self.rule_config.as_deref()))?;
-            let settings =
+            let mut settings =
                 checkpoint::settings(name, self.scale, &plugin, &rc.values, &rc.host, &cfg);
+            settings.extend(data_settings);
+            self.add_clamps(&mut tr, &mut settings)?;
             return Ok((tr, settings, plugin));
         }
         let rules: Vec<TrainRule> = plugins
@@ -177,10 +199,100 @@ impl RunSpec {
                 }
             })
             .collect();
-        let settings = checkpoint::settings_of_rules(name, self.scale, &rules, &cfg);
-        let tr = Trainer::with_rules(task, &rules, cfg)?;
+        let mut settings = checkpoint::settings_of_rules(name, self.scale, &rules, &cfg);
+        settings.extend(data_settings);
+        let mut tr = Trainer::with_rules(task, &rules, cfg)?;
+        self.add_clamps(&mut tr, &mut settings)?;
         let first = plugins.into_iter().next().expect("several rules");
         Ok((tr, settings, first))
+    }
+}
+
+impl RunSpec {
+    /// The task: a built-in one, or the data set with the user's network; and the settings
+    /// that name the data (for checkpoints).
+    fn task(&self) -> Result<(Box<dyn Task>, Settings)> {
+        let Some(d) = &self.data else {
+            let task = task::by_name(
+                &self.task,
+                &TaskOptions {
+                    seed: self.seed,
+                    scale: self.scale,
+                },
+            )?;
+            return Ok((task, Settings::new()));
+        };
+        let net = crate::io::config::load(&d.net)?.network;
+        let cfg = match &d.config {
+            Some(p) => data::config::load(p)?,
+            None => data::config::DataConfig::default(),
+        };
+        let spec = data::DataSpec {
+            path: d.data.clone(),
+            read: data::ReadSettings {
+                replay: cfg.replay.clone(),
+                dt_us: crate::io::events::dt_us(net.dt_ms)?,
+                seed: self.seed,
+            },
+        };
+        let rule = data::SplitRule {
+            validation: cfg.validation,
+            test: cfg.test,
+            seed: self.seed,
+        };
+        let dataset = data::open_dataset(&spec, &rule)?;
+        let batch = self.batch.unwrap_or(32);
+        let task = DataTask::new(net, dataset, &cfg, self.seed, batch)?;
+        let mut s = Settings::new();
+        s.insert("data".into(), d.data.display().to_string());
+        s.insert("data.set".into(), task.data().describe());
+        if let Some(p) = &d.config {
+            let bytes = std::fs::read(p).map_err(|e| Error::Io {
+                path: p.clone(),
+                source: e,
+            })?;
+            s.insert("data.config".into(), checkpoint::file_digest(&bytes));
+        }
+        Ok((Box::new(task), s))
+    }
+
+    /// Load the clamped recordings and attach them to the trainer; each file's digest goes into
+    /// the settings.
+    fn add_clamps(&self, tr: &mut Trainer, settings: &mut Settings) -> Result<()> {
+        for (k, c) in self.clamps.iter().enumerate() {
+            let net = tr.network();
+            let pop = net.population(&c.population).ok_or_else(|| {
+                let names: Vec<&str> = net.populations.iter().map(|p| p.name.as_str()).collect();
+                Error::input(
+                    "--population",
+                    &c.population,
+                    format!(
+                        "the network has no such population; its populations: {}",
+                        names.join(", ")
+                    ),
+                    did_you_mean(&c.population, &names),
+                )
+            })?;
+            let size = net.populations[pop].size;
+            let dt_us = crate::io::events::dt_us(net.dt_ms)?;
+            let opts = crate::io::events::replay::ReplayOptions::default();
+            let spikes = crate::io::events::replay::load_steps(
+                &c.file,
+                &opts,
+                dt_us,
+                Some((&c.population, size)),
+            )?;
+            let bytes = std::fs::read(&c.file).map_err(|e| Error::Io {
+                path: c.file.clone(),
+                source: e,
+            })?;
+            settings.insert(
+                format!("clamp.{}", k + 1),
+                format!("{} {}", c.population, checkpoint::file_digest(&bytes)),
+            );
+            tr.add_clamp(pop, spikes);
+        }
+        Ok(())
     }
 }
 

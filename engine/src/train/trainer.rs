@@ -87,6 +87,9 @@ pub struct Metrics {
     pub rules_diagnostics: Vec<(String, Vec<(String, f64)>)>,
 }
 
+/// A population and the recorded spikes `(step, index)` clamped onto it in every sequence.
+type Clamp = (usize, Vec<(u64, u32)>);
+
 /// A simulation with a rule (training) or without (evaluation).
 struct Lane {
     sim: Simulation,
@@ -146,6 +149,9 @@ pub struct Trainer {
     learners: Vec<Learner>,
     /// The rules' names, in attach order, joined by `+`.
     rule_name: String,
+    /// Recorded activity clamped onto populations in every sequence, after the sample's input
+    /// (so a clamp of the input population replaces the sample's input).
+    clamps: Vec<Clamp>,
     /// Iterations (batches) done.
     pub iteration: u64,
 }
@@ -348,8 +354,16 @@ impl Trainer {
             eval,
             learners,
             rule_name,
+            clamps: Vec::new(),
             iteration: 0,
         })
+    }
+
+    /// Replay `spikes` (`(step, index within the population)`) as population `pop`'s own in
+    /// every sequence, training and evaluation alike: its dynamics are bypassed, downstream
+    /// neurons and the rules see the recording (see [`Simulation::clamp`]).
+    pub fn add_clamp(&mut self, pop: usize, spikes: Vec<(u64, u32)>) {
+        self.clamps.push((pop, spikes));
     }
 
     /// The run's settings.
@@ -676,7 +690,7 @@ impl Trainer {
             &mut self.lanes,
             self.cfg.threads,
             self.task.as_ref(),
-            (self.input, self.readout),
+            (self.input, self.readout, &self.clamps),
             jobs,
         )
     }
@@ -693,7 +707,7 @@ impl Trainer {
             &mut self.eval,
             self.cfg.threads,
             self.task.as_ref(),
-            (self.input, self.readout),
+            (self.input, self.readout, &self.clamps),
             &jobs,
         )?;
         // the per-sample losses in sample order: the evaluation lanes are as many as the
@@ -746,6 +760,9 @@ impl Trainer {
         let mut sim = Simulation::new(net, &opts)?;
         sim.set_biases(self.readout, &self.biases);
         sim.clamp(self.input, &s.input)?;
+        for (p, spikes) in &self.clamps {
+            sim.clamp(*p, spikes)?;
+        }
         sim.run(steps, None)?;
         let targets = match &s.loss {
             crate::optim::Loss::Mse { targets } => targets.clone(),
@@ -870,7 +887,7 @@ fn run_jobs(
     lanes: &mut [Lane],
     threads: usize,
     task: &dyn Task,
-    (input, readout): (usize, usize),
+    (input, readout, clamps): (usize, usize, &[Clamp]),
     jobs: &[(Split, u64)],
 ) -> Result<BatchResult> {
     let n_lanes = lanes.len();
@@ -897,6 +914,9 @@ fn run_jobs(
             let s = task.sample(split, index)?;
             sim.reset();
             sim.clamp(input, &s.input)?;
+            for (p, spikes) in clamps {
+                sim.clamp(*p, spikes)?;
+            }
             // the sample's series of the task's channels (the evaluation lanes have none: no
             // rule runs there); a channel the sample gives no series reads 0, never the last
             // sample's value

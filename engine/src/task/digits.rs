@@ -322,6 +322,19 @@ impl Task for Digits {
         Ok(self.generate(split, index))
     }
 
+    /// The pixel, recall and row-clock neurons (the decision window is the loss's).
+    fn layout(&self) -> super::Layout {
+        let recall = N_PIXEL_IN + N_RECALL_IN;
+        super::Layout {
+            input_groups: vec![
+                ("pixels".into(), 0..N_PIXEL_IN),
+                ("recall".into(), N_PIXEL_IN..recall),
+                ("row clock".into(), recall..recall + N_CLOCK_IN),
+            ],
+            windows: Vec::new(),
+        }
+    }
+
     fn defaults(&self) -> Defaults {
         Defaults {
             method: Method::adam(),

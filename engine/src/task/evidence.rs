@@ -147,6 +147,25 @@ impl Task for Evidence {
         }
     }
 
+    /// The four input groups and the seven cue windows (which side a cue went to differs per
+    /// sample: the raster's group colours show it).
+    fn layout(&self) -> super::Layout {
+        let period = self.cue_ms + self.gap_ms;
+        super::Layout {
+            input_groups: ["left", "right", "recall", "noise"]
+                .iter()
+                .zip(0u32..)
+                .map(|(name, g)| (name.to_string(), g * GROUP..(g + 1) * GROUP))
+                .collect(),
+            windows: (0..7)
+                .map(|k| {
+                    let from = self.gap_ms + k * period;
+                    ("cue".to_string(), from..from + self.cue_ms)
+                })
+                .collect(),
+        }
+    }
+
     /// The authors' criterion averages the error over 8 validation batches (512 sequences at
     /// batch 64): with 2 batches, BPTT stopped at 3.9 % validation error but 7.0 % test error.
     fn validation_sequences(&self, batch: usize) -> usize {

@@ -363,6 +363,28 @@ impl Task for Digits {
 mod tests {
     use super::*;
 
+    /// The plots' input groups tile the 82 inputs: pixels, recall, row clock; the recall
+    /// neurons fire only inside the loss's decision window.
+    #[test]
+    fn plot_layout_matches_the_samples() {
+        let t = task();
+        let groups: Vec<std::ops::Range<u32>> =
+            t.layout().input_groups.into_iter().map(|g| g.1).collect();
+        assert_eq!(groups, [0..64, 64..74, 74..82]);
+        let s = t.generate(Split::Test, 0);
+        let Loss::CrossEntropy { from, to, .. } = s.loss else {
+            panic!("a classification loss")
+        };
+        let recall: Vec<u64> = s
+            .input
+            .iter()
+            .filter(|&&(_, n)| (64..74).contains(&n))
+            .map(|&(t, _)| t)
+            .collect();
+        assert!(!recall.is_empty());
+        assert!(recall.iter().all(|t| (from..to).contains(t)), "{recall:?}");
+    }
+
     fn task() -> Digits {
         Digits::new(&TaskOptions {
             seed: 2,

@@ -184,6 +184,44 @@ impl Task for Evidence {
 mod tests {
     use super::*;
 
+    /// The layout plots mark is where the spikes are: every left/right spike inside a cue
+    /// window, the groups the four blocks of 10, at full and reduced scale.
+    #[test]
+    fn plot_layout_matches_the_samples() {
+        for scale in [1.0, 0.2] {
+            let t = Evidence::new(&TaskOptions { seed: 5, scale }, false);
+            let layout = t.layout();
+            let groups: Vec<(&str, std::ops::Range<u32>)> = layout
+                .input_groups
+                .iter()
+                .map(|(n, r)| (n.as_str(), r.clone()))
+                .collect();
+            assert_eq!(
+                groups,
+                [
+                    ("left", 0..10),
+                    ("right", 10..20),
+                    ("recall", 20..30),
+                    ("noise", 30..40)
+                ]
+            );
+            assert_eq!(layout.windows.len(), 7);
+            let mut cue_spikes = 0;
+            for i in 0..50 {
+                for &(step, inp) in &t.generate(Split::Test, i).input {
+                    if inp < 2 * GROUP {
+                        cue_spikes += 1;
+                        assert!(
+                            layout.windows.iter().any(|(_, w)| w.contains(&step)),
+                            "scale {scale}: cue spike at step {step} outside the marked cues"
+                        );
+                    }
+                }
+            }
+            assert!(cue_spikes > 100);
+        }
+    }
+
     #[test]
     fn cue_layout_rates_and_labels() {
         let t = Evidence::new(

@@ -464,4 +464,21 @@ mod tests {
         assert_eq!(a.tracks[0].spikes.len(), 1000);
         assert_eq!(a.complete_until, u64::MAX);
     }
+
+    #[test]
+    fn the_raster_keeps_at_most_its_bound() {
+        // 10 spikes a step: the bound is reached during step RASTER_MAX_SPIKES / 10
+        let steps = (RASTER_MAX_SPIKES / 10 + 100) as u64;
+        let mut a = Activity::new(1.0, steps, Vec::new());
+        let p = a.add("p", 10, Vec::new());
+        for t in 0..steps {
+            for i in 0..10 {
+                a.push(p, t, i);
+            }
+        }
+        assert_eq!(a.kept, RASTER_MAX_SPIKES);
+        assert_eq!(a.complete_until, (RASTER_MAX_SPIKES / 10) as u64);
+        // the rates count every spike
+        assert_eq!(a.rates_hz()[0].1, 1000.0);
+    }
 }

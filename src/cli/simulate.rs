@@ -171,9 +171,9 @@ fn learned_weights(sim: &Simulation, out: &std::path::Path) -> Result<Option<Sta
     )?))
 }
 
-/// Room `--plot`'s PNGs take on disk at most (a 1200 x 1000 RGB figure is 3.6 MB before
-/// compression; plots compress to well under a MB).
-const PLOT_BYTES: u64 = 3 * 4 << 20;
+/// Room `--plot`'s PNGs take on disk at most: three figures, each at most 1200 x 1240 RGB
+/// pixels (4.5 MB uncompressed; they compress to a fraction of that).
+const PLOT_BYTES: u64 = 3 * (5 << 20);
 
 /// What `--plot` draws, filled piece by piece while the run goes: the spikes of the recorded
 /// populations and the state traces of the first few neurons of the first few recorders.

@@ -295,6 +295,13 @@ pub fn run(a: Args) -> Result<()> {
         record.spikes = (0..net.populations.len())
             .filter(|&p| !matches!(net.populations[p].model, ModelSpec::Readout(_)))
             .collect();
+        if !a.quiet {
+            eprintln!(
+                "note: {} has no [[recorder]] kind = \"spikes\": --plot records every spiking \
+                 population for the plots only (no spikes_*.npy is written)",
+                file.display()
+            );
+        }
     }
     let opts = SimOptions {
         threads: super::threads::resolve(a.threads, a.quiet)?,

@@ -465,6 +465,16 @@ fn error_panel(area: &Area, rows: &[Row], iters: Range<u64>) -> Result<()> {
     Ok(())
 }
 
+/// Per-population rates as `summary.json`'s `rates_hz` object, `{population: Hz}`.
+pub fn rates_json(rates: &[(String, f64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        rates
+            .iter()
+            .map(|(name, r)| (name.clone(), serde_json::json!(r)))
+            .collect(),
+    )
+}
+
 /// The time windows of a sample: the task's (e.g. cues) and, for a classification loss, its
 /// decision window.
 pub fn sample_windows(layout: &Layout, loss: &Loss, steps: u64) -> Vec<(String, Range<u64>)> {

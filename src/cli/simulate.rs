@@ -452,7 +452,7 @@ pub fn run(a: Args) -> Result<()> {
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,
-        "rates_hz": super::train_report::rates_json(&rates),
+        "rates_hz": super::plots::rates_json(&rates),
         "rule": rule_first,
         "rules": rules,
     });

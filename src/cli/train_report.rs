@@ -137,18 +137,8 @@ fn commit(staged: Result<eligo_engine::io::Staged>) -> Result<()> {
     Ok(staged?.commit()?)
 }
 
-/// Per-population rates as a JSON object `{population: Hz}`, in the given order.
-pub fn rates_json(rates: &[(String, f64)]) -> serde_json::Value {
-    serde_json::Value::Object(
-        rates
-            .iter()
-            .map(|(name, r)| (name.clone(), json!(r)))
-            .collect(),
-    )
-}
-
-/// `summary.json`, `loss.png`, `sample.png`, `raster.png`, `rates.png` and the closing line of a finished run; a run
-/// stopped by a signal (checkpointed) returns the `Interrupted` error instead.
+/// `summary.json`, `loss.png`, `sample.png`, `raster.png`, `rates.png` and the closing line of a
+/// finished run; a run stopped by a signal (checkpointed) returns the `Interrupted` error instead.
 pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool) -> Result<()> {
     let tr = run.trainer();
     let out = run.out().to_path_buf();
@@ -194,7 +184,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     let (layout, input) = (tr.task().layout(), tr.task().input_population());
     let activity =
         super::plots::recording_activity(tr.network(), input, &rec, &sample.loss, &layout)?;
-    summary["rates_hz"] = rates_json(&activity.rates_hz());
+    summary["rates_hz"] = super::plots::rates_json(&activity.rates_hz());
     summary["rates_hz_of"] = json!("test sample 0 (the one sample.png shows)");
     let text = serde_json::to_string_pretty(&summary)?;
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;

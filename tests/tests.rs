@@ -21,6 +21,7 @@ mod plugin_loading;
 mod plugins;
 mod rstdp;
 mod rule_api;
+mod sim_plots;
 mod sim_weights;
 mod tasks;
 mod train;

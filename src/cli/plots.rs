@@ -2,27 +2,39 @@
 //!
 //! - `loss.png`: the loss per iteration (log scale when it spans a decade or more) and, for
 //!   classification, a second panel with the training and validation error in %;
-//! - `sample.png`: one recorded sample: the input spike raster, the recurrent spike raster and the
-//!   readout outputs over time against their targets (regression, dashed) or with the decision
-//!   window shaded (classification).
+//! - `sample.png`: one recorded sample: the input spike raster (the task's input groups coloured
+//!   apart), the recurrent spike raster and the readout outputs over time against their targets
+//!   (regression, dashed) or with the decision window shaded (classification);
+//! - `raster.png`, `rates.png`, `voltage.png` ([`activity`]): a run's spike raster, population
+//!   rates and state traces (`simulate --plot`, and `train` for its recorded test sample).
+//!
+//! Time windows a task marks (cues, the decision window) are shaded in every panel over time.
+//! Legends sit in a strip right of the plot, never over the data; every panel of a figure has
+//! the same strip, so their time axes line up.
 //!
 //! A figure is drawn into an RGB buffer, encoded with `png` and written atomically (temporary
 //! name, then rename), so a crash never leaves a half-written PNG. Text is drawn with DejaVu
 //! Sans, embedded in the binary (crate `dejavu`, drawn through ab_glyph): plots need no system
 //! fonts, and neither does the build.
 
+mod activity;
+
 use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use eligo_engine::network::Network;
+use eligo_engine::io::Staged;
+use eligo_engine::network::{Network, Population};
 use eligo_engine::neuron::ModelSpec;
 use eligo_engine::optim::Loss;
-use eligo_engine::task::Kind;
+use eligo_engine::task::{Kind, Layout};
 use eligo_engine::train::Recording;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+pub use activity::{Activity, Traces};
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
@@ -36,6 +48,10 @@ const DESC_PT: u32 = 19;
 const TICK_PT: u32 = 16;
 /// Width of the y label area, the same in every panel so that the time axes line up.
 const Y_LABELS_PX: u32 = 80;
+/// Width of the legend strip right of a panel over time.
+const LEGEND_PX: u32 = 230;
+/// Height of one legend line.
+const LEGEND_LINE_PX: i32 = 22;
 
 /// Line colours (the Tableau 10 palette: distinguishable, also in greyscale print).
 const COLORS: [RGBColor; 6] = [
@@ -56,8 +72,175 @@ fn draw_err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing failed: {e}")
 }
 
+/// A panel's plot area and, right of it, its legend strip ([`LEGEND_PX`] wide).
+fn split_legend<'a>(area: &Area<'a>) -> (Area<'a>, Area<'a>) {
+    let w = area.dim_in_pixel().0;
+    area.split_horizontally(w.saturating_sub(LEGEND_PX))
+}
+
+/// How a legend entry's marker is drawn.
+#[derive(Clone, Copy)]
+enum Marker {
+    /// A filled box (a raster band, a shaded window).
+    Fill,
+    /// A solid line.
+    Line,
+    /// A dashed line (a target).
+    Dashed,
+}
+
+/// One line of a legend.
+struct LegendEntry {
+    label: String,
+    color: RGBAColor,
+    marker: Marker,
+}
+
+impl LegendEntry {
+    fn fill(label: impl Into<String>, color: RGBAColor) -> Self {
+        LegendEntry {
+            label: label.into(),
+            color,
+            marker: Marker::Fill,
+        }
+    }
+    fn line(label: impl Into<String>, color: RGBColor) -> Self {
+        LegendEntry {
+            label: label.into(),
+            color: color.to_rgba(),
+            marker: Marker::Line,
+        }
+    }
+}
+
+/// `entries` in the legend strip `area`, top down from the plot's top, in as many columns as
+/// the strip's height needs (and its width allows: entries beyond are summarized as "+N more").
+fn legend_strip(area: &Area, entries: &[LegendEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (w, h) = area.dim_in_pixel();
+    // below the caption, as the plot area starts
+    let top = CAPTION_PT as i32 + 24;
+    let rows = ((h as i32 - top - 10) / LEGEND_LINE_PX).max(1) as usize;
+    let cols = entries.len().div_ceil(rows);
+    let chars = entries
+        .iter()
+        .map(|e| e.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let col_px = (0.55 * f64::from(TICK_PT) * chars as f64) as i32 + 40;
+    let fit = ((w as i32 - 8) / col_px.max(1)).max(1) as usize;
+    let (cols, col_px) = if cols <= fit {
+        (cols, col_px)
+    } else {
+        (fit, (w as i32 - 8) / fit as i32)
+    };
+    let room = cols * rows;
+    let font = (FONT, TICK_PT).into_font().color(&BLACK);
+    for (k, e) in entries.iter().enumerate().take(room) {
+        let (c, r) = (k / rows, k % rows);
+        let x = 6 + c as i32 * col_px;
+        let y = top + r as i32 * LEGEND_LINE_PX + LEGEND_LINE_PX / 2;
+        let last = k + 1 == room && entries.len() > room;
+        if last {
+            let more = format!("+{} more", entries.len() - room + 1);
+            area.draw(&Text::new(more, (x, y - 8), font.clone()))
+                .map_err(draw_err)?;
+            break;
+        }
+        match e.marker {
+            Marker::Fill => area.draw(&Rectangle::new(
+                [(x, y - 7), (x + 22, y + 7)],
+                e.color.filled(),
+            )),
+            Marker::Line => area.draw(&PathElement::new(
+                [(x, y), (x + 22, y)],
+                e.color.stroke_width(3),
+            )),
+            Marker::Dashed => area
+                .draw(&PathElement::new(
+                    [(x, y), (x + 8, y)],
+                    e.color.stroke_width(2),
+                ))
+                .and_then(|_| {
+                    area.draw(&PathElement::new(
+                        [(x + 14, y), (x + 22, y)],
+                        e.color.stroke_width(2),
+                    ))
+                }),
+        }
+        .map_err(draw_err)?;
+        area.draw(&Text::new(e.label.clone(), (x + 28, y - 8), font.clone()))
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// The shade of time window `name`: grey for the decision window, a tint per other name.
+fn window_color(name: &str, others: usize) -> RGBAColor {
+    const TINTS: [RGBColor; 3] = [
+        RGBColor(255, 190, 40),
+        RGBColor(120, 200, 240),
+        RGBColor(150, 220, 120),
+    ];
+    if name == DECISION {
+        BLACK.mix(0.10)
+    } else {
+        TINTS[others % TINTS.len()].mix(0.30)
+    }
+}
+
+/// The name of the decision window (a classification loss's window).
+const DECISION: &str = "decision window";
+
+/// Shade `windows` (`(name, steps)`; the chart's x axis is in ms, `dt_ms` per step) over `y`;
+/// returns one legend entry per window name.
+fn shade_windows(
+    chart: &mut ChartContext<'_, BitMapBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    windows: &[(String, Range<u64>)],
+    dt_ms: f64,
+    y: Range<f64>,
+) -> Result<Vec<LegendEntry>> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut entries = Vec::new();
+    for (name, steps) in windows {
+        let k = match names.iter().position(|n| n == name) {
+            Some(k) => k,
+            None => {
+                names.push(name);
+                let others = names.iter().filter(|n| **n != DECISION).count();
+                let c = window_color(name, others.saturating_sub(1));
+                entries.push(LegendEntry::fill(name.clone(), c));
+                names.len() - 1
+            }
+        };
+        let c = entries[k].color;
+        chart
+            .draw_series([Rectangle::new(
+                [
+                    (steps.start as f64 * dt_ms, y.start),
+                    (steps.end as f64 * dt_ms, y.end),
+                ],
+                c.filled(),
+            )])
+            .map_err(draw_err)?;
+    }
+    Ok(entries)
+}
+
 /// Draw a `WIDTH x height` figure with `draw` and write it to `path` as PNG, atomically.
 fn figure(path: &Path, height: u32, draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
+    figure_staged(path, height, draw)?.commit()?;
+    Ok(())
+}
+
+/// [`figure`], left under its temporary name to go into place with the other files of a set.
+fn figure_staged(
+    path: &Path,
+    height: u32,
+    draw: impl FnOnce(&Area) -> Result<()>,
+) -> Result<Staged> {
     static FONT_READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ready = FONT_READY.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -72,7 +255,7 @@ fn figure(path: &Path, height: u32, draw: impl FnOnce(&Area) -> Result<()>) -> R
         draw(&root)?;
         root.present().map_err(draw_err)?;
     }
-    eligo_engine::io::write_atomic(path, |w| {
+    Ok(eligo_engine::io::write_staged(path, |w| {
         let mut enc = png::Encoder::new(w, WIDTH, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
@@ -80,8 +263,7 @@ fn figure(path: &Path, height: u32, draw: impl FnOnce(&Area) -> Result<()>) -> R
         png.write_image_data(&buf)?;
         png.finish()?;
         Ok(())
-    })?;
-    Ok(())
+    })?)
 }
 
 /// One line of `metrics.jsonl` (missing or non-finite values are `None`).
@@ -229,7 +411,7 @@ fn error_panel(area: &Area, rows: &[Row], iters: Range<u64>) -> Result<()> {
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(Y_LABELS_PX)
-        .build_cartesian_2d(iters, 0.0..top)
+        .build_cartesian_2d(iters.clone(), 0.0..top)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
@@ -261,9 +443,20 @@ fn error_panel(area: &Area, rows: &[Row], iters: Range<u64>) -> Result<()> {
             .draw_series(val.iter().map(|&p| Circle::new(p, 4, c.filled())))
             .map_err(draw_err)?;
     }
+    // the corner the curves leave free (usually the upper right: errors fall)
+    let (x0, span) = (iters.start as f64, (iters.end - iters.start).max(1) as f64);
+    let corner = legend_position(
+        train
+            .iter()
+            .chain(&val)
+            .map(|&(i, e)| ((i as f64 - x0) / span, e / top)),
+        usize::from(!train.is_empty()) + usize::from(!val.is_empty()),
+        20,
+        chart.plotting_area().dim_in_pixel(),
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .label_font((FONT, TICK_PT))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
@@ -272,20 +465,102 @@ fn error_panel(area: &Area, rows: &[Row], iters: Range<u64>) -> Result<()> {
     Ok(())
 }
 
-/// One recorded sample into `out/sample.png`: input raster, recurrent raster, readout. `net` names
-/// and sizes the populations; `loss` is the sample's (its decision window is shaded).
-pub fn sample(out: &Path, title: &str, net: &Network, rec: &Recording, loss: &Loss) -> Result<()> {
-    let dt = net.dt_ms;
-    let t_ms = 0.0..rec.steps.max(1) as f64 * dt;
+/// Per-population rates as `summary.json`'s `rates_hz` object, `{population: Hz}`.
+pub fn rates_json(rates: &[(String, f64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        rates
+            .iter()
+            .map(|(name, r)| (name.clone(), serde_json::json!(r)))
+            .collect(),
+    )
+}
+
+/// The time windows of a sample: the task's (e.g. cues) and, for a classification loss, its
+/// decision window.
+pub fn sample_windows(layout: &Layout, loss: &Loss, steps: u64) -> Vec<(String, Range<u64>)> {
+    let mut w = layout.windows.clone();
+    if let Loss::CrossEntropy { from, to, .. } = loss {
+        w.push((DECISION.to_string(), *from..(*to).min(steps)));
+    }
+    w
+}
+
+/// The populations a recording holds: the input population `input` and the recurrent (LIF and
+/// ALIF) ones, in network order (the order of `Recording::rec`).
+fn recorded_populations<'a>(
+    net: &'a Network,
+    input: &str,
+) -> Result<(&'a Population, Vec<&'a Population>)> {
     let input = net
-        .population("in")
+        .population(input)
         .map(|p| &net.populations[p])
-        .ok_or_else(|| anyhow!("the network has no input population 'in'"))?;
-    let recurrent: Vec<_> = net
+        .ok_or_else(|| anyhow!("the network has no input population '{input}'"))?;
+    let recurrent = net
         .populations
         .iter()
         .filter(|p| matches!(p.model, ModelSpec::Lif(_) | ModelSpec::Alif(_)))
         .collect();
+    Ok((input, recurrent))
+}
+
+/// A population's LIF and ALIF parts (an ALIF population's first `n_lif` neurons are LIF).
+fn model_groups(p: &Population) -> Vec<(String, Range<u32>)> {
+    let lif = match &p.model {
+        ModelSpec::Alif(a) => (a.n_lif as u32).min(p.size),
+        _ => p.size,
+    };
+    [("LIF", 0, lif), ("ALIF", lif, p.size)]
+        .into_iter()
+        .filter(|&(_, from, to)| to > from)
+        .map(|(name, from, to)| (name.to_string(), from..to))
+        .collect()
+}
+
+/// A recorded sample as an [`Activity`] (for `raster.png` and `rates.png`): the input population
+/// `input` with the task's input groups, then the recurrent populations with their LIF and ALIF
+/// parts; the task's windows and the loss's decision window marked.
+pub fn recording_activity(
+    net: &Network,
+    input: &str,
+    rec: &Recording,
+    loss: &Loss,
+    layout: &Layout,
+) -> Result<Activity> {
+    let (inp, recurrent) = recorded_populations(net, input)?;
+    let windows = sample_windows(layout, loss, rec.steps);
+    let mut a = Activity::new(net.dt_ms, rec.steps, windows);
+    let k = a.add(&inp.name, inp.size, layout.input_groups.clone());
+    let mut input_spikes = rec.input.clone();
+    input_spikes.sort_unstable();
+    for &(t, i) in &input_spikes {
+        a.push(k, t, i);
+    }
+    for (p, spikes) in recurrent.iter().zip(&rec.rec) {
+        let k = a.add(&p.name, p.size, model_groups(p));
+        for &(t, i) in spikes {
+            a.push(k, t, i);
+        }
+    }
+    Ok(a)
+}
+
+/// One recorded sample into `out/sample.png`: input raster, recurrent raster, readout. `net` names
+/// and sizes the populations, `input` is the population the sample's spikes were clamped onto;
+/// `loss` is the sample's (its decision window is shaded) and `layout` the task's (its input
+/// groups coloured, its windows shaded).
+pub fn sample(
+    out: &Path,
+    title: &str,
+    net: &Network,
+    input: &str,
+    rec: &Recording,
+    loss: &Loss,
+    layout: &Layout,
+) -> Result<()> {
+    let dt = net.dt_ms;
+    let t_ms = 0.0..rec.steps.max(1) as f64 * dt;
+    let (input, recurrent) = recorded_populations(net, input)?;
+    let windows = sample_windows(layout, loss, rec.steps);
     figure(&out.join("sample.png"), 900, |root| {
         let root = root
             .titled(&format!("{title}: test sample 0"), (FONT, TITLE_PT))
@@ -294,14 +569,28 @@ pub fn sample(out: &Path, title: &str, net: &Network, rec: &Recording, loss: &Lo
         let (top, rest) = root.split_vertically(h * 27 / 100);
         let (middle, bottom) = rest.split_vertically(h * 38 / 100);
 
-        // input raster: one colour
+        // input raster: the task's input groups coloured apart, else one colour
         let rate = rate_hz(rec.input.len(), input.size, rec.steps, dt);
-        let rows = vec![Band {
-            label: String::new(),
-            from: 0,
-            to: input.size,
-            color: RGBColor(60, 60, 60),
-        }];
+        let rows: Vec<Band> = if layout.input_groups.is_empty() {
+            vec![Band {
+                label: String::new(),
+                from: 0,
+                to: input.size,
+                color: RGBColor(60, 60, 60),
+            }]
+        } else {
+            layout
+                .input_groups
+                .iter()
+                .enumerate()
+                .map(|(k, (name, r))| Band {
+                    label: format!("{name} ({})", r.end - r.start),
+                    from: r.start,
+                    to: r.end,
+                    color: color(k),
+                })
+                .collect()
+        };
         raster(
             &top,
             &format!(
@@ -309,11 +598,13 @@ pub fn sample(out: &Path, title: &str, net: &Network, rec: &Recording, loss: &Lo
                 input.name, input.size
             ),
             "input neuron",
+            false,
             t_ms.clone(),
             dt,
             &[(rec.input.as_slice(), 0)],
             input.size,
             &rows,
+            &windows,
         )?;
 
         // recurrent raster: populations stacked; LIF and ALIF parts of a population coloured apart
@@ -322,19 +613,13 @@ pub fn sample(out: &Path, title: &str, net: &Network, rec: &Recording, loss: &Lo
         let mut offset = 0u32;
         let mut n_spikes = 0usize;
         for (k, p) in recurrent.iter().enumerate() {
-            let lif = match &p.model {
-                ModelSpec::Alif(a) => (a.n_lif as u32).min(p.size),
-                _ => p.size,
-            };
-            for (name, from, to) in [("LIF", 0, lif), ("ALIF", lif, p.size)] {
-                if to > from {
-                    bands.push(Band {
-                        label: format!("{} {name} ({})", p.name, to - from),
-                        from: offset + from,
-                        to: offset + to,
-                        color: color(bands.len()),
-                    });
-                }
+            for (name, r) in model_groups(p) {
+                bands.push(Band {
+                    label: format!("{} {name} ({})", p.name, r.end - r.start),
+                    from: offset + r.start,
+                    to: offset + r.end,
+                    color: color(bands.len()),
+                });
             }
             if let Some(s) = rec.rec.get(k) {
                 spikes.push((s.as_slice(), offset));
@@ -347,14 +632,16 @@ pub fn sample(out: &Path, title: &str, net: &Network, rec: &Recording, loss: &Lo
             &middle,
             &format!("recurrent spikes ({offset} neurons, {rate:.1} Hz)"),
             "neuron",
+            false,
             t_ms.clone(),
             dt,
             &spikes,
             offset,
             &bands,
+            &windows,
         )?;
 
-        readout(&bottom, rec, loss, t_ms, dt)
+        readout(&bottom, rec, loss, &windows, t_ms, dt)
     })
 }
 
@@ -373,55 +660,57 @@ struct Band {
 }
 
 /// A spike raster: `spikes` are `(list, row offset)`, each spike `(step, neuron)` a short
-/// vertical tick one step wide.
+/// vertical tick one step wide (at least a pixel); `windows` shaded behind; the bands' legend in
+/// the strip right of it. `x_desc`: label the time axis (the bottom panel of a figure).
 #[allow(clippy::too_many_arguments)]
 fn raster(
     area: &Area,
     caption: &str,
     y_desc: &str,
+    x_desc: bool,
     t_ms: Range<f64>,
     dt: f64,
     spikes: &[(&[(u64, u32)], u32)],
     n: u32,
     bands: &[Band],
+    windows: &[(String, Range<u64>)],
 ) -> Result<()> {
     let n = n.max(1);
-    let mut chart = ChartBuilder::on(area)
+    let (plot, strip) = split_legend(area);
+    let mut chart = ChartBuilder::on(&plot)
         .caption(caption, (FONT, CAPTION_PT))
         .margin(12)
-        .margin_right(24)
-        .x_label_area_size(30)
+        .x_label_area_size(if x_desc { 50 } else { 30 })
         .y_label_area_size(Y_LABELS_PX)
         .build_cartesian_2d(t_ms, -0.5..f64::from(n) - 0.5)
         .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .y_desc(y_desc)
+    let mut mesh = chart.configure_mesh();
+    mesh.y_desc(y_desc)
         .label_style((FONT, TICK_PT))
         .axis_desc_style((FONT, DESC_PT))
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| tick_label(*v, 100.0))
         .y_label_formatter(&|v| format!("{v:.0}"))
-        .disable_mesh()
-        .draw()
-        .map_err(draw_err)?;
-    let band_of = |row: u32| bands.iter().find(|b| (b.from..b.to).contains(&row));
-    // a tick covers most of its row, but at least a pixel: rows can be thinner than one
-    let half = 0.42;
-    for b in bands.iter().filter(|b| !b.label.is_empty()) {
-        let c = b.color;
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-            .map_err(draw_err)?
-            .label(b.label.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], c.filled()));
+        .disable_mesh();
+    if x_desc {
+        mesh.x_desc("time (ms)");
     }
+    mesh.draw().map_err(draw_err)?;
+    let y = chart.y_range();
+    let mut legend = shade_windows(&mut chart, windows, dt, y)?;
+    let band_of = |row: u32| bands.iter().find(|b| (b.from..b.to).contains(&row));
+    // a tick covers most of its row and its step, but at least 2 x 2 pixels: at 0.1 ms steps
+    // over a second, or a few hundred rows, a step or a row is thinner than a pixel
+    let (w_px, h_px) = chart.plotting_area().dim_in_pixel();
+    let x = chart.x_range();
+    let width = dt.max(2.0 * (x.end - x.start) / f64::from(w_px.max(1)));
+    let half = 0.42f64.max(f64::from(n) / f64::from(h_px.max(1)));
     for &(list, offset) in spikes {
         chart
             .draw_series(list.iter().map(|&(t, i)| {
                 let row = offset + i;
                 let c = band_of(row).map_or(BLACK, |b| b.color);
                 let (x, y) = (t as f64 * dt, f64::from(row));
-                Rectangle::new([(x, y - half), (x + dt, y + half)], c.filled())
+                Rectangle::new([(x, y - half), (x + width, y + half)], c.filled())
             }))
             .map_err(draw_err)?;
     }
@@ -435,33 +724,27 @@ fn raster(
             ))
             .map_err(draw_err)?;
     }
-    if bands.iter().any(|b| !b.label.is_empty()) {
-        let (t, n) = (chart.x_range().end.max(f64::MIN_POSITIVE), f64::from(n));
-        let labelled: Vec<&Band> = bands.iter().filter(|b| !b.label.is_empty()).collect();
-        let corner = legend_position(
-            spikes.iter().flat_map(|&(list, offset)| {
-                list.iter()
-                    .map(move |&(s, i)| (s as f64 * dt / t, (f64::from(offset + i) + 0.5) / n))
-            }),
-            labelled.len(),
-            labelled.iter().map(|b| b.label.len()).max().unwrap_or(0),
-            chart.plotting_area().dim_in_pixel(),
-        );
-        chart
-            .configure_series_labels()
-            .position(corner)
-            .label_font((FONT, TICK_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(draw_err)?;
-    }
-    Ok(())
+    // the legend lists the bands top down, as they are stacked (the first at the bottom)
+    let mut entries: Vec<LegendEntry> = bands
+        .iter()
+        .rev()
+        .filter(|b| !b.label.is_empty())
+        .map(|b| LegendEntry::fill(b.label.clone(), b.color.to_rgba()))
+        .collect();
+    entries.append(&mut legend);
+    legend_strip(&strip, &entries)
 }
 
 /// The readout outputs over time: against the dashed targets (regression), or with the
 /// decision window shaded and the true and predicted class in the caption (classification).
-fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64) -> Result<()> {
+fn readout(
+    area: &Area,
+    rec: &Recording,
+    loss: &Loss,
+    windows: &[(String, Range<u64>)],
+    t_ms: Range<f64>,
+    dt: f64,
+) -> Result<()> {
     let n_out = rec.n_out.max(1);
     let steps = (rec.y.len() / n_out) as u64;
     let series = |v: &[f32], k: usize| -> Vec<(f64, f64)> {
@@ -516,10 +799,10 @@ fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64)
         _ => "readout outputs (solid) and targets (dashed)".to_string(),
     };
 
-    let mut chart = ChartBuilder::on(area)
+    let (plot, strip) = split_legend(area);
+    let mut chart = ChartBuilder::on(&plot)
         .caption(caption, (FONT, CAPTION_PT))
         .margin(12)
-        .margin_right(24)
         .x_label_area_size(50)
         .y_label_area_size(Y_LABELS_PX)
         .build_cartesian_2d(t_ms, y_range.clone())
@@ -527,7 +810,7 @@ fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64)
     chart
         .configure_mesh()
         .x_desc("time (ms)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| tick_label(*v, 100.0))
         .y_label_formatter(&|v| tick_label(*v, span))
         .y_desc("output y")
         .label_style((FONT, TICK_PT))
@@ -536,20 +819,7 @@ fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64)
         .bold_line_style(BLACK.mix(0.1))
         .draw()
         .map_err(draw_err)?;
-    if let Some((from, to)) = window {
-        let shade = BLACK.mix(0.08);
-        chart
-            .draw_series([Rectangle::new(
-                [
-                    (from as f64 * dt, y_range.start),
-                    (to as f64 * dt, y_range.end),
-                ],
-                shade.filled(),
-            )])
-            .map_err(draw_err)?
-            .label("decision window")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], shade.filled()));
-    }
+    let mut entries = shade_windows(&mut chart, windows, dt, y_range)?;
     for k in 0..n_out {
         let c = color(k);
         let name = if window.is_some() {
@@ -560,9 +830,8 @@ fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64)
         let width = if rec.label == Some(k) { 3 } else { 2 };
         chart
             .draw_series(LineSeries::new(series(&rec.y, k), c.stroke_width(width)))
-            .map_err(draw_err)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], c.stroke_width(3)));
+            .map_err(draw_err)?;
+        entries.push(LegendEntry::line(name, c));
         if rec.targets.len() == rec.y.len() {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -571,38 +840,15 @@ fn readout(area: &Area, rec: &Recording, loss: &Loss, t_ms: Range<f64>, dt: f64)
                     6,
                     c.stroke_width(2),
                 ))
-                .map_err(draw_err)?
-                .label(format!("target {k}"))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], c.stroke_width(2)));
+                .map_err(draw_err)?;
+            entries.push(LegendEntry {
+                label: format!("target {k}"),
+                color: c.to_rgba(),
+                marker: Marker::Dashed,
+            });
         }
     }
-    let t = chart.x_range().end.max(f64::MIN_POSITIVE);
-    let labels = [
-        usize::from(window.is_some()),
-        n_out,
-        if rec.targets.len() == rec.y.len() {
-            n_out
-        } else {
-            0
-        },
-    ];
-    let corner = legend_position(
-        (0..n_out)
-            .flat_map(|k| series(&rec.y, k).into_iter().chain(series(&rec.targets, k)))
-            .map(|(x, y)| (x / t, (y - y_range.start) / span)),
-        labels.iter().sum(),
-        if window.is_some() { 15 } else { 10 },
-        chart.plotting_area().dim_in_pixel(),
-    );
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .label_font((FONT, TICK_PT))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .draw()
-        .map_err(draw_err)?;
-    Ok(())
+    legend_strip(&strip, &entries)
 }
 
 /// A tick label with as many decimals as ticks about a tenth of `span` apart need, and no "-0".
@@ -727,8 +973,10 @@ mod tests {
             dir.path(),
             "synthetic / test",
             &net,
+            "in",
             &rec,
             &Loss::Mse { targets },
+            &Layout::default(),
         )
         .unwrap();
         for f in ["loss.png", "sample.png"] {

@@ -2,7 +2,8 @@
 //! (`spikes_<population>.npy`), state traces (`state_<population>_<var>.npy`) and
 //! `summary.json` into DIR; with `--rule`, also the learned weights (`weights.npz`, the layout of
 //! `eligo train`'s) and, for `[[recorder]] kind = "weights"`, the weights of chosen projections
-//! every N ms (`weights_<projection>.npy`).
+//! every N ms (`weights_<projection>.npy`); with `--plot`, `raster.png`, `rates.png` and, for
+//! state recorders, `voltage.png`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use eligo_engine::sim::WeightProbe;
 use serde_json::json;
 
 use super::interrupt;
+use super::plots::{Activity, Traces};
 use super::progress::Progress;
 
 /// Most steps per piece of a run: after each piece, the recorded spikes and state samples go
@@ -169,6 +171,82 @@ fn learned_weights(sim: &Simulation, out: &std::path::Path) -> Result<Option<Sta
     )?))
 }
 
+/// Room `--plot`'s PNGs take on disk at most: three figures, each at most 1200 x 1240 RGB
+/// pixels (4.5 MB uncompressed; they compress to a fraction of that).
+const PLOT_BYTES: u64 = 3 * (5 << 20);
+
+/// What `--plot` draws, filled piece by piece while the run goes: the spikes of the recorded
+/// populations and the state traces of the first few neurons of the first few recorders.
+struct Plots {
+    activity: Activity,
+    traces: Traces,
+    /// Per population: its track in `activity`, if its spikes are recorded.
+    track: Vec<Option<usize>>,
+    starts: Vec<u32>,
+}
+
+impl Plots {
+    /// `spiking`: the populations whose spikes the simulation records.
+    fn new(sim: &Simulation, spiking: &[usize], steps: u64) -> Self {
+        let net = sim.network();
+        let mut activity = Activity::new(net.dt_ms, steps, Vec::new());
+        let mut track = vec![None; net.populations.len()];
+        for &p in spiking {
+            let pop = &net.populations[p];
+            track[p] = Some(activity.add(&pop.name, pop.size, Vec::new()));
+        }
+        let mut traces = Traces::new(net.dt_ms, steps, Vec::new());
+        for probe in sim.probes() {
+            let pop = &net.populations[probe.population];
+            let unit = pop
+                .model
+                .state_variables()
+                .iter()
+                .find(|v| v.name == probe.var)
+                .map_or("", |v| v.unit);
+            traces.add(&pop.name, &probe.var, unit, &probe.neurons);
+        }
+        let starts = net.populations.iter().map(|p| p.start).collect();
+        Plots {
+            activity,
+            traces,
+            track,
+            starts,
+        }
+    }
+
+    /// A piece of the run: its recorded spikes (`(step, global id)`) and state samples.
+    fn push(&mut self, spikes: &[(u64, u32)], samples: &[Vec<f32>]) {
+        for &(t, g) in spikes {
+            let p = self.starts.partition_point(|&s| s <= g) - 1;
+            if let Some(k) = self.track[p] {
+                self.activity.push(k, t, g - self.starts[p]);
+            }
+        }
+        for (k, rows) in samples.iter().enumerate() {
+            self.traces.push(k, rows);
+        }
+    }
+
+    /// The PNGs, staged; a figure that cannot be drawn is skipped with a warning (the data
+    /// files of the run do not depend on it).
+    fn stage(&self, out: &std::path::Path, title: &str, staged: &mut Vec<Staged>) {
+        let mut figures = vec![
+            ("raster", self.activity.raster_png(out, title)),
+            ("rates", self.activity.rates_png(out, title)),
+        ];
+        if !self.traces.is_empty() {
+            figures.push(("voltage", self.traces.png(out, title)));
+        }
+        for (name, result) in figures {
+            match result {
+                Ok(s) => staged.push(s),
+                Err(e) => eprintln!("warning: {name}.png not written: {e:#}"),
+            }
+        }
+    }
+}
+
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -190,6 +268,11 @@ pub struct Args {
     /// Progress on stderr, in model ms: a bar on a terminal, else a line every 5 s (auto).
     #[arg(long, value_enum, default_value_t)]
     pub progress: super::progress::Mode,
+    /// Also draw raster.png (spike raster), rates.png (population rates, binned) and, for state
+    /// recorders, voltage.png (traces of a few neurons). Without a spike recorder, every spiking
+    /// population is recorded for the plots (no spikes_*.npy is written for them).
+    #[arg(long)]
+    pub plot: bool,
     #[command(flatten)]
     pub rule: super::rule::RuleArgs,
     #[command(flatten, next_help_heading = "Event replay")]
@@ -206,9 +289,23 @@ pub fn run(a: Args) -> Result<()> {
     a.replay.prepare(&mut cfg)?;
     let t_build = Instant::now();
     let net = cfg.network.build().map_err(|e| e.in_file(&file))?;
+    let mut record = cfg.record.clone();
+    if a.plot && record.spikes.is_empty() {
+        // the plots need spikes: record every population that spikes, for the plots only
+        record.spikes = (0..net.populations.len())
+            .filter(|&p| !matches!(net.populations[p].model, ModelSpec::Readout(_)))
+            .collect();
+        if !a.quiet {
+            eprintln!(
+                "note: {} has no [[recorder]] kind = \"spikes\": --plot records every spiking \
+                 population for the plots only (no spikes_*.npy is written)",
+                file.display()
+            );
+        }
+    }
     let opts = SimOptions {
         threads: super::threads::resolve(a.threads, a.quiet)?,
-        record: cfg.record.clone(),
+        record,
     };
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
@@ -233,7 +330,8 @@ pub fn run(a: Args) -> Result<()> {
     // remove their temporary files, then this the directories the run created
     let out_bytes = cfg
         .output_bytes()
-        .saturating_add(learned_weights_bytes(&sim));
+        .saturating_add(learned_weights_bytes(&sim))
+        .saturating_add(if a.plot { PLOT_BYTES } else { 0 });
     eligo_engine::limits::check_disk("--out", &out, out_bytes)?;
     let dirs = super::outdir::OutDir::create(&out)?;
 
@@ -256,6 +354,9 @@ pub fn run(a: Args) -> Result<()> {
         })
         .collect::<eligo_engine::error::Result<_>>()?;
     let mut weight_files = WeightWriters::create(&sim, &cfg.weights, cfg.steps, &out)?;
+    let mut plots = a
+        .plot
+        .then(|| Plots::new(&sim, &opts.record.spikes, cfg.steps));
     let progress = Progress::new(
         cfg.steps,
         sim.network().dt_ms,
@@ -284,8 +385,12 @@ pub fn run(a: Args) -> Result<()> {
         done += n;
         let spikes = sim.take_spikes();
         writers.write(&spikes, dt_us)?;
-        for (w, samples) in states.iter_mut().zip(sim.take_probe_samples()) {
-            w.write(&samples)?;
+        let samples = sim.take_probe_samples();
+        for (w, rows) in states.iter_mut().zip(&samples) {
+            w.write(rows)?;
+        }
+        if let Some(p) = &mut plots {
+            p.push(&spikes, &samples);
         }
         if done < cfg.steps {
             weight_files.sample(&sim, done)?;
@@ -322,6 +427,14 @@ pub fn run(a: Args) -> Result<()> {
             })
         })
         .collect();
+    // every spiking population's mean rate, whether recorded or not (the counters count all)
+    let rates: Vec<(String, f64)> = net
+        .populations
+        .iter()
+        .zip(&c.spikes)
+        .filter(|(p, _)| !matches!(p.model, ModelSpec::Readout(_)))
+        .map(|(p, &n)| (p.name.clone(), n as f64 / f64::from(p.size) / seconds))
+        .collect();
     let (rule_first, rules) = super::rule::summary(&sim, &initial);
     let summary = json!({
         "config": file.display().to_string(),
@@ -339,9 +452,14 @@ pub fn run(a: Args) -> Result<()> {
         "build_s": build_s,
         "wall_s": sim_s,
         "populations": pops,
+        "rates_hz": super::plots::rates_json(&rates),
         "rule": rule_first,
         "rules": rules,
     });
+    if let Some(p) = &plots {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy();
+        p.stage(&out, &name, &mut staged);
+    }
     let text = serde_json::to_string_pretty(&summary)?;
     // the summary marks a complete set: renamed last
     staged.push(write_staged(&out.join("summary.json"), |w| {

@@ -132,8 +132,13 @@ pub fn test_hooks(run: &mut TrainingRun) {
     }
 }
 
-/// `summary.json`, `loss.png`, `sample.png` and the closing line of a finished run; a run
-/// stopped by a signal (checkpointed) returns the `Interrupted` error instead.
+/// Put a staged plot into place.
+fn commit(staged: Result<eligo_engine::io::Staged>) -> Result<()> {
+    Ok(staged?.commit()?)
+}
+
+/// `summary.json`, `loss.png`, `sample.png`, `raster.png`, `rates.png` and the closing line of a
+/// finished run; a run stopped by a signal (checkpointed) returns the `Interrupted` error instead.
 pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool) -> Result<()> {
     let tr = run.trainer();
     let out = run.out().to_path_buf();
@@ -161,7 +166,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     };
     let settings = run.settings();
     let feedback = settings.get("rule.feedback").cloned();
-    let summary = json!({
+    let mut summary = json!({
         "task": tr.task().name(), "rule": rule, "feedback": feedback,
         "iterations": o.iterations, "stopped_early_at": stopped_early,
         "batch": cfg.batch, "lr": cfg.lr, "threads": cfg.threads, "seed": cfg.seed,
@@ -171,7 +176,6 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
         "test_sequences": o.test_sequences, "seconds_per_iteration": o.seconds_per_iteration,
         "wall_s": t_start.elapsed().as_secs_f64(), "out": out.display().to_string(),
     });
-    let mut summary = summary;
     if let Some(per_epoch) = tr.task().epoch_iterations(cfg.batch) {
         summary["data"] = json!(settings.get("data"));
         summary["data_set"] = json!(settings.get("data.set"));
@@ -180,17 +184,34 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
             summary["test_accuracy"] = json!(1.0 - test.error);
         }
     }
-    let text = serde_json::to_string_pretty(&summary)?;
-    eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
     let title = format!("{} / {rule}", tr.task().name());
-    if let Err(e) = super::plots::training(&out, &run.metrics_path(), kind, &title) {
-        eprintln!("warning: loss plot not written: {e:#}");
-    }
+    // the recorded test sample: its plots, and the per-population rates of the summary
     let rec = run.trainer_mut().record_sample(Split::Test, 0)?;
     let tr = run.trainer();
     let sample = tr.task().sample(Split::Test, 0)?;
-    if let Err(e) = super::plots::sample(&out, &title, tr.network(), &rec, &sample.loss) {
-        eprintln!("warning: sample plot not written: {e:#}");
+    let (layout, input) = (tr.task().layout(), tr.task().input_population());
+    let activity =
+        super::plots::recording_activity(tr.network(), input, &rec, &sample.loss, &layout)?;
+    summary["rates_hz"] = super::plots::rates_json(&activity.rates_hz());
+    summary["rates_hz_of"] = json!("test sample 0 (the one sample.png shows)");
+    let text = serde_json::to_string_pretty(&summary)?;
+    eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
+    if let Err(e) = super::plots::training(&out, &run.metrics_path(), kind, &title) {
+        eprintln!("warning: loss plot not written: {e:#}");
+    }
+    let net = tr.network();
+    let sample_title = format!("{title}: test sample 0");
+    for (name, result) in [
+        (
+            "sample",
+            super::plots::sample(&out, &title, net, input, &rec, &sample.loss, &layout),
+        ),
+        ("raster", commit(activity.raster_png(&out, &sample_title))),
+        ("rate", commit(activity.rates_png(&out, &sample_title))),
+    ] {
+        if let Err(e) = result {
+            eprintln!("warning: {name} plot not written: {e:#}");
+        }
     }
     if !quiet {
         let n = o.test_sequences;

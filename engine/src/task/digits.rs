@@ -322,6 +322,19 @@ impl Task for Digits {
         Ok(self.generate(split, index))
     }
 
+    /// The pixel, recall and row-clock neurons (the decision window is the loss's).
+    fn layout(&self) -> super::Layout {
+        let recall = N_PIXEL_IN + N_RECALL_IN;
+        super::Layout {
+            input_groups: vec![
+                ("pixels".into(), 0..N_PIXEL_IN),
+                ("recall".into(), N_PIXEL_IN..recall),
+                ("row clock".into(), recall..recall + N_CLOCK_IN),
+            ],
+            windows: Vec::new(),
+        }
+    }
+
     fn defaults(&self) -> Defaults {
         Defaults {
             method: Method::adam(),
@@ -349,6 +362,28 @@ impl Task for Digits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plots' input groups tile the 82 inputs: pixels, recall, row clock; the recall
+    /// neurons fire only inside the loss's decision window.
+    #[test]
+    fn plot_layout_matches_the_samples() {
+        let t = task();
+        let groups: Vec<std::ops::Range<u32>> =
+            t.layout().input_groups.into_iter().map(|g| g.1).collect();
+        assert_eq!(groups, [0..64, 64..74, 74..82]);
+        let s = t.generate(Split::Test, 0);
+        let Loss::CrossEntropy { from, to, .. } = s.loss else {
+            panic!("a classification loss")
+        };
+        let recall: Vec<u64> = s
+            .input
+            .iter()
+            .filter(|&&(_, n)| (64..74).contains(&n))
+            .map(|&(t, _)| t)
+            .collect();
+        assert!(!recall.is_empty());
+        assert!(recall.iter().all(|t| (from..to).contains(t)), "{recall:?}");
+    }
 
     fn task() -> Digits {
         Digits::new(&TaskOptions {

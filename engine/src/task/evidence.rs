@@ -147,6 +147,25 @@ impl Task for Evidence {
         }
     }
 
+    /// The four input groups and the seven cue windows (which side a cue went to differs per
+    /// sample: the raster's group colours show it).
+    fn layout(&self) -> super::Layout {
+        let period = self.cue_ms + self.gap_ms;
+        super::Layout {
+            input_groups: ["left", "right", "recall", "noise"]
+                .iter()
+                .zip(0u32..)
+                .map(|(name, g)| (name.to_string(), g * GROUP..(g + 1) * GROUP))
+                .collect(),
+            windows: (0..7)
+                .map(|k| {
+                    let from = self.gap_ms + k * period;
+                    ("cue".to_string(), from..from + self.cue_ms)
+                })
+                .collect(),
+        }
+    }
+
     /// The authors' criterion averages the error over 8 validation batches (512 sequences at
     /// batch 64): with 2 batches, BPTT stopped at 3.9 % validation error but 7.0 % test error.
     fn validation_sequences(&self, batch: usize) -> usize {
@@ -164,6 +183,44 @@ impl Task for Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The layout plots mark is where the spikes are: every left/right spike inside a cue
+    /// window, the groups the four blocks of 10, at full and reduced scale.
+    #[test]
+    fn plot_layout_matches_the_samples() {
+        for scale in [1.0, 0.2] {
+            let t = Evidence::new(&TaskOptions { seed: 5, scale }, false);
+            let layout = t.layout();
+            let groups: Vec<(&str, std::ops::Range<u32>)> = layout
+                .input_groups
+                .iter()
+                .map(|(n, r)| (n.as_str(), r.clone()))
+                .collect();
+            assert_eq!(
+                groups,
+                [
+                    ("left", 0..10),
+                    ("right", 10..20),
+                    ("recall", 20..30),
+                    ("noise", 30..40)
+                ]
+            );
+            assert_eq!(layout.windows.len(), 7);
+            let mut cue_spikes = 0;
+            for i in 0..50 {
+                for &(step, inp) in &t.generate(Split::Test, i).input {
+                    if inp < 2 * GROUP {
+                        cue_spikes += 1;
+                        assert!(
+                            layout.windows.iter().any(|(_, w)| w.contains(&step)),
+                            "scale {scale}: cue spike at step {step} outside the marked cues"
+                        );
+                    }
+                }
+            }
+            assert!(cue_spikes > 100);
+        }
+    }
 
     #[test]
     fn cue_layout_rates_and_labels() {

@@ -120,6 +120,22 @@ pub trait Task: Send + Sync {
     fn epoch_iterations(&self, _batch: usize) -> Option<u64> {
         None
     }
+    /// What a plot of a sample marks: named groups of input neurons and named time windows
+    /// every sample shares (e.g. the cue windows). A sample's decision window is its loss's
+    /// (`Loss::CrossEntropy { from, to }`), not repeated here. Default: nothing to mark.
+    fn layout(&self) -> Layout {
+        Layout::default()
+    }
+}
+
+/// The marks of a task's samples for plots ([`Task::layout`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    /// Groups of input neurons, `(name, first..end)` in population-local indices, in order.
+    pub input_groups: Vec<(String, std::ops::Range<u32>)>,
+    /// Time windows of every sample, `(name, first step..end step)`; windows of one name
+    /// (e.g. the seven cues) share a legend entry.
+    pub windows: Vec<(String, std::ops::Range<u64>)>,
 }
 
 /// The tasks `--task` knows.

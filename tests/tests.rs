@@ -25,6 +25,7 @@ mod sim_plots;
 mod sim_weights;
 mod tasks;
 mod train;
+mod train_clamp;
 mod train_direct;
 mod train_multi;
 mod train_plots;

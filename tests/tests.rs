@@ -27,3 +27,4 @@ mod train;
 mod train_direct;
 mod train_multi;
 mod train_plots;
+mod refractory;

@@ -353,7 +353,7 @@ pub fn run(a: Args) -> Result<()> {
     dirs.keep();
     if !a.quiet {
         println!("{text}");
-        eprintln!("wrote {}", out.display());
+        super::stderr::line(format_args!("wrote {}", out.display()));
     }
     Ok(())
 }

@@ -175,13 +175,13 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
     let title = format!("{} / {rule}", tr.task().name());
     if let Err(e) = super::plots::training(&out, &run.metrics_path(), kind, &title) {
-        eprintln!("warning: loss plot not written: {e:#}");
+        super::stderr::line(format_args!("warning: loss plot not written: {e:#}"));
     }
     let rec = run.trainer_mut().record_sample(Split::Test, 0)?;
     let tr = run.trainer();
     let sample = tr.task().sample(Split::Test, 0)?;
     if let Err(e) = super::plots::sample(&out, &title, tr.network(), &rec, &sample.loss) {
-        eprintln!("warning: sample plot not written: {e:#}");
+        super::stderr::line(format_args!("warning: sample plot not written: {e:#}"));
     }
     if !quiet {
         let n = o.test_sequences;

@@ -10,6 +10,7 @@ mod eprop;
 mod events;
 mod events_hostile;
 mod faults;
+mod feedback_defaults;
 mod grad;
 mod limits;
 mod multi_rule;

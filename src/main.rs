@@ -47,9 +47,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // the exit code tells the error even when stderr cannot
+            cli::stderr::line(format_args!("error: {e}"));
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                cli::stderr::line(format_args!("  caused by: {cause}"));
             }
             ExitCode::from(cli::exit_code(&e))
         }

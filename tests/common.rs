@@ -35,12 +35,12 @@ pub fn lsnn(seed: u64, alif: bool, recurrent: bool) -> NetworkSpec {
             tau_a_ms: 200.0,
             beta: 0.3,
             n_lif: 20,
-            n_ref: 3,
+            t_ref_ms: Some(3.0),
             ..Default::default()
         })
     } else {
         ModelSpec::Lif(LifParams {
-            n_ref: 3,
+            t_ref_ms: Some(3.0),
             ..Default::default()
         })
     };

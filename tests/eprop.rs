@@ -213,6 +213,16 @@ mod dense {
         w
     }
 
+    /// The refractory steps of a LIF/ALIF population at dt = 1 ms (the reference's step).
+    fn ref_steps(t_ref_ms: Option<f64>, n_ref: Option<u32>) -> u32 {
+        match (t_ref_ms, n_ref) {
+            (Some(t), None) => t as u32,
+            (None, Some(n)) => n,
+            (None, None) => 5,
+            (Some(_), Some(_)) => panic!("both t_ref_ms and n_ref"),
+        }
+    }
+
     /// `input[t]` = indices of input neurons spiking at step t; `err_of(t, y)` = dE/dy(t).
     pub fn eprop(
         net: &Network,
@@ -230,7 +240,7 @@ mod dense {
                     (-1.0 / p.tau_m_ms).exp(),
                     0.0,
                     p.v_th,
-                    p.n_ref,
+                    ref_steps(p.t_ref_ms, p.n_ref),
                     p.gamma_pd,
                     vec![0.0; n],
                 ),
@@ -238,7 +248,7 @@ mod dense {
                     (-1.0 / p.tau_m_ms).exp(),
                     (-1.0 / p.tau_a_ms).exp(),
                     p.v_th,
-                    p.n_ref,
+                    ref_steps(p.t_ref_ms, p.n_ref),
                     p.gamma_pd,
                     (0..n)
                         .map(|j| if j < p.n_lif { 0.0 } else { p.beta })

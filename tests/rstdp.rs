@@ -140,7 +140,7 @@ fn simulate_toml(t: &RewardPatterns) -> String {
         "dt_ms = 1.0\nduration_ms = {}.0\nseed = 7\n\n\
          [[population]]\nname = \"in\"\nmodel = \"spike_times\"\nsize = 20\ntimes_ms = [{}]\n\n\
          [[population]]\nname = \"rec\"\nmodel = \"lif\"\nsize = 10\ntau_m_ms = 20.0\n\
-         v_th = 0.6\nn_ref = 2\n\n\
+         v_th = 0.6\nt_ref_ms = 2.0\n\n\
          [[projection]]\nfrom = \"in\"\nto = \"rec\"\nrule = \"all_to_all\"\n\
          weight = {{ kind = \"uniform\", low = 0.0, high = 0.1 }}\ndelay_steps = 1\n",
         BLOCKS * BLOCK,

@@ -541,7 +541,7 @@ impl ReplayArgs {
             None
         };
         if !quiet {
-            eprintln!("{note}");
+            super::stderr::line(format_args!("{note}"));
         }
         Ok(Replay {
             status,

@@ -10,6 +10,7 @@ pub mod plugins;
 pub mod progress;
 pub mod rule;
 pub mod simulate;
+pub mod stderr;
 pub mod threads;
 pub mod train;
 pub mod train_report;

@@ -241,7 +241,9 @@ impl Plots {
         for (name, result) in figures {
             match result {
                 Ok(s) => staged.push(s),
-                Err(e) => eprintln!("warning: {name}.png not written: {e:#}"),
+                Err(e) => {
+                    super::stderr::line(format_args!("warning: {name}.png not written: {e:#}"))
+                }
             }
         }
     }
@@ -296,11 +298,11 @@ pub fn run(a: Args) -> Result<()> {
             .filter(|&p| !matches!(net.populations[p].model, ModelSpec::Readout(_)))
             .collect();
         if !a.quiet {
-            eprintln!(
+            super::stderr::line(format_args!(
                 "note: {} has no [[recorder]] kind = \"spikes\": --plot records every spiking \
                  population for the plots only (no spikes_*.npy is written)",
                 file.display()
-            );
+            ));
         }
     }
     let opts = SimOptions {
@@ -471,7 +473,7 @@ pub fn run(a: Args) -> Result<()> {
     dirs.keep();
     if !a.quiet {
         println!("{text}");
-        eprintln!("wrote {}", out.display());
+        super::stderr::line(format_args!("wrote {}", out.display()));
     }
     Ok(())
 }

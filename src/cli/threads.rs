@@ -25,10 +25,10 @@ pub fn resolve(requested: Option<usize>, quiet: bool) -> Result<usize, Error> {
         )),
         Some(n) if n > cores => {
             if !quiet {
-                eprintln!(
+                super::stderr::line(format_args!(
                     "warning: --threads {n} is more than the {cores} cores of this machine; \
                      using {cores} (results are the same for any thread count)"
-                );
+                ));
             }
             Ok(cores)
         }

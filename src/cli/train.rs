@@ -47,7 +47,7 @@ pub struct Args {
     /// several rules, name the rule: RULE.NAME=VALUE, RULE its name or its position (1, 2, ...).
     #[arg(long, value_name = "[RULE.]NAME=VALUE")]
     pub param: Vec<String>,
-    /// e-prop feedback: random, symmetric, adaptive (= --param feedback=...; default random).
+    /// e-prop feedback: random, symmetric, adaptive (= --param feedback=...; default random; the plugin's own default, which simulate and grad use, is symmetric).
     #[arg(long)]
     pub feedback: Option<String>,
     /// e-prop computation: event or online (= --param mode=...; default event).
@@ -176,7 +176,9 @@ pub fn run(a: Args) -> Result<()> {
         Some(dir) => {
             let (run, overridden) = TrainingRun::resume(tr, dir, settings, &a.resume_override)?;
             for o in &overridden {
-                eprintln!("warning: --resume-override: continuing with another {o}");
+                super::stderr::line(format_args!(
+                    "warning: --resume-override: continuing with another {o}"
+                ));
             }
             run
         }

@@ -197,7 +197,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     let text = serde_json::to_string_pretty(&summary)?;
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
     if let Err(e) = super::plots::training(&out, &run.metrics_path(), kind, &title) {
-        eprintln!("warning: loss plot not written: {e:#}");
+        super::stderr::line(format_args!("warning: loss plot not written: {e:#}"));
     }
     let net = tr.network();
     let sample_title = format!("{title}: test sample 0");
@@ -210,7 +210,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
         ("rate", commit(activity.rates_png(&out, &sample_title))),
     ] {
         if let Err(e) = result {
-            eprintln!("warning: {name} plot not written: {e:#}");
+            super::stderr::line(format_args!("warning: {name} plot not written: {e:#}"));
         }
     }
     if !quiet {

@@ -38,7 +38,7 @@ fn spec(n_rec: u32, p_rec: f64, w_rec_std: f64, w_in_mean: f64) -> NetworkSpec {
                 name: "rec".into(),
                 size: n_rec,
                 model: ModelSpec::Lif(LifParams {
-                    n_ref: 2,
+                    t_ref_ms: Some(2.0),
                     ..Default::default()
                 }),
                 v_init: None,

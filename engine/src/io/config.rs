@@ -16,6 +16,7 @@
 //! model = "lif"
 //! size = 200
 //! tau_m_ms = 20.0
+//! t_ref_ms = 2.0         # refractory period (ms, whole steps; or n_ref in steps, not both)
 //! v_init = { kind = "uniform", low = 0.0, high = 0.5 }   # optional
 //!
 //! [[projection]]
@@ -456,10 +457,18 @@ fn population(table: Table, at: &str) -> Result<PopulationSpec> {
         at: &str,
         model: &str,
     ) -> Result<T> {
-        let allowed: Vec<String> = match Value::try_from(T::default()) {
+        let mut allowed: Vec<String> = match Value::try_from(T::default()) {
             Ok(Value::Table(t)) => t.keys().cloned().collect(),
             _ => Vec::new(),
         };
+        // optional fields (unset in the defaults, so not serialized above)
+        if matches!(model, "lif" | "alif" | "lif_exp") {
+            for k in ["t_ref_ms", "n_ref"] {
+                if !allowed.iter().any(|a| a == k) {
+                    allowed.push(k.into());
+                }
+            }
+        }
         if let Value::Table(t) = &rest {
             for k in t.keys() {
                 if !allowed.contains(k) {

@@ -21,8 +21,13 @@
 //! | `v_th`     | 0.6     | a.u.  | baseline threshold (and reset amount)                |
 //! | `beta`     | 0.0174  | a.u.  | threshold increase per unit of adaptation            |
 //! | `n_lif`    | 0       | count | the first `n_lif` neurons get `beta = 0` (LSNN mix)  |
-//! | `n_ref`    | 5       | steps | minimum interval between two spikes                  |
+//! | `t_ref_ms` | 5 steps | ms    | minimum interval between two spikes (0, 1 step: none) |
+//! | `n_ref`    |         | steps | alias of `t_ref_ms` in steps (give one of them)      |
 //! | `gamma_pd` | 0.3     | 1     | height of the triangular pseudo-derivative           |
+//!
+//! The refractory period is `t_ref_ms` (ms), or `n_ref` (steps) as an alias, as in
+//! [`lif`](super::lif): both given is an error, a `t_ref_ms` off the step grid too, neither is
+//! 5 steps.
 //!
 //! State: `v`, `a`, `z`, refractory counter, `psi`, per-neuron `beta`.
 //!
@@ -49,8 +54,12 @@ pub struct AlifParams {
     pub beta: f64,
     /// Number of leading neurons without adaptation.
     pub n_lif: usize,
-    /// Refractory steps.
-    pub n_ref: u32,
+    /// Refractory period (ms), a whole number of steps; see [`LifParams::t_ref_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t_ref_ms: Option<f64>,
+    /// The refractory period in steps, an alias of `t_ref_ms` (give at most one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_ref: Option<u32>,
     /// Pseudo-derivative height.
     pub gamma_pd: f64,
 }
@@ -63,7 +72,8 @@ impl Default for AlifParams {
             v_th: 0.6,
             beta: 0.0174,
             n_lif: 0,
-            n_ref: 5,
+            t_ref_ms: None,
+            n_ref: None,
             gamma_pd: 0.3,
         }
     }
@@ -159,6 +169,7 @@ impl AlifParams {
         let lif = LifParams {
             tau_m_ms: self.tau_m_ms,
             v_th: self.v_th,
+            t_ref_ms: self.t_ref_ms,
             n_ref: self.n_ref,
             gamma_pd: self.gamma_pd,
         }
@@ -285,7 +296,7 @@ mod tests {
         // adapting one fires less.
         let p = AlifParams {
             beta: 1.0,
-            n_ref: 1,
+            t_ref_ms: Some(1.0),
             ..Default::default()
         };
         let c = p.derive(1.0).unwrap();

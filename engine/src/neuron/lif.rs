@@ -6,6 +6,7 @@
 //! ```text
 //! alpha   = exp(-dt / tau_m)
 //! v(t)    = alpha v(t-1) + I(t) - v_th z(t-1)          I(t): input arriving at step t
+//! n_ref   = t_ref / dt            (refractory period in steps)
 //! blocked = refractory counter > 0 (a spike at t0 blocks steps t0+1 .. t0+n_ref-1)
 //! z(t)    = 1 if (v(t) - v_th) / v_th > 0 and not blocked, else 0
 //! psi(t)  = gamma_pd / v_th * max(0, 1 - |v(t) - v_th| / v_th), 0 while blocked
@@ -17,8 +18,13 @@
 //! |------------|---------|------|--------------------------------------------------|
 //! | `tau_m_ms` | 20.0    | ms   | membrane time constant                           |
 //! | `v_th`     | 0.6     | a.u. | threshold (and the size of the reset)            |
-//! | `n_ref`    | 5       | steps| minimum interval between two spikes              |
+//! | `t_ref_ms` | 5 steps | ms   | minimum interval between two spikes (0, 1 step: none) |
+//! | `n_ref`    |         | steps| alias of `t_ref_ms` in steps (give one of them)  |
 //! | `gamma_pd` | 0.3     | 1    | height of the triangular pseudo-derivative       |
+//!
+//! The refractory period is `t_ref_ms` (ms), or `n_ref` (steps) as an alias; giving both is an
+//! error, and so is a `t_ref_ms` off the step grid (no rounding). Given neither, it is 5 steps
+//! (5 ms at `dt` = 1 ms), whatever `dt`.
 //!
 //! State: `v`, `z` (last step's spike), refractory counter, `psi` (read by learning rules).
 //! Reads both input channels (excitatory and inhibitory are summed).
@@ -31,6 +37,11 @@ use serde::{Deserialize, Serialize};
 use super::{Constant, Variable};
 use crate::error::{Error, Result, positive};
 
+/// The refractory period in steps of a `lif` or `alif` population that gives neither `t_ref_ms`
+/// nor `n_ref` (steps, not ms, so that a network written before `t_ref_ms` existed keeps its
+/// dynamics at any `dt`).
+pub const DEFAULT_N_REF: u32 = 5;
+
 /// Parameters of [`lif`](self), as written in a network description.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -39,8 +50,13 @@ pub struct LifParams {
     pub tau_m_ms: f64,
     /// Threshold and reset amount (arbitrary units, same as weights).
     pub v_th: f64,
-    /// Refractory period in steps: minimum interval between spikes (0 or 1: none).
-    pub n_ref: u32,
+    /// Refractory period (ms): minimum interval between spikes (0 or one step: none); a whole
+    /// number of steps. `None` and no `n_ref`: [`DEFAULT_N_REF`] steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t_ref_ms: Option<f64>,
+    /// The refractory period in steps, an alias of `t_ref_ms` (give at most one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_ref: Option<u32>,
     /// Pseudo-derivative height (dimensionless).
     pub gamma_pd: f64,
 }
@@ -50,7 +66,8 @@ impl Default for LifParams {
         LifParams {
             tau_m_ms: 20.0,
             v_th: 0.6,
-            n_ref: 5,
+            t_ref_ms: None,
+            n_ref: None,
             gamma_pd: 0.3,
         }
     }
@@ -74,7 +91,8 @@ impl LifParams {
         Ok(LifConsts {
             alpha: (-dt_ms / self.tau_m_ms).exp() as f32,
             v_th: self.v_th as f32,
-            n_ref: self.n_ref,
+            n_ref: super::refractory_steps(self.t_ref_ms, self.n_ref, dt_ms, u32::MAX)?
+                .unwrap_or(DEFAULT_N_REF),
             gamma_pd: self.gamma_pd as f32,
         })
     }
@@ -293,6 +311,38 @@ mod tests {
         let mut lif = Lif::new(c, 1, None);
         let (_, zs) = run(&mut lif, &[0.6]);
         assert!(!zs[0], "v == v_th must not spike");
+    }
+
+    #[test]
+    fn t_ref_ms_or_n_ref() {
+        // t_ref_ms is n_ref steps of dt; neither: 5 steps at any dt (as before t_ref_ms existed)
+        let with = |t_ref_ms, n_ref| LifParams {
+            t_ref_ms,
+            n_ref,
+            ..Default::default()
+        };
+        assert_eq!(with(Some(1.5), None).derive(0.5).unwrap().n_ref, 3);
+        assert_eq!(
+            with(Some(1.5), None).derive(0.5).unwrap(),
+            with(None, Some(3)).derive(0.5).unwrap()
+        );
+        assert_eq!(with(None, None).derive(0.5).unwrap().n_ref, 5);
+        assert_eq!(with(None, None).derive(1.0).unwrap().n_ref, 5);
+        assert_eq!(with(Some(0.0), None).derive(1.0).unwrap().n_ref, 0);
+        let e = with(Some(2.0), Some(2))
+            .derive(1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t_ref_ms") && e.contains("given twice"), "{e}");
+        let e = with(Some(1.25), None).derive(0.5).unwrap_err().to_string();
+        assert!(e.contains("whole number of steps of dt = 0.5 ms"), "{e}");
+        assert!(e.contains("try t_ref_ms = 1 or 1.5"), "{e}");
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let e = with(Some(bad), None).derive(1.0).unwrap_err().to_string();
+            assert!(e.contains("finite number >= 0 ms"), "{e}");
+        }
+        let e = with(Some(1e10), None).derive(1.0).unwrap_err().to_string();
+        assert!(e.contains("at most 4294967295 steps"), "{e}");
     }
 
     #[test]

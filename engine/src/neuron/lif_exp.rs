@@ -29,6 +29,7 @@
 //! | `v_th_mv`      | -50.0   | mV   | threshold                                       |
 //! | `v_reset_mv`   | -60.0   | mV   | reset potential                                 |
 //! | `t_ref_ms`     | 5.0     | ms   | absolute refractory period (multiple of dt)     |
+//! | `n_ref`        |         | steps| alias of `t_ref_ms` in steps (give one of them)  |
 //! | `i_e_mv`       | 0.0     | mV   | constant input, as its steady-state depolarization |
 //!
 //! Defaults are the CUBA benchmark's (Brette et al. 2007).
@@ -43,6 +44,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, positive};
 use crate::limits::fits_f32;
 use crate::neuron::{Constant, Variable};
+
+/// The refractory period (ms) of a `lif_exp` population that gives neither `t_ref_ms` nor
+/// `n_ref` (CUBA's).
+pub const DEFAULT_T_REF_MS: f64 = 5.0;
 
 /// Parameters of [`lif_exp`](self).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -60,8 +65,13 @@ pub struct LifExpParams {
     pub v_th_mv: f64,
     /// Reset potential (mV).
     pub v_reset_mv: f64,
-    /// Refractory period (ms).
-    pub t_ref_ms: f64,
+    /// Refractory period (ms), a whole number of steps. `None` and no `n_ref`:
+    /// [`DEFAULT_T_REF_MS`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t_ref_ms: Option<f64>,
+    /// The refractory period in steps, an alias of `t_ref_ms` (give at most one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_ref: Option<u32>,
     /// Constant input as steady-state depolarization (mV).
     pub i_e_mv: f64,
 }
@@ -75,7 +85,8 @@ impl Default for LifExpParams {
             e_l_mv: -49.0,
             v_th_mv: -50.0,
             v_reset_mv: -60.0,
-            t_ref_ms: 5.0,
+            t_ref_ms: None,
+            n_ref: None,
             i_e_mv: 0.0,
         }
     }
@@ -223,36 +234,14 @@ impl LifExpParams {
                 "",
             ));
         }
-        if !(self.t_ref_ms.is_finite() && self.t_ref_ms >= 0.0) {
-            return Err(Error::input(
-                "t_ref_ms",
-                self.t_ref_ms,
-                "must be a finite number >= 0 ms",
-                "",
-            ));
-        }
-        let steps = self.t_ref_ms / dt_ms;
-        if (steps - steps.round()).abs() > 1e-6 {
-            return Err(Error::input(
-                "t_ref_ms",
-                self.t_ref_ms,
-                format!("must be a whole number of steps of dt = {dt_ms} ms"),
-                format!("try {} ms", steps.round() * dt_ms),
-            ));
-        }
         // the counter is a u32 and a spike sets it to n_ref + 1: keep that from wrapping
-        if steps.round() >= f64::from(u32::MAX) {
-            return Err(Error::input(
-                "t_ref_ms",
-                crate::limits::num(self.t_ref_ms),
-                format!(
-                    "that is {:e} steps of dt = {dt_ms} ms; at most {} steps",
-                    steps.round(),
-                    u32::MAX - 1
-                ),
-                "",
-            ));
-        }
+        let n_ref = super::refractory_steps(self.t_ref_ms, self.n_ref, dt_ms, u32::MAX - 1)?;
+        // (the default, 5 ms, is off the grid of some dt too: the same message then)
+        let n_ref = match n_ref {
+            Some(n) => n,
+            None => super::refractory_steps(Some(DEFAULT_T_REF_MS), None, dt_ms, u32::MAX - 1)?
+                .unwrap_or_default(),
+        };
         let h = dt_ms;
         let em = (-h / self.tau_m_ms).exp();
         Ok(LifExpConsts {
@@ -265,7 +254,7 @@ impl LifExpParams {
             u_th: (self.v_th_mv - self.e_l_mv) as f32,
             u_reset: (self.v_reset_mv - self.e_l_mv) as f32,
             e_l: self.e_l_mv as f32,
-            n_ref: steps.round() as u32,
+            n_ref,
         })
     }
 }
@@ -462,7 +451,7 @@ mod tests {
         // Strong constant drive: spikes every n_ref + k steps, V held at reset in between.
         let p = LifExpParams {
             i_e_mv: 50.0,
-            t_ref_ms: 2.0,
+            t_ref_ms: Some(2.0),
             ..LifExpParams::default()
         };
         let c = p.derive(0.1).unwrap();
@@ -495,10 +484,46 @@ mod tests {
     #[test]
     fn t_ref_must_fit_the_grid() {
         let p = LifExpParams {
-            t_ref_ms: 0.25,
+            t_ref_ms: Some(0.25),
             ..Default::default()
         };
         let e = p.derive(0.1).unwrap_err().to_string();
         assert!(e.contains("t_ref_ms") && e.contains("0.25"), "{e}");
+        // the allowed values and the two nearest ones
+        assert!(e.contains("0, 0.1, 0.2, 0.3 .. ms"), "{e}");
+        assert!(
+            e.contains("t_ref_ms = 0.2 or 0.3, or n_ref = 2 or 3 steps"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn n_ref_is_t_ref_in_steps() {
+        let ms = LifExpParams {
+            t_ref_ms: Some(2.0),
+            ..Default::default()
+        };
+        let steps = LifExpParams {
+            n_ref: Some(20),
+            ..Default::default()
+        };
+        assert_eq!(ms.derive(0.1).unwrap(), steps.derive(0.1).unwrap());
+        assert_eq!(LifExpParams::default().derive(0.1).unwrap().n_ref, 50);
+        let both = LifExpParams {
+            t_ref_ms: Some(2.0),
+            n_ref: Some(20),
+            ..Default::default()
+        };
+        let e = both.derive(0.1).unwrap_err().to_string();
+        assert!(e.contains("given twice") && e.contains("n_ref = 20"), "{e}");
+        let wraps = LifExpParams {
+            n_ref: Some(u32::MAX),
+            ..Default::default()
+        };
+        let e = wraps.derive(0.1).unwrap_err().to_string();
+        assert!(
+            e.contains("n_ref") && e.contains("at most 4294967294"),
+            "{e}"
+        );
     }
 }

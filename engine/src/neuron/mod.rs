@@ -18,7 +18,7 @@ pub use lif_exp::{LifExp, LifExpParams};
 pub use readout::{Readout, ReadoutParams};
 pub use source::{Poisson, PoissonParams, SpikeFeed, SpikeTimes, SpikeTimesParams};
 
-use crate::error::Result;
+use crate::error::{Result, num};
 
 /// The names of the models, as written in a network description.
 pub const MODEL_NAMES: &[&str] = &[
@@ -164,8 +164,11 @@ pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
     if !(t_ms.is_finite() && t_ms >= 0.0) || (s - s.round()).abs() > 1e-6 {
         return Err(crate::Error::input(
             "",
-            t_ms,
-            format!("a time must be >= 0 ms and a whole multiple of dt = {dt_ms} ms"),
+            num(t_ms),
+            format!(
+                "a time must be >= 0 ms and a whole multiple of dt = {} ms",
+                num(dt_ms)
+            ),
             "",
         ));
     }
@@ -173,16 +176,95 @@ pub fn steps_of(t_ms: f64, dt_ms: f64) -> Result<u64> {
     if !(0.0..=crate::limits::MAX_STEPS as f64).contains(&s) {
         return Err(crate::Error::input(
             "",
-            crate::limits::num(t_ms),
+            num(t_ms),
             format!(
-                "that is {s:e} steps of dt = {} ms, more than the limit of 2^32 = {} steps",
-                crate::limits::num(dt_ms),
+                "that is {} steps of dt = {} ms, more than the limit of 2^32 = {} steps",
+                num(s),
+                num(dt_ms),
                 crate::limits::MAX_STEPS
             ),
             "use a shorter time or a larger dt_ms",
         ));
     }
     Ok(s.round() as u64)
+}
+
+/// A model's refractory period in steps, from `t_ref_ms` (ms) or its alias `n_ref` (steps);
+/// `None` when neither is given (the model's default applies). Giving both, a negative or
+/// non-finite time, a time that is not a whole number of steps of `dt_ms` (within 1e-6 of a
+/// step: times are never rounded to the grid) or more than `max` steps is an input error.
+pub fn refractory_steps(
+    t_ref_ms: Option<f64>,
+    n_ref: Option<u32>,
+    dt_ms: f64,
+    max: u32,
+) -> Result<Option<u32>> {
+    let t = match (t_ref_ms, n_ref) {
+        (None, None) => return Ok(None),
+        (Some(t), Some(n)) => {
+            return Err(crate::Error::input(
+                "t_ref_ms",
+                num(t),
+                format!(
+                    "the refractory period is given twice: t_ref_ms (ms) and its alias n_ref = \
+                     {n} (steps); give one of them"
+                ),
+                "drop n_ref, or drop t_ref_ms",
+            ));
+        }
+        (None, Some(n)) if n > max => {
+            return Err(crate::Error::input(
+                "n_ref",
+                n,
+                format!("at most {max} steps"),
+                "",
+            ));
+        }
+        (None, Some(n)) => return Ok(Some(n)),
+        (Some(t), None) => t,
+    };
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(crate::Error::input(
+            "t_ref_ms",
+            num(t),
+            "must be a finite number >= 0 ms",
+            "",
+        ));
+    }
+    let steps = t / dt_ms;
+    if (steps - steps.round()).abs() > 1e-6 {
+        let (lo, hi) = (steps.floor(), steps.ceil());
+        return Err(crate::Error::input(
+            "t_ref_ms",
+            num(t),
+            format!(
+                "must be a whole number of steps of dt = {dt} ms: 0, {dt}, {}, {} .. ms",
+                num(2.0 * dt_ms),
+                num(3.0 * dt_ms),
+                dt = num(dt_ms)
+            ),
+            format!(
+                "try t_ref_ms = {} or {}, or n_ref = {} or {} steps",
+                num(lo * dt_ms),
+                num(hi * dt_ms),
+                lo,
+                hi
+            ),
+        ));
+    }
+    if steps.round() > f64::from(max) {
+        return Err(crate::Error::input(
+            "t_ref_ms",
+            num(t),
+            format!(
+                "that is {:e} steps of dt = {} ms; at most {max} steps",
+                steps.round(),
+                num(dt_ms)
+            ),
+            "",
+        ));
+    }
+    Ok(Some(steps.round() as u32))
 }
 
 struct NoFeed;
@@ -241,5 +323,25 @@ impl Block {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_of_messages_print_short_numbers() {
+        // 0.1 + 0.2 prints as 0.30000000000000004 with `{}`; messages show 0.3
+        let dt = 0.1 + 0.2;
+        let e = steps_of(1.0, dt).unwrap_err().to_string();
+        assert!(e.contains("whole multiple of dt = 0.3 ms"), "{e}");
+        let e = steps_of(0.35000000000000003, 0.1).unwrap_err().to_string();
+        assert!(e.starts_with("0.35:"), "{e}");
+        // 1.5e9 ms of (0.1 + 0.2)-ms steps is 4999999999.999999 steps as a float
+        let e = steps_of(1.5e9, dt).unwrap_err().to_string();
+        assert!(e.contains("that is 5000000000 steps of dt = 0.3 ms"), "{e}");
+        assert!(!e.contains("9999") && !e.contains("0004"), "{e}");
+        assert_eq!(steps_of(0.3, 0.1).unwrap(), 3);
     }
 }

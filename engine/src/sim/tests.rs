@@ -132,7 +132,7 @@ fn mixed(seed: u64) -> NetworkSpec {
                 "rec",
                 301,
                 ModelSpec::Lif(LifParams {
-                    n_ref: 2,
+                    t_ref_ms: Some(2.0),
                     ..Default::default()
                 }),
             ),

@@ -38,7 +38,7 @@
 //! | `tau_a_ms` | 200 ms | adaptation: a memory of the early rows over the 150-ms sequence |
 //! | `v_th` | 0.6 | threshold (as evidence accumulation) |
 //! | `beta` | 0.174 | `1.7 (1 - rho) / (1 - alpha)`, the authors' heuristic for `tau_a` 200 ms |
-//! | `n_ref` | 2 | refractory steps |
+//! | `t_ref_ms` | 2 ms | refractory period (2 steps) |
 //! | `tau_out_ms` | 200 ms | readout filter, 10 outputs: integrates over the whole sequence |
 //! | weights | `N(0, 1/n_in)`, `N(0, 1/n_rec)`, `N(0, 0.01/n_rec)` | in, rec (no self-connections), out: the readout's std is 1/10 of the usual, since a 200-ms filter sums about 10x more spikes than a 20-ms one (at the usual scale the initial logits are ~10x too large: 44-48 % test error after 300 iterations with a 100-ms filter) |
 //!
@@ -298,7 +298,8 @@ impl Task for Digits {
                     v_th: 0.6,
                     beta: 1.7 * (1.0 - rho) / (1.0 - alpha),
                     n_lif: 0,
-                    n_ref: 2,
+                    t_ref_ms: Some(2.0),
+                    n_ref: None,
                     gamma_pd: 0.3,
                 }),
             ),

@@ -7,8 +7,8 @@
 //! at 40 Hz in the last 150 ms; 2250 ms in all. Loss: cross-entropy over the last 150 ms.
 //!
 //! Network: 50 LIF + 50 ALIF (`evidence-lif`: 100 LIF), `tau_m` 20 ms, `v_th` 0.6, `tau_a`
-//! 2000 ms, `beta` 0.0174, `n_ref` 5, readout `tau_out` 20 ms, 2 outputs; all-to-all, weights
-//! `N(0, 1/n_in)`, `N(0, 1/n_rec)` (no self-connections), `N(0, 1/n_rec)`.
+//! 2000 ms, `beta` 0.0174, `t_ref_ms` 5 (5 steps), readout `tau_out` 20 ms, 2 outputs;
+//! all-to-all, weights `N(0, 1/n_in)`, `N(0, 1/n_rec)` (no self-connections), `N(0, 1/n_rec)`.
 //! Training (the authors'): Adam 5e-3, batch 64, rate regularization `c_reg` 1 at 10 Hz, random
 //! feedback `N(0, 1)`, stop when the validation error (8 batches, as the authors) is below 7 %.
 //!
@@ -125,7 +125,8 @@ impl Task for Evidence {
             v_th: 0.6,
             beta: 0.0174,
             n_lif: if self.lif_only { n_rec as usize } else { 50 },
-            n_ref: 5,
+            t_ref_ms: Some(5.0),
+            n_ref: None,
             gamma_pd: 0.3,
         });
         task_network(seed, 4 * GROUP, (n_rec, rec), (2, 20.0), 1.0)

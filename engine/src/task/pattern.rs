@@ -21,7 +21,7 @@
 //! | `n_rec` | 100 | LIF neurons (`lif`) |
 //! | `tau_m_ms` | 30 ms | membrane time constant, `alpha = exp(-1/30) = 0.96722` |
 //! | `v_th` | 0.9150 | `v_th_A = v_th_B / (1 - alpha) = 0.03 / 0.032784` (authors' `LightLIF`, convention B) |
-//! | `n_ref` | 0 | no refractory period |
+//! | `t_ref_ms` | 0 | no refractory period |
 //! | `gamma_pd` | 0.3 | pseudo-derivative height |
 //! | `tau_out_ms` | 30 ms | readout filter |
 //! | weights | `N(0, 1/n_in)`, `N(0, 1/n_rec)`, `N(0, 1/n_rec)` | no self-connections |
@@ -178,7 +178,8 @@ impl Task for Pattern {
                 ModelSpec::Lif(LifParams {
                     tau_m_ms: 30.0,
                     v_th: 0.03 / (1.0 - alpha),
-                    n_ref: 0,
+                    t_ref_ms: Some(0.0),
+                    n_ref: None,
                     gamma_pd: 0.3,
                 }),
             ),

@@ -159,7 +159,8 @@ impl Task for RewardPatterns {
                     ModelSpec::Lif(LifParams {
                         tau_m_ms: 20.0,
                         v_th: 0.6,
-                        n_ref: 2,
+                        t_ref_ms: Some(2.0),
+                        n_ref: None,
                         gamma_pd: 0.3,
                     }),
                 ),

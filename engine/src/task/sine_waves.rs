@@ -24,7 +24,7 @@
 //! | `v = alpha v + z_in + (tau_m/C_m)(1-alpha) I` | no current input | `lif`: `v = alpha v + W x - v_th z(t-1)` | | spikes enter unscaled in both; `I_e = 0` |
 //! | `V_th` | 0.03 mV | `v_th` | 0.03 | same units as the weights |
 //! | reset `v -= V_th` at the spike | | `- v_th z(t-1)` one step later | | NEST's reset decays by `alpha` once more (0.967 `V_th` instead of `V_th`) |
-//! | `t_ref` | 0 | `n_ref` | 0 | |
+//! | `t_ref` | 0 | `t_ref_ms` | 0 | |
 //! | surrogate `piecewise_linear`, height 10, width 1/33.3 | | `gamma_pd / v_th`, width `v_th` | `gamma_pd = 0.3` | height `0.3 / 0.03 = 10`; width 0.03 vs 0.03003 |
 //! | W_in, W_rec `N(0,1)/sqrt(100) (1 - kappa)` | std 0.003 | `N(0, (0.03)^2 / n)` | std 0.003 | `1 - kappa = 0.03` |
 //! | W_out `N(0,1)/sqrt(100) (1 - kappa)` | std 0.003 | | std 0.003 | |
@@ -150,7 +150,8 @@ impl Task for SineWaves {
                 ModelSpec::Lif(LifParams {
                     tau_m_ms: 30.0,
                     v_th: 0.03,
-                    n_ref: 0,
+                    t_ref_ms: Some(0.0),
+                    n_ref: None,
                     gamma_pd: 0.3,
                 }),
             ),

@@ -26,7 +26,7 @@
 //! | `tau_a_ms` | 1200 ms | `rho = exp(-1/1200) = 0.999167` |
 //! | `v_th` | 0.6151 | `v_th_B / (1 - alpha) = 0.03 / 0.048771` |
 //! | `beta` | 0.02904 | `beta_B (1 - rho) / (1 - alpha) = 1.7 * 8.330e-4 / 0.048771` |
-//! | `n_ref` | 5 | refractory steps (as the NC scripts; the 2019 value is not recorded) |
+//! | `t_ref_ms` | 5 ms | refractory period, 5 steps (as the NC scripts; the 2019 value is not recorded) |
 //! | `gamma_pd` | 0.3 | pseudo-derivative height |
 //! | `tau_out_ms` | 20 ms | readout filter, 2 outputs |
 //! | weights | `N(0, 1/n_in)`, `N(0, 1/n_rec)`, `N(0, 1/n_rec)` | no self-connections |
@@ -174,7 +174,8 @@ impl Task for StoreRecall {
                     v_th: 0.03 / (1.0 - alpha),
                     beta: 1.7 * (1.0 - rho) / (1.0 - alpha),
                     n_lif: 60,
-                    n_ref: 5,
+                    t_ref_ms: Some(5.0),
+                    n_ref: None,
                     gamma_pd: 0.3,
                 }),
             ),

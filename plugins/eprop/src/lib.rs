@@ -28,7 +28,7 @@
 //!
 //! | parameter      | default   | meaning                                                 |
 //! |----------------|-----------|---------------------------------------------------------|
-//! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step), `random` (fixed), `adaptive` (Kolen-Pollack) |
+//! | `feedback`     | symmetric | `symmetric` (B = Wout^T, every step), `random` (fixed), `adaptive` (Kolen-Pollack); `eligo train` passes `random` unless `--feedback` |
 //! | `adaptive_decay` | 1e-3    | adaptive: per-batch decay `lambda` of `B` and `Wout`     |
 //! | `mode`         | event     | `event` or `online`                                     |
 //! | `random_scale` | 1.0       | standard deviation of random feedback weights           |
@@ -78,7 +78,7 @@ impl Rule for Eprop {
         vec![
             Param::choice(
                 "feedback",
-                "learning-signal weights B",
+                "learning-signal weights B (eligo train's default: random)",
                 &["symmetric", "random", "adaptive"],
                 "symmetric",
             ),

@@ -11,6 +11,7 @@ mod events;
 mod events_hostile;
 mod faults;
 mod grad;
+mod grad_batch;
 mod limits;
 mod multi_rule;
 mod network_spec;

@@ -549,3 +549,52 @@ fn bad_batches_and_matrices_are_refused() {
         &["feedback_file", "symmetric"],
     );
 }
+
+#[test]
+fn batch_gradients_are_what_a_training_step_applies_and_change_nothing() {
+    let s = setup();
+    let plugin = eprop();
+    let rc = eligo_engine::plugin::config::parse("c_reg = 3.0\n", &plugin).unwrap();
+    let make = || {
+        let task = OnNet {
+            inner: task::by_name(
+                "evidence-lif",
+                &TaskOptions {
+                    seed: 5,
+                    scale: 0.05,
+                },
+            )
+            .unwrap(),
+            spec: s.spec.clone(),
+        };
+        let cfg = TrainConfig {
+            batch: 5,
+            threads: 1,
+            method: Method::Sgd,
+            lr: 0.5,
+            seed: 0,
+        };
+        Trainer::new(Box::new(task), &plugin, &rc.values, &rc.host, cfg).unwrap()
+    };
+    let mut probe = make();
+    let before = probe.network().clone();
+    let jobs: Vec<(Split, u64)> = (0..5).map(|k| (Split::Train, k)).collect();
+    let g = probe.batch_gradients(&jobs).unwrap();
+    assert_eq!(probe.network(), &before, "batch_gradients changed the weights");
+    assert_eq!(probe.iteration, 0);
+    let r = g.rules[0].as_ref().unwrap();
+    let mut trained = make();
+    let m = trained.step().unwrap();
+    assert_eq!(m.loss.to_bits(), g.loss.to_bits());
+    for (j, p) in trained.network().projections.iter().enumerate() {
+        let want: Vec<f32> = before.projections[j]
+            .weights
+            .iter()
+            .zip(&r.weights[j])
+            .map(|(w, g)| w - 0.5 * g)
+            .collect();
+        assert_eq!(bits(&p.weights), bits(&want), "{}", p.name);
+    }
+    let want: Vec<f32> = r.biases.iter().map(|g| 0.0 - 0.5 * g).collect();
+    assert_eq!(bits(trained.biases()), bits(&want));
+}

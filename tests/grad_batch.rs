@@ -343,6 +343,30 @@ fn a_given_feedback_matrix_is_used_as_b() {
         let k = format!("grad/{p}/data");
         assert_eq!(given[&k], sym[&k], "B = Wout^T given as a matrix: {p}");
     }
+    // one sequence (--input) takes the matrix the same way
+    let first = s.dir.path().join("inputs/seq00.npy");
+    let one = [
+        "--input",
+        arg(&first),
+        "--class",
+        "0",
+        "--window-ms",
+        &window,
+    ];
+    let sym_one = grad(&s, "sym1.npz", &one);
+    let given_one = grad(
+        &s,
+        "given1.npz",
+        &[&one[..], &["--feedback-matrix", arg(&b1)]].concat(),
+    );
+    assert_eq!(
+        given_one["grad/rec->rec/data"],
+        sym_one["grad/rec->rec/data"]
+    );
+    assert_ne!(
+        sym_one["grad/rec->rec/data"], sym["grad/rec->rec/data"],
+        "not a test"
+    );
     // B enters the learning signals linearly: 2 B doubles the input and recurrent gradients
     // exactly (no regularizer) and leaves the readout's and the biases' alone; a zero row j
     // gives neuron j's incoming synapses no gradient and changes no other
@@ -580,7 +604,11 @@ fn batch_gradients_are_what_a_training_step_applies_and_change_nothing() {
     let before = probe.network().clone();
     let jobs: Vec<(Split, u64)> = (0..5).map(|k| (Split::Train, k)).collect();
     let g = probe.batch_gradients(&jobs).unwrap();
-    assert_eq!(probe.network(), &before, "batch_gradients changed the weights");
+    assert_eq!(
+        probe.network(),
+        &before,
+        "batch_gradients changed the weights"
+    );
     assert_eq!(probe.iteration, 0);
     let r = g.rules[0].as_ref().unwrap();
     let mut trained = make();

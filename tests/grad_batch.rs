@@ -626,3 +626,39 @@ fn batch_gradients_are_what_a_training_step_applies_and_change_nothing() {
     let want: Vec<f32> = r.biases.iter().map(|g| 0.0 - 0.5 * g).collect();
     assert_eq!(bits(trained.biases()), bits(&want));
 }
+
+#[test]
+fn a_batch_whose_lanes_do_not_fit_in_memory_is_refused() {
+    let s = setup();
+    let (manifest, window) = write_batch(&s, 18);
+    let one = s.spec.estimate(1).unwrap().total_bytes;
+    // room for a few copies of the network: one sequence runs, 18 sequences on 16 lanes, one
+    // thread and the master (18 copies) do not
+    let limit = (one * 5).to_string();
+    let out = s.dir.path().join("m.npz");
+    let lib = so("eligo_eprop");
+    let run = |input: &[&str], threads: &str| {
+        let mut args = vec!["grad", arg(&s.net), "--rule", arg(&lib), "--out", arg(&out)];
+        args.extend_from_slice(&["--window-ms", &window, "--class", "1", "--threads", threads]);
+        args.extend_from_slice(input);
+        std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+            .args(&args)
+            .env("ELIGO_MEMORY_LIMIT", &limit)
+            .output()
+            .unwrap()
+    };
+    let first = s.dir.path().join("inputs/seq00.npy");
+    ok(&run(&["--input", arg(&first)], "1"));
+    std::fs::remove_file(&out).unwrap();
+    let o = run(&["--batch-inputs", arg(&manifest)], "1");
+    refused(
+        &o,
+        &[
+            "--batch-inputs",
+            "18 sequences",
+            "18 copies",
+            "ELIGO_MEMORY_LIMIT",
+        ],
+    );
+    assert!(!out.exists());
+}

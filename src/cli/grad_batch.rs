@@ -256,8 +256,37 @@ pub fn gradients(b: Batch, samples: Vec<Sample>, rules: &[TrainRule]) -> Result<
         lr: 0.0,
         seed: b.spec.seed,
     };
+    check_memory(b.spec, n, b.threads)?;
     let mut trainer = Trainer::with_rules(Box::new(task), rules, cfg)?;
     trainer.restore_all(b.net, &b.biases[b.readout], Vec::new(), 0);
     let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (Split::Train, k)).collect();
     Ok(trainer.batch_gradients(&jobs)?)
+}
+
+/// The trainer holds a copy of the network per lane (`min(B, 16)`), per evaluation thread
+/// (`min(threads, 16)`) and its master copy: refuse a batch whose copies would not fit in the
+/// memory the network's own check allows (`ELIGO_MEMORY_LIMIT`, docs/limits.md).
+fn check_memory(spec: &NetworkSpec, n: usize, threads: usize) -> Result<()> {
+    let Some((limit, source)) = eligo_engine::limits::memory_limit()? else {
+        return Ok(());
+    };
+    let copies = (n.min(16) + threads.min(16) + 1) as u64;
+    let one = spec.estimate(1)?.total_bytes;
+    let all = one.saturating_mul(copies);
+    if all <= limit {
+        return Ok(());
+    }
+    let human = eligo_engine::limits::human_bytes;
+    Err(Error::input(
+        "--batch-inputs",
+        format!("{n} sequences"),
+        format!(
+            "the batch runs {copies} copies of the network (one per lane, at most 16 lanes, one per thread, and the master), about {} of {} each, more than the {} of memory available ({source})",
+            human(all),
+            human(one),
+            human(limit),
+        ),
+        "use fewer --threads or a smaller batch, or run the sequences one at a time with --input",
+    )
+    .into())
 }

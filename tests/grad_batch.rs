@@ -662,3 +662,123 @@ fn a_batch_whose_lanes_do_not_fit_in_memory_is_refused() {
     );
     assert!(!out.exists());
 }
+
+/// `|a - b|` at most `tol` times the largest `|b|`.
+fn close(a: &[f32], b: &[f32], tol: f64) -> bool {
+    let scale = b.iter().fold(0.0f64, |m, x| m.max(f64::from(x.abs())));
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| f64::from((x - y).abs()) <= tol * scale)
+}
+
+#[test]
+fn an_independent_dense_eprop_with_its_own_b_equals_grad_with_that_feedback_matrix() {
+    let s = setup();
+    let (_, window) = write_batch(&s, 1);
+    let first = s.dir.path().join("inputs/seq00.npy");
+    // the reference's own B: any values (a fixed pseudo-random sequence), not Wout^T
+    let (n_rec, n_out) = (30usize, 2usize);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let b: Vec<f32> = (0..n_rec * n_out)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    let b_path = s.dir.path().join("own_b.npy");
+    {
+        let mut f = std::fs::File::create(&b_path).unwrap();
+        use npyz::WriterBuilder;
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[n_rec as u64, n_out as u64])
+            .writer(&mut f)
+            .begin_nd()
+            .unwrap();
+        w.extend(b.clone()).unwrap();
+        w.finish().unwrap();
+    }
+    let class = 1usize;
+    let g = grad(
+        &s,
+        "own.npz",
+        &[
+            "--input",
+            arg(&first),
+            "--class",
+            "1",
+            "--window-ms",
+            &window,
+            "--feedback-matrix",
+            arg(&b_path),
+        ],
+    );
+    // the reference simulates the description's network itself, from the same input spikes
+    let net = s.spec.build().unwrap();
+    let steps = s.task.steps() as usize;
+    let mut input = vec![Vec::new(); steps];
+    for &(t, i) in &s.task.sample(Split::Train, 0).unwrap().input {
+        input[t as usize].push(i);
+    }
+    let (from, to) = window
+        .split_once(':')
+        .map(|(a, b)| (a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()))
+        .unwrap();
+    let err_of = |t: usize, y: &[f64]| -> Vec<f64> {
+        if t < from || t >= to {
+            return vec![0.0; y.len()];
+        }
+        let m = y.iter().cloned().fold(f64::MIN, f64::max);
+        let e: Vec<f64> = y.iter().map(|v| (v - m).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        (0..y.len())
+            .map(|k| (e[k] / sum - if k == class { 1.0 } else { 0.0 }) / (to - from) as f64)
+            .collect()
+    };
+    let own: Vec<Vec<f64>> = (0..n_rec)
+        .map(|j| (0..n_out).map(|k| f64::from(b[j * n_out + k])).collect())
+        .collect();
+    let r = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, Some(&own));
+    let sym = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, None);
+    // the same spikes
+    let mut rec = vec![vec![false; n_rec]; steps];
+    for (t, i) in g["spikes/rec/step"]
+        .data
+        .iter()
+        .zip(&g["spikes/rec/addr"].data)
+    {
+        rec[*t as usize][*i as usize] = true;
+    }
+    assert_eq!(r.z, rec, "the reference's spikes differ from grad's");
+    assert!(
+        rec.iter().flatten().filter(|z| **z).count() > 20,
+        "too few spikes"
+    );
+    for (j, p, want, want_sym) in [
+        (0usize, "in->rec", &r.w_in, &sym.w_in),
+        (1, "rec->rec", &r.w_rec, &sym.w_rec),
+        (2, "rec->out", &r.w_out, &sym.w_out),
+    ] {
+        let proj = &net.projections[j];
+        let csr = |m: &Vec<Vec<f64>>| {
+            let mut v = vec![0.0f32; proj.len()];
+            for i in 0..proj.n_pre() {
+                for s in proj.row(i) {
+                    v[s] = m[proj.targets[s] as usize][i] as f32;
+                }
+            }
+            v
+        };
+        let got = f32s(&g[&format!("grad/{p}/data")]);
+        assert!(
+            close(&got, &csr(want), 1e-5),
+            "{p}: grad with B differs from the reference"
+        );
+        if j < 2 {
+            // B matters here: the reference with symmetric feedback is far off
+            assert!(!close(&got, &csr(want_sym), 1e-2), "{p}: not a test");
+        }
+    }
+}

@@ -782,3 +782,18 @@ fn an_independent_dense_eprop_with_its_own_b_equals_grad_with_that_feedback_matr
         }
     }
 }
+
+#[test]
+fn plugins_lists_feedback_file_as_optional_text() {
+    let o = eligo(&["plugins"]);
+    ok(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("feedback_file"))
+        .expect("e-prop lists feedback_file");
+    assert!(
+        line.contains("= \"\"") && !line.contains("required"),
+        "{line}"
+    );
+}

@@ -797,3 +797,49 @@ fn plugins_lists_feedback_file_as_optional_text() {
         "{line}"
     );
 }
+
+#[test]
+fn manifest_targets_files_equal_a_shared_targets_file() {
+    let s = setup();
+    write_batch(&s, 2);
+    let steps = s.task.steps() as usize;
+    let t = s.dir.path().join("t.npy");
+    {
+        let data: Vec<f32> = (0..steps * 2).map(|k| ((k as f32) * 0.05).sin()).collect();
+        let mut f = std::fs::File::create(&t).unwrap();
+        use npyz::WriterBuilder;
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[steps as u64, 2])
+            .writer(&mut f)
+            .begin_nd()
+            .unwrap();
+        w.extend(data).unwrap();
+        w.finish().unwrap();
+    }
+    let list = s.dir.path().join("mse.csv");
+    std::fs::write(&list, "inputs/seq00.npy,t.npy\ninputs/seq01.npy, t.npy\n").unwrap();
+    let own = grad(&s, "own_t.npz", &["--batch-inputs", arg(&list)]);
+    let dir = s.dir.path().join("inputs");
+    let shared = grad(
+        &s,
+        "shared_t.npz",
+        &["--batch-inputs", arg(&dir), "--targets", arg(&t)],
+    );
+    assert_eq!(own, shared);
+    assert!(own["loss"].data[0] > 0.0);
+    // a manifest target wins over the shared one
+    let with_class = grad(
+        &s,
+        "c_t.npz",
+        &[
+            "--batch-inputs",
+            arg(&list),
+            "--class",
+            "0",
+            "--window-ms",
+            "1:5",
+        ],
+    );
+    assert_eq!(with_class, own);
+}

@@ -22,7 +22,8 @@ enum Command {
     Simulate(cli::simulate::Args),
     /// Train a task's network with a learning rule (e-prop by default).
     Train(cli::train::Args),
-    /// Run one batch with a learning rule and write every gradient, the spikes and the loss.
+    /// Run one sequence or a whole batch with a learning rule and write every gradient, the
+    /// spikes and the loss (docs/grad.md).
     Grad(cli::grad::Args),
     /// List the learning-rule plugins found, with their parameters.
     Plugins(cli::plugins::Args),

@@ -188,7 +188,7 @@ fn adaptive_feedback_starts_random_and_converges_to_symmetric() {
 /// s(t-1)`, readout one step later), independent of the plugin: it simulates the network
 /// itself, checks its spikes against the engine's, and computes the per-synapse eligibility
 /// traces and gradients step by step.
-mod dense {
+pub(crate) mod dense {
     use eligo_engine::network::Network;
     use eligo_engine::neuron::ModelSpec;
 
@@ -223,13 +223,15 @@ mod dense {
         }
     }
 
-    /// `input[t]` = indices of input neurons spiking at step t; `err_of(t, y)` = dE/dy(t).
+    /// `input[t]` = indices of input neurons spiking at step t; `err_of(t, y)` = dE/dy(t);
+    /// `feedback`: `B[j][k]` (else symmetric, `B = Wout^T`).
     pub fn eprop(
         net: &Network,
         input: &[Vec<u32>],
         c_reg: f64,
         f_target: f64,
         err_of: &dyn Fn(usize, &[f64]) -> Vec<f64>,
+        feedback: Option<&[Vec<f64>]>,
     ) -> Out {
         let (win, wrec, wout) = (dense(net, 0), dense(net, 1), dense(net, 2));
         let (n_in, n, n_out) = (win[0].len(), wrec.len(), wout.len());
@@ -310,9 +312,12 @@ mod dense {
             }
             let y: Vec<f64> = r.iter().map(|r| r + b0).collect();
             let err = err_of(t, &y);
-            // learning signal (symmetric feedback) of this step pairs with ebar(t-1)
+            // learning signal of this step pairs with ebar(t-1)
             let l: Vec<f64> = (0..n)
-                .map(|j| (0..n_out).map(|k| wout[k][j] * err[k]).sum())
+                .map(|j| match feedback {
+                    Some(b) => (0..n_out).map(|k| b[j][k] * err[k]).sum(),
+                    None => (0..n_out).map(|k| wout[k][j] * err[k]).sum(),
+                })
                 .collect();
             for j in 0..n {
                 for i in 0..n_in {
@@ -437,7 +442,7 @@ fn plugin_equals_an_independent_dense_float64_eprop() {
                 .map(|k| (e[k] / s - if k == class { 1.0 } else { 0.0 }) / (to - from) as f64)
                 .collect()
         };
-        let r = dense::eprop(&net, &input, c_reg, 10.0 * 1e-3, &err_of);
+        let r = dense::eprop(&net, &input, c_reg, 10.0 * 1e-3, &err_of, None);
         assert_eq!(
             r.z, rec,
             "seed {seed}: reference spikes differ from the engine's"

@@ -12,6 +12,7 @@ mod events_hostile;
 mod faults;
 mod feedback_defaults;
 mod grad;
+mod grad_batch;
 mod limits;
 mod multi_rule;
 mod network_spec;

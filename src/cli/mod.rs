@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod events;
 pub mod grad;
+pub mod grad_batch;
 pub mod interrupt;
 pub mod outdir;
 pub mod plots;

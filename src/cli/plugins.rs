@@ -68,6 +68,9 @@ pub fn run(a: Args) -> Result<()> {
                     c.get(q.default as usize).cloned().unwrap_or_default()
                 }
                 (ParamKind::Number, _) => q.default.to_string(),
+                // only a name (population, projection, modulator) must be given; free text
+                // may stay empty
+                (ParamKind::String, _) if q.default_text.is_empty() => "\"\"".to_string(),
                 _ if q.default_text.is_empty() => "(required)".to_string(),
                 _ => format!("\"{}\"", q.default_text),
             };

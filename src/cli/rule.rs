@@ -40,10 +40,13 @@ pub struct RuleArgs {
 
 /// A rule to attach: its plugin and configuration, and the file errors in the configuration
 /// point at.
-struct Chosen {
-    plugin: eligo_engine::plugin::Plugin,
-    cfg: config::RuleConfig,
-    file: Option<PathBuf>,
+pub struct Chosen {
+    /// The plugin.
+    pub plugin: eligo_engine::plugin::Plugin,
+    /// Its parameter values and host options.
+    pub cfg: config::RuleConfig,
+    /// The rule config file (or the network description holding its `[[rule]]` table).
+    pub file: Option<PathBuf>,
 }
 
 /// One `--rule-config` per `--rule`, or none.
@@ -117,6 +120,20 @@ fn apply_params(args: &RuleArgs, chosen: &mut [Chosen]) -> Result<()> {
     Ok(())
 }
 
+/// The rules the command line names or, if none, the network description's (`file_rules`,
+/// from `net_file`), loaded, with their rule configs and `--param` applied.
+pub fn configured(
+    args: &RuleArgs,
+    file_rules: &[RuleSpec],
+    net_file: &Path,
+) -> Result<Vec<Chosen>> {
+    let mut chosen = choose(args, file_rules, net_file)?;
+    if !chosen.is_empty() {
+        apply_params(args, &mut chosen)?;
+    }
+    Ok(chosen)
+}
+
 /// Load, configure and attach the rules the command line names or, if none, the network
 /// description's (`file_rules`, from `net_file`); returns one optimizer per rule, in attach
 /// order, to apply a gradient rule's output.
@@ -127,7 +144,18 @@ pub fn attach(
     file_rules: &[RuleSpec],
     net_file: &Path,
 ) -> Result<Vec<Optimizer>> {
-    let mut chosen = choose(args, file_rules, net_file)?;
+    let chosen = configured(args, file_rules, net_file)?;
+    attach_chosen(args, sim, seq_len, chosen)
+}
+
+/// Attach `chosen` (from [`configured`]) and `args`' modulator channels to `sim`; as
+/// [`attach`].
+pub fn attach_chosen(
+    args: &RuleArgs,
+    sim: &mut Simulation,
+    seq_len: u64,
+    chosen: Vec<Chosen>,
+) -> Result<Vec<Optimizer>> {
     if chosen.is_empty() {
         let given = if !args.param.is_empty() {
             Some("--param")
@@ -147,7 +175,6 @@ pub fn attach(
         }
         return Ok(Vec::new());
     }
-    apply_params(args, &mut chosen)?;
     for m in &args.modulator {
         add_modulator(sim, m, seq_len)?;
     }
@@ -179,6 +206,17 @@ pub fn attach(
 
 /// `--modulator NAME=FILE.npy`: a channel with one value per step of the `steps`-step run.
 fn add_modulator(sim: &mut Simulation, arg: &str, steps: u64) -> Result<()> {
+    let (name, values) = read_modulator(arg, steps)?;
+    let k = sim
+        .add_modulator(&name)
+        .map_err(|e| e.under("--modulator"))?;
+    sim.set_modulator_series(k, Some(values));
+    Ok(())
+}
+
+/// `--modulator NAME=FILE.npy` read: the channel's name and its value at every step of the
+/// `steps`-step run.
+pub fn read_modulator(arg: &str, steps: u64) -> Result<(String, Vec<f32>)> {
     let Some((name, path)) = arg.split_once('=') else {
         return Err(Error::input(
             "--modulator",
@@ -200,11 +238,7 @@ fn add_modulator(sim: &mut Simulation, arg: &str, steps: u64) -> Result<()> {
         )
         .into());
     }
-    let k = sim
-        .add_modulator(name)
-        .map_err(|e| e.under("--modulator"))?;
-    sim.set_modulator_series(k, Some(values));
-    Ok(())
+    Ok((name.to_string(), values))
 }
 
 /// What the summary says about rule `k` (attach order).

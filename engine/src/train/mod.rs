@@ -9,4 +9,6 @@ pub mod trainer;
 
 pub use run::{Ending, Iteration, NoObserver, Observer, Outcome, Schedule, TrainingRun};
 pub use setup::{ClampChoice, DataChoice, ParamSetting, RuleChoice, RunSpec};
-pub use trainer::{Metrics, Recording, TrainConfig, TrainRule, Trainer};
+pub use trainer::{
+    BatchGradients, Metrics, Recording, RuleGradients, TrainConfig, TrainRule, Trainer,
+};

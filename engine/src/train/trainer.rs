@@ -492,20 +492,17 @@ impl Trainer {
         lane.sim.set_biases(readout, biases);
     }
 
-    /// One training iteration (batch). Returns the batch's metrics.
-    pub fn step(&mut self) -> Result<Metrics> {
-        let b = self.cfg.batch;
+    /// Steps 1 and 2 of a batch (see the module docs) over `jobs`, the master weights copied
+    /// into every lane first: the lanes' results and the per-neuron spike counts of the batch.
+    fn run_batch(&mut self, jobs: &[(Split, u64)]) -> Result<(BatchResult, Vec<Vec<u64>>)> {
         let steps = self.task.steps();
         for lane in &mut self.lanes {
             Self::sync(lane, &self.net, self.readout, &self.biases);
             lane.sim.zero_grads();
             lane.sim.clear_diagnostics();
         }
-        let jobs: Vec<(Split, u64)> = (0..b as u64)
-            .map(|k| (Split::Train, self.iteration * b as u64 + k))
-            .collect();
         // 1. the lanes run their sequences, keeping per-neuron spike counts
-        let res = self.count_sequences(&jobs)?;
+        let res = self.count_sequences(jobs)?;
         // 2. batch rates: spike counts of every neuron over the batch
         let mut counts: Vec<Vec<u64>> = self
             .net
@@ -521,8 +518,38 @@ impl Trainer {
             }
         }
         for lane in &mut self.lanes {
-            lane.sim.end_batch(b as u64, steps, &counts)?;
+            lane.sim.end_batch(jobs.len() as u64, steps, &counts)?;
         }
+        Ok((res, counts))
+    }
+
+    /// The gradients a batch of `jobs` (split, sample index; sequence `b` in lane `b % L`)
+    /// gives at the current master weights, summed as [`Trainer::step`] sums them before its
+    /// optimizer step (`eligo grad --batch-inputs`). Nothing is updated: the master weights,
+    /// biases, optimizers and iteration stay as they were; the lanes' rules have ended one
+    /// batch (their state, e.g. adaptive feedback's batch count, moved on as in training). The
+    /// jobs need not fill the configured batch: the losses are scaled for `jobs.len()`
+    /// sequences and the lanes are the configured ones.
+    pub fn batch_gradients(&mut self, jobs: &[(Split, u64)]) -> Result<BatchGradients> {
+        let (res, _) = self.run_batch(jobs)?;
+        let rules = (0..self.learners.len())
+            .map(|k| self.summed_gradients(k))
+            .collect();
+        Ok(BatchGradients {
+            rules,
+            loss: res.loss,
+            sample_losses: res.sample_losses,
+        })
+    }
+
+    /// One training iteration (batch). Returns the batch's metrics.
+    pub fn step(&mut self) -> Result<Metrics> {
+        let b = self.cfg.batch;
+        let steps = self.task.steps();
+        let jobs: Vec<(Split, u64)> = (0..b as u64)
+            .map(|k| (Split::Train, self.iteration * b as u64 + k))
+            .collect();
+        let (res, counts) = self.run_batch(&jobs)?;
         // 3. per rule, in attach order: a direct rule's lanes' changes in lane order; a gradient
         // rule's gradients in lane order, then its optimizer
         for k in 0..self.learners.len() {
@@ -613,17 +640,17 @@ impl Trainer {
         seq.values()
     }
 
-    /// Gradient rule `k`'s step: the lanes' weight (and, if it trains them, bias) gradients
-    /// summed in lane order, then one update by its optimizer of the master weights (another
-    /// rule's projections left out) and readout biases.
-    fn apply_gradients(&mut self, k: usize) -> Result<()> {
+    /// Gradient rule `k`'s weight and bias gradients summed over the lanes in lane order
+    /// (`None` for a direct rule): per projection, the lanes' gradients of the projection's
+    /// length (zeros if no lane has any); the readout biases' if the rule trains them, else
+    /// zeros.
+    fn summed_gradients(&self, k: usize) -> Option<RuleGradients> {
         let Learner::Gradient {
-            opt,
             biases: with_biases,
-            others,
+            ..
         } = &self.learners[k]
         else {
-            return Ok(());
+            return None;
         };
         let mut grads: Vec<Vec<f32>> = self
             .net
@@ -647,6 +674,31 @@ impl Trainer {
                 }
             }
         }
+        Some(RuleGradients {
+            weights: grads,
+            biases: bias_grad,
+        })
+    }
+
+    /// Gradient rule `k`'s step: the lanes' weight (and, if it trains them, bias) gradients
+    /// summed in lane order, then one update by its optimizer of the master weights (another
+    /// rule's projections left out) and readout biases.
+    fn apply_gradients(&mut self, k: usize) -> Result<()> {
+        let Some(RuleGradients {
+            weights: grads,
+            biases: bias_grad,
+        }) = self.summed_gradients(k)
+        else {
+            return Ok(());
+        };
+        let Learner::Gradient {
+            opt,
+            biases: with_biases,
+            others,
+        } = &self.learners[k]
+        else {
+            return Ok(());
+        };
         {
             let mut params: Vec<&mut [f32]> = self
                 .net
@@ -796,6 +848,29 @@ impl Trainer {
         let mse = 2.0 * mean_loss * n as f64 / count;
         Ok(mse / var)
     }
+}
+
+/// A gradient rule's gradients over one batch, summed in lane order (see
+/// [`Trainer::batch_gradients`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleGradients {
+    /// Per projection (network order), one value per synapse (CSR order).
+    pub weights: Vec<Vec<f32>>,
+    /// Per readout neuron: the readout biases' gradient if this rule trains them (the first
+    /// gradient rule), else zeros.
+    pub biases: Vec<f32>,
+}
+
+/// What [`Trainer::batch_gradients`] computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchGradients {
+    /// Per rule, in attach order: its gradients, `None` for a direct rule.
+    pub rules: Vec<Option<RuleGradients>>,
+    /// Mean loss per sequence (each sequence's loss scaled by the batch size, summed in lane
+    /// order, as [`Metrics::loss`] of a training batch).
+    pub loss: f64,
+    /// Each job's loss (scaled by the batch size), in job order.
+    pub sample_losses: Vec<f64>,
 }
 
 /// What the lanes of one batch measured.

@@ -32,6 +32,7 @@
 //! | `adaptive_decay` | 1e-3    | adaptive: per-batch decay `lambda` of `B` and `Wout`     |
 //! | `mode`         | event     | `event` or `online`                                     |
 //! | `random_scale` | 1.0       | standard deviation of random feedback weights           |
+//! | `feedback_file` | (none)   | a `.npy` with `B` itself (random: fixed; adaptive: `B_0`), see below |
 //! | `c_reg`        | 0         | firing-rate regularization strength (0: off)            |
 //! | `f_target_hz`  | 10        | target rate of the regularizer (Hz)                     |
 //!
@@ -44,6 +45,14 @@
 //! `B(n) = Wout^T(n) + (1 - lambda)^n (B_0 - Wout_0^T)` exactly, which is how `B` is computed;
 //! the host must decay `Wout` by the same `lambda` (rule config `[optimizer]
 //! decay_by_projection = { "rec->out" = 1e-3 }`).
+//!
+//! Given feedback (`feedback_file`): a float32 or float64 `.npy` of shape `[n_rec, n_out]`,
+//! `B[j, k]` the weight of output `k`'s error in neuron `j`'s learning signal, the rows the
+//! neurons of every LIF/ALIF population in population order (e.g. `B = Wout^T` of a dense
+//! `[n_out, n_rec]` readout). It replaces the random draw: `random` keeps it fixed, `adaptive`
+//! starts from it; `symmetric` (which has no `B` of its own) refuses it. The parameter carries a
+//! file name because the plugin ABI passes numbers and texts, not matrices; `eligo grad
+//! --feedback-matrix` sets it.
 //!
 //! References: G. Bellec et al., "A solution to the learning dilemma for recurrent networks of
 //! spiking neurons", Nat. Commun. 11:3625 (2020); docs/eprop.md (§5-§7 derive all of the above).
@@ -91,6 +100,11 @@ impl Rule for Eprop {
                 0.0,
                 1e6,
             ),
+            Param::string(
+                "feedback_file",
+                "B from a .npy of shape [n_rec, n_out] (random: fixed B; adaptive: B_0); empty: drawn",
+                "",
+            ),
             Param::number(
                 "adaptive_decay",
                 "",
@@ -128,7 +142,16 @@ impl Rule for Eprop {
             },
             _ => Feedback::Symmetric,
         };
-        let net = Net::new(layout, feedback, p.get("random_scale"))?;
+        let given = p.text("feedback_file");
+        if !given.is_empty() && matches!(feedback, Feedback::Symmetric) {
+            return Err(format!(
+                "feedback_file '{given}' gives B, but feedback = symmetric sets B = Wout^T at every step: set feedback = random (B fixed to the file) or adaptive (B starts there)"
+            ));
+        }
+        let mut net = Net::new(layout, feedback, p.get("random_scale"))?;
+        if !given.is_empty() {
+            net.set_feedback(given)?;
+        }
         let mode = match p.choice("mode") {
             "online" => Mode::Online(online::Online::new(&net)),
             _ => Mode::Event(event::Event::new(&net)),

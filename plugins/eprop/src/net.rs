@@ -202,6 +202,57 @@ impl Net {
         })
     }
 
+    /// Replace the drawn `B` by the `[n_rec, n_out]` matrix in the `.npy` file `path` (rows:
+    /// the recurrent populations' neurons in population order; float32 or float64, C order).
+    pub fn set_feedback(&mut self, path: &str) -> Result<(), String> {
+        let n_rec: usize = self.rec.iter().map(|r| r.n).sum();
+        let bad = |msg: String| format!("feedback_file '{path}': {msg}");
+        let file =
+            std::fs::File::open(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
+        let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
+            .map_err(|e| bad(format!("not a .npy file: {e}")))?;
+        let want = [n_rec as u64, self.n_out as u64];
+        if npy.shape() != want {
+            return Err(bad(format!(
+                "has shape {:?}; B must be [n_rec, n_out] = {want:?} (the LIF/ALIF neurons in population order, one column per output)",
+                npy.shape()
+            )));
+        }
+        if npy.order() == npyz::Order::Fortran {
+            return Err(bad(
+                "is in Fortran order; save it in C order (numpy.ascontiguousarray)".into(),
+            ));
+        }
+        let values: Vec<f64> = match npy.try_data::<f64>() {
+            Ok(r) => r.collect::<std::io::Result<_>>(),
+            Err(npy) => match npy.try_data::<f32>() {
+                Ok(r) => r.map(|x| x.map(f64::from)).collect(),
+                Err(npy) => {
+                    return Err(bad(format!(
+                        "has dtype {}; allowed: float32, float64",
+                        npy.dtype().descr()
+                    )));
+                }
+            },
+        }
+        .map_err(|e| bad(format!("cannot read the values: {e}")))?;
+        if let Some(k) = values.iter().position(|x| !x.is_finite()) {
+            return Err(bad(format!(
+                "entry [{}, {}] is {}; B must be finite",
+                k / self.n_out.max(1),
+                k % self.n_out.max(1),
+                values[k]
+            )));
+        }
+        let mut rows = values.chunks_exact(self.n_out.max(1));
+        for r in &mut self.rec {
+            for (j, row) in rows.by_ref().take(r.n).enumerate() {
+                r.b[j * self.n_out..(j + 1) * self.n_out].copy_from_slice(row);
+            }
+        }
+        Ok(())
+    }
+
     /// `Wout^T` per recurrent population: `[j * n_out + k]` = sum of `Wout_kj` over the
     /// readout projections.
     fn wout_t(&self, step: &Step) -> Vec<Vec<f64>> {

@@ -5,6 +5,7 @@ pub mod events;
 pub mod grad;
 pub mod grad_batch;
 pub mod interrupt;
+pub mod memory;
 pub mod outdir;
 pub mod plots;
 pub mod plugins;

@@ -176,6 +176,8 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
         "test_sequences": o.test_sequences, "seconds_per_iteration": o.seconds_per_iteration,
         "wall_s": t_start.elapsed().as_secs_f64(), "out": out.display().to_string(),
     });
+    // the whole run's, up to here (the final test included)
+    summary["peak_rss_mib"] = json!(super::memory::peak_rss_bytes().map(|b| b as f64 / 1048576.0));
     if let Some(per_epoch) = tr.task().epoch_iterations(cfg.batch) {
         summary["data"] = json!(settings.get("data"));
         summary["data_set"] = json!(settings.get("data.set"));

@@ -13,6 +13,20 @@
 //! [`crate::task::Task`] like the built-in ones: sample `i` of a split is a pure function of
 //! (data set, seed, split, `i`), so resume and any thread count give the same result.
 
+mod dense;
+mod manifest;
+mod nmnist;
+mod open;
+mod shd;
+#[cfg(test)]
+mod spiking_digits;
+mod splits;
+#[cfg(test)]
+mod tests;
+
+pub use open::open;
+pub use splits::{SplitDataset, check_classes, open_dataset};
+
 use std::path::PathBuf;
 
 use crate::error::Result;
@@ -66,6 +80,11 @@ pub trait Source: Send + Sync {
     fn classes(&self) -> Option<usize>;
     /// Read sample `i` (`i < len()`).
     fn read(&self, i: u64) -> Result<Record>;
+    /// The label of sample `i` without reading the sample, for readers that hold the labels in
+    /// memory (all of Eligo's do): checks against a declared class count run before training.
+    fn label_of(&self, _i: u64) -> Option<usize> {
+        None
+    }
 }
 
 /// Where the validation and test samples come from when a data set assigns none.

@@ -142,7 +142,8 @@ fn bad(
 
 fn shape_str(s: &[u64]) -> String {
     let v: Vec<String> = s.iter().map(u64::to_string).collect();
-    format!("shape ({})", v.join(", "))
+    let comma = if v.len() == 1 { "," } else { "" };
+    format!("shape ({}{comma})", v.join(", "))
 }
 
 /// Open member `name.npy`: its header, and where its values are.
@@ -150,6 +151,7 @@ fn member(
     zip: &mut zip::ZipArchive<std::fs::File>,
     path: &Path,
     name: &'static str,
+    budget: &Option<(u64, String)>,
 ) -> Result<Option<Member>> {
     let field = format!("{name}.npy");
     let mut entry = match zip.by_name(&field) {
@@ -160,7 +162,6 @@ fn member(
     let stored = entry.compression() == zip::CompressionMethod::Stored;
     let size = entry.size();
     if !stored {
-        let budget = crate::limits::memory_limit()?;
         if let Some((limit, from)) = budget
             && size > limit / 4
         {
@@ -170,7 +171,7 @@ fn member(
                 format!(
                     "a compressed member is read whole, and it is larger than a quarter of the \
                      memory limit ({}, {from})",
-                    crate::limits::human_bytes(limit)
+                    crate::limits::human_bytes(*limit)
                 ),
                 "write the data set with numpy.savez (not savez_compressed): a stored member \
                  is read one sample at a time",
@@ -246,10 +247,19 @@ fn member(
 impl Dense {
     /// Open the archive, check the arrays' shapes and dtypes, read the labels and splits.
     pub fn open(path: &Path, spec: &DataSpec) -> Result<Self> {
+        Dense::open_within(path, spec, &crate::limits::memory_limit()?)
+    }
+
+    /// [`Dense::open`] with the memory limit given (bytes, where the number came from).
+    pub(super) fn open_within(
+        path: &Path,
+        spec: &DataSpec,
+        budget: &Option<(u64, String)>,
+    ) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut zip = zip::ZipArchive::new(file)
             .map_err(|e| bad(path, "", "", format!("not a readable .npz archive: {e}")))?;
-        let Some(inputs) = member(&mut zip, path, "inputs")? else {
+        let Some(inputs) = member(&mut zip, path, "inputs", budget)? else {
             return Err(bad(
                 path,
                 "inputs.npy",
@@ -277,7 +287,7 @@ impl Dense {
                 ),
             ));
         }
-        let targets = member(&mut zip, path, "targets")?;
+        let targets = member(&mut zip, path, "targets", budget)?;
         if let Some(t) = &targets
             && (t.shape.len() != 3
                 || t.shape[0] != n
@@ -294,8 +304,8 @@ impl Dense {
                 ),
             ));
         }
-        let labels = member(&mut zip, path, "labels")?;
-        let split = member(&mut zip, path, "split")?;
+        let labels = member(&mut zip, path, "labels", budget)?;
+        let split = member(&mut zip, path, "split", budget)?;
         let mut d = Dense {
             path: path.to_path_buf(),
             file: Mutex::new(zip.into_inner()),

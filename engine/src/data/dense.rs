@@ -161,23 +161,22 @@ fn member(
     };
     let stored = entry.compression() == zip::CompressionMethod::Stored;
     let size = entry.size();
-    if !stored {
-        if let Some((limit, from)) = budget
-            && size > limit / 4
-        {
-            return Err(Error::input(
-                field,
-                format!("compressed, {} inflated", crate::limits::human_bytes(size)),
-                format!(
-                    "a compressed member is read whole, and it is larger than a quarter of the \
+    if !stored
+        && let Some((limit, from)) = budget
+        && size > limit / 4
+    {
+        return Err(Error::input(
+            field,
+            format!("compressed, {} inflated", crate::limits::human_bytes(size)),
+            format!(
+                "a compressed member is read whole, and it is larger than a quarter of the \
                      memory limit ({}, {from})",
-                    crate::limits::human_bytes(*limit)
-                ),
-                "write the data set with numpy.savez (not savez_compressed): a stored member \
+                crate::limits::human_bytes(*limit)
+            ),
+            "write the data set with numpy.savez (not savez_compressed): a stored member \
                  is read one sample at a time",
-            )
-            .in_file(path));
-        }
+        )
+        .in_file(path));
     }
     let data_start = entry.data_start();
     let mut counting = Counting {
@@ -189,7 +188,7 @@ fn member(
     let header_len = counting.n;
     let descr = match header.dtype() {
         npyz::DType::Plain(t) => t.to_string(),
-        other => format!("{}", other.descr()),
+        other => other.descr().to_string(),
     };
     let Some(dtype) = Dtype::parse(&descr) else {
         return Err(bad(

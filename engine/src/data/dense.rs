@@ -152,6 +152,7 @@ fn member(
     path: &Path,
     name: &'static str,
     budget: &Option<(u64, String)>,
+    file_len: u64,
 ) -> Result<Option<Member>> {
     let field = format!("{name}.npy");
     let mut entry = match zip.by_name(&field) {
@@ -221,7 +222,20 @@ fn member(
         ));
     };
     let data = match (stored, data_start) {
-        (true, Some(start)) => Data::Stored(start + header_len),
+        (true, Some(start)) => {
+            if start + header_len + bytes > file_len {
+                return Err(bad(
+                    path,
+                    &field,
+                    format!("{} of {descr}", shape_str(&shape)),
+                    format!(
+                        "the archive ends before the member's data does ({file_len} bytes): a \
+                         truncated file?"
+                    ),
+                ));
+            }
+            Data::Stored(start + header_len)
+        }
         _ => {
             let mut buf = Vec::new();
             entry
@@ -256,9 +270,10 @@ impl Dense {
         budget: &Option<(u64, String)>,
     ) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut zip = zip::ZipArchive::new(file)
             .map_err(|e| bad(path, "", "", format!("not a readable .npz archive: {e}")))?;
-        let Some(inputs) = member(&mut zip, path, "inputs", budget)? else {
+        let Some(inputs) = member(&mut zip, path, "inputs", budget, file_len)? else {
             return Err(bad(
                 path,
                 "inputs.npy",
@@ -286,7 +301,7 @@ impl Dense {
                 ),
             ));
         }
-        let targets = member(&mut zip, path, "targets", budget)?;
+        let targets = member(&mut zip, path, "targets", budget, file_len)?;
         if let Some(t) = &targets
             && (t.shape.len() != 3
                 || t.shape[0] != n
@@ -303,8 +318,8 @@ impl Dense {
                 ),
             ));
         }
-        let labels = member(&mut zip, path, "labels", budget)?;
-        let split = member(&mut zip, path, "split", budget)?;
+        let labels = member(&mut zip, path, "labels", budget, file_len)?;
+        let split = member(&mut zip, path, "split", budget, file_len)?;
         let mut d = Dense {
             path: path.to_path_buf(),
             file: Mutex::new(zip.into_inner()),
@@ -394,7 +409,14 @@ impl Dense {
                 let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
                 f.seek(SeekFrom::Start(off + at))
                     .and_then(|_| f.read_exact(&mut buf))
-                    .map_err(|e| Error::io(&self.path, e))?;
+                    .map_err(|e| {
+                        bad(
+                            &self.path,
+                            &format!("{}.npy", m.name),
+                            "",
+                            format!("cannot read it: {e} (was the file changed while in use?)"),
+                        )
+                    })?;
                 Ok(buf)
             }
         }

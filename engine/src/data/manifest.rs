@@ -21,8 +21,9 @@
 //! CSV: the first line is the header naming the columns (any order, other columns ignored);
 //! blank lines and lines starting with `#` are skipped; fields are not quoted (a `"` is an
 //! error). JSON: a list of objects `{"file": ..., "label": ..., "split": ...}`, or an object
-//! `{"classes": N, "samples": [...]}` that also declares the number of classes (every label must
-//! be below it). Every file is checked to exist when the data set is opened; a recording is
+//! `{"classes": N, "channels": C, "samples": [...]}` that also declares the number of classes
+//! (every label must be below it) and of input channels (every spike's channel must be below it;
+//! both keys optional). Every file is checked to exist when the data set is opened; a recording is
 //! read (and binned) only when its sample is asked for.
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,7 @@ pub struct Manifest {
     path: PathBuf,
     rows: Vec<Row>,
     classes: Option<usize>,
+    channels: Option<u32>,
     read: ReadSettings,
 }
 
@@ -85,10 +87,10 @@ impl Manifest {
         }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let is_json = super::open::extension(path) == "json";
-        let (rows, classes) = if is_json {
+        let (rows, classes, channels) = if is_json {
             parse_json(&text, path)?
         } else {
-            (parse_csv(&text, path)?, None)
+            (parse_csv(&text, path)?, None, None)
         };
         not_empty(
             rows.len() as u64,
@@ -129,6 +131,7 @@ impl Manifest {
             path: path.to_path_buf(),
             rows: out,
             classes,
+            channels,
             read: spec.read.clone(),
         })
     }
@@ -220,7 +223,9 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<Parsed>> {
     Ok(rows)
 }
 
-fn parse_json(text: &str, path: &Path) -> Result<(Vec<Parsed>, Option<usize>)> {
+type Declared = (Vec<Parsed>, Option<usize>, Option<u32>);
+
+fn parse_json(text: &str, path: &Path) -> Result<Declared> {
     let bad = |field: String, value: String, allowed: &str| {
         Error::input(field, value, allowed.to_string(), "").in_file(path)
     };
@@ -232,9 +237,9 @@ fn parse_json(text: &str, path: &Path) -> Result<(Vec<Parsed>, Option<usize>)> {
         )
     })?;
     const SHAPE: &str = "a labels.json is a list of {\"file\", \"label\", \"split\"} objects, or \
-                         {\"classes\": N, \"samples\": [...]}";
-    let (list, classes) = match &v {
-        serde_json::Value::Array(a) => (a, None),
+                         {\"classes\": N, \"channels\": C, \"samples\": [...]}";
+    let (list, classes, channels) = match &v {
+        serde_json::Value::Array(a) => (a, None, None),
         serde_json::Value::Object(o) => {
             let Some(serde_json::Value::Array(a)) = o.get("samples") else {
                 return Err(bad("samples".into(), "missing".into(), SHAPE));
@@ -246,7 +251,20 @@ fn parse_json(text: &str, path: &Path) -> Result<(Vec<Parsed>, Option<usize>)> {
                     _ => return Err(bad("classes".into(), c.to_string(), "a whole number >= 1")),
                 },
             };
-            (a, classes)
+            let channels = match o.get("channels") {
+                None => None,
+                Some(c) => match c.as_u64() {
+                    Some(n) if (1..=u64::from(u32::MAX)).contains(&n) => Some(n as u32),
+                    _ => {
+                        return Err(bad(
+                            "channels".into(),
+                            c.to_string(),
+                            "a whole number from 1 to 2^32 - 1",
+                        ));
+                    }
+                },
+            };
+            (a, classes, channels)
         }
         _ => return Err(bad(String::new(), String::new(), SHAPE)),
     };
@@ -296,7 +314,7 @@ fn parse_json(text: &str, path: &Path) -> Result<(Vec<Parsed>, Option<usize>)> {
         };
         rows.push((place, file.to_string(), label, split));
     }
-    Ok((rows, classes))
+    Ok((rows, classes, channels))
 }
 
 impl Source for Manifest {
@@ -314,7 +332,7 @@ impl Source for Manifest {
         self.rows.get(i as usize).and_then(|r| r.split)
     }
     fn channels(&self) -> Option<u32> {
-        None
+        self.channels
     }
     fn classes(&self) -> Option<usize> {
         self.classes
@@ -342,7 +360,7 @@ impl Source for Manifest {
             row.file.display().to_string(),
             input,
             Some(row.label),
-            None,
+            self.channels,
             &row.file,
             i,
         )

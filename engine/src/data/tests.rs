@@ -97,11 +97,30 @@ fn manifest_json_list_and_declared_classes() {
     let p = dir.path().join("m.json");
     std::fs::write(
         &p,
-        r#"{"classes": 3, "samples": [{"file": "a.npy", "label": 2, "split": "train"}]}"#,
+        r#"{"classes": 3, "channels": 4, "samples": [{"file": "a.npy", "label": 2, "split": "train"}]}"#,
     )
     .unwrap();
     let src = open(&spec(&p)).unwrap();
-    assert_eq!((src.len(), src.classes()), (1, Some(3)));
+    assert_eq!(
+        (src.len(), src.classes(), src.channels()),
+        (1, Some(3), Some(4))
+    );
+    assert_eq!(src.read(0).unwrap().input, vec![(0, 3), (2, 1)]);
+    // a.npy has a spike on channel 3: with 3 channels declared, that is beyond them
+    std::fs::write(
+        &p,
+        r#"{"channels": 3, "samples": [{"file": "a.npy", "label": 2}]}"#,
+    )
+    .unwrap();
+    has(
+        &err_of(&p),
+        &[
+            "a.npy",
+            "sample 0",
+            "channel 3 at step 0",
+            "3 input channels",
+        ],
+    );
 }
 
 #[test]

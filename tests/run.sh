@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script): formatting, lints with
 # warnings as errors, the API docs with warnings as errors, then every Rust test (unit tests,
-# the integration binary with the real plugins, doc tests) in release mode.
+# the integration binary with the real plugins, doc tests) in release mode. Lints and tests
+# build with the `hdf5` feature (the SHD/SSC readers), so the system HDF5 library is installed
+# first when it is missing (Debian: libhdf5-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+if ! pkg-config --exists hdf5 2>/dev/null; then
+    step "installing libhdf5-dev (the hdf5 feature needs the system HDF5 library)"
+    if ! { command -v apt-get >/dev/null &&
+        apt-get update -qq && apt-get install -y -qq libhdf5-dev pkg-config >/dev/null; } ||
+        ! pkg-config --exists hdf5; then
+        echo "tests/run.sh: the HDF5 library is missing and could not be installed with" \
+            "apt-get (not Debian, or not root?): install it (Debian/Ubuntu: libhdf5-dev," \
+            "Fedora: hdf5-devel, macOS: brew install hdf5) and run again" >&2
+        exit 1
+    fi
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --release -- -D warnings
+step "cargo clippy --features hdf5 -D warnings"
+cargo clippy --workspace --all-targets --release --features hdf5 -- -D warnings
 step "cargo doc -D warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
-step "cargo test"
-cargo test --workspace --release
+step "cargo test --features hdf5"
+cargo test --workspace --release --features hdf5

@@ -14,8 +14,21 @@
 //! (data set, seed, split, `i`), so resume and any thread count give the same result.
 
 pub mod config;
+mod dense;
+mod manifest;
+mod nmnist;
+mod open;
 pub mod prefetch;
+mod shd;
+#[cfg(test)]
+mod spiking_digits;
+mod splits;
 pub mod task;
+#[cfg(test)]
+mod tests;
+
+pub use open::open;
+pub use splits::{SplitDataset, check_classes, open_dataset};
 
 use std::path::PathBuf;
 
@@ -70,6 +83,11 @@ pub trait Source: Send + Sync {
     fn classes(&self) -> Option<usize>;
     /// Read sample `i` (`i < len()`).
     fn read(&self, i: u64) -> Result<Record>;
+    /// The label of sample `i` without reading the sample, for readers that hold the labels in
+    /// memory (all of Eligo's do): checks against a declared class count run before training.
+    fn label_of(&self, _i: u64) -> Option<usize> {
+        None
+    }
 }
 
 /// Where the validation and test samples come from when a data set assigns none.
@@ -112,14 +130,4 @@ pub trait Dataset: Send + Sync {
     fn classes(&self) -> Option<usize>;
     /// Read sample `k` of `split`.
     fn read(&self, split: Split, k: u64) -> Result<Record>;
-}
-
-/// Open the data set of `spec` and assign its samples to splits.
-pub fn open_dataset(spec: &DataSpec, _rule: &SplitRule) -> Result<Box<dyn Dataset>> {
-    Err(crate::error::Error::input(
-        "--data",
-        spec.path.display(),
-        "no data set reader is built in yet",
-        "",
-    ))
 }

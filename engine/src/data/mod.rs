@@ -93,7 +93,8 @@ pub trait Source: Send + Sync {
 /// Where the validation and test samples come from when a data set assigns none.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SplitRule {
-    /// Fraction of the unassigned samples held out for validation.
+    /// Fraction of the unassigned samples held out for validation (and of the data set's own
+    /// train samples, when it has no validation samples of its own; see [`Splits::assign`]).
     pub validation: f64,
     /// Fraction of the unassigned samples held out for testing.
     pub test: f64,

@@ -266,6 +266,14 @@ fn nmnist_folder_labels_from_digit_folders_polarity_kept() {
     assert_eq!(recs[0].input, vec![(0, 33)]);
     assert_eq!(recs[1].input, vec![(3, 1156 + 33 * 34)]);
     assert_eq!(recs[2].input, vec![(1, 1156 + 2 * 34 + 1)]);
+    // pooled 2x2 with merged polarity: 17 x 17 channels, (x, y) = (33, 0) -> 16
+    let mut pooled = spec(dir.path());
+    pooled.read.replay.map.pool_x = 2;
+    pooled.read.replay.map.pool_y = 2;
+    pooled.read.replay.map.merge_polarity = true;
+    let src = open(&pooled).unwrap();
+    assert_eq!(src.channels(), Some(289));
+    assert_eq!(src.read(0).unwrap().input, vec![(0, 16)]);
     std::fs::create_dir_all(dir.path().join("Train/seven")).unwrap();
     has(&err_of(dir.path()), &["Train", "'seven'", "whole numbers"]);
 }

@@ -30,6 +30,7 @@ mod stderr_gone;
 mod tasks;
 mod train;
 mod train_clamp;
+mod train_data;
 mod train_direct;
 mod train_multi;
 mod train_plots;

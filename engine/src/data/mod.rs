@@ -131,4 +131,9 @@ pub trait Dataset: Send + Sync {
     fn classes(&self) -> Option<usize>;
     /// Read sample `k` of `split`.
     fn read(&self, split: Split, k: u64) -> Result<Record>;
+    /// The label of sample `k` of `split` without reading the sample, where the data set holds
+    /// its labels apart from the recordings (a labels file, an HDF5 `labels` array).
+    fn label_of(&self, _split: Split, _k: u64) -> Option<usize> {
+        None
+    }
 }

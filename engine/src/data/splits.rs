@@ -168,6 +168,10 @@ impl Dataset for SplitDataset {
     fn classes(&self) -> Option<usize> {
         self.source.classes()
     }
+    fn label_of(&self, split: Split, k: u64) -> Option<usize> {
+        let &i = self.splits.index[split as usize].get(k as usize)?;
+        self.source.label_of(i)
+    }
     fn read(&self, split: Split, k: u64) -> Result<Record> {
         let Some(&i) = self.splits.index[split as usize].get(k as usize) else {
             return Err(Error::input(

@@ -34,6 +34,8 @@ pub struct DataTask {
     n_in: u32,
     /// Readout size.
     n_out: usize,
+    /// Recurrent (LIF and ALIF) neurons.
+    n_rec: u32,
     kind: Kind,
     steps: u64,
     /// Decision window of the cross-entropy, steps `[from, to)`.
@@ -138,6 +140,26 @@ impl DataTask {
         if let Some(k) = data.classes()
             && k > n_out
         {
+            // name the first sample whose label the readout cannot take
+            for split in [Split::Train, Split::Validation, Split::Test] {
+                for j in 0..data.len(split) {
+                    if let Some(l) = data.label_of(split, j)
+                        && l >= n_out
+                    {
+                        let name = data.read(split, j).map_or_else(
+                            |_| format!("{} sample {j}", split_name(split)),
+                            |r| r.name,
+                        );
+                        return Err(Error::input(
+                            "label",
+                            l,
+                            format!("must be below readout '{out_name}''s {n_out} outputs"),
+                            format!("check the label, or make '{out_name}' {k} neurons"),
+                        )
+                        .in_file(name));
+                    }
+                }
+            }
             return Err(Error::input(
                 "readout",
                 &out.name,
@@ -230,7 +252,14 @@ impl DataTask {
             };
             Prefetch::start(Arc::new(read), cfg.prefetch, batch)
         });
+        let n_rec = net
+            .populations
+            .iter()
+            .filter(|p| matches!(p.model, ModelSpec::Lif(_) | ModelSpec::Alif(_)))
+            .map(|p| p.size)
+            .sum();
         Ok(DataTask {
+            n_rec,
             net,
             data,
             input: cfg.input.clone(),
@@ -405,10 +434,16 @@ impl Task for DataTask {
     fn defaults(&self) -> Defaults {
         Defaults {
             method: Method::adam(),
-            lr: 1e-3,
+            lr: 3e-3,
             batch: 32,
             iterations: 0,
-            rule_params: Vec::new(),
+            // the firing-rate regularizer at 10 Hz, and random feedback of the readout's
+            // initial scale, 1/sqrt(recurrent neurons)
+            rule_params: vec![
+                ("c_reg", 5.0),
+                ("f_target_hz", 10.0),
+                ("random_scale", 1.0 / f64::from(self.n_rec.max(1)).sqrt()),
+            ],
             stop_below_error: None,
             eval_every: 1,
         }

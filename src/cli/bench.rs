@@ -1,4 +1,5 @@
-//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007), one JSON line out.
+//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007); `eligo bench data`:
+//! how fast a data set is read. One JSON line out each.
 
 use std::time::Instant;
 
@@ -12,6 +13,65 @@ use serde_json::json;
 pub enum Bench {
     /// CUBA network: N lif_exp neurons (80 % exc), p = 80/N, dt 0.1 ms.
     Cuba(CubaArgs),
+    /// Read every sample of a data set (as `train --data` reads them, one at a time on this
+    /// thread): samples and input spikes per second.
+    Data(DataArgs),
+}
+
+/// Arguments of `bench data`.
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// The data set (as `train --data` takes it).
+    pub data: std::path::PathBuf,
+    /// The data config (as `train --data-config` takes it).
+    #[arg(long)]
+    pub data_config: Option<std::path::PathBuf>,
+    /// Step of the run the samples are binned for (ms).
+    #[arg(long, default_value_t = 1.0)]
+    pub dt_ms: f64,
+    /// Passes over the data set (the first also warms the page cache).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub passes: u64,
+    /// Seed of the split rule.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `bench data`: every pass reads every sample of every split; the best pass is reported.
+fn data(a: &DataArgs) -> Result<()> {
+    use eligo_engine::task::Split;
+    let cfg = match &a.data_config {
+        Some(p) => eligo_engine::data::config::load(p)?,
+        None => eligo_engine::data::config::DataConfig::default(),
+    };
+    let t = Instant::now();
+    let set = cfg.open(&a.data, a.dt_ms, a.seed)?;
+    let open_s = t.elapsed().as_secs_f64();
+    let (mut best, mut samples, mut spikes) = (f64::INFINITY, 0u64, 0u64);
+    for _ in 0..a.passes {
+        let t = Instant::now();
+        (samples, spikes) = (0, 0);
+        for split in [Split::Train, Split::Validation, Split::Test] {
+            for k in 0..set.len(split) {
+                spikes += set.read(split, k)?.input.len() as u64;
+                samples += 1;
+            }
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let line = json!({
+        "data": a.data.display().to_string(),
+        "data_set": set.describe(),
+        "samples": samples,
+        "spikes": spikes,
+        "open_s": open_s,
+        "pass_s": best,
+        "samples_per_s": samples as f64 / best,
+        "spikes_per_s": spikes as f64 / best,
+        "passes": a.passes,
+    });
+    println!("{line}");
+    Ok(())
 }
 
 /// Arguments of `bench cuba`.
@@ -34,6 +94,7 @@ pub struct CubaArgs {
 /// Run a benchmark.
 pub fn run(b: Bench) -> Result<()> {
     match b {
+        Bench::Data(a) => data(&a),
         Bench::Cuba(a) => {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;

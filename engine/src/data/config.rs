@@ -94,6 +94,27 @@ const KEYS: &[&str] = &[
     "time_scale",
 ];
 
+impl DataConfig {
+    /// Open the data set at `path` as this config reads it, for a run with steps of `dt_ms`
+    /// and data seed `seed` (the split rule's and the rate draws').
+    pub fn open(&self, path: &Path, dt_ms: f64, seed: u64) -> Result<Box<dyn super::Dataset>> {
+        let spec = super::DataSpec {
+            path: path.to_path_buf(),
+            read: super::ReadSettings {
+                replay: self.replay.clone(),
+                dt_us: crate::io::events::dt_us(dt_ms)?,
+                seed,
+            },
+        };
+        let rule = super::SplitRule {
+            validation: self.validation,
+            test: self.test,
+            seed,
+        };
+        super::open_dataset(&spec, &rule)
+    }
+}
+
 /// Read a data config file (relative `map_table` paths are resolved against it).
 pub fn load(path: &Path) -> Result<DataConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| {

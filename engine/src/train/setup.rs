@@ -227,20 +227,7 @@ impl RunSpec {
             Some(p) => data::config::load(p)?,
             None => data::config::DataConfig::default(),
         };
-        let spec = data::DataSpec {
-            path: d.data.clone(),
-            read: data::ReadSettings {
-                replay: cfg.replay.clone(),
-                dt_us: crate::io::events::dt_us(net.dt_ms)?,
-                seed: self.seed,
-            },
-        };
-        let rule = data::SplitRule {
-            validation: cfg.validation,
-            test: cfg.test,
-            seed: self.seed,
-        };
-        let dataset = data::open_dataset(&spec, &rule)?;
+        let dataset = cfg.open(&d.data, net.dt_ms, self.seed)?;
         let batch = self.batch.unwrap_or(32);
         let task = DataTask::new(net, dataset, &cfg, self.seed, batch)?;
         let mut s = Settings::new();

@@ -155,6 +155,7 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     let kind = tr.task().kind();
     let test = o.test.as_ref().expect("a finished run has a test result");
     let cfg = tr.config();
+    let by_epoch = tr.task().epoch_iterations(cfg.batch).is_some();
     let rule = tr.rule_name().to_string();
     let result_name = match kind {
         Kind::Classification => "test_error",
@@ -218,6 +219,10 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
     if !quiet {
         let n = o.test_sequences;
         let result = match kind {
+            Kind::Classification if by_epoch => format!(
+                "test accuracy {:.1} % ({n} sequences)",
+                100.0 * (1.0 - test.error)
+            ),
             Kind::Classification => {
                 format!("test error {:.1} % ({n} sequences)", 100.0 * test.error)
             }

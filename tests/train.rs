@@ -342,7 +342,13 @@ fn summary_is_bit_identical_for_any_thread_count() {
         let mut s: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
-        for timing in ["threads", "seconds_per_iteration", "wall_s", "out"] {
+        for timing in [
+            "threads",
+            "seconds_per_iteration",
+            "wall_s",
+            "out",
+            "peak_rss_mib",
+        ] {
             assert!(s.remove(timing).is_some(), "{timing}");
         }
         serde_json::to_string_pretty(&s).unwrap()

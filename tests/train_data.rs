@@ -178,14 +178,19 @@ rule = "all_to_all"
 weight = { kind = "normal", mean = 0.0, std = 0.25 }
 "#;
 
-/// A data set of about 230 MB (1500 recordings of 12 600 events each) trains through one epoch
-/// with a peak resident memory far below its size: samples are read one at a time.
+/// A data set of about 217 MiB (1500 recordings of 12 600 events each) trains through one epoch
+/// with a peak resident memory far below its size: samples are read one at a time. Set
+/// `ELIGO_TEST_DATA_RECORDINGS` (e.g. 21000 for about 3 GiB) for a bigger set.
 #[test]
 fn a_data_set_larger_than_the_memory_it_may_use_trains_with_bounded_rss() {
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("big");
     std::fs::create_dir(&set).unwrap();
-    let (n, per_step) = (1500u64, 126u64);
+    let n: u64 = std::env::var("ELIGO_TEST_DATA_RECORDINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let per_step = 126u64;
     let mut labels = String::from("file,label,split\n");
     let mut size = 0u64;
     for k in 0..n {

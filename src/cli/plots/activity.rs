@@ -378,15 +378,7 @@ impl Traces {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
                 (a.min(f64::from(v.0)), b.max(f64::from(v.1)))
             });
-        let (lo, hi) = if lo < hi {
-            (lo, hi)
-        } else if lo.is_finite() {
-            (lo - 1.0, lo + 1.0)
-        } else {
-            (-1.0, 1.0)
-        };
-        let pad = 0.08 * (hi - lo);
-        let y = lo - pad..hi + pad;
+        let y = super::padded(lo, hi);
         let span = y.end - y.start;
         let (plot, strip) = super::split_legend(area);
         let mut chart = ChartBuilder::on(&plot)

@@ -336,3 +336,66 @@ fn bad_data_is_refused_naming_the_file_and_sample() {
     );
     assert!(!out.exists(), "nothing written for a refused run");
 }
+
+/// A dense `.npz` with target series trains with the squared error: the validation NMSE of
+/// every epoch is reported, falls, and the summary gives the test NMSE.
+#[test]
+fn a_regression_data_set_trains_with_mse() {
+    use eligo_engine::io::npz::Out;
+    let dir = tempfile::tempdir().unwrap();
+    let (n, steps, ch) = (40u64, 50u64, 20u64);
+    // a frozen input (channel c fires at steps c, c + 20, ...) and one sine target, in every
+    // sample; the samples differ only in a few noise spikes
+    let mut inputs = vec![0.0f32; (n * steps * ch) as usize];
+    let mut targets = vec![0.0f32; (n * steps) as usize];
+    for k in 0..n {
+        for t in 0..steps {
+            for c in 0..ch {
+                let on = (t + 20 - c % 20) % 20 == 0 || (t * 7 + c * 3 + k) % 97 == 0;
+                inputs[((k * steps + t) * ch + c) as usize] = f32::from(u8::from(on));
+            }
+            targets[(k * steps + t) as usize] =
+                (2.0 * std::f32::consts::PI * t as f32 / steps as f32).sin();
+        }
+    }
+    let mut arrays = std::collections::BTreeMap::new();
+    arrays.insert("inputs".to_string(), Out::F32(vec![n, steps, ch], inputs));
+    arrays.insert("targets".to_string(), Out::F32(vec![n, steps, 1], targets));
+    let npz = dir.path().join("sine.npz");
+    eligo_engine::io::npz::write(&npz, &arrays).unwrap();
+    let net = dir.path().join("net.toml");
+    let text = SMALL_NET
+        .replace("size = 700", "size = 20")
+        .replace("size = 16", "size = 32")
+        .replace("size = 10", "size = 1")
+        .replace("std = 0.05", "std = 0.5");
+    std::fs::write(&net, text).unwrap();
+    let out = dir.path().join("out");
+    ok(&eligo(&[
+        "train",
+        "--net",
+        arg(&net),
+        "--data",
+        arg(&npz),
+        "--epochs",
+        "30",
+        "--batch",
+        "8",
+        "--quiet",
+        "--out",
+        arg(&out),
+    ]));
+    let e = epochs(&out);
+    assert_eq!(e.len(), 30);
+    let nmse = |l: &serde_json::Value| l["validation_nmse"].as_f64().unwrap();
+    eprintln!("validation NMSE {} -> {}", nmse(&e[0]), nmse(&e[29]));
+    assert!(
+        nmse(&e[29]) < 0.5 * nmse(&e[0]),
+        "validation NMSE {} -> {}",
+        nmse(&e[0]),
+        nmse(&e[29])
+    );
+    let s = json(&out.join("summary.json"));
+    assert!(s["test_nmse"].as_f64().unwrap() < 0.5 * nmse(&e[0]), "{s}");
+    assert!(s.get("test_accuracy").is_none());
+}

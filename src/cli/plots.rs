@@ -53,14 +53,19 @@ const LEGEND_PX: u32 = 230;
 /// Height of one legend line.
 const LEGEND_LINE_PX: i32 = 22;
 
-/// Line colours (the Tableau 10 palette: distinguishable, also in greyscale print).
-const COLORS: [RGBColor; 6] = [
+/// Line colours: the Tableau 10 palette (distinguishable, also in greyscale print), so the ten
+/// classes of a digit set each get their own.
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 fn color(i: usize) -> RGBColor {

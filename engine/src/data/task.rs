@@ -40,9 +40,8 @@ pub struct DataTask {
     steps: u64,
     /// Decision window of the cross-entropy, steps `[from, to)`.
     window: (u64, u64),
-    seed: u64,
-    /// The newest epochs' shuffles.
-    perms: Mutex<Vec<(u64, Arc<Vec<u64>>)>>,
+    /// The epochs' shuffles of the training samples.
+    shuffle: Arc<Shuffle>,
     prefetch: Option<Prefetch>,
 }
 
@@ -59,6 +58,222 @@ fn permutation(seed: u64, epoch: u64, n: u64) -> Vec<u64> {
     p
 }
 
+/// The epochs' shuffles of `n` training samples, the newest two kept (the lanes of a batch that
+/// spans two epochs ask for both; the read-ahead thread may be an epoch ahead).
+struct Shuffle {
+    seed: u64,
+    n: u64,
+    perms: Mutex<Vec<(u64, Arc<Vec<u64>>)>>,
+}
+
+impl Shuffle {
+    /// The training sample at training index `i`.
+    fn index(&self, i: u64) -> u64 {
+        let epoch = i / self.n;
+        let mut g = self.perms.lock().unwrap_or_else(|p| p.into_inner());
+        let perm = match g.iter().find(|(e, _)| *e == epoch) {
+            Some((_, p)) => Arc::clone(p),
+            None => {
+                let p = Arc::new(permutation(self.seed, epoch, self.n));
+                if g.len() >= 2 {
+                    g.remove(0);
+                }
+                g.push((epoch, Arc::clone(&p)));
+                p
+            }
+        };
+        perm[(i % self.n) as usize]
+    }
+}
+
+/// The size of input population `cfg.input`, which must be an external source.
+fn input_of(net: &NetworkSpec, cfg: &DataConfig) -> Result<u32> {
+    let names: Vec<&str> = net.populations.iter().map(|p| p.name.as_str()).collect();
+    let input = net
+        .populations
+        .iter()
+        .find(|p| p.name == cfg.input)
+        .ok_or_else(|| {
+            Error::input(
+                "input",
+                &cfg.input,
+                format!(
+                    "the network has no such population; its populations: {}",
+                    names.join(", ")
+                ),
+                crate::error::did_you_mean(&cfg.input, &names),
+            )
+        })?;
+    if !matches!(input.model, ModelSpec::External) {
+        return Err(Error::input(
+            "input",
+            &cfg.input,
+            "the input population must be an external source (model = \"external\")",
+            "add an external population of the data set's channel count to the network",
+        ));
+    }
+    Ok(input.size)
+}
+
+/// The name and size of the readout trained: `cfg.readout`, or the network's only one.
+fn readout_of(net: &NetworkSpec, cfg: &DataConfig) -> Result<(String, usize)> {
+    let readouts: Vec<_> = net
+        .populations
+        .iter()
+        .filter(|p| matches!(p.model, ModelSpec::Readout(_)))
+        .collect();
+    let out = match &cfg.readout {
+        Some(name) => readouts.iter().find(|p| &p.name == name).copied(),
+        None if readouts.len() == 1 => Some(readouts[0]),
+        None => None,
+    };
+    let out = out.ok_or_else(|| {
+        let names: Vec<&str> = readouts.iter().map(|p| p.name.as_str()).collect();
+        Error::input(
+            "readout",
+            cfg.readout.as_deref().unwrap_or(""),
+            format!(
+                "name one readout population of the network: {}",
+                if names.is_empty() {
+                    "it has none".into()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            "readout = \"NAME\" in the data config",
+        )
+    })?;
+    Ok((out.name.clone(), out.size as usize))
+}
+
+/// The data set fits the network: its declared channels the input, its classes the readout
+/// (else the first sample with a label beyond it is named), and every split has samples.
+fn check_fits(data: &dyn Dataset, input: (&str, u32), readout: (&str, usize)) -> Result<()> {
+    let ((in_name, n_in), (out_name, n_out)) = (input, readout);
+    if let Some(c) = data.channels()
+        && c > n_in
+    {
+        return Err(Error::input(
+            "input",
+            in_name,
+            format!(
+                "{} has {c} channels but population '{in_name}' has {n_in} neurons",
+                data.describe()
+            ),
+            format!("make '{in_name}' {c} neurons, or map the channels (pool, map_table)"),
+        ));
+    }
+    if let Some(k) = data.classes()
+        && k > n_out
+    {
+        for split in [Split::Train, Split::Validation, Split::Test] {
+            for j in 0..data.len(split) {
+                if let Some(l) = data.label_of(split, j)
+                    && l >= n_out
+                {
+                    let name = data
+                        .read(split, j)
+                        .map_or_else(|_| format!("{} sample {j}", split_name(split)), |r| r.name);
+                    return Err(Error::input(
+                        "label",
+                        l,
+                        format!("must be below readout '{out_name}''s {n_out} outputs"),
+                        format!("check the label, or make '{out_name}' {k} neurons"),
+                    )
+                    .in_file(name));
+                }
+            }
+        }
+        return Err(Error::input(
+            "readout",
+            out_name,
+            format!(
+                "{} has {k} classes but readout '{out_name}' has {n_out} outputs",
+                data.describe()
+            ),
+            format!("make '{out_name}' {k} neurons"),
+        ));
+    }
+    for split in [Split::Train, Split::Validation, Split::Test] {
+        if data.len(split) == 0 {
+            return Err(Error::input(
+                "data",
+                data.describe(),
+                format!("has no {} samples", split_name(split)),
+                "give the data set that split, or a fraction (validation, test) in the data \
+                 config",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Classification or regression: the config's loss, else what the first sample carries.
+fn kind_of(cfg: &DataConfig, first: &Record) -> Result<Kind> {
+    match (cfg.loss, first.label.is_some()) {
+        (Some(LossKind::CrossEntropy), true) | (None, true) => Ok(Kind::Classification),
+        (Some(LossKind::Mse), _) | (None, false) if first.targets.is_some() => Ok(Kind::Regression),
+        (Some(LossKind::CrossEntropy), false) => Err(Error::input(
+            "loss",
+            "ce",
+            format!("{} has no label", first.name),
+            "give labels, or use loss = \"mse\" with a target series",
+        )),
+        _ => Err(Error::input(
+            "loss",
+            "mse",
+            format!("{} has no target series", first.name),
+            "give targets, or use loss = \"ce\" with labels",
+        )),
+    }
+}
+
+/// The run's sequence length: `duration_ms`, else the longest of the first training samples.
+fn length(cfg: &DataConfig, data: &dyn Dataset, first: &Record, dt: f64) -> Result<u64> {
+    let steps = match cfg.duration_ms {
+        Some(d) => whole_steps(d, dt, "duration_ms")?,
+        None => {
+            let mut longest = first.steps;
+            for k in 1..data.len(Split::Train).min(LENGTH_PROBE) {
+                longest = longest.max(data.read(Split::Train, k)?.steps);
+            }
+            longest.max(1)
+        }
+    };
+    if steps > crate::limits::MAX_STEPS {
+        return Err(Error::input(
+            "duration_ms",
+            steps,
+            format!("at most {} steps", crate::limits::MAX_STEPS),
+            "set duration_ms in the data config",
+        ));
+    }
+    Ok(steps)
+}
+
+/// The decision window in steps: `window_ms`, else the whole sequence.
+fn window_of(cfg: &DataConfig, steps: u64, dt: f64) -> Result<(u64, u64)> {
+    let Some((a, b)) = cfg.window_ms else {
+        return Ok((0, steps));
+    };
+    let (from, to) = (
+        whole_steps(a, dt, "window_ms")?,
+        whole_steps(b, dt, "window_ms")?,
+    );
+    if to > steps {
+        return Err(Error::input(
+            "window_ms",
+            format!("[{}, {}]", crate::error::num(a), crate::error::num(b)),
+            format!(
+                "must end within the sequence ({} ms)",
+                crate::error::num(steps as f64 * dt)
+            ),
+            "shorten the window or set duration_ms",
+        ));
+    }
+    Ok((from, to))
+}
+
 impl DataTask {
     /// The task of training `net` on `data` as `cfg` says; `seed` seeds the weights and the
     /// shuffles; `batch` sizes the read-ahead window.
@@ -70,186 +285,21 @@ impl DataTask {
         batch: usize,
     ) -> Result<DataTask> {
         let data: Arc<dyn Dataset> = Arc::from(data);
-        let pop = |name: &str| net.populations.iter().find(|p| p.name == name);
-        let input = pop(&cfg.input).ok_or_else(|| {
-            let names: Vec<&str> = net.populations.iter().map(|p| p.name.as_str()).collect();
-            Error::input(
-                "input",
-                &cfg.input,
-                format!(
-                    "the network has no such population; its populations: {}",
-                    names.join(", ")
-                ),
-                crate::error::did_you_mean(&cfg.input, &names),
-            )
-        })?;
-        if !matches!(input.model, ModelSpec::External) {
-            return Err(Error::input(
-                "input",
-                &cfg.input,
-                "the input population must be an external source (model = \"external\")",
-                "add an external population of the data set's channel count to the network",
-            ));
-        }
-        let n_in = input.size;
-        let readouts: Vec<_> = net
-            .populations
-            .iter()
-            .filter(|p| matches!(p.model, ModelSpec::Readout(_)))
-            .collect();
-        let out = match &cfg.readout {
-            Some(name) => readouts.iter().find(|p| &p.name == name).copied(),
-            None if readouts.len() == 1 => Some(readouts[0]),
-            None => None,
-        }
-        .ok_or_else(|| {
-            let names: Vec<&str> = readouts.iter().map(|p| p.name.as_str()).collect();
-            Error::input(
-                "readout",
-                cfg.readout.as_deref().unwrap_or(""),
-                format!(
-                    "name one readout population of the network: {}",
-                    if names.is_empty() {
-                        "it has none".into()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-                "readout = \"NAME\" in the data config",
-            )
-        })?;
-        let n_out = out.size as usize;
-        let out_name = out.name.clone();
-        if let Some(c) = data.channels()
-            && c > n_in
-        {
-            return Err(Error::input(
-                "input",
-                &cfg.input,
-                format!(
-                    "{} has {c} channels but population '{}' has {n_in} neurons",
-                    data.describe(),
-                    cfg.input
-                ),
-                format!(
-                    "make '{}' {c} neurons, or map the channels (pool, map_table)",
-                    cfg.input
-                ),
-            ));
-        }
-        if let Some(k) = data.classes()
-            && k > n_out
-        {
-            // name the first sample whose label the readout cannot take
-            for split in [Split::Train, Split::Validation, Split::Test] {
-                for j in 0..data.len(split) {
-                    if let Some(l) = data.label_of(split, j)
-                        && l >= n_out
-                    {
-                        let name = data.read(split, j).map_or_else(
-                            |_| format!("{} sample {j}", split_name(split)),
-                            |r| r.name,
-                        );
-                        return Err(Error::input(
-                            "label",
-                            l,
-                            format!("must be below readout '{out_name}''s {n_out} outputs"),
-                            format!("check the label, or make '{out_name}' {k} neurons"),
-                        )
-                        .in_file(name));
-                    }
-                }
-            }
-            return Err(Error::input(
-                "readout",
-                &out.name,
-                format!(
-                    "{} has {k} classes but readout '{}' has {n_out} outputs",
-                    data.describe(),
-                    out.name
-                ),
-                format!("make '{}' {k} neurons", out.name),
-            ));
-        }
-        for split in [Split::Train, Split::Validation, Split::Test] {
-            if data.len(split) == 0 {
-                return Err(Error::input(
-                    "data",
-                    data.describe(),
-                    format!("has no {} samples", split_name(split)),
-                    "give the data set that split, or a fraction (validation, test) in the data \
-                     config",
-                ));
-            }
-        }
+        let n_in = input_of(&net, cfg)?;
+        let (out_name, n_out) = readout_of(&net, cfg)?;
+        check_fits(data.as_ref(), (&cfg.input, n_in), (&out_name, n_out))?;
         let first = data.read(Split::Train, 0)?;
-        let kind = match (cfg.loss, first.label.is_some()) {
-            (Some(LossKind::CrossEntropy), true) | (None, true) => Kind::Classification,
-            (Some(LossKind::Mse), _) | (None, false) if first.targets.is_some() => Kind::Regression,
-            (Some(LossKind::CrossEntropy), false) => {
-                return Err(Error::input(
-                    "loss",
-                    "ce",
-                    format!("{} has no label", first.name),
-                    "give labels, or use loss = \"mse\" with a target series",
-                ));
-            }
-            _ => {
-                return Err(Error::input(
-                    "loss",
-                    "mse",
-                    format!("{} has no target series", first.name),
-                    "give targets, or use loss = \"ce\" with labels",
-                ));
-            }
-        };
-        let dt = net.dt_ms;
-        let steps = match cfg.duration_ms {
-            Some(d) => whole_steps(d, dt, "duration_ms")?,
-            None => {
-                let mut longest = first.steps;
-                for k in 1..data.len(Split::Train).min(LENGTH_PROBE) {
-                    longest = longest.max(data.read(Split::Train, k)?.steps);
-                }
-                longest.max(1)
-            }
-        };
-        if steps > crate::limits::MAX_STEPS {
-            return Err(Error::input(
-                "duration_ms",
-                steps,
-                format!("at most {} steps", crate::limits::MAX_STEPS),
-                "set duration_ms in the data config",
-            ));
-        }
-        let window = match cfg.window_ms {
-            Some((a, b)) => {
-                let (from, to) = (
-                    whole_steps(a, dt, "window_ms")?,
-                    whole_steps(b, dt, "window_ms")?,
-                );
-                if to > steps {
-                    return Err(Error::input(
-                        "window_ms",
-                        format!("[{}, {}]", crate::error::num(a), crate::error::num(b)),
-                        format!(
-                            "must end within the sequence ({} ms)",
-                            crate::error::num(steps as f64 * dt)
-                        ),
-                        "shorten the window or set duration_ms",
-                    ));
-                }
-                (from, to)
-            }
-            None => (0, steps),
-        };
+        let kind = kind_of(cfg, &first)?;
+        let steps = length(cfg, data.as_ref(), &first, net.dt_ms)?;
+        let window = window_of(cfg, steps, net.dt_ms)?;
+        let shuffle = Arc::new(Shuffle {
+            seed,
+            n: data.len(Split::Train),
+            perms: Mutex::new(Vec::new()),
+        });
         let prefetch = (cfg.prefetch > 0).then(|| {
-            let d = Arc::clone(&data);
-            let n = d.len(Split::Train);
-            let read = move |i: u64| {
-                let p = permutation(seed, i / n, n);
-                d.read(Split::Train, p[(i % n) as usize])
-            };
+            let (d, sh) = (Arc::clone(&data), Arc::clone(&shuffle));
+            let read = move |i: u64| d.read(Split::Train, sh.index(i));
             Prefetch::start(Arc::new(read), cfg.prefetch, batch)
         });
         let n_rec = net
@@ -269,8 +319,7 @@ impl DataTask {
             kind,
             steps,
             window,
-            seed,
-            perms: Mutex::new(Vec::new()),
+            shuffle,
             prefetch,
         })
     }
@@ -282,22 +331,7 @@ impl DataTask {
 
     /// Source sample of training index `i` (after the epoch's shuffle).
     fn train_sample(&self, i: u64) -> u64 {
-        let n = self.data.len(Split::Train);
-        let epoch = i / n;
-        let mut g = self.perms.lock().unwrap_or_else(|p| p.into_inner());
-        let perm = match g.iter().find(|(e, _)| *e == epoch) {
-            Some((_, p)) => Arc::clone(p),
-            None => {
-                let p = Arc::new(permutation(self.seed, epoch, n));
-                // lanes of a batch that spans two epochs ask for both
-                if g.len() >= 2 {
-                    g.remove(0);
-                }
-                g.push((epoch, Arc::clone(&p)));
-                p
-            }
-        };
-        perm[(i % n) as usize]
+        self.shuffle.index(i)
     }
 
     /// Turn a record into a sequence of the run's length, checking it against the network.

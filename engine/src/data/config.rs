@@ -166,9 +166,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<DataConfig> {
         )
     })?;
     let mut c = DataConfig::default();
-    let (mut pool, mut t_start, mut scale): (Option<String>, Option<String>, Option<String>) =
-        (None, None, None);
-    let mut map = MapSpec::default();
+    let mut reading = Reading::default();
     for (k, v) in &table {
         match k.as_str() {
             "input" => c.input = string(v, k)?.to_string(),
@@ -228,29 +226,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<DataConfig> {
                     .ok_or_else(|| Error::input(k, v, "must be a whole number in [0, 65536]", ""))?
                     as usize
             }
-            "width" | "height" => {
-                let n = v
-                    .as_integer()
-                    .filter(|n| (1..=i64::from(u32::MAX)).contains(n))
-                    .ok_or_else(|| Error::input(k, v, "must be a positive whole number", ""))?
-                    as u32;
-                match k.as_str() {
-                    "width" => map.width = Some(n),
-                    _ => map.height = Some(n),
-                }
-            }
-            "pool" => pool = Some(string(v, k)?.to_string()),
-            "merge_polarity" => {
-                map.merge_polarity = v
-                    .as_bool()
-                    .ok_or_else(|| Error::input(k, v, "must be true or false", ""))?
-            }
-            "map_table" => {
-                let p = PathBuf::from(string(v, k)?);
-                map.table = Some(read_table(&dir.join(p))?);
-            }
-            "t_start_us" => t_start = Some(string_or_int(v, k)?),
-            "time_scale" => scale = Some(string_or_int(v, k)?),
+            _ if READ_KEYS.contains(&k.as_str()) => read_field(k, v, dir, &mut reading)?,
             other => {
                 return Err(Error::input(
                     other,
@@ -272,12 +248,69 @@ pub fn parse(text: &str, dir: &Path) -> Result<DataConfig> {
             "lower one of them",
         ));
     }
+    let Reading {
+        mut map,
+        pool,
+        t_start,
+        scale,
+    } = reading;
     if let Some(p) = &pool {
         (map.pool_x, map.pool_y) = parse_pool(p)?;
     }
     c.replay.map = map;
     c.replay.time = TimeMap::parse(t_start.as_deref(), scale.as_deref())?;
     Ok(c)
+}
+
+/// The event reading options of `eligo events`, as the data config gives them.
+const READ_KEYS: &[&str] = &[
+    "width",
+    "height",
+    "pool",
+    "merge_polarity",
+    "map_table",
+    "t_start_us",
+    "time_scale",
+];
+
+/// The reading options as given, before they are checked together.
+#[derive(Default)]
+struct Reading {
+    map: MapSpec,
+    pool: Option<String>,
+    t_start: Option<String>,
+    scale: Option<String>,
+}
+
+/// One of [`READ_KEYS`].
+fn read_field(k: &str, v: &Value, dir: &Path, r: &mut Reading) -> Result<()> {
+    match k {
+        "width" | "height" => {
+            let n = v
+                .as_integer()
+                .filter(|n| (1..=i64::from(u32::MAX)).contains(n))
+                .ok_or_else(|| Error::input(k, v, "must be a positive whole number", ""))?
+                as u32;
+            match k {
+                "width" => r.map.width = Some(n),
+                _ => r.map.height = Some(n),
+            }
+        }
+        "pool" => r.pool = Some(string(v, k)?.to_string()),
+        "merge_polarity" => {
+            r.map.merge_polarity = v
+                .as_bool()
+                .ok_or_else(|| Error::input(k, v, "must be true or false", ""))?
+        }
+        "map_table" => {
+            let p = PathBuf::from(string(v, k)?);
+            r.map.table = Some(read_table(&dir.join(p))?);
+        }
+        "t_start_us" => r.t_start = Some(string_or_int(v, k)?),
+        "time_scale" => r.scale = Some(string_or_int(v, k)?),
+        _ => unreachable!("READ_KEYS"),
+    }
+    Ok(())
 }
 
 fn string_or_int(v: &Value, key: &str) -> Result<String> {

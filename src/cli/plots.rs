@@ -900,6 +900,20 @@ fn legend_position(
     candidates[best].0.clone()
 }
 
+/// The y range of a plot of values from `lo` to `hi` (infinite when there were none): 8 % of
+/// the span added on each side; a single value gets +-1 around it, no value -1..1.
+pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (-1.0, 1.0)
+    };
+    let pad = 0.08 * (hi - lo);
+    lo - pad..hi + pad
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,18 +995,4 @@ mod tests {
             assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{f}");
         }
     }
-}
-
-/// The y range of a plot of values from `lo` to `hi` (infinite when there were none): 8 % of
-/// the span added on each side; a single value gets +-1 around it, no value -1..1.
-pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let (lo, hi) = if lo < hi {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo - 1.0, lo + 1.0)
-    } else {
-        (-1.0, 1.0)
-    };
-    let pad = 0.08 * (hi - lo);
-    lo - pad..hi + pad
 }

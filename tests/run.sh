@@ -29,3 +29,17 @@ step "cargo doc -D warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
 step "cargo test --features hdf5"
 cargo test --workspace --release --features hdf5
+# The Python package (python/): built into a virtualenv under target/ (created once, then
+# reused) and tested against the CLI built above (pytest compares with target/release/eligo).
+step "python: pip install ./python, pytest python/tests"
+venv=target/py-venv
+if [ ! -x "$venv/bin/python" ] && ! python3 -m venv "$venv"; then
+    echo "tests/run.sh: cannot create a virtualenv with python3 -m venv (Python >= 3.9 and" \
+        "its venv module are needed; Debian: apt-get install python3-venv)" >&2
+    exit 1
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin==1.16.0" "numpy>=1.21,<3" "pytest>=8,<10"
+# the venv's maturin builds it (no isolated build environment to download each time); it
+# is found on PATH
+PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python
+"$venv/bin/pytest" -q -p no:cacheprovider python/tests

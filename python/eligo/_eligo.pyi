@@ -1,0 +1,43 @@
+"""Type stub of the compiled module `eligo._eligo` (use the wrappers in `eligo`)."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+__version__: str
+
+class InputError(ValueError):
+    """Bad input; the message names the file, field, value, what is allowed and what to try."""
+
+    file: Optional[str]
+    field: str
+    value: str
+    allowed: str
+    hint: str
+
+class Network:
+    @staticmethod
+    def from_file(path: str) -> Network: ...
+    @staticmethod
+    def from_text(text: str) -> Network: ...
+    @property
+    def dt_ms(self) -> float: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def steps(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def file(self) -> Optional[str]: ...
+    @property
+    def populations(self) -> List[Tuple[str, int, str, int]]:
+        """(name, size, model, first global id) in global-id order."""
+    @property
+    def projections(self) -> List[Tuple[str, str, str, int]]:
+        """(name, from, to, synapses)."""
+    @property
+    def recorded(self) -> List[str]: ...
+
+def simulate(
+    net: Network, duration_ms: Optional[float] = None, threads: Optional[int] = None
+) -> Dict[str, Any]:
+    """The raw result: spikes as packed uint8 records, state, counters, rates_hz, threads, wall_s."""

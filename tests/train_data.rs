@@ -16,8 +16,12 @@ fn digits(rel: &str) -> PathBuf {
 
 /// `train --net data/spiking-digits/net.toml --data DATA` with the set's data config.
 fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    train_with(&digits("data.toml"), data, &["--out", arg(out)], extra)
+}
+
+/// The same with data config `cfg`; `dir` is `--out DIR` or `--resume DIR`.
+fn train_with(cfg: &Path, data: &Path, dir: &[&str], extra: &[&str]) -> std::process::Output {
     let net = digits("net.toml");
-    let cfg = digits("data.toml");
     let mut args = vec![
         "train",
         "--net",
@@ -25,11 +29,10 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         "--data",
         arg(data),
         "--data-config",
-        arg(&cfg),
+        arg(cfg),
         "--quiet",
-        "--out",
-        arg(out),
     ];
+    args.extend_from_slice(dir);
     args.extend_from_slice(extra);
     eligo(&args)
 }
@@ -107,47 +110,21 @@ fn resume_threads_and_prefetch_change_nothing() {
         &["--iterations", "12", "--threads", "1"],
     ));
     assert_eq!(epochs(&part).len(), 2);
-    let net = digits("net.toml");
-    let cfg = digits("data.toml");
-    ok(&eligo(&[
-        "train",
-        "--net",
-        arg(&net),
-        "--data",
-        arg(&data),
-        "--data-config",
-        arg(&cfg),
-        "--quiet",
-        "--epochs",
-        "4",
-        "--threads",
-        "1",
-        "--resume",
-        arg(&part),
-    ]));
+    let four = ["--epochs", "4", "--threads", "1"];
+    ok(&train_with(
+        &digits("data.toml"),
+        &data,
+        &["--resume", arg(&part)],
+        &four,
+    ));
     assert!(bytes(&whole.join("weights.npz")) == bytes(&part.join("weights.npz")));
     assert_eq!(epochs(&whole), epochs(&part));
     // without read-ahead
     let cfg0 = dir.path().join("data0.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap() + "prefetch = 0\n";
+    let text = std::fs::read_to_string(digits("data.toml")).unwrap() + "prefetch = 0\n";
     std::fs::write(&cfg0, text).unwrap();
     let none = dir.path().join("none");
-    ok(&eligo(&[
-        "train",
-        "--net",
-        arg(&net),
-        "--data",
-        arg(&data),
-        "--data-config",
-        arg(&cfg0),
-        "--quiet",
-        "--epochs",
-        "4",
-        "--threads",
-        "1",
-        "--out",
-        arg(&none),
-    ]));
+    ok(&train_with(&cfg0, &data, &["--out", arg(&none)], &four));
     assert!(bytes(&whole.join("weights.npz")) == bytes(&none.join("weights.npz")));
 }
 

@@ -422,21 +422,10 @@ fn split_name(s: Split) -> &'static str {
     }
 }
 
-/// `ms` as a whole number of steps of `dt` ms.
+/// `ms` as a whole number of steps of `dt` ms (the engine's one conversion, refusing times off
+/// the grid and runs longer than the step limit), the error naming `field`.
 fn whole_steps(ms: f64, dt: f64, field: &str) -> Result<u64> {
-    let n = (ms / dt).round();
-    if (n * dt - ms).abs() > 1e-9 * ms.abs().max(1.0) || n < 0.0 {
-        return Err(Error::input(
-            field,
-            crate::error::num(ms),
-            format!(
-                "must be a whole number of steps of {} ms",
-                crate::error::num(dt)
-            ),
-            format!("e.g. {} ms", crate::error::num(n.max(1.0) * dt)),
-        ));
-    }
-    Ok(n as u64)
+    crate::neuron::steps_of(ms, dt).map_err(|e| e.under(field))
 }
 
 impl Task for DataTask {

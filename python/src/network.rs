@@ -1,0 +1,129 @@
+//! `eligo._eligo.Network`: a network description read by the engine's TOML reader and drawn.
+
+use std::path::PathBuf;
+
+use eligo_engine::io::config::{self, SimConfig};
+use eligo_engine::prelude::*;
+use pyo3::prelude::*;
+
+use crate::to_py;
+
+/// A network description, read and drawn (every random connection and initial value fixed by
+/// its seed).
+#[pyclass(module = "eligo._eligo")]
+pub struct Network {
+    pub cfg: SimConfig,
+    pub net: eligo_engine::network::Network,
+}
+
+#[pymethods]
+impl Network {
+    /// Read a description from a file (`from_file`) or TOML text (`from_text`) and draw it.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let cfg = config::load(&path).map_err(|e| to_py(py, e))?;
+        Network::build(py, cfg, Some(path))
+    }
+
+    /// See [`Network::from_file`].
+    #[staticmethod]
+    fn from_text(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let cfg = config::parse(text).map_err(|e| to_py(py, e))?;
+        Network::build(py, cfg, None)
+    }
+
+    /// Time step (ms).
+    #[getter]
+    fn dt_ms(&self) -> f64 {
+        self.net.dt_ms
+    }
+
+    /// The description's `duration_ms`, as a whole number of steps times `dt_ms`.
+    #[getter]
+    fn duration_ms(&self) -> f64 {
+        self.cfg.steps as f64 * self.net.dt_ms
+    }
+
+    /// Steps of the description's `duration_ms`.
+    #[getter]
+    fn steps(&self) -> u64 {
+        self.cfg.steps
+    }
+
+    /// Seed of every random draw.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.net.seed
+    }
+
+    /// The file it was read from (None for text).
+    #[getter]
+    fn file(&self) -> Option<String> {
+        self.cfg.file.as_ref().map(|f| f.display().to_string())
+    }
+
+    /// Populations in global-id order: (name, size, model, first global id).
+    #[getter]
+    fn populations(&self) -> Vec<(String, u32, &'static str, u32)> {
+        self.net
+            .populations
+            .iter()
+            .map(|p| (p.name.clone(), p.size, p.model.name(), p.start))
+            .collect()
+    }
+
+    /// Projections: (name, from, to, synapses drawn).
+    #[getter]
+    fn projections(&self) -> Vec<(String, String, String, usize)> {
+        let pops = &self.net.populations;
+        self.net
+            .projections
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    pops[p.pre].name.clone(),
+                    pops[p.post].name.clone(),
+                    p.len(),
+                )
+            })
+            .collect()
+    }
+
+    /// Names of the populations whose spikes the description records.
+    #[getter]
+    fn recorded(&self) -> Vec<String> {
+        self.cfg
+            .record
+            .spikes
+            .iter()
+            .map(|&p| self.net.populations[p].name.clone())
+            .collect()
+    }
+}
+
+impl Network {
+    fn build(py: Python<'_>, cfg: SimConfig, file: Option<PathBuf>) -> PyResult<Self> {
+        let in_file = |e: Error| match &file {
+            Some(f) => e.in_file(f),
+            None => e,
+        };
+        if let Some(r) = cfg.rules.first() {
+            return Err(to_py(
+                py,
+                in_file(Error::input(
+                    &r.at,
+                    &r.rule,
+                    "a network without [[rule]] tables: learning rules are not available \
+                     from Python yet",
+                    "run it with `eligo simulate`, or remove the [[rule]] tables",
+                )),
+            ));
+        }
+        let spec = cfg.network.clone();
+        let net = py
+            .detach(|| spec.build())
+            .map_err(|e| to_py(py, in_file(e)))?;
+        Ok(Network { cfg, net })
+    }
+}

@@ -167,7 +167,8 @@ pub fn run(a: Args) -> Result<()> {
         )
         .into());
     }
-    let mut chosen = super::rule::configured(&a.rule, &cfg.rules, file)?;
+    let req = a.rule.request(steps)?;
+    let mut chosen = eligo_engine::train::rules::configured(&req, &cfg.rules, Some(file))?;
     if let Some(b) = &a.feedback_matrix {
         use_feedback_matrix(b, &net, readout, &mut chosen)?;
     }
@@ -189,7 +190,7 @@ pub fn run(a: Args) -> Result<()> {
             let mut sim = Simulation::new(net, &opts)?;
             sim.set_biases(readout, &biases[readout]);
             sim.clamp(input_pop, input)?;
-            super::rule::attach_chosen(&a.rule, &mut sim, steps, chosen)?;
+            eligo_engine::train::rules::attach_chosen(&req, &mut sim, steps, chosen)?;
             sim.set_teacher(Some(Teacher::new(readout, n_out, loss.clone(), 1)))?;
             sim.run_sequence(steps, None)?;
             sim.end_batch_of_one(steps)?;
@@ -197,12 +198,7 @@ pub fn run(a: Args) -> Result<()> {
             sim.teacher().map_or(0.0, |t| t.value)
         }
         None => {
-            let modulators = a
-                .rule
-                .modulator
-                .iter()
-                .map(|m| super::rule::read_modulator(m, steps))
-                .collect::<Result<Vec<_>>>()?;
+            let modulators = req.modulator.clone();
             let rules: Vec<TrainRule> = chosen
                 .into_iter()
                 .map(|c| TrainRule {

@@ -1,15 +1,14 @@
-//! `--rule`, `--rule-config`, `--plugin-dir`, `--param`, `--modulator`: attaching learning-rule
-//! plugins to a run — one or several, from the command line or the network description's
-//! `[[rule]]` tables.
+//! `--rule`, `--rule-config`, `--plugin-dir`, `--param`, `--modulator`: the learning rules of a
+//! run as the command line asks for them (attached by `eligo_engine::train::rules`), and what
+//! the summary says of them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
-use eligo_engine::io::config::RuleSpec;
 use eligo_engine::io::npy;
-use eligo_engine::optim::Optimizer;
-use eligo_engine::plugin::{RuleInstance, config, loader};
+use eligo_engine::plugin::RuleInstance;
 use eligo_engine::prelude::*;
+use eligo_engine::train::rules::RuleRequest;
 use serde_json::{Value, json};
 
 /// Learning-rule options of `simulate` and `grad`.
@@ -38,180 +37,24 @@ pub struct RuleArgs {
     pub modulator: Vec<String>,
 }
 
-/// A rule to attach: its plugin and configuration, and the file errors in the configuration
-/// point at.
-pub struct Chosen {
-    /// The plugin.
-    pub plugin: eligo_engine::plugin::Plugin,
-    /// Its parameter values and host options.
-    pub cfg: config::RuleConfig,
-    /// The rule config file (or the network description holding its `[[rule]]` table).
-    pub file: Option<PathBuf>,
-}
+pub use eligo_engine::train::rules::{Chosen, check_config_count};
 
-/// One `--rule-config` per `--rule`, or none.
-pub fn check_config_count(rules: &[String], configs: &[PathBuf]) -> Result<()> {
-    if !configs.is_empty() && configs.len() != rules.len() {
-        return Err(Error::input(
-            "--rule-config",
-            format!("{} given for {} --rule", configs.len(), rules.len()),
-            "give one --rule-config per --rule, in the same order, or none (every rule then takes its defaults)",
-            "e.g. --rule stdp --rule-config a.toml --rule stdp --rule-config b.toml",
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// The rules the command line names (or, if none, the network description's `[[rule]]`
-/// tables), loaded and configured.
-fn choose(args: &RuleArgs, file_rules: &[RuleSpec], net_file: &Path) -> Result<Vec<Chosen>> {
-    check_config_count(&args.rule, &args.rule_config)?;
-    if !args.rule.is_empty() {
-        return args
-            .rule
-            .iter()
-            .enumerate()
-            .map(|(k, rule)| {
-                let plugin = loader::find(rule, &args.plugin_dir)?;
-                let file = args.rule_config.get(k).cloned();
-                let cfg = match &file {
-                    Some(p) => config::load(p, &plugin)?,
-                    None => config::defaults(&plugin),
-                };
-                Ok(Chosen { plugin, cfg, file })
-            })
-            .collect();
-    }
-    file_rules
-        .iter()
-        .map(|r| {
-            let plugin = loader::find(&r.rule, &args.plugin_dir)
-                .map_err(|e| e.under(&format!("{}.rule", r.at)).in_file(net_file))?;
-            let (cfg, file) = match &r.config {
-                Some(p) => (
-                    config::load(p, &plugin).map_err(|e| e.under(&r.at).in_file(net_file))?,
-                    Some(p.clone()),
-                ),
-                None => {
-                    let text = toml::to_string(&r.inline).unwrap_or_default();
-                    let cfg = config::parse(&text, &plugin)
-                        .map_err(|e| e.under(&r.at).in_file(net_file))?;
-                    (cfg, Some(net_file.to_path_buf()))
-                }
-            };
-            Ok(Chosen { plugin, cfg, file })
+impl RuleArgs {
+    /// The engine's request: `--modulator` files read, one value per step of the
+    /// `steps`-step run.
+    pub fn request(&self, steps: u64) -> Result<RuleRequest> {
+        Ok(RuleRequest {
+            rule: self.rule.clone(),
+            rule_config: self.rule_config.clone(),
+            plugin_dir: self.plugin_dir.clone(),
+            param: self.param.clone(),
+            modulator: self
+                .modulator
+                .iter()
+                .map(|m| read_modulator(m, steps))
+                .collect::<Result<_>>()?,
         })
-        .collect()
-}
-
-/// Apply `--param` to the chosen rules: `NAME=VALUE` with one rule, `RULE.NAME=VALUE` (RULE a
-/// rule's name or position) with any number (see `eligo_engine::train::setup::route_params`).
-fn apply_params(args: &RuleArgs, chosen: &mut [Chosen]) -> Result<()> {
-    let names: Vec<String> = chosen.iter().map(|c| c.plugin.name.clone()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let params = eligo_engine::train::setup::parse_params(&args.param)?;
-    let routed = eligo_engine::train::setup::route_params(&params, &names)?;
-    for (c, params) in chosen.iter_mut().zip(routed) {
-        for p in &params {
-            eligo_engine::train::setup::set_named(&c.plugin, &mut c.cfg.values, p)?;
-        }
     }
-    Ok(())
-}
-
-/// The rules the command line names or, if none, the network description's (`file_rules`,
-/// from `net_file`), loaded, with their rule configs and `--param` applied.
-pub fn configured(
-    args: &RuleArgs,
-    file_rules: &[RuleSpec],
-    net_file: &Path,
-) -> Result<Vec<Chosen>> {
-    let mut chosen = choose(args, file_rules, net_file)?;
-    if !chosen.is_empty() {
-        apply_params(args, &mut chosen)?;
-    }
-    Ok(chosen)
-}
-
-/// Load, configure and attach the rules the command line names or, if none, the network
-/// description's (`file_rules`, from `net_file`); returns one optimizer per rule, in attach
-/// order, to apply a gradient rule's output.
-pub fn attach(
-    args: &RuleArgs,
-    sim: &mut Simulation,
-    seq_len: u64,
-    file_rules: &[RuleSpec],
-    net_file: &Path,
-) -> Result<Vec<Optimizer>> {
-    let chosen = configured(args, file_rules, net_file)?;
-    attach_chosen(args, sim, seq_len, chosen)
-}
-
-/// Attach `chosen` (from [`configured`]) and `args`' modulator channels to `sim`; as
-/// [`attach`].
-pub fn attach_chosen(
-    args: &RuleArgs,
-    sim: &mut Simulation,
-    seq_len: u64,
-    chosen: Vec<Chosen>,
-) -> Result<Vec<Optimizer>> {
-    if chosen.is_empty() {
-        let given = if !args.param.is_empty() {
-            Some("--param")
-        } else if !args.modulator.is_empty() {
-            Some("--modulator")
-        } else {
-            None
-        };
-        if let Some(flag) = given {
-            return Err(Error::input(
-                flag,
-                "",
-                "is for a learning rule, and the run has none",
-                "name one with --rule, or add a [[rule]] table to the network description",
-            )
-            .into());
-        }
-        return Ok(Vec::new());
-    }
-    for m in &args.modulator {
-        add_modulator(sim, m, seq_len)?;
-    }
-    let mut optimizers = Vec::with_capacity(chosen.len());
-    for c in chosen {
-        let in_file = |e: Error| match &c.file {
-            Some(p) => e.in_file(p),
-            None => e,
-        };
-        optimizers.push(
-            c.cfg
-                .host
-                .build_optimizer(sim.network(), &[])
-                .map_err(in_file)?,
-        );
-        let inst = RuleInstance::with_modulators(
-            c.plugin,
-            sim.network(),
-            &c.cfg.values,
-            c.cfg.host,
-            seq_len,
-            sim.modulator_names(),
-        )
-        .map_err(in_file)?;
-        sim.add_rule(inst)?;
-    }
-    Ok(optimizers)
-}
-
-/// `--modulator NAME=FILE.npy`: a channel with one value per step of the `steps`-step run.
-fn add_modulator(sim: &mut Simulation, arg: &str, steps: u64) -> Result<()> {
-    let (name, values) = read_modulator(arg, steps)?;
-    let k = sim
-        .add_modulator(&name)
-        .map_err(|e| e.under("--modulator"))?;
-    sim.set_modulator_series(k, Some(values));
-    Ok(())
 }
 
 /// `--modulator NAME=FILE.npy` read: the channel's name and its value at every step of the

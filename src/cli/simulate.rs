@@ -312,7 +312,13 @@ pub fn run(a: Args) -> Result<()> {
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
-    let mut optimizers = super::rule::attach(&a.rule, &mut sim, cfg.steps, &cfg.rules, &file)?;
+    let mut optimizers = eligo_engine::train::rules::attach(
+        &a.rule.request(cfg.steps)?,
+        &mut sim,
+        cfg.steps,
+        &cfg.rules,
+        Some(&file),
+    )?;
     let initial: Vec<Vec<f32>> = sim
         .network()
         .projections

@@ -13,20 +13,80 @@ Bad input raises :class:`InputError` (a ``ValueError``) with the message the CLI
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Dict, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _eligo
 from ._eligo import InputError
+from ._errors import input_error
 
-__all__ = ["InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
+__all__ = ["CSR", "InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
 __version__ = _eligo.__version__
 
 #: The records of ``spikes_<population>.npy`` (what ``eligo simulate`` writes): packed,
 #: ``t`` the time in µs, ``addr`` the neuron's index in its population.
 SPIKE_DTYPE = np.dtype([("t", "<u8"), ("addr", "<u4")])
+
+
+class CSR(NamedTuple):
+    """A projection's weights in compressed sparse rows, the engine's own layout: row ``i`` is
+    presynaptic neuron ``i``, ``indices`` its targets (ascending), ``data`` the weights.
+
+    ``scipy.sparse.csr_matrix((data, indices, indptr), shape=shape)`` is the ``n_pre x n_post``
+    matrix (:meth:`to_scipy`). The arrays returned by :meth:`Network.csr` are read-only views of
+    the network's memory: they follow :meth:`Network.set_weights`.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: Tuple[int, int]
+
+    def to_scipy(self):
+        """The ``n_pre x n_post`` ``scipy.sparse.csr_matrix`` (copies the arrays; needs SciPy)."""
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+
+def _dict_to_json(d: Mapping[str, Any]) -> str:
+    """``d`` as JSON, refusing what a TOML description cannot hold (None, non-str keys), with
+    the path of the offending entry."""
+
+    def walk(v: Any, at: str) -> Any:
+        if v is None:
+            raise input_error(
+                at or "(dict)",
+                "None",
+                "a network description holds numbers, strings, booleans, lists and dicts",
+                "leave the key out to take its default",
+            )
+        if isinstance(v, Mapping):
+            out = {}
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise input_error(at or "(dict)", repr(k), "keys must be str", "")
+                out[k] = walk(x, f"{at}.{k}" if at else k)
+            return out
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
+            return [walk(x, f"{at}[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, (bool, int, float, str)):
+            return v
+        raise input_error(
+            at or "(dict)",
+            repr(v),
+            f"a {type(v).__name__} cannot be part of a network description",
+            "use numbers, strings, booleans, lists and dicts",
+        )
+
+    return json.dumps(walk(d, ""))
 
 
 def _is_toml_text(s: str) -> bool:
@@ -59,6 +119,93 @@ class Network:
         if isinstance(path_or_text, str) and _is_toml_text(path_or_text):
             return cls(_eligo.Network.from_text(path_or_text))
         return cls(_eligo.Network.from_file(os.fspath(path_or_text)))
+
+    @classmethod
+    def from_dict(cls, description: Mapping[str, Any]) -> "Network":
+        """Build a description from plain Python data: the TOML's tables as dicts and its arrays
+        of tables (``population``, ``projection``, ``recorder``) as lists of dicts, e.g.::
+
+            eligo.Network.from_dict({
+                "dt_ms": 0.1, "duration_ms": 100.0, "seed": 1,
+                "population": [
+                    {"name": "in", "model": "poisson", "size": 100, "rate_hz": 20.0},
+                    {"name": "exc", "model": "lif", "size": 50},
+                ],
+                "projection": [{"from": "in", "to": "exc", "rule": "fixed_indegree",
+                                "k": 10, "weight": 0.5, "delay_ms": 1.0}],
+            })
+
+        The same fields, defaults and checks as the TOML: a bad field raises
+        :class:`InputError` naming it (``population[1].tau_m_ms``). NumPy scalars and arrays
+        are accepted as numbers and lists.
+        """
+        if not isinstance(description, Mapping):
+            raise TypeError(f"description must be a dict, not {type(description).__name__}")
+        return cls(_eligo.Network.from_json(_dict_to_json(description)))
+
+    def weights(self, projection: str) -> np.ndarray:
+        """The weights of ``projection`` as a dense float32 ``W[post, pre]`` matrix (a new array;
+        zeros where there is no synapse). Refused (InputError) above half the memory limit:
+        use :meth:`csr` for big projections."""
+        return self._net.dense(projection)
+
+    def csr(self, projection: str) -> CSR:
+        """The weights of ``projection`` in the engine's CSR layout (rows presynaptic): read-only
+        NumPy views of the network's memory, no copy. ``net.csr(p).to_scipy()`` gives a
+        ``scipy.sparse.csr_matrix``."""
+        indptr, indices, data = self._net.csr(projection)
+        for a in (indptr, indices, data):
+            a.setflags(write=False)
+        return CSR(data, indices, indptr, self._net.shape(projection))
+
+    def set_weights(self, projection: str, w: Any) -> None:
+        """Set the weights of ``projection`` at its synapses (the connectivity is fixed when the
+        network is drawn). ``w`` is one of:
+
+        - a dense ``W[post, pre]`` array (zero wherever the network has no synapse);
+        - a ``scipy.sparse`` matrix or a :class:`CSR` of shape ``n_pre x n_post`` with the
+          network's connectivity (``net.csr(p)`` with other ``data``);
+        - a 1-D array of one weight per synapse, in the order of ``net.csr(p).data``.
+
+        Values are stored as float32; every weight must be finite. Raises :class:`InputError`
+        naming the entry that does not fit.
+        """
+        if hasattr(w, "tocsr") and not isinstance(w, np.ndarray):
+            m = w.tocsr()
+            m.sort_indices()
+            w = CSR(m.data, m.indices, m.indptr, tuple(m.shape))
+        if isinstance(w, CSR):
+            own = self.csr(projection)
+            field = f"weights[{projection!r}]"
+            if tuple(w.shape) != tuple(own.shape):
+                raise input_error(
+                    field,
+                    f"shape {tuple(w.shape)}",
+                    f"a sparse weight matrix must be n_pre x n_post = {tuple(own.shape)} "
+                    "(rows presynaptic)",
+                    "Network.csr(name) gives the layout",
+                )
+            if not (np.array_equal(w.indptr, own.indptr) and np.array_equal(w.indices, own.indices)):
+                raise input_error(
+                    field,
+                    "another sparsity structure",
+                    "only the weights of the network's synapses can be set: indptr and "
+                    "indices must equal the network's",
+                    "change Network.csr(name).data (or .to_scipy().data), or pass a dense matrix",
+                )
+            w = w.data
+        a = np.asarray(w)
+        if a.ndim == 1:
+            self._net.set_data(projection, np.ascontiguousarray(a, dtype=np.float32))
+        elif a.ndim == 2:
+            self._net.set_dense(projection, np.ascontiguousarray(a, dtype=np.float64))
+        else:
+            raise input_error(
+                f"weights[{projection!r}]",
+                f"an array of {a.ndim} dimensions",
+                "must be a dense W[post, pre] matrix, a scipy.sparse matrix, a CSR or one "
+                "weight per synapse",
+            )
 
     @property
     def dt_ms(self) -> float:

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 mod network;
 mod simulate;
+mod weights;
 
 create_exception!(
     _eligo,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use eligo_engine::io::config::{self, SimConfig};
 use eligo_engine::prelude::*;
+use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::to_py;
@@ -23,6 +24,61 @@ impl Network {
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let cfg = config::load(&path).map_err(|e| to_py(py, e))?;
         Network::build(py, cfg, Some(path))
+    }
+
+    /// A description given as JSON text (what the Python half makes of a dict): the same
+    /// fields and checks as the TOML.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let table: toml::Table = serde_json::from_str(text).map_err(|e| {
+            to_py(
+                py,
+                Error::input(
+                    "(dict)",
+                    "",
+                    format!("cannot be a network description: {e}"),
+                    "use str keys and numbers, strings, booleans, lists and dicts as values (no None)",
+                ),
+            )
+        })?;
+        let cfg = config::parse_table(table).map_err(|e| to_py(py, e))?;
+        Network::build(py, cfg, None)
+    }
+
+    /// `(indptr, indices, data)` of a projection: views of the network's own arrays.
+    fn csr<'py>(this: &Bound<'py, Self>, name: &str) -> PyResult<crate::weights::CsrArrays<'py>> {
+        crate::weights::csr(this, name)
+    }
+
+    /// `(n_pre, n_post)` of a projection.
+    fn shape(&self, py: Python<'_>, name: &str) -> PyResult<(usize, usize)> {
+        let k = crate::weights::projection_index(&self.net, name).map_err(|e| to_py(py, e))?;
+        Ok(crate::weights::shape(&self.net, &self.net.projections[k]))
+    }
+
+    /// A projection as a dense `n_post x n_pre` float32 matrix (a copy).
+    fn dense<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        crate::weights::dense(py, self, name)
+    }
+
+    /// Set a projection's weights, one per synapse in CSR order.
+    fn set_data(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        data: PyReadonlyArray1<'_, f32>,
+    ) -> PyResult<()> {
+        crate::weights::set_data(py, self, name, data)
+    }
+
+    /// Set a projection's weights from a dense `n_post x n_pre` matrix.
+    fn set_dense(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        w: PyReadonlyArray2<'_, f64>,
+    ) -> PyResult<()> {
+        crate::weights::set_dense(py, self, name, w)
     }
 
     /// See [`Network::from_file`].

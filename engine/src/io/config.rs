@@ -139,6 +139,12 @@ pub fn parse(text: &str) -> Result<SimConfig> {
             "see the example in data/example_net.toml",
         )
     })?;
+    parse_table(table)
+}
+
+/// Parse a description already read into a table (the TOML's, or one built from another
+/// format such as a Python dict): the same fields and checks as [`parse`].
+pub fn parse_table(table: Table) -> Result<SimConfig> {
     let mut t = Fields::new(table, "");
     let dt_ms = t.f64_or("dt_ms", 1.0)?;
     crate::error::positive("dt_ms", dt_ms, "ms")?;

@@ -4,7 +4,9 @@
 //!
 //! Loading accepts that layout (structure must equal the network's) or a dense `P` array of
 //! shape `n_post x n_pre` (`W[post, pre]`, the usual math orientation), whose entries at the
-//! network's synapses are taken (entries where the network has no synapse must be 0).
+//! network's synapses are taken (entries where the network has no synapse must be 0; the
+//! synapses a pair may have several of, from `fixed_indegree`'s draws with repeats, share its
+//! entry equally, so that saving dense and loading gives the same total per pair).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -62,6 +64,45 @@ pub fn saved_bytes(net: &Network) -> u64 {
         .iter()
         .map(|p| 12 * p.len() as u64 + 4 * p.indptr.len() as u64 + 3 * 512)
         .fold(0, u64::saturating_add)
+}
+
+/// The weights of `p` as a dense row-major `n_post x n_pre` matrix (`W[post, pre]`); synapses
+/// repeated between one pair are summed.
+pub fn dense(p: &Projection, n_post: usize) -> Vec<f32> {
+    let n_pre = p.n_pre();
+    let mut w = vec![0.0f32; n_post * n_pre];
+    for i in 0..n_pre {
+        for s in p.row(i) {
+            w[p.targets[s] as usize * n_pre + i] += p.weights[s];
+        }
+    }
+    w
+}
+
+/// The weights of `p` from a dense row-major `n_post x n_pre` matrix (`W[post, pre]`, its
+/// length checked by the caller), the inverse of [`dense`]: each synapse takes the entry of its
+/// pair, shared equally by the `n` synapses a pair may have (`fixed_indegree` draws sources
+/// with repeats). Every entry where `p` has no synapse must be 0; `Err(k)` is the flat index of
+/// the first that is not.
+pub fn scatter_dense(p: &Projection, data: &[f64]) -> std::result::Result<Vec<f32>, usize> {
+    let n_pre = p.n_pre();
+    let mut count = vec![0u32; data.len()];
+    for i in 0..n_pre {
+        for s in p.row(i) {
+            count[p.targets[s] as usize * n_pre + i] += 1;
+        }
+    }
+    if let Some(k) = (0..data.len()).find(|&k| count[k] == 0 && data[k] != 0.0) {
+        return Err(k);
+    }
+    let mut w = vec![0.0f32; p.len()];
+    for i in 0..n_pre {
+        for s in p.row(i) {
+            let k = p.targets[s] as usize * n_pre + i;
+            w[s] = (data[k] / f64::from(count[k])) as f32;
+        }
+    }
+    Ok(w)
 }
 
 /// Readout biases of `net` as its parameters say (one vector per population, empty where none).
@@ -223,22 +264,13 @@ impl Source<'_> {
             ));
         }
         let n_pre = n_pre as usize;
-        let mut w = vec![0.0f32; p.len()];
-        let mut used = vec![false; d.data.len()];
-        for i in 0..n_pre {
-            for s in p.row(i) {
-                let k = p.targets[s] as usize * n_pre + i;
-                w[s] += d.data[k] as f32;
-                used[k] = true;
-            }
-        }
-        if let Some(k) = (0..d.data.len()).find(|&k| !used[k] && d.data[k] != 0.0) {
-            return Err(self.err(
+        let w = scatter_dense(p, &d.data).map_err(|k| {
+            self.err(
                 format!("{}[{}, {}]", p.name, k / n_pre, k % n_pre),
                 d.data[k].to_string(),
                 "the network has no synapse there, so the entry must be 0".into(),
-            ));
-        }
+            )
+        })?;
         Ok(w)
     }
 

@@ -2,6 +2,8 @@
 
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
+
 __version__: str
 
 class InputError(ValueError):
@@ -18,6 +20,19 @@ class Network:
     def from_file(path: str) -> Network: ...
     @staticmethod
     def from_text(text: str) -> Network: ...
+    @staticmethod
+    def from_json(text: str) -> Network:
+        """A description as JSON text (what eligo.Network.from_dict makes of a dict)."""
+    def csr(self, name: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, indices, data): views of the network's own arrays (rows presynaptic)."""
+    def shape(self, name: str) -> Tuple[int, int]:
+        """(n_pre, n_post) of a projection."""
+    def dense(self, name: str) -> np.ndarray:
+        """float32 W[post, pre] (a copy)."""
+    def set_data(self, name: str, data: np.ndarray) -> None:
+        """One float32 weight per synapse, CSR order."""
+    def set_dense(self, name: str, w: np.ndarray) -> None:
+        """float64 W[post, pre]; zero where there is no synapse."""
     @property
     def dt_ms(self) -> float: ...
     @property

@@ -77,3 +77,21 @@ def test_missing_file_and_bad_arguments_raise_input_error(root, tmp_path):
     with pytest.raises(eligo.InputError) as e:
         eligo.simulate(net, duration_ms=-5.0)
     assert "duration_ms" in e.value.field
+
+
+def _root_base(a):
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def test_results_are_the_engines_buffers_not_copies(root):
+    res = eligo.simulate(eligo.Network.from_toml(root / "data" / "example_net.toml"),
+                         duration_ms=50.0, threads=1)
+    for arr in list(res.spikes.values()) + list(res.state.values()):
+        assert not arr.flags.owndata
+        # the memory belongs to the Vec the engine filled, handed to NumPy as it is
+        assert type(_root_base(arr)).__name__ == "PySliceContainer", type(_root_base(arr))
+    # what the test tells apart: a copy owns its data and has no base
+    c = res.state[("exc", "v")].copy()
+    assert c.flags.owndata and c.base is None

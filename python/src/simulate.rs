@@ -19,14 +19,14 @@ pub(crate) const FIRST_PIECE_STEPS: u64 = 100;
 /// Wall time of a piece: Python's signal handlers (Ctrl-C) run between pieces.
 const POLL_SECONDS: f64 = 0.1;
 
-/// The next piece after `n` steps took `took` (as the CLI's `simulate` cuts a run: results
-/// do not depend on the cut).
-pub(crate) fn next_piece(n: u64, took: Duration) -> u64 {
+/// The next piece after `n` steps took `took`, to take about `poll_s` of wall time (as the
+/// CLI's `simulate` cuts a run: results do not depend on the cut).
+pub(crate) fn next_piece(n: u64, took: Duration, poll_s: f64) -> u64 {
     let per_step = took.as_secs_f64() / n as f64;
     if per_step <= 0.0 {
         return CHUNK_STEPS;
     }
-    ((POLL_SECONDS / per_step) as u64).clamp(1, CHUNK_STEPS)
+    ((poll_s / per_step) as u64).clamp(1, CHUNK_STEPS)
 }
 
 /// Run `net` for `duration_ms` (None: the description's) on `threads` threads (None: every
@@ -85,7 +85,7 @@ pub fn simulate<'py>(
         let n = piece.min(steps - done);
         let t_piece = Instant::now();
         py.detach(|| sim.run(n, None)).map_err(err)?;
-        piece = next_piece(n, t_piece.elapsed());
+        piece = next_piece(n, t_piece.elapsed(), POLL_SECONDS);
         done += n;
         for (t, g) in sim.take_spikes() {
             rec.push(t, g);

@@ -222,7 +222,13 @@ class Simulation:
         only the spikes injected for each step (none if nothing is injected), replacing any
         ``inputs=`` replay of it. Several calls before a step add up.
         """
-        self._sim.inject(pop, np.ascontiguousarray(addrs, dtype=np.uint32).reshape(-1))
+        if type(addrs) is not np.ndarray:
+            addrs = np.asarray(addrs, dtype=np.uint32).reshape(-1)
+        try:
+            # a contiguous uint32 array goes straight through (the per-step fast path)
+            self._sim.inject(pop, addrs)
+        except TypeError:
+            self._sim.inject(pop, np.ascontiguousarray(addrs, dtype=np.uint32).reshape(-1))
 
     def inject_current(self, pop: str, values: Any, receptor: str = "exc") -> None:
         """Add ``values`` (one per neuron of ``pop``, or one for all) to the input of the next
@@ -235,8 +241,14 @@ class Simulation:
         ``I_in``, mV), for a ``readout`` to its filtered input. Several calls before a step
         add up. Sources (no inputs) raise :class:`eligo.InputError`.
         """
-        v = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
-        self._sim.inject_current(pop, v, receptor)
+        if type(values) is not np.ndarray:
+            values = np.asarray(values, dtype=np.float32).reshape(-1)
+        try:
+            # a contiguous float32 array goes straight through (the per-step fast path)
+            self._sim.inject_current(pop, values, receptor)
+        except TypeError:
+            v = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
+            self._sim.inject_current(pop, v, receptor)
 
     def set_modulator(self, name: str, value: float) -> None:
         """Set modulator channel ``name`` (one of ``modulators=``) to ``value`` from the next

@@ -304,3 +304,15 @@ def test_sigint_stops_a_long_step_wise_run(root):
     assert line == "interrupted True"
     print(f"SIGINT to KeyboardInterrupt: {took:.3f} s")
     assert took < 0.1, took
+
+
+def test_closed_loop_example_runs(root):
+    pytest.importorskip("gymnasium")
+    out = subprocess.run(
+        [sys.executable, str(root / "python" / "examples" / "closed_loop_gym.py"), "--episodes",
+         "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert out.startswith("episode 0: return "), out

@@ -36,6 +36,43 @@ pub fn threads(threads: Option<usize>) -> Result<usize> {
     }
 }
 
+/// Bound a run that holds its state traces in memory: the network plus `steps` samples (4
+/// bytes each) of every state recorder's neurons, against the memory available (as the CLI
+/// bounds a network; `ELIGO_MEMORY_LIMIT` overrides it).
+pub fn check_memory(cfg: &SimConfig, threads: usize, steps: u64) -> Result<()> {
+    let cols: u64 = cfg
+        .record
+        .state
+        .iter()
+        .map(|p| p.neurons.len() as u64)
+        .sum();
+    let est = cfg.network.estimate(threads)?;
+    let traces = cols.saturating_mul(4).saturating_mul(steps);
+    let Some((limit, source)) = eligo_engine::limits::memory_limit()? else {
+        return Ok(());
+    };
+    if est.total_bytes.saturating_add(traces) <= limit {
+        return Ok(());
+    }
+    if est.total_bytes > limit {
+        return est.check(Some((limit, source)));
+    }
+    let human = eligo_engine::limits::human_bytes;
+    Err(Error::input(
+        "record['state']",
+        format!("{cols} neurons x {steps} steps"),
+        format!(
+            "the state traces would hold {} in memory (4 bytes a sample), with the network's {} \
+             more than the {} available ({source})",
+            human(traces),
+            human(est.total_bytes),
+            human(limit)
+        ),
+        "record fewer neurons, shorten duration_ms, or run `eligo simulate`, which streams the \
+         traces to disk",
+    ))
+}
+
 /// The index of population `name` (`field` names the argument in the error).
 pub fn population(net: &Network, field: &str, name: &str) -> Result<usize> {
     let names: Vec<&str> = net.populations.iter().map(|p| p.name.as_str()).collect();

@@ -64,8 +64,10 @@ pub fn simulate<'py>(
     cfg.steps = steps;
     let from_python = record.as_ref().is_some_and(|r| !r.is_none());
     cfg.record = inputs::record_spec(&net.net, &net.cfg, record.as_ref()).map_err(err)?;
-    // the same bounds as the CLI's: memory of the network and the state recorders
+    // the same bounds as the CLI's: memory of the network and the state recorders, whose
+    // samples are all held here
     cfg.estimate(threads).map_err(in_file)?;
+    inputs::check_memory(&cfg, threads, steps).map_err(in_file)?;
     let opts = SimOptions {
         threads,
         record: cfg.record.clone(),

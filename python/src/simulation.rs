@@ -91,6 +91,8 @@ impl Simulation {
         let from_python = record.as_ref().is_some_and(|r| !r.is_none());
         cfg.record = inputs::record_spec(&net.net, &net.cfg, record.as_ref()).map_err(err)?;
         cfg.estimate(threads).map_err(in_file)?;
+        // recordings grow with the steps run: bounded here for the rules' sequence
+        inputs::check_memory(&cfg, threads, seq_len).map_err(in_file)?;
         let n_pops = net.net.populations.len();
         // every population's spikes go through the engine's buffer (the last step's spikes);
         // only the requested ones are kept

@@ -316,3 +316,20 @@ def test_closed_loop_example_runs(root):
         text=True,
     ).stdout
     assert out.startswith("episode 0: return "), out
+
+
+def test_state_traces_held_in_memory_are_bounded(root, monkeypatch):
+    net = eligo.Network.from_toml(root / "data" / "example_net.toml")
+    monkeypatch.setenv("ELIGO_MEMORY_LIMIT", "256M")
+    every_v = {"state": [("exc", "v")]}  # 800 neurons x 4 bytes a step
+    assert eligo.simulate(net, duration_ms=1.0, threads=1, record=every_v).state[
+        ("exc", "v")].shape == (10, 800)
+    for make in (
+        lambda: eligo.simulate(net, duration_ms=1e5, threads=1, record=every_v),  # 3.2 GB
+        lambda: eligo.Simulation(net, record=every_v, duration_ms=1e5),
+    ):
+        with pytest.raises(eligo.InputError) as e:
+            make()
+        assert e.value.field == "record['state']"
+        assert e.value.value == "800 neurons x 1000000 steps"
+        assert "3.2" in e.value.allowed and "256" in e.value.allowed, e.value.allowed

@@ -22,8 +22,12 @@ import numpy as np
 from . import _eligo
 from ._eligo import InputError
 from ._errors import input_error
+from . import simulation as _simulation
+from .simulation import Events, Simulation
 
-__all__ = ["CSR", "InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
+__all__ = [
+    "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
+]
 __version__ = _eligo.__version__
 
 #: The records of ``spikes_<population>.npy`` (what ``eligo simulate`` writes): packed,
@@ -289,16 +293,37 @@ class SimulationResult:
 
 
 def simulate(
-    net: Network, duration_ms: Optional[float] = None, threads: Optional[int] = None
+    net: Network,
+    duration_ms: Optional[float] = None,
+    inputs: Optional[Mapping[str, "Events"]] = None,
+    threads: Optional[int] = None,
+    record: Any = None,
 ) -> SimulationResult:
     """Simulate ``net`` for ``duration_ms`` (None: the description's) on ``threads`` worker
     threads (None: every core; more than the cores are capped; any count gives the same bits).
 
     The run is ``eligo simulate``'s: the same spikes bit for bit. The GIL is released while
     the engine runs; Ctrl-C (KeyboardInterrupt) stops it within about 0.1 s. Recorded spikes
-    and state traces are held in memory (12 bytes a spike, 4 a sample). Raises
-    :class:`InputError` for a bad ``duration_ms`` or ``threads``.
+    and state traces are held in memory (12 bytes a spike, 4 a sample).
+
+    ``inputs``: population name -> events replayed *as* that population's spikes, as
+    ``eligo simulate --clamp-events FILE --population NAME`` (or ``--input-events`` for a
+    source) replays a file: a structured array with fields ``t`` (µs, integers) and ``addr``
+    (neuron index) such as :data:`SPIKE_DTYPE` or tonic's, a dict ``{"t": .., "addr": ..}``
+    or a tuple ``(t, addr)``. An event lands in step ``t // dt_us``; several of one neuron in
+    one step are one spike; events after the run are ignored. Times must not go backwards,
+    addresses must be below the population's size. The population's own dynamics are bypassed.
+
+    ``record``: None (the description's ``[[recorder]]`` tables), a list of population
+    names (their spikes, no state), or a dict with ``"spikes"`` (names) and ``"state"`` (a
+    list of ``(population, variable)``, ``(population, variable, neurons)`` or dicts with the
+    ``[[recorder]]`` keys ``population``, ``variable``, ``neurons``); a missing key records
+    nothing of its kind.
+
+    Raises :class:`InputError` for a bad ``duration_ms``, ``threads``, ``inputs`` or
+    ``record`` (the field names the argument, e.g. ``inputs['input'].t[3]``).
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an eligo.Network, not {type(net).__name__}")
-    return SimulationResult(_eligo.simulate(net._net, duration_ms, threads))
+    raw = _eligo.simulate(net._net, duration_ms, threads, record, _simulation._inputs(inputs))
+    return SimulationResult(raw)

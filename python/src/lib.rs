@@ -12,8 +12,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod inputs;
 mod network;
 mod simulate;
+mod simulation;
 mod weights;
 
 create_exception!(
@@ -51,6 +53,8 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", m.py().get_type::<InputError>())?;
     m.add_class::<network::Network>()?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
+    m.add_class::<simulation::Simulation>()?;
+    m.add_function(wrap_pyfunction!(inputs::input_error, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod barrier;
 mod deliver;
 mod hooks;
+mod inject;
 mod learning;
 pub mod modulators;
 mod part;

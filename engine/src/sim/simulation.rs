@@ -36,7 +36,7 @@ pub struct Simulation {
     pub(super) routes: Routes,
     pub(super) step: u64,
     record_pop: Vec<bool>,
-    spikes: Vec<(u64, u32)>,
+    pub(super) spikes: Vec<(u64, u32)>,
     probes: Vec<StateProbe>,
     /// For each probe, for each of its neurons: (part, column in part).
     probe_cols: Vec<Vec<(usize, usize)>>,

@@ -8,6 +8,13 @@ The same engine as the ``eligo`` command line tool, with the same results bit fo
     print(res.rates_hz)
     print(res.spikes["exc"]["t"][:5])   # µs
 
+For closed loops, :class:`Simulation` advances a network step by step (inject spikes and
+currents, set modulators, read readouts and spikes between steps)::
+
+    sim = eligo.Simulation(net)
+    sim.step()
+    print(sim.spikes("exc"))
+
 Bad input raises :class:`InputError` (a ``ValueError``) with the message the CLI prints.
 """
 
@@ -146,8 +153,9 @@ class SimulationResult:
 def simulate(
     net: Network,
     duration_ms: Optional[float] = None,
-    inputs: Optional[Mapping[str, "Events"]] = None,
     threads: Optional[int] = None,
+    *,
+    inputs: Optional[Mapping[str, "Events"]] = None,
     record: Any = None,
 ) -> SimulationResult:
     """Simulate ``net`` for ``duration_ms`` (None: the description's) on ``threads`` worker

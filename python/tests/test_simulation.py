@@ -262,6 +262,12 @@ def test_a_modulator_set_from_python_reaches_the_rule(root):
     np.testing.assert_allclose(d2, 2 * d1, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(dm, -d1, rtol=1e-4, atol=1e-7)
     assert np.all(delta(0.0) == 0)
+    sim = eligo.Simulation(net, rules="rstdp", modulators=["reward"],
+                           plugin_dir=[root / "target" / "release"])
+    sim.step(3)
+    sim.finish()
+    with pytest.raises(RuntimeError):
+        sim.step()
     sim = eligo.Simulation(net, modulators="reward")
     with pytest.raises(eligo.InputError) as e:
         sim.set_modulator("rewrd", 1.0)

@@ -210,6 +210,11 @@ class Simulation:
         return self._sim.dt_ms
 
     @property
+    def threads(self) -> int:
+        """Worker threads used (``threads=`` capped at the machine's cores)."""
+        return self._sim.threads
+
+    @property
     def modulators(self) -> Tuple[str, ...]:
         """The modulator channels' names."""
         return tuple(self._sim.modulators)

@@ -262,8 +262,16 @@ def test_a_modulator_set_from_python_reaches_the_rule(root):
     np.testing.assert_allclose(d2, 2 * d1, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(dm, -d1, rtol=1e-4, atol=1e-7)
     assert np.all(delta(0.0) == 0)
-    sim = eligo.Simulation(net, rules="rstdp", modulators=["reward"],
-                           plugin_dir=[root / "target" / "release"])
+    # a changing reward, step by step: the same weights for any thread count
+    ws = []
+    for threads in (1, 2):
+        sim = eligo.Simulation(net, rules="rstdp", modulators=["reward"], threads=threads,
+                               plugin_dir=[root / "target" / "release"])
+        for k in range(100):
+            sim.set_modulator("reward", float(k % 3 - 1))
+            sim.step()
+        ws.append(sim.weights("src->post"))
+    assert ws[0].tobytes() == ws[1].tobytes() and np.any(ws[0] != w0)
     sim.step(3)
     sim.finish()
     with pytest.raises(RuntimeError):

@@ -56,10 +56,11 @@ pub struct Simulation {
 
 #[pymethods]
 impl Simulation {
-    /// See `eligo.Simulation`. `rules`: (name, ["NAME=VALUE", ...]) per rule.
+    /// See `eligo.Simulation`. `rules`: (name, ["NAME=VALUE", ...]) per rule; `rule_config`:
+    /// one rule config (TOML) per rule, or none.
     #[new]
     #[pyo3(signature = (net, rules=Vec::new(), threads=Some(1), record=None, inputs=Vec::new(),
-        modulators=Vec::new(), plugin_dir=Vec::new(), duration_ms=None))]
+        modulators=Vec::new(), plugin_dir=Vec::new(), duration_ms=None, rule_config=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
         py: Python<'py>,
@@ -75,6 +76,7 @@ impl Simulation {
         modulators: Vec<String>,
         plugin_dir: Vec<PathBuf>,
         duration_ms: Option<f64>,
+        rule_config: Vec<PathBuf>,
     ) -> PyResult<Self> {
         let err = |e: Error| to_py(py, e);
         let in_file = |e: Error| match &net.cfg.file {
@@ -115,6 +117,7 @@ impl Simulation {
         }
         let req = RuleRequest {
             rule: rules.iter().map(|r| r.0.clone()).collect(),
+            rule_config,
             plugin_dir,
             // with one rule `NAME=VALUE`, with several `RULE.NAME=VALUE` (RULE its position)
             param: if rules.len() == 1 {

@@ -286,6 +286,12 @@ impl Simulation {
                 ),
             ));
         };
+        if !value.is_finite() {
+            return Err(to_py(
+                py,
+                Error::input("value", value, "a modulator must be a finite number", ""),
+            ));
+        }
         eng(&mut self.sim).set_modulator(k, value);
         Ok(())
     }

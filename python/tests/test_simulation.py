@@ -205,6 +205,7 @@ def test_injected_currents_and_spikes_follow_the_closed_form():
         (dict(pop="a", values=[1.0] * 3), "values"),
         (dict(pop="b", values=[1.0]), "pop"),
         (dict(pop="a", values=[1.0], receptor="gaba"), "receptor"),
+        (dict(pop="a", values=[0.0, np.inf]), "values[1]"),
     ):
         with pytest.raises(eligo.InputError) as e:
             sim.inject_current(**kw)
@@ -280,6 +281,9 @@ def test_a_modulator_set_from_python_reaches_the_rule(root):
     with pytest.raises(eligo.InputError) as e:
         sim.set_modulator("rewrd", 1.0)
     assert "reward" in e.value.hint
+    with pytest.raises(eligo.InputError) as e:
+        sim.set_modulator("reward", float("nan"))
+    assert e.value.field == "value"
     with pytest.raises(eligo.InputError) as e:
         eligo.Simulation(net, rules=[("rstdp", {"etaa": 1})], modulators=["reward"],
                          plugin_dir=[root / "target" / "release"])

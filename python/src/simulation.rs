@@ -409,13 +409,10 @@ impl Simulation {
         if let Some(p) = pops.iter().position(|p| p.name == name) {
             return Ok(p);
         }
-        Err(to_py(
-            py,
-            inputs::population(eng(&mut self.sim).network(), field, name).expect_err("not found"),
-        ))
+        inputs::population(eng(&mut self.sim).network(), field, name).map_err(|e| to_py(py, e))
     }
 
-    fn check_open(&mut self) -> PyResult<()> {
+    fn check_open(&self) -> PyResult<()> {
         if self.finished {
             return Err(PyRuntimeError::new_err(
                 "this simulation is finished (Simulation.finish was called): create a new one",

@@ -168,8 +168,8 @@ def simulate(
     ``inputs``: population name -> events replayed *as* that population's spikes, as
     ``eligo simulate --clamp-events FILE --population NAME`` (or ``--input-events`` for a
     source) replays a file: a structured array with fields ``t`` (µs, integers) and ``addr``
-    (neuron index) such as :data:`SPIKE_DTYPE` or tonic's, a dict ``{"t": .., "addr": ..}``
-    or a tuple ``(t, addr)``. An event lands in step ``t // dt_us``; several of one neuron in
+    (neuron index), e.g. of :data:`SPIKE_DTYPE` (the tonic-style layout); a dict
+    ``{"t": .., "addr": ..}``; or a tuple ``(t, addr)``. An event lands in step ``t // dt_us``; several of one neuron in
     one step are one spike; events after the run are ignored. Times must not go backwards,
     addresses must be below the population's size. The population's own dynamics are bypassed.
 

@@ -8,6 +8,13 @@ The same engine as the ``eligo`` command line tool, with the same results bit fo
     print(res.rates_hz)
     print(res.spikes["exc"]["t"][:5])   # µs
 
+For closed loops, :class:`Simulation` advances a network step by step (inject spikes and
+currents, set modulators, read readouts and spikes between steps)::
+
+    sim = eligo.Simulation(net)
+    sim.step()
+    print(sim.spikes("exc"))
+
 Bad input raises :class:`InputError` (a ``ValueError``) with the message the CLI prints.
 """
 
@@ -295,8 +302,9 @@ class SimulationResult:
 def simulate(
     net: Network,
     duration_ms: Optional[float] = None,
-    inputs: Optional[Mapping[str, "Events"]] = None,
     threads: Optional[int] = None,
+    *,
+    inputs: Optional[Mapping[str, "Events"]] = None,
     record: Any = None,
 ) -> SimulationResult:
     """Simulate ``net`` for ``duration_ms`` (None: the description's) on ``threads`` worker
@@ -309,8 +317,8 @@ def simulate(
     ``inputs``: population name -> events replayed *as* that population's spikes, as
     ``eligo simulate --clamp-events FILE --population NAME`` (or ``--input-events`` for a
     source) replays a file: a structured array with fields ``t`` (µs, integers) and ``addr``
-    (neuron index) such as :data:`SPIKE_DTYPE` or tonic's, a dict ``{"t": .., "addr": ..}``
-    or a tuple ``(t, addr)``. An event lands in step ``t // dt_us``; several of one neuron in
+    (neuron index), e.g. of :data:`SPIKE_DTYPE` (the tonic-style layout); a dict
+    ``{"t": .., "addr": ..}``; or a tuple ``(t, addr)``. An event lands in step ``t // dt_us``; several of one neuron in
     one step are one spike; events after the run are ignored. Times must not go backwards,
     addresses must be below the population's size. The population's own dynamics are bypassed.
 

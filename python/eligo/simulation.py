@@ -134,13 +134,15 @@ class Simulation:
     controller).
 
     ``Simulation(net, rules=None, threads=1, record=None, inputs=None, modulators=(),
-    plugin_dir=(), duration_ms=None)``:
+    plugin_dir=(), duration_ms=None, rule_config=())``:
 
     - ``rules``: learning rules attached as ``eligo simulate --rule`` attaches them: a plugin
       name, or a list of names and ``(name, {param: value})`` pairs. Their weight changes apply
       as the network runs (direct rules such as ``stdp``, ``rstdp``); a gradient rule's
       optimizer step happens at :meth:`finish`. ``plugin_dir``: directories searched first
-      for the plugins (then ``$ELIGO_PLUGIN_PATH``).
+      for the plugins (then ``$ELIGO_PLUGIN_PATH``). ``rule_config``: one rule config (TOML,
+      as ``--rule-config``: parameters, ``[host] plastic`` projections, optimizer) per rule,
+      or none; ``{param: value}`` pairs win over it.
     - ``threads``: worker threads (1 is fastest for small networks; results are the same for
       any count). A call with several threads restarts them (tens of µs).
     - ``record``: as :func:`eligo.simulate` (None: the description's recorders).
@@ -167,6 +169,7 @@ class Simulation:
         modulators: Sequence[str] = (),
         plugin_dir: Sequence[str] = (),
         duration_ms: Optional[float] = None,
+        rule_config: Sequence[str] = (),
     ) -> None:
         from . import Network
 
@@ -183,6 +186,7 @@ class Simulation:
             list(modulators),
             [str(d) for d in plugin_dir],
             duration_ms,
+            [str(c) for c in rule_config],
         )
 
     def step(self, n: int = 1) -> None:
@@ -208,6 +212,11 @@ class Simulation:
     def dt_ms(self) -> float:
         """Time step (ms)."""
         return self._sim.dt_ms
+
+    @property
+    def threads(self) -> int:
+        """Worker threads used (``threads=`` capped at the machine's cores)."""
+        return self._sim.threads
 
     @property
     def modulators(self) -> Tuple[str, ...]:

@@ -11,11 +11,14 @@ Each environment step (20 ms of network time, 20 steps of 1 ms):
    (`Simulation.set_modulator`), which a reward-based rule reads every step; with
    `--rule rstdp` the reward-modulated STDP plugin learns the input->hidden weights.
 
-The weights onto the readouts are set by hand to the classic pole-balancing rule (push
-towards the side the pole falls to), so the loop balances the pole without training; the
-hidden population is where a reward-based rule has room to learn.
+The weights from the inputs onto the readouts are set by hand to the classic pole-balancing
+rule (push towards the side the pole falls to), so the loop balances the pole without
+training. The hidden population and its weights onto the readouts (zero here) are what a
+reward-based rule is to learn; `rstdp` can learn only projections onto spiking neurons
+(obs->hidden), so with it the returns stay those of the hand-set rule.
 
-Needs `pip install ./python gymnasium`. Run from the repository root:
+Needs `pip install ./python gymnasium`; `--rule` also the plugins, built by `cargo build
+--release` into target/release. Run from the repository root:
 
     python python/examples/closed_loop_gym.py [--episodes 5] [--rule rstdp]
 """

@@ -267,10 +267,14 @@ pub fn clamp(
     let field = format!("inputs['{pop_name}']");
     let pop = population(sim.network(), &field, pop_name)?;
     let dt = eligo_engine::io::events::dt_us(sim.network().dt_ms)?;
-    let (t, addr) = (t.as_slice(), addr.as_slice());
-    let (t, addr) = match (t, addr) {
-        (Ok(t), Ok(a)) => (t, a),
-        _ => unreachable!("the Python half passes contiguous arrays"),
+    let (Ok(t), Ok(addr)) = (t.as_slice(), addr.as_slice()) else {
+        // the Python half passes contiguous arrays; a direct caller may not
+        return Err(Error::input(
+            &field,
+            "a non-contiguous array",
+            "contiguous arrays of t and addr",
+            "np.ascontiguousarray(...)",
+        ));
     };
     if t.len() != addr.len() {
         return Err(Error::input(

@@ -14,7 +14,7 @@ use crate::{inputs, to_py};
 const CHUNK_STEPS: u64 = 10_000;
 
 /// Steps of the first piece, before the pace of the network is known.
-pub(crate) const FIRST_PIECE_STEPS: u64 = 100;
+const FIRST_PIECE_STEPS: u64 = 100;
 
 /// Wall time of a piece: Python's signal handlers (Ctrl-C) run between pieces.
 const POLL_SECONDS: f64 = 0.1;

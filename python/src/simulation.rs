@@ -22,13 +22,17 @@ use pyo3::types::PyDict;
 
 use crate::inputs::{self, Recordings};
 use crate::network::Network;
-use crate::simulate::{FIRST_PIECE_STEPS, next_piece};
+use crate::simulate::next_piece;
 use crate::to_py;
 
 /// Wall time of a piece of a long `step`/`run` call: Ctrl-C is seen between pieces, so a
 /// closed loop gets control back within about this (the issue asks for 100 ms); a piece with
 /// several threads restarts them (tens of µs, well under 1 % of this).
 const POLL_SECONDS: f64 = 0.025;
+
+/// Steps of the first piece of a long call, before the pace is known: small, so that even a
+/// big network (a millisecond a step) sees Ctrl-C within about [`POLL_SECONDS`].
+const FIRST_PIECE_STEPS: u64 = 10;
 
 /// A simulation advanced step by step.
 #[pyclass(module = "eligo._eligo")]
@@ -48,6 +52,8 @@ pub struct Simulation {
     /// Steps of the rules' sequence (what they were told when attached).
     seq_len: u64,
     finished: bool,
+    /// Steps of the next piece of a long call, at the pace measured so far.
+    piece: u64,
     threads: usize,
     wall_s: f64,
     scratch: Vec<f32>,
@@ -56,10 +62,11 @@ pub struct Simulation {
 
 #[pymethods]
 impl Simulation {
-    /// See `eligo.Simulation`. `rules`: (name, ["NAME=VALUE", ...]) per rule.
+    /// See `eligo.Simulation`. `rules`: (name, ["NAME=VALUE", ...]) per rule; `rule_config`:
+    /// one rule config (TOML) per rule, or none.
     #[new]
     #[pyo3(signature = (net, rules=Vec::new(), threads=Some(1), record=None, inputs=Vec::new(),
-        modulators=Vec::new(), plugin_dir=Vec::new(), duration_ms=None))]
+        modulators=Vec::new(), plugin_dir=Vec::new(), duration_ms=None, rule_config=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
         py: Python<'py>,
@@ -75,6 +82,7 @@ impl Simulation {
         modulators: Vec<String>,
         plugin_dir: Vec<PathBuf>,
         duration_ms: Option<f64>,
+        rule_config: Vec<PathBuf>,
     ) -> PyResult<Self> {
         let err = |e: Error| to_py(py, e);
         let in_file = |e: Error| match &net.cfg.file {
@@ -115,6 +123,7 @@ impl Simulation {
         }
         let req = RuleRequest {
             rule: rules.iter().map(|r| r.0.clone()).collect(),
+            rule_config,
             plugin_dir,
             // with one rule `NAME=VALUE`, with several `RULE.NAME=VALUE` (RULE its position)
             param: if rules.len() == 1 {
@@ -142,6 +151,7 @@ impl Simulation {
             optimizers,
             seq_len,
             finished: false,
+            piece: FIRST_PIECE_STEPS,
             threads,
             wall_s: 0.0,
             scratch: Vec::new(),
@@ -283,6 +293,12 @@ impl Simulation {
                 ),
             ));
         };
+        if !value.is_finite() {
+            return Err(to_py(
+                py,
+                Error::input("value", value, "a modulator must be a finite number", ""),
+            ));
+        }
         eng(&mut self.sim).set_modulator(k, value);
         Ok(())
     }
@@ -400,13 +416,10 @@ impl Simulation {
         if let Some(p) = pops.iter().position(|p| p.name == name) {
             return Ok(p);
         }
-        Err(to_py(
-            py,
-            inputs::population(eng(&mut self.sim).network(), field, name).expect_err("not found"),
-        ))
+        inputs::population(eng(&mut self.sim).network(), field, name).map_err(|e| to_py(py, e))
     }
 
-    fn check_open(&mut self) -> PyResult<()> {
+    fn check_open(&self) -> PyResult<()> {
         if self.finished {
             return Err(PyRuntimeError::new_err(
                 "this simulation is finished (Simulation.finish was called): create a new one",
@@ -453,16 +466,19 @@ impl Simulation {
             self.clamped[p] = true;
         }
         let t0 = Instant::now();
-        let (mut done, mut piece) = (0, FIRST_PIECE_STEPS);
+        let mut done = 0;
         while done < n {
-            let k = piece.min(n - done);
+            let k = self.piece.min(n - done);
             let sim = eng(&mut self.sim);
             let t_piece = Instant::now();
             py.detach(|| sim.run(k, None)).map_err(|e| to_py(py, e))?;
             done += k;
             self.collect();
+            if n > 1 {
+                // the pace of long calls only: `step(1)` in a loop says nothing about it
+                self.piece = next_piece(k, t_piece.elapsed(), POLL_SECONDS);
+            }
             if done < n {
-                piece = next_piece(k, t_piece.elapsed(), POLL_SECONDS);
                 py.check_signals()?;
             }
         }

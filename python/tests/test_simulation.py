@@ -205,6 +205,7 @@ def test_injected_currents_and_spikes_follow_the_closed_form():
         (dict(pop="a", values=[1.0] * 3), "values"),
         (dict(pop="b", values=[1.0]), "pop"),
         (dict(pop="a", values=[1.0], receptor="gaba"), "receptor"),
+        (dict(pop="a", values=[0.0, np.inf]), "values[1]"),
     ):
         with pytest.raises(eligo.InputError) as e:
             sim.inject_current(**kw)
@@ -262,10 +263,27 @@ def test_a_modulator_set_from_python_reaches_the_rule(root):
     np.testing.assert_allclose(d2, 2 * d1, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(dm, -d1, rtol=1e-4, atol=1e-7)
     assert np.all(delta(0.0) == 0)
+    # a changing reward, step by step: the same weights for any thread count
+    ws = []
+    for threads in (1, 2):
+        sim = eligo.Simulation(net, rules="rstdp", modulators=["reward"], threads=threads,
+                               plugin_dir=[root / "target" / "release"])
+        for k in range(100):
+            sim.set_modulator("reward", float(k % 3 - 1))
+            sim.step()
+        ws.append(sim.weights("src->post"))
+    assert ws[0].tobytes() == ws[1].tobytes() and np.any(ws[0] != w0)
+    sim.step(3)
+    sim.finish()
+    with pytest.raises(RuntimeError):
+        sim.step()
     sim = eligo.Simulation(net, modulators="reward")
     with pytest.raises(eligo.InputError) as e:
         sim.set_modulator("rewrd", 1.0)
     assert "reward" in e.value.hint
+    with pytest.raises(eligo.InputError) as e:
+        sim.set_modulator("reward", float("nan"))
+    assert e.value.field == "value"
     with pytest.raises(eligo.InputError) as e:
         eligo.Simulation(net, rules=[("rstdp", {"etaa": 1})], modulators=["reward"],
                          plugin_dir=[root / "target" / "release"])
@@ -333,3 +351,42 @@ def test_state_traces_held_in_memory_are_bounded(root, monkeypatch):
         assert e.value.field == "record['state']"
         assert e.value.value == "800 neurons x 1000000 steps"
         assert "3.2" in e.value.allowed and "256" in e.value.allowed, e.value.allowed
+
+
+STDP_NET = RSTDP.replace("duration_ms = 100.0", "duration_ms = 60.0") + """
+[[projection]]
+name = "fixed"
+from = "src"
+to = "post"
+rule = "all_to_all"
+weight = 0.2
+[[recorder]]
+population = "post"
+"""
+
+
+def test_rules_with_a_rule_config_change_weights_as_the_cli(root, eligo_bin, tmp_path):
+    cfg = tmp_path / "net.toml"
+    cfg.write_text(STDP_NET)
+    rule_cfg = tmp_path / "stdp.toml"
+    rule_cfg.write_text('a_plus = 0.01\na_minus = 0.012\n[host]\nplastic = ["src->post"]\n')
+    out = tmp_path / "cli"
+    subprocess.run(
+        [str(eligo_bin), "simulate", str(cfg), "--out", str(out), "--quiet", "--threads", "1",
+         "--rule", "stdp", "--rule-config", str(rule_cfg), "--param", "a_plus=0.02"],
+        check=True,
+    )
+    want = np.load(out / "weights.npz")
+    net = eligo.Network.from_toml(cfg)
+    sim = eligo.Simulation(net, rules=[("stdp", {"a_plus": 0.02})], rule_config=[rule_cfg],
+                           plugin_dir=[root / "target" / "release"])
+    for _ in range(30):
+        sim.step()
+    sim.run(3.0)
+    sim.step(27)
+    sim.finish()
+    learned = sim.weights("src->post")
+    assert np.any(learned != 0.3)
+    assert learned.tobytes() == want["src->post/data"].tobytes()
+    assert np.all(sim.weights("fixed") == np.float32(0.2))
+    assert sim.result().spikes["post"].tobytes() == np.load(out / "spikes_post.npy").tobytes()

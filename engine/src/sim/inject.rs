@@ -16,7 +16,7 @@ use crate::network::Receptor;
 impl Simulation {
     /// Add `values` (one per neuron of population `pop`, in index order) to the input of the
     /// next step ([`Simulation::step`]) on `receptor`'s channel; called again before that step,
-    /// the values add up. Sources (no inputs) are refused.
+    /// the values add up. Sources (no inputs) and values that are not finite are refused.
     pub fn add_input(&mut self, pop: usize, receptor: Receptor, values: &[f32]) -> Result<()> {
         let p = self
             .net
@@ -40,6 +40,14 @@ impl Simulation {
                 "values",
                 format!("{} values", values.len()),
                 format!("one value per neuron of '{}' ({} neurons)", p.name, p.size),
+                "",
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(
+                format!("values[{i}]"),
+                values[i],
+                "an input must be a finite number",
                 "",
             ));
         }
@@ -157,6 +165,10 @@ mod tests {
         let mut sim = lif_net(3, 1);
         let e = sim.add_input(0, Receptor::Exc, &[1.0; 2]).unwrap_err();
         assert!(e.to_string().contains("3 neurons"), "{e}");
+        let e = sim
+            .add_input(0, Receptor::Exc, &[0.0, f32::NAN, 0.0])
+            .unwrap_err();
+        assert!(e.to_string().contains("values[1]"), "{e}");
         let e = sim.read_state(0, "vv", &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("'vv'"), "{e}");
     }

@@ -242,3 +242,27 @@ mod tests {
         assert_eq!(num(f64::INFINITY), "inf");
     }
 }
+
+/// The cores this process may use (1 if the OS cannot tell).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The worker threads for a request of `requested` (`None`: every core), the one rule of every
+/// front end: 0 is bad input (named `field`); more than [`cores`] is capped to the cores, since
+/// more threads than cores never change a result (every count gives the same bits) but make a
+/// run many times slower (spin barriers on oversubscribed cores). A front end that wants to warn
+/// about the cap compares the result with its request.
+pub fn threads(field: &str, requested: Option<usize>) -> Result<usize> {
+    let cores = cores();
+    match requested {
+        None => Ok(cores),
+        Some(0) => Err(Error::input(
+            field,
+            0,
+            format!("must be between 1 and the {cores} cores of this machine"),
+            "leave it out to use every core",
+        )),
+        Some(n) => Ok(n.min(cores)),
+    }
+}

@@ -20,8 +20,10 @@ import numpy as np
 
 from . import _eligo
 from ._eligo import InputError
+from .training import TrainResult, TrainSample, train
 
 __all__ = ["InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
+__all__ += ["TrainResult", "TrainSample", "train"]
 __version__ = _eligo.__version__
 
 #: The records of ``spikes_<population>.npy`` (what ``eligo simulate`` writes): packed,

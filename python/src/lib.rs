@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 mod network;
 mod simulate;
+mod train;
 
 create_exception!(
     _eligo,
@@ -50,6 +51,8 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", m.py().get_type::<InputError>())?;
     m.add_class::<network::Network>()?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
+    m.add_class::<train::TrainRun>()?;
+    m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

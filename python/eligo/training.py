@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -344,4 +345,6 @@ def train(
             )
             raise KeyboardInterrupt(where) from None
         raise err
+    for o in raw.overridden:
+        warnings.warn(f"resume_override: continuing with another {o}", stacklevel=2)
     return TrainResult(raw, None if temporary else run_dir)

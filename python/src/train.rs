@@ -47,7 +47,7 @@ impl Observer for Watch {
             match self
                 .on_iteration
                 .call1(py, (it.json(),))
-                .and_then(|r| r.extract::<bool>(py).map_err(PyErr::from))
+                .and_then(|r| r.extract::<bool>(py))
             {
                 Ok(go_on) => self.stop = !go_on,
                 Err(e) => self.error = Some(e),

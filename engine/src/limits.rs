@@ -269,7 +269,10 @@ mod tests {
     #[test]
     fn threads_refuse_zero_and_cap_at_the_cores() {
         let e = threads("threads", Some(0)).unwrap_err().to_string();
-        assert!(e.starts_with("threads = 0: must be between 1 and the "), "{e}");
+        assert!(
+            e.starts_with("threads = 0: must be between 1 and the "),
+            "{e}"
+        );
         assert_eq!(threads("--threads", None).unwrap(), cores());
         assert_eq!(threads("--threads", Some(1)).unwrap(), 1);
         assert_eq!(threads("--threads", Some(usize::MAX)).unwrap(), cores());

@@ -18,8 +18,9 @@ CLI_SMALL = ["--task", "evidence", "--scale", "0.25", "--batch", "8", "--threads
 
 
 @pytest.fixture(scope="module")
-def plugins(root):
-    return str(root / "target" / "release")
+def plugins(eligo_bin):
+    # the plugins are built next to the CLI
+    return str(eligo_bin.parent)
 
 
 def without_wall_time(line):

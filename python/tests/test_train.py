@@ -129,7 +129,7 @@ def test_callback_stops_the_run(tmp_path, plugins):
         eligo.train(iterations=50, plugin_dir=plugins, callback=boom, **SMALL)
 
 
-def test_bad_arguments_raise_input_error(plugins, tmp_path):
+def test_bad_arguments_raise_input_error(plugins, tmp_path, root):
     with pytest.raises(eligo.InputError) as e:
         eligo.train(task="evidenc", iterations=1, plugin_dir=plugins)
     assert e.value.field == "--task" and "evidence" in str(e.value)
@@ -145,6 +145,11 @@ def test_bad_arguments_raise_input_error(plugins, tmp_path):
     with pytest.raises(eligo.InputError) as e:
         eligo.train(resume=tmp_path / "missing", plugin_dir=plugins)
     assert e.value.field == "resume"
+    # a network given as text has no file for the data run to read
+    text = (root / "data" / "example_net.toml").read_text()
+    with pytest.raises(eligo.InputError) as e:
+        eligo.train(net=eligo.Network.from_toml(text), data="d")
+    assert e.value.field == "net"
 
 
 CHILD = """

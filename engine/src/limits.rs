@@ -195,6 +195,30 @@ pub fn check_name(field: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The cores this process may use (1 if the OS cannot tell).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The worker threads for a request of `requested` (`None`: every core), the one rule of every
+/// front end: 0 is bad input (named `field`); more than [`cores`] is capped to the cores, since
+/// more threads than cores never change a result (every count gives the same bits) but make a
+/// run many times slower (spin barriers on oversubscribed cores). A front end that wants to warn
+/// about the cap compares the result with its request.
+pub fn threads(field: &str, requested: Option<usize>) -> Result<usize> {
+    let cores = cores();
+    match requested {
+        None => Ok(cores),
+        Some(0) => Err(Error::input(
+            field,
+            0,
+            format!("must be between 1 and the {cores} cores of this machine"),
+            "leave it out to use every core",
+        )),
+        Some(n) => Ok(n.min(cores)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +264,17 @@ mod tests {
         assert_eq!(num(123456789.125), "123456789.125");
         assert_eq!(num(f64::NAN), "NaN");
         assert_eq!(num(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn threads_refuse_zero_and_cap_at_the_cores() {
+        let e = threads("threads", Some(0)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("threads = 0: must be between 1 and the "),
+            "{e}"
+        );
+        assert_eq!(threads("--threads", None).unwrap(), cores());
+        assert_eq!(threads("--threads", Some(1)).unwrap(), 1);
+        assert_eq!(threads("--threads", Some(usize::MAX)).unwrap(), cores());
     }
 }

@@ -31,9 +31,11 @@ from ._eligo import InputError
 from ._errors import input_error
 from . import simulation as _simulation
 from .simulation import Events, Simulation
+from .training import TrainResult, TrainSample, train
 
 __all__ = [
     "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
+    "TrainResult", "TrainSample", "train",
 ]
 __version__ = _eligo.__version__
 

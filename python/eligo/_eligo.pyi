@@ -1,6 +1,6 @@
 """Type stub of the compiled module `eligo._eligo` (use the wrappers in `eligo`)."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -107,3 +107,52 @@ class Simulation:
     def weights(self, projection: str) -> Any: ...
     def result(self) -> Dict[str, Any]: ...
     def finish(self) -> None: ...
+class TrainRun:
+    """A finished or stopped training run (use `eligo.train`, which wraps it)."""
+
+    def take_error(self) -> Optional[BaseException]: ...
+    @property
+    def ending(self) -> Tuple[str, int]:
+        """("finished" | "stopped_early" | "interrupted", the iteration it ended at)."""
+    @property
+    def overridden(self) -> List[str]: ...
+    def summary(self) -> str:
+        """JSON text of summary.json's keys that the run decides."""
+    def history(self) -> List[str]:
+        """The metrics.jsonl lines."""
+    def epochs(self) -> List[str]:
+        """The epochs.jsonl lines (a data set's run)."""
+    def network(self) -> Network: ...
+    def weights(self) -> Dict[str, Any]:
+        """The arrays of weights.npz."""
+    def sample(self, split: str, index: int) -> Dict[str, Any]:
+        """spikes (packed uint8 records), y, targets, label, steps, dt_ms."""
+
+def train(
+    *,
+    task: str,
+    net: Optional[str],
+    data: Optional[str],
+    data_config: Optional[str],
+    epochs: Optional[int],
+    clamp_events: List[Tuple[str, str]],
+    rule: List[str],
+    rule_config: List[str],
+    params: List[str],
+    feedback: Optional[str],
+    mode: Optional[str],
+    plugin_dir: List[str],
+    out: str,
+    resume: bool,
+    resume_override: List[str],
+    iterations: Optional[int],
+    batch: Optional[int],
+    lr: Optional[float],
+    threads: Optional[int],
+    seed: int,
+    scale: float,
+    checkpoint_every: int,
+    early_stop: bool,
+    on_iteration: Callable[[str], bool],
+) -> TrainRun:
+    """`eligo train` into the existing directory `out`; on_iteration gets each metrics line."""

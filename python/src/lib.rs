@@ -17,6 +17,7 @@ mod network;
 mod simulate;
 mod simulation;
 mod weights;
+mod train;
 
 create_exception!(
     _eligo,
@@ -55,6 +56,8 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
     m.add_class::<simulation::Simulation>()?;
     m.add_function(wrap_pyfunction!(inputs::input_error, m)?)?;
+    m.add_class::<train::TrainRun>()?;
+    m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

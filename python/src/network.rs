@@ -183,3 +183,26 @@ impl Network {
         Ok(Network { cfg, net })
     }
 }
+
+impl Network {
+    /// A trained network: `net` (its weights as trained) drawn from `spec`, with `steps` as its
+    /// duration (a task's sequence) and every population's spikes recorded.
+    pub(crate) fn trained(
+        spec: eligo_engine::network::NetworkSpec,
+        steps: u64,
+        net: eligo_engine::network::Network,
+    ) -> Self {
+        let cfg = SimConfig {
+            file: None,
+            network: spec,
+            steps,
+            record: RecordSpec {
+                spikes: (0..net.populations.len()).collect(),
+                state: Vec::new(),
+            },
+            weights: Vec::new(),
+            rules: Vec::new(),
+        };
+        Network { cfg, net }
+    }
+}

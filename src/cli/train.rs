@@ -109,7 +109,11 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let t_start = Instant::now();
     super::interrupt::install();
-    let params = super::train_report::params(&a.param, &a.feedback, &a.mode)?;
+    let params = eligo_engine::train::setup::train_params(
+        &a.param,
+        a.feedback.as_deref(),
+        a.mode.as_deref(),
+    )?;
     super::rule::check_config_count(&a.rule, &a.rule_config)?;
     let config = |k: usize| a.rule_config.get(k).cloned();
     if a.clamp_events.len() != a.population.len() {
@@ -157,12 +161,7 @@ pub fn run(a: Args) -> Result<()> {
             .collect(),
     };
     let (tr, settings, _) = spec.build()?;
-    let batch = tr.config().batch;
-    let iterations = match (a.iterations, tr.task().epoch_iterations(batch)) {
-        (Some(n), _) => n,
-        (None, Some(per_epoch)) => per_epoch.saturating_mul(a.epochs.unwrap_or(10)),
-        (None, None) => tr.task().defaults().iterations,
-    };
+    let iterations = Schedule::iterations_for(&tr, a.iterations, a.epochs);
     let name = match &a.net {
         Some(net) => net
             .file_stem()

@@ -6,12 +6,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use eligo_engine::Error;
-use eligo_engine::optim::Method;
 use eligo_engine::task::{Kind, Split};
 use eligo_engine::train::checkpoint::SaveStep;
-use eligo_engine::train::{
-    Ending, Iteration, Observer, Outcome, ParamSetting, Trainer, TrainingRun,
-};
+use eligo_engine::train::{Ending, Iteration, Observer, Outcome, Trainer, TrainingRun};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -93,32 +90,6 @@ impl Observer for Bar {
     }
 }
 
-/// The rule parameters of the command line: `--feedback` and `--mode` (e-prop's; their defaults
-/// apply only to rules that declare them), then every `--param NAME=VALUE`.
-pub fn params(
-    param: &[String],
-    feedback: &Option<String>,
-    mode: &Option<String>,
-) -> Result<Vec<ParamSetting>> {
-    let mut params = Vec::new();
-    for (flag, name, value, default) in [
-        ("--feedback", "feedback", feedback, "random"),
-        ("--mode", "mode", mode, "event"),
-    ] {
-        let (value, if_declared) = value
-            .as_ref()
-            .map_or((default, true), |v| (v.as_str(), false));
-        params.push(ParamSetting {
-            field: flag.into(),
-            name: name.into(),
-            value: value.into(),
-            if_declared,
-        });
-    }
-    params.extend(eligo_engine::train::setup::parse_params(param)?);
-    Ok(params)
-}
-
 /// Test hooks: with `ELIGO_TEST_CRASH_CHECKPOINT` set, every checkpoint write stops once its
 /// temporary copy is complete (a crash before the renames).
 pub fn test_hooks(run: &mut TrainingRun) {
@@ -153,40 +124,14 @@ pub fn finish(run: &mut TrainingRun, o: &Outcome, t_start: Instant, quiet: bool)
         });
     }
     let kind = tr.task().kind();
-    let test = o.test.as_ref().expect("a finished run has a test result");
-    let cfg = tr.config();
-    let by_epoch = tr.task().epoch_iterations(cfg.batch).is_some();
+    let by_epoch = tr.task().epoch_iterations(tr.config().batch).is_some();
     let rule = tr.rule_name().to_string();
-    let result_name = match kind {
-        Kind::Classification => "test_error",
-        Kind::Regression => "test_nmse",
-    };
-    let stopped_early = match o.ending {
-        Ending::StoppedEarly(it) => Some(it),
-        _ => None,
-    };
-    let settings = run.settings();
-    let feedback = settings.get("rule.feedback").cloned();
-    let mut summary = json!({
-        "task": tr.task().name(), "rule": rule, "feedback": feedback,
-        "iterations": o.iterations, "stopped_early_at": stopped_early,
-        "batch": cfg.batch, "lr": cfg.lr, "threads": cfg.threads, "seed": cfg.seed,
-        "scale": settings.get("scale").and_then(|s| s.parse::<f64>().ok()),
-        "optimizer": match cfg.method { Method::Sgd => "sgd", Method::Adam { .. } => "adam" },
-        result_name: test.error, "test_loss": test.loss, "test_rate_hz": test.rate_hz,
-        "test_sequences": o.test_sequences, "seconds_per_iteration": o.seconds_per_iteration,
-        "wall_s": t_start.elapsed().as_secs_f64(), "out": out.display().to_string(),
-    });
+    let test = o.test.as_ref().expect("a finished run has a test result");
+    let mut summary = run.summary(o);
+    summary["wall_s"] = json!(t_start.elapsed().as_secs_f64());
+    summary["out"] = json!(out.display().to_string());
     // the whole run's, up to here (the final test included)
     summary["peak_rss_mib"] = json!(super::memory::peak_rss_bytes().map(|b| b as f64 / 1048576.0));
-    if let Some(per_epoch) = tr.task().epoch_iterations(cfg.batch) {
-        summary["data"] = json!(settings.get("data"));
-        summary["data_set"] = json!(settings.get("data.set"));
-        summary["epochs"] = json!(o.iterations as f64 / per_epoch as f64);
-        if kind == Kind::Classification {
-            summary["test_accuracy"] = json!(1.0 - test.error);
-        }
-    }
     let title = format!("{} / {rule}", tr.task().name());
     // the recorded test sample: its plots, and the per-population rates of the summary
     let rec = run.trainer_mut().record_sample(Split::Test, 0)?;

@@ -17,6 +17,7 @@ use super::checkpoint::{self, SaveStep, Settings};
 use super::trainer::{Metrics, Trainer};
 use crate::error::{Error, Result};
 use crate::io::weights;
+use crate::optim::Method;
 use crate::task::{Kind, Split};
 
 /// What one iteration measured, as reported to observers and written to `metrics.jsonl`.
@@ -111,6 +112,19 @@ pub struct Schedule {
     pub early_stop: bool,
 }
 
+impl Schedule {
+    /// The iterations of a run of `tr` for a user's request: `iterations` if given; else, for
+    /// a data set, `epochs` (default 10) passes over its training samples; else the task's
+    /// default.
+    pub fn iterations_for(tr: &Trainer, iterations: Option<u64>, epochs: Option<u64>) -> u64 {
+        match (iterations, tr.task().epoch_iterations(tr.config().batch)) {
+            (Some(n), _) => n,
+            (None, Some(per_epoch)) => per_epoch.saturating_mul(epochs.unwrap_or(10)),
+            (None, None) => tr.task().defaults().iterations,
+        }
+    }
+}
+
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -147,7 +161,7 @@ pub struct TrainingRun {
     /// The iteration of the newest checkpoint on disk.
     saved_at: Option<u64>,
     /// A test hook: called at every step of every checkpoint save.
-    fault: Option<Box<dyn FnMut(SaveStep) -> Result<()>>>,
+    fault: Option<Box<dyn FnMut(SaveStep) -> Result<()> + Send>>,
 }
 
 impl TrainingRun {
@@ -183,7 +197,7 @@ impl TrainingRun {
     }
 
     /// Call `f` at every step of every checkpoint save (a fault-injection seam for tests).
-    pub fn set_fault_hook(&mut self, f: impl FnMut(SaveStep) -> Result<()> + 'static) {
+    pub fn set_fault_hook(&mut self, f: impl FnMut(SaveStep) -> Result<()> + Send + 'static) {
         self.fault = Some(Box::new(f));
     }
 
@@ -205,6 +219,21 @@ impl TrainingRun {
     /// The run's directory.
     pub fn out(&self) -> &Path {
         &self.out
+    }
+
+    /// The `metrics.jsonl` lines of the iterations done, resumed ones included (one JSON
+    /// object per iteration, see [`Iteration::json`]).
+    pub fn history(&self) -> &[String] {
+        &self.history
+    }
+
+    /// The `epochs.jsonl` lines of a data set's run (one per completed epoch, derived from
+    /// [`TrainingRun::history`]); empty for a built-in task.
+    pub fn epochs(&self) -> Vec<String> {
+        match self.tr.task().epoch_iterations(self.tr.config().batch) {
+            Some(_) => epoch_lines(&self.history),
+            None => Vec::new(),
+        }
     }
 
     /// `metrics.jsonl` in the run's directory.
@@ -305,6 +334,52 @@ impl TrainingRun {
             test_sequences: n_test,
             seconds_per_iteration,
         })
+    }
+
+    /// What `summary.json` says of the run and its outcome `o` (the keys every front end
+    /// reports: task, rule, feedback, iterations, stopped_early_at, batch, lr, threads, seed,
+    /// scale, optimizer, the test's `test_error` (classification) or `test_nmse` (regression),
+    /// test_loss, test_rate_hz, test_sequences, seconds_per_iteration; for a data set also
+    /// data, data_set, epochs and test_accuracy). The test keys are left out of an
+    /// interrupted run, which has no test.
+    pub fn summary(&self, o: &Outcome) -> serde_json::Value {
+        use serde_json::json;
+        let tr = &self.tr;
+        let cfg = tr.config();
+        let kind = tr.task().kind();
+        let stopped_early = match o.ending {
+            Ending::StoppedEarly(it) => Some(it),
+            _ => None,
+        };
+        let settings = &self.settings;
+        let mut s = json!({
+            "task": tr.task().name(), "rule": tr.rule_name(),
+            "feedback": settings.get("rule.feedback"),
+            "iterations": o.iterations, "stopped_early_at": stopped_early,
+            "batch": cfg.batch, "lr": cfg.lr, "threads": cfg.threads, "seed": cfg.seed,
+            "scale": settings.get("scale").and_then(|s| s.parse::<f64>().ok()),
+            "optimizer": match cfg.method { Method::Sgd => "sgd", Method::Adam { .. } => "adam" },
+            "seconds_per_iteration": o.seconds_per_iteration,
+        });
+        if let Some(test) = &o.test {
+            let result_name = match kind {
+                Kind::Classification => "test_error",
+                Kind::Regression => "test_nmse",
+            };
+            s[result_name] = json!(test.error);
+            s["test_loss"] = json!(test.loss);
+            s["test_rate_hz"] = json!(test.rate_hz);
+            s["test_sequences"] = json!(o.test_sequences);
+        }
+        if let Some(per_epoch) = tr.task().epoch_iterations(cfg.batch) {
+            s["data"] = json!(settings.get("data"));
+            s["data_set"] = json!(settings.get("data.set"));
+            s["epochs"] = json!(o.iterations as f64 / per_epoch as f64);
+            if let (Kind::Classification, Some(test)) = (kind, &o.test) {
+                s["test_accuracy"] = json!(1.0 - test.error);
+            }
+        }
+        s
     }
 
     /// Write the metrics and a checkpoint of the current iteration (once per iteration).
@@ -462,3 +537,10 @@ fn metrics_until(path: &Path, iteration: u64) -> Result<Vec<String>> {
     }
     Ok(lines)
 }
+
+// A front end may run a training run on another thread than the one that built it (Python
+// releases its interpreter lock while iterations run), so it must stay `Send`.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<TrainingRun>();
+};

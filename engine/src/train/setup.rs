@@ -440,3 +440,30 @@ pub fn parse_params(args: &[String]) -> Result<Vec<ParamSetting>> {
         })
         .collect()
 }
+
+/// The rule parameters of a training run as a user gives them: e-prop's `feedback` and `mode`
+/// (given, they must be parameters of the rule; left out, `train`'s defaults `random` and
+/// `event` apply only to rules that declare them and accept the value), then every
+/// `NAME=VALUE` of `param` (see [`parse_params`]). `eligo train --feedback --mode --param` and
+/// Python's `eligo.train(feedback=, mode=, params=)` both call this.
+pub fn train_params(
+    param: &[String],
+    feedback: Option<&str>,
+    mode: Option<&str>,
+) -> Result<Vec<ParamSetting>> {
+    let mut params = Vec::new();
+    for (flag, name, value, default) in [
+        ("--feedback", "feedback", feedback, "random"),
+        ("--mode", "mode", mode, "event"),
+    ] {
+        let (value, if_declared) = value.map_or((default, true), |v| (v, false));
+        params.push(ParamSetting {
+            field: flag.into(),
+            name: name.into(),
+            value: value.into(),
+            if_declared,
+        });
+    }
+    params.extend(parse_params(param)?);
+    Ok(params)
+}

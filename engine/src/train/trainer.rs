@@ -788,6 +788,12 @@ impl Trainer {
         })
     }
 
+    /// The populations [`Trainer::record_sample`] records: the input population and the
+    /// recurrent (LIF and ALIF) populations, in the order of [`Recording::rec`].
+    pub fn sample_populations(&self) -> (usize, &[usize]) {
+        (self.input, &self.rec)
+    }
+
     /// Run sample `index` of `split` once (no learning) and record it: input spikes, the
     /// recurrent populations' spikes (population-local indices), and per step the readout
     /// outputs `y` and targets (regression) — for plots.

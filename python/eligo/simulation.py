@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -167,16 +168,21 @@ class Simulation:
         record: Any = None,
         inputs: Optional[Mapping[str, Events]] = None,
         modulators: Sequence[str] = (),
-        plugin_dir: Sequence[str] = (),
+        plugin_dir: Sequence[Union[str, "os.PathLike[str]"]] = (),
         duration_ms: Optional[float] = None,
-        rule_config: Sequence[str] = (),
+        rule_config: Sequence[Union[str, "os.PathLike[str]"]] = (),
     ) -> None:
         from . import Network
 
         if not isinstance(net, Network):
             raise TypeError(f"net must be an eligo.Network, not {type(net).__name__}")
+        # one name or path for a list of one
         if isinstance(modulators, str):
             modulators = [modulators]
+        if isinstance(plugin_dir, (str, os.PathLike)):
+            plugin_dir = [plugin_dir]
+        if isinstance(rule_config, (str, os.PathLike)):
+            rule_config = [rule_config]
         self._sim = _eligo.Simulation(
             net._net,
             _rules(rules),
@@ -184,9 +190,9 @@ class Simulation:
             record,
             _inputs(inputs),
             list(modulators),
-            [str(d) for d in plugin_dir],
+            [os.fspath(d) for d in plugin_dir],
             duration_ms,
-            [str(c) for c in rule_config],
+            [os.fspath(c) for c in rule_config],
         )
 
     def step(self, n: int = 1) -> None:

@@ -139,7 +139,7 @@ impl Simulation {
         };
         let optimizers = py
             .detach(|| rules::attach(&req, &mut sim, seq_len, &[], None))
-            .map_err(err)?;
+            .map_err(|e| err(modulator_hint(e)))?;
         sim.begin_sequence().map_err(err)?;
         let rec = Recordings::new(&sim, &cfg.record.spikes);
         Ok(Simulation {
@@ -400,6 +400,22 @@ impl Simulation {
     #[getter]
     fn file(&mut self) -> Option<String> {
         self.file.as_ref().map(|f| f.display().to_string())
+    }
+}
+
+/// A rule asking for a modulator channel the simulation lacks: the engine's hint names the
+/// CLI's `--modulator`; from Python the channel is named with `modulators=`.
+fn modulator_hint(e: Error) -> Error {
+    match e {
+        Error::Input(mut ie) if ie.hint.contains("--modulator") => {
+            ie.hint = format!(
+                "name the channel: eligo.Simulation(net, rules=..., modulators=[{}]), then set \
+                 it with set_modulator",
+                ie.value
+            );
+            Error::Input(ie)
+        }
+        other => other,
     }
 }
 

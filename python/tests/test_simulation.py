@@ -288,6 +288,9 @@ def test_a_modulator_set_from_python_reaches_the_rule(root):
         eligo.Simulation(net, rules=[("rstdp", {"etaa": 1})], modulators=["reward"],
                          plugin_dir=[root / "target" / "release"])
     assert "etaa" in str(e.value)
+    with pytest.raises(eligo.InputError) as e:
+        eligo.Simulation(net, rules="rstdp", plugin_dir=[root / "target" / "release"])
+    assert "modulators=['reward']" in e.value.hint, e.value.hint
 
 
 CHILD = """

@@ -262,6 +262,12 @@ class Network:
         }
 
     @property
+    def rules(self) -> Tuple[str, ...]:
+        """The plugins of the description's ``[[rule]]`` tables, in file order: attached by
+        :func:`simulate` and by :class:`Simulation` when it is given no ``rules``."""
+        return tuple(self._net.rules)
+
+    @property
     def recorded(self) -> Tuple[str, ...]:
         """Populations whose spikes are recorded (the ``[[recorder]] kind = "spikes"``)."""
         return tuple(self._net.recorded)
@@ -284,9 +290,11 @@ class SimulationResult:
         rates_hz: mean rate of every spiking population (Hz).
         threads: worker threads used.
         wall_s: wall time of the run (s).
+        weights: for a description with ``[[rule]]`` tables, projection -> its weights after
+            the run (float32, CSR order: ``weights.npz``'s ``P/data``); else None.
     """
 
-    __slots__ = ("spikes", "state", "counters", "rates_hz", "threads", "wall_s")
+    __slots__ = ("spikes", "state", "counters", "rates_hz", "threads", "wall_s", "weights")
 
     def __init__(self, raw: dict) -> None:
         # the engine hands over packed bytes it no longer owns: a view, not a copy
@@ -296,6 +304,7 @@ class SimulationResult:
         self.rates_hz = raw["rates_hz"]
         self.threads = raw["threads"]
         self.wall_s = raw["wall_s"]
+        self.weights = None
 
     def __repr__(self) -> str:
         return f"<eligo.SimulationResult {self.counters['steps']} steps, rates_hz={self.rates_hz}>"
@@ -324,6 +333,10 @@ def simulate(
     one step are one spike; events after the run are ignored. Times must not go backwards,
     addresses must be below the population's size. The population's own dynamics are bypassed.
 
+    A description with ``[[rule]]`` tables runs with its learning rules, as ``eligo
+    simulate`` runs it (the rules' sequence is the whole run): the result's ``weights`` hold
+    the weights after it (the network itself keeps its own).
+
     ``record``: None (the description's ``[[recorder]]`` tables), a list of population
     names (their spikes, no state), or a dict with ``"spikes"`` (names) and ``"state"`` (a
     list of ``(population, variable)``, ``(population, variable, neurons)`` or dicts with the
@@ -335,5 +348,14 @@ def simulate(
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an eligo.Network, not {type(net).__name__}")
+    if net.rules:
+        # the description's learning rules: one sequence of the whole run, as `eligo simulate`
+        sim = Simulation(net, threads=threads, record=record, inputs=inputs,
+                         duration_ms=duration_ms)
+        sim.step(sim._sim.sequence_steps)
+        sim.finish()
+        res = sim.result()
+        res.weights = {p: sim.weights(p) for p in net.projections}
+        return res
     raw = _eligo.simulate(net._net, duration_ms, threads, record, _simulation._inputs(inputs))
     return SimulationResult(raw)

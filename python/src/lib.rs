@@ -16,8 +16,8 @@ mod inputs;
 mod network;
 mod simulate;
 mod simulation;
-mod weights;
 mod train;
+mod weights;
 
 create_exception!(
     _eligo,
@@ -59,5 +59,14 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<train::TrainRun>()?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // the built-in rules, found by name when no plugin directory has them
+    for desc in [
+        eligo_plugin::descriptor::<eligo_eprop::Eprop>(),
+        eligo_plugin::descriptor::<eligo_bptt::Bptt>(),
+        eligo_plugin::descriptor::<eligo_stdp::Stdp>(),
+        eligo_plugin::descriptor::<eligo_rstdp::Rstdp>(),
+    ] {
+        eligo_engine::plugin::loader::link(desc);
+    }
     Ok(())
 }

@@ -146,6 +146,12 @@ impl Network {
             .collect()
     }
 
+    /// The plugins of the description's `[[rule]]` tables, in file order.
+    #[getter]
+    fn rules(&self) -> Vec<String> {
+        self.cfg.rules.iter().map(|r| r.rule.clone()).collect()
+    }
+
     /// Names of the populations whose spikes the description records.
     #[getter]
     fn recorded(&self) -> Vec<String> {
@@ -164,18 +170,6 @@ impl Network {
             Some(f) => e.in_file(f),
             None => e,
         };
-        if let Some(r) = cfg.rules.first() {
-            return Err(to_py(
-                py,
-                in_file(Error::input(
-                    &r.at,
-                    &r.rule,
-                    "a network without [[rule]] tables: learning rules are not available \
-                     from Python yet",
-                    "run it with `eligo simulate`, or remove the [[rule]] tables",
-                )),
-            ));
-        }
         let spec = cfg.network.clone();
         let net = py
             .detach(|| spec.build())

@@ -138,7 +138,16 @@ impl Simulation {
             ..RuleRequest::default()
         };
         let optimizers = py
-            .detach(|| rules::attach(&req, &mut sim, seq_len, &[], None))
+            .detach(|| {
+                // without `rules`, the description's [[rule]] tables (as `eligo simulate`)
+                rules::attach(
+                    &req,
+                    &mut sim,
+                    seq_len,
+                    &net.cfg.rules,
+                    net.cfg.file.as_deref(),
+                )
+            })
             .map_err(|e| err(modulator_hint(e)))?;
         sim.begin_sequence().map_err(err)?;
         let rec = Recordings::new(&sim, &cfg.record.spikes);

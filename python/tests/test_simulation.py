@@ -393,3 +393,24 @@ def test_rules_with_a_rule_config_change_weights_as_the_cli(root, eligo_bin, tmp
     assert learned.tobytes() == want["src->post/data"].tobytes()
     assert np.all(sim.weights("fixed") == np.float32(0.2))
     assert sim.result().spikes["post"].tobytes() == np.load(out / "spikes_post.npy").tobytes()
+
+
+def test_a_description_with_rule_tables_simulates_as_the_cli(eligo_bin, tmp_path):
+    # the rule in the description itself ([[rule]] inline table), found among the built-in
+    # rules linked into the package (no plugin_dir)
+    cfg = tmp_path / "net.toml"
+    cfg.write_text(STDP_NET + '[[rule]]\nrule = "stdp"\na_plus = 0.02\na_minus = 0.012\n'
+                   '[rule.host]\nplastic = ["src->post"]\n')
+    out = tmp_path / "cli"
+    subprocess.run([str(eligo_bin), "simulate", str(cfg), "--out", str(out), "--quiet",
+                    "--threads", "1"], check=True)
+    want = np.load(out / "weights.npz")
+    net = eligo.Network.from_toml(cfg)
+    assert net.rules == ("stdp",)
+    res = eligo.simulate(net, threads=1)
+    assert np.any(res.weights["src->post"] != np.float32(0.3))
+    assert res.weights["src->post"].tobytes() == want["src->post/data"].tobytes()
+    assert res.weights["fixed"].tobytes() == want["fixed/data"].tobytes()
+    assert res.spikes["post"].tobytes() == np.load(out / "spikes_post.npy").tobytes()
+    # the network keeps its drawn weights
+    assert np.all(net.csr("src->post").data == np.float32(0.3))

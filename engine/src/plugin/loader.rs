@@ -362,9 +362,37 @@ pub struct Candidate {
     pub path: PathBuf,
 }
 
+/// Rules linked into this program, found by name after the search directories: the Python
+/// package links the built-in rules in, since an installed package has no plugin directory of
+/// its own (the CLI links none and finds them next to its executable).
+static LINKED: std::sync::Mutex<Vec<&'static Descriptor>> = std::sync::Mutex::new(Vec::new());
+
+/// Make the rule `desc` (from `eligo_plugin::descriptor`) findable by name (see [`find`]).
+pub fn link(desc: &'static Descriptor) {
+    let mut linked = LINKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !linked.iter().any(|d| std::ptr::eq(*d, desc)) {
+        linked.push(desc);
+    }
+}
+
+/// The rules [`link`]ed into this program, in link order (a descriptor this host refuses is
+/// left out).
+pub fn linked() -> Vec<Plugin> {
+    let linked = LINKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    linked
+        .iter()
+        .filter_map(|d| Plugin::from_descriptor(d).ok())
+        .collect()
+}
+
 /// Resolve `--rule NAME|PATH`: a path (contains a separator or ends in the library suffix) is
 /// loaded as is; a name `N` is looked for as `libeligo_N.so` then `libN.so` in [`search_dirs`],
-/// and the first such file that exports the entry symbol is loaded (no other library is).
+/// and the first such file that exports the entry symbol is loaded (no other library is);
+/// failing that, a rule of that name [`link`]ed into the program.
 pub fn find(rule: &str, extra_dirs: &[PathBuf]) -> Result<Plugin> {
     if rule.contains(std::path::MAIN_SEPARATOR) || rule.ends_with(std::env::consts::DLL_SUFFIX) {
         return Plugin::load(Path::new(rule));
@@ -388,7 +416,12 @@ pub fn find(rule: &str, extra_dirs: &[PathBuf]) -> Result<Plugin> {
             }
         }
     }
-    let found: Vec<String> = candidates(extra_dirs).into_iter().map(|c| c.name).collect();
+    let linked = linked();
+    if let Some(k) = linked.iter().position(|p| p.name == rule) {
+        return Ok(linked.into_iter().nth(k).expect("found above"));
+    }
+    let mut found: Vec<String> = candidates(extra_dirs).into_iter().map(|c| c.name).collect();
+    found.extend(linked.into_iter().map(|p| p.name));
     let names: Vec<&str> = found.iter().map(String::as_str).collect();
     let skipped = if not_plugins.is_empty() {
         String::new()

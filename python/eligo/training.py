@@ -235,9 +235,9 @@ def train(
             in it stops the run the same way and propagates.
 
     The GIL is released while iterations run; Ctrl-C (SIGINT) stops the run at the end of
-    the iteration under way (a few to a few hundred ms, as the iteration is long; the final
-    test, once started, runs to its end), writes the checkpoint and raises
-    KeyboardInterrupt, whose message names the ``resume`` directory.
+    the iteration under way (a few to a few hundred ms, as the iteration is long) or within
+    about 0.05 s in the final test (which ``resume`` then runs), writes the checkpoint and
+    raises KeyboardInterrupt, whose message names the ``resume`` directory.
 
     Raises :class:`InputError` for a bad argument, with the CLI's message.
     """

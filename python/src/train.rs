@@ -1,8 +1,9 @@
 //! `eligo._eligo.train`: a training run exactly as `eligo train` builds it (the engine's
 //! `RunSpec`, `TrainingRun` and `Schedule`), its iterations run with the GIL released; after
 //! each, a Python callable gets the iteration's `metrics.jsonl` line and Python's signal
-//! handlers run (Ctrl-C), either of which can stop the run the way the CLI stops on a signal:
-//! the iteration under way finishes and a checkpoint is written.
+//! handlers run (Ctrl-C, also every 0.05 s of the final test), either of which can stop the run
+//! the way the CLI stops on a signal: the iteration under way finishes (or the final test is
+//! left for a resume) and a checkpoint is written.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};

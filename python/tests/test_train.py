@@ -189,3 +189,44 @@ def test_sigint_stops_a_long_training_run(tmp_path, plugins):
     # the checkpoint resumes: metrics up to the iteration it names
     it = int(line[2].split("iteration ")[1].split()[0])
     assert [m["iteration"] for m in read_metrics(out / "metrics.jsonl")] == list(range(1, it + 1))
+
+
+CHILD_IN_TEST = """
+import json, os, signal, sys, threading, time, eligo
+a = dict(task="evidence", scale=0.25, batch=8, threads=1, seed=1, iterations=5,
+         plugin_dir=sys.argv[2])
+sent = []
+def kill():
+    sent.append(time.monotonic())
+    os.kill(os.getpid(), signal.SIGINT)
+def cb(m):
+    if m["iteration"] == 5:  # the final test (256 sequences, about 0.5 s) follows
+        threading.Timer(0.05, kill).start()
+try:
+    eligo.train(out=sys.argv[1], callback=cb, **a)
+    print(json.dumps({"finished": True}))
+except KeyboardInterrupt as e:
+    took = time.monotonic() - sent[0]
+    r = eligo.train(resume=sys.argv[1], **a)
+    print(json.dumps({"took": took, "message": str(e), "summary": r.summary,
+                      "history": r.history}))
+"""
+
+
+def test_sigint_during_the_final_test(tmp_path, plugins, straight):
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD_IN_TEST, str(tmp_path / "run"), plugins],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    got = json.loads(p.stdout)
+    assert "took" in got, got
+    print(f"SIGINT in the final test to KeyboardInterrupt: {got['took'] * 1000:.0f} ms")
+    assert got["took"] < 0.1, got["took"]
+    assert "checkpoint of iteration 5" in got["message"]
+    # the resumed run only tests: the straight run's result
+    r5 = straight[0]
+    for k in ("test_error", "test_loss", "test_rate_hz", "test_sequences", "iterations"):
+        assert got["summary"][k] == r5.summary[k], k
+    assert [without_wall_time(m) for m in got["history"]] == [
+        without_wall_time(m) for m in r5.history
+    ]

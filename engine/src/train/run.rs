@@ -6,8 +6,8 @@
 //! whole at each checkpoint so that it always matches the newest checkpoint), `checkpoint/`
 //! (see [`super::checkpoint`]) and, at the end, `weights.npz`. Progress is reported through
 //! [`Observer`]s; an observer can also ask the run to stop (a signal, a notebook's stop button):
-//! the iteration under way finishes, a checkpoint is written and [`Ending::Interrupted`] is
-//! returned, so that `resume` continues exactly.
+//! the iteration under way finishes (or the final test is abandoned), a checkpoint is written
+//! and [`Ending::Interrupted`] is returned, so that `resume` continues exactly.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -325,7 +325,20 @@ impl TrainingRun {
             self.checkpoint()?;
         }
         let n_test = self.tr.task().test_sequences(batch);
-        let test = self.tr.evaluate(Split::Test, n_test)?;
+        // the longest stretch of a run without an iteration: a stop request ends it too (the
+        // checkpoint is written; a resume runs the test)
+        let Some(test) = self
+            .tr
+            .evaluate_until(Split::Test, n_test, &mut || obs.stop_requested())?
+        else {
+            return Ok(Outcome {
+                ending: Ending::Interrupted(self.tr.iteration),
+                iterations: self.tr.iteration,
+                test: None,
+                test_sequences: 0,
+                seconds_per_iteration,
+            });
+        };
         self.save_weights()?;
         Ok(Outcome {
             ending,

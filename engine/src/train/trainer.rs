@@ -87,6 +87,11 @@ pub struct Metrics {
     pub rules_diagnostics: Vec<(String, Vec<(String, f64)>)>,
 }
 
+/// Wall time of a piece of [`Trainer::evaluate_until`]: a front end's stop request waits at
+/// most about this long (so that Ctrl-C in Python returns within 0.1 s; a piece costs one
+/// spawn of the worker threads, some µs).
+pub const EVAL_PIECE_SECONDS: f64 = 0.05;
+
 /// A population and the recorded spikes `(step, index)` clamped onto it in every sequence.
 type Clamp = (usize, Vec<(u64, u32)>);
 
@@ -744,29 +749,86 @@ impl Trainer {
             self.task.as_ref(),
             (self.input, self.readout, &self.clamps),
             jobs,
+            jobs.len(),
         )
     }
 
     /// Evaluate `n` samples of `split` (no learning). Returns loss, error rate or normalized
     /// MSE, and rate.
     pub fn evaluate(&mut self, split: Split, n: usize) -> Result<Metrics> {
-        let steps = self.task.steps();
+        let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (split, k)).collect();
+        let res = self.evaluate_jobs(&jobs, n)?;
+        self.eval_metrics(split, n, &res.sample_losses, res.wrong, &res.pop_spikes)
+    }
+
+    /// [`Trainer::evaluate`] in pieces of about [`EVAL_PIECE_SECONDS`] of wall time, asking
+    /// `stop` before each piece (a front end's Ctrl-C, during the long final test): `None` if
+    /// it said stop. The same bits as [`Trainer::evaluate`] whatever the pieces: every sample
+    /// is scaled by the whole `n` and the per-sample losses are summed in sample order.
+    pub fn evaluate_until(
+        &mut self,
+        split: Split,
+        n: usize,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Metrics>> {
+        let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (split, k)).collect();
+        let (mut losses, mut wrong, mut pop_spikes) = (Vec::with_capacity(n), 0, Vec::new());
+        // the first piece one sample per lane, then as many as fill the wall time
+        let mut piece = self.eval.len().max(1);
+        let mut done = 0;
+        while done < n {
+            if stop() {
+                return Ok(None);
+            }
+            let k = piece.min(n - done);
+            let t0 = std::time::Instant::now();
+            let res = self.evaluate_jobs(&jobs[done..done + k], n)?;
+            let per_sample = t0.elapsed().as_secs_f64() / k as f64;
+            if per_sample > 0.0 {
+                piece = ((EVAL_PIECE_SECONDS / per_sample) as usize).max(1);
+            }
+            losses.extend_from_slice(&res.sample_losses);
+            wrong += res.wrong;
+            pop_spikes.resize(res.pop_spikes.len(), 0);
+            for (a, b) in pop_spikes.iter_mut().zip(&res.pop_spikes) {
+                *a += b;
+            }
+            done += k;
+        }
+        self.eval_metrics(split, n, &losses, wrong, &pop_spikes)
+            .map(Some)
+    }
+
+    /// Run the evaluation lanes over `jobs`, each sample's loss scaled by `scale_n`.
+    fn evaluate_jobs(&mut self, jobs: &[(Split, u64)], scale_n: usize) -> Result<BatchResult> {
         for lane in &mut self.eval {
             Self::sync(lane, &self.net, self.readout, &self.biases);
         }
-        let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (split, k)).collect();
-        let res = run_jobs(
+        run_jobs(
             &mut self.eval,
             self.cfg.threads,
             self.task.as_ref(),
             (self.input, self.readout, &self.clamps),
-            &jobs,
-        )?;
+            jobs,
+            scale_n,
+        )
+    }
+
+    /// The metrics of an evaluation of `n` samples of `split` from its per-sample losses (in
+    /// sample order), its wrong answers and its spikes per population.
+    fn eval_metrics(
+        &self,
+        split: Split,
+        n: usize,
+        sample_losses: &[f64],
+        wrong: usize,
+        pop_spikes: &[u64],
+    ) -> Result<Metrics> {
+        let steps = self.task.steps();
         // the per-sample losses in sample order: the evaluation lanes are as many as the
         // threads, so a per-lane sum would depend on the thread count
-        let loss = res.sample_losses.iter().fold(0.0, |a, x| a + x);
-        let wrong = res.wrong;
-        let spikes: u64 = self.rec.iter().map(|&p| res.pop_spikes[p]).sum();
+        let loss = sample_losses.iter().fold(0.0, |a, x| a + x);
+        let spikes: u64 = self.rec.iter().map(|&p| pop_spikes[p]).sum();
         let neurons: u64 = self
             .rec
             .iter()
@@ -970,6 +1032,7 @@ fn run_jobs(
     task: &dyn Task,
     (input, readout, clamps): (usize, usize, &[Clamp]),
     jobs: &[(Split, u64)],
+    scale_n: usize,
 ) -> Result<BatchResult> {
     let n_lanes = lanes.len();
     let steps = task.steps();
@@ -1008,7 +1071,7 @@ fn run_jobs(
                 }
             }
             let n_out = sim.network().populations[readout].size as usize;
-            sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), n_batch)))?;
+            sim.set_teacher(Some(Teacher::new(readout, n_out, s.loss.clone(), scale_n)))?;
             // per neuron (counted while a rule is attached)
             sim.run_sequence(steps, Some(&mut counts))?;
             let t = sim.teacher().expect("set above");

@@ -20,8 +20,10 @@ import numpy as np
 
 from . import _eligo
 from ._eligo import InputError
+from ._gradients import grad
 
 __all__ = ["InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
+__all__ += ["grad"]
 __version__ = _eligo.__version__
 
 #: The records of ``spikes_<population>.npy`` (what ``eligo simulate`` writes): packed,

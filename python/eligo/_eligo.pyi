@@ -41,3 +41,22 @@ def simulate(
     net: Network, duration_ms: Optional[float] = None, threads: Optional[int] = None
 ) -> Dict[str, Any]:
     """The raw result: spikes as packed uint8 records, state, counters, rates_hz, threads, wall_s."""
+
+def grad(
+    net: Network,
+    inputs: List[Tuple[Any, Any]],
+    batch: bool,
+    targets: List[Optional[Tuple[List[int], Any]]],
+    classes: List[Optional[int]],
+    window_ms: Optional[str] = None,
+    rule: List[str] = ...,
+    rule_config: List[str] = ...,
+    plugin_dir: List[str] = ...,
+    param: List[str] = ...,
+    modulator: List[Tuple[str, Any]] = ...,
+    weights: Optional[bytes] = None,
+    feedback_matrix: Optional[str] = None,
+    input_population: Optional[str] = None,
+    threads: Optional[int] = None,
+) -> Tuple[Dict[str, Any], float]:
+    """(arrays of `eligo grad`'s .npz by name, loss); inputs as (t uint64, addr uint32) pairs."""

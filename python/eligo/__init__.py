@@ -21,9 +21,11 @@ import numpy as np
 from . import _eligo
 from ._eligo import InputError
 from ._gradients import grad
+from ._plugins import plugins
+from . import events
 
 __all__ = ["InputError", "Network", "SPIKE_DTYPE", "SimulationResult", "simulate"]
-__all__ += ["grad"]
+__all__ += ["events", "grad", "plugins"]
 __version__ = _eligo.__version__
 
 #: The records of ``spikes_<population>.npy`` (what ``eligo simulate`` writes): packed,

@@ -60,3 +60,15 @@ def grad(
     threads: Optional[int] = None,
 ) -> Tuple[Dict[str, Any], float]:
     """(arrays of `eligo grad`'s .npz by name, loss); inputs as (t uint64, addr uint32) pairs."""
+
+def plugins(plugin_dir: List[str] = ...) -> List[Dict[str, Any]]:
+    """One dict per candidate plugin library (see eligo.plugins)."""
+
+def events_read(path: str, opts: Dict[str, Any], mapped: bool) -> Tuple[Any, str]:
+    """(packed uint8 records, layout "1d" | "1d_p" | "2d"); see eligo.events.read."""
+
+def events_write(
+    path: str, t: Any, addr: Any, p: Optional[Any] = None, to: Optional[str] = None
+) -> int: ...
+def events_info(path: str, opts: Dict[str, Any], dt_ms: Optional[float] = None) -> str:
+    """`eligo events info --json` as JSON text."""

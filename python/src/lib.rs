@@ -12,8 +12,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod events;
 mod grad;
 mod network;
+mod plugins;
 mod simulate;
 
 create_exception!(
@@ -52,6 +54,10 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<network::Network>()?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(grad::grad, m)?)?;
+    m.add_function(wrap_pyfunction!(plugins::plugins, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_read, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_write, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_info, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -52,9 +52,11 @@ weight = { kind = "normal", mean = 0.0, std = 0.3 }
 
 
 @pytest.fixture(autouse=True)
-def plugins_of_the_build(root, monkeypatch):
-    # from Python the plugins are where ELIGO_PLUGIN_PATH says (the CLI also looks beside itself)
-    monkeypatch.setenv("ELIGO_PLUGIN_PATH", str(root / "target" / "release"))
+def plugins_of_the_build(eligo_bin, monkeypatch):
+    # the CLI looks for plugins in its deps/ and its own directory; from Python they are where
+    # ELIGO_PLUGIN_PATH says: the same two, so both find the same libraries
+    d = eligo_bin.parent
+    monkeypatch.setenv("ELIGO_PLUGIN_PATH", f"{d / 'deps'}:{d}")
 
 
 def spikes(shift):

@@ -71,10 +71,7 @@ pub fn grad<'py>(
         return Err(err(Error::input(
             "inputs",
             format!("{} sequences", inputs.len()),
-            format!(
-                "a batch holds 1 to {} sequences",
-                gradients::MAX_SEQUENCES
-            ),
+            format!("a batch holds 1 to {} sequences", gradients::MAX_SEQUENCES),
             "give one structured spike array (t, addr) or a list of them",
         )));
     }

@@ -189,7 +189,12 @@ pub fn read_targets(path: &Path, steps: u64, n_out: usize) -> Result<Target> {
 }
 
 /// The loss of a sequence with target `t` (None: none given, an error).
-pub fn loss(t: Option<&Target>, window: Option<(u64, u64)>, steps: u64, n_out: usize) -> Result<Loss> {
+pub fn loss(
+    t: Option<&Target>,
+    window: Option<(u64, u64)>,
+    steps: u64,
+    n_out: usize,
+) -> Result<Loss> {
     match t {
         Some(Target::Values {
             shape,
@@ -212,7 +217,10 @@ pub fn loss(t: Option<&Target>, window: Option<(u64, u64)>, steps: u64, n_out: u
                     Error::input(
                         "--targets",
                         format!("entry {k}"),
-                        format!("is {}; the values must be finite float32 numbers", values[k]),
+                        format!(
+                            "is {}; the values must be finite float32 numbers",
+                            values[k]
+                        ),
                         "",
                     ),
                     file.as_deref(),

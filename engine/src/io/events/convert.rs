@@ -196,7 +196,12 @@ pub fn read_mapped(input: &Path, opts: &ReplayOptions) -> Result<(Vec<AeEvent>, 
 /// Write 1-D `events` (`x` the address) to `output` as Eligo `.npy` (with a `p` field if
 /// `with_p`) or AEDAT 2.0 raw addresses (format `to`, else from the extension), atomically;
 /// returns the events written.
-pub fn write_events(output: &Path, events: &[AeEvent], with_p: bool, to: Option<Format>) -> Result<u64> {
+pub fn write_events(
+    output: &Path,
+    events: &[AeEvent],
+    with_p: bool,
+    to: Option<Format>,
+) -> Result<u64> {
     let format = output_format(output, to)?;
     super::not_a_directory(output, "OUT")?;
     match format {

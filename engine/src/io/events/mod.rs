@@ -38,10 +38,10 @@ mod bytes;
 mod convert;
 pub mod evt2;
 mod map;
-mod request;
 pub mod nmnist;
 pub mod npy;
 pub mod replay;
+mod request;
 pub mod shd;
 mod sort;
 

@@ -105,7 +105,11 @@ impl Requested {
 
 /// `eligo events info --json`: what [`stats`] finds in `file`, and with `dt_ms` the binning
 /// to that step after the map; also the statistics themselves (for the text report).
-pub fn info_json(file: &Path, opts: &ReplayOptions, dt_ms: Option<f64>) -> Result<(super::Stats, Value)> {
+pub fn info_json(
+    file: &Path,
+    opts: &ReplayOptions,
+    dt_ms: Option<f64>,
+) -> Result<(super::Stats, Value)> {
     let s = stats(file, &opts.read)?;
     let span_s = match (s.t_range, s.events) {
         (Some((lo, hi)), n) if n > 0 => (hi - lo) as f64 * 1e-6,

@@ -53,7 +53,7 @@ def grad(
     rule_config: List[str] = ...,
     plugin_dir: List[str] = ...,
     param: List[str] = ...,
-    modulator: List[Tuple[str, Any]] = ...,
+    modulator: List[Tuple[str, List[int], Any]] = ...,
     weights: Optional[bytes] = None,
     feedback_matrix: Optional[str] = None,
     input_population: Optional[str] = None,

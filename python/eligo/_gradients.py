@@ -202,10 +202,13 @@ def grad(
         tgt, cls = [targets], [class_]
     tgt = [None if t is None else _targets(t) for t in tgt]
     cls = [None if c is None else int(c) for c in cls]
-    mods = [
-        (name, np.ascontiguousarray(np.asarray(v).ravel(), dtype=np.float32))
-        for name, v in (modulators or {}).items()
-    ]
+    for c in cls:
+        if c is not None and c < 0:
+            raise _input_error("--class", str(c), "must be a class number, 0 or more")
+    mods = []
+    for name, v in (modulators or {}).items():
+        a = np.asarray(v)
+        mods.append((name, list(a.shape), np.ascontiguousarray(a, dtype=np.float32).ravel()))
     w = None if weights is None else _weights_npz(weights)
     with tempfile.TemporaryDirectory(prefix="eligo-grad-") as tmp:
         b = feedback_matrix

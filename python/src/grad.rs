@@ -27,7 +27,7 @@ type Values<'py> = (Vec<u64>, PyReadonlyArray1<'py, f32>);
 /// with its target (`targets[k]`, else `classes[k]`, else none: an error). `batch`: compute
 /// the sequences as one training batch (`--batch-inputs`), else the one sequence alone with
 /// its spikes and errors (`--input`). `weights`: the bytes of an `.npz` (numpy.savez) in the
-/// layout of `eligo grad --weights`. `modulator`: (name, float32 series) pairs.
+/// layout of `eligo grad --weights`. `modulator`: (name, shape, float32 values) triples.
 ///
 /// Returns `(arrays, loss)`: name -> NumPy array, the members of `eligo grad`'s `.npz`.
 #[pyfunction]
@@ -47,7 +47,7 @@ pub fn grad<'py>(
     rule_config: Vec<PathBuf>,
     plugin_dir: Vec<PathBuf>,
     param: Vec<String>,
-    modulator: Vec<(String, PyReadonlyArray1<'py, f32>)>,
+    modulator: Vec<(String, Vec<u64>, PyReadonlyArray1<'py, f32>)>,
     weights: Option<Vec<u8>>,
     feedback_matrix: Option<PathBuf>,
     input_population: Option<String>,
@@ -107,10 +107,10 @@ pub fn grad<'py>(
         losses.push(gradients::loss(target.as_ref(), window, steps, n_out).map_err(err)?);
     }
     let mut series = Vec::with_capacity(modulator.len());
-    for (name, values) in &modulator {
+    for (name, shape, values) in &modulator {
         let values = values.as_slice()?.to_vec();
         let source = format!("modulators['{name}']");
-        rules::check_modulator(&source, &[values.len() as u64], &values, steps).map_err(err)?;
+        rules::check_modulator(&source, shape, &values, steps).map_err(err)?;
         series.push((name.clone(), values));
     }
     let req = RuleRequest {

@@ -123,6 +123,19 @@ def test_given_weights_equal_the_cli_with_weights(files, eligo_bin):
     assert got["weights/out/bias"].tolist() == [0.25, -0.5]
 
 
+def test_a_feedback_matrix_equals_the_cli_with_that_file(files, eligo_bin):
+    d, net_file, targets = files
+    b = np.cos(np.arange(40, dtype=np.float32)).reshape(20, 2)
+    np.save(d / "B.npy", b)
+    want = cli(eligo_bin, [net_file, "--input", d / "input.npy", "--rule", "eprop",
+                           "--targets", d / "targets.npy", "--feedback-matrix", d / "B.npy",
+                           "--param", "feedback=adaptive"], d / "gB.npz")
+    assert "grad/B" in want
+    got = eligo.grad(eligo.Network.from_toml(net_file), spikes(0), targets=targets,
+                     feedback_matrix=b, params={"feedback": "adaptive"})
+    assert_same(got, want)
+
+
 def test_a_batch_equals_batch_inputs(files, eligo_bin):
     d, net_file, _ = files
     (d / "batch").mkdir()
@@ -161,6 +174,15 @@ def test_bad_inputs_raise_input_error_naming_the_field(files):
     with pytest.raises(eligo.InputError) as e:
         eligo.grad(net, spikes(0), targets=targets, rule="epropp")
     assert "epropp" in str(e.value)
+    with pytest.raises(eligo.InputError) as e:
+        eligo.grad(net, spikes(0), targets=targets, modulators={"reward": np.zeros((100, 2))})
+    assert e.value.field == "--modulator" and "[100]" in e.value.allowed
+    with pytest.raises(eligo.InputError) as e:
+        eligo.grad(net, spikes(0), class_=-1, window_ms="50:100")
+    assert e.value.field == "--class"
+    with pytest.raises(eligo.InputError) as e:
+        eligo.grad(net, spikes(0), targets=targets, feedback_matrix=np.zeros((20, 3)))
+    assert e.value.field == "--feedback-matrix" and "[20, 2]" in e.value.allowed
     w = {"rec->out": np.ones((3, 20), dtype=np.float32)}
     with pytest.raises(eligo.InputError) as e:
         eligo.grad(net, spikes(0), targets=targets, weights=w)

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use eligo_engine::io::events::{self, AeEvent, Format, Requested};
+use eligo_engine::io::events::{self, AeEvent, EventReader, Format, Requested};
 use eligo_engine::prelude::*;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -77,10 +77,15 @@ pub fn events_read<'py>(
                 let (ev, c) = events::read_mapped(&path, &req.replay_options()?)?;
                 (ev, false, c.with_p)
             } else {
+                // events::read_all's loop, keeping the stream's description
                 let ro = req.read_options()?;
-                let info = events::open(&path, &ro)?.info().clone();
-                let ev = events::read_all(&path, &ro)?;
-                (ev, info.has_y, info.has_p || info.has_y)
+                let mut r = events::Checked::new(events::open(&path, &ro)?, &path);
+                let info = r.info().clone();
+                let (mut all, mut chunk) = (Vec::new(), Vec::new());
+                while r.next_chunk(&mut chunk)? {
+                    all.extend_from_slice(&chunk);
+                }
+                (all, info.has_y, info.has_p || info.has_y)
             };
             let size = 12 + if y { 2 } else { 0 } + usize::from(p);
             let mut out = Vec::with_capacity(events.len() * size);

@@ -148,6 +148,12 @@ def test_a_batch_equals_batch_inputs(files, eligo_bin):
     got = eligo.grad(net, [spikes(k) for k in range(3)], class_=1, window_ms=(50, 100),
                      threads=2)
     assert_same(got, want)
+    # a target per sequence, as a manifest gives them; label is class_
+    each = eligo.grad(net, [spikes(k) for k in range(3)], label=[1, 1, 1], window_ms="50:100")
+    assert_same(each, want)
+    with pytest.raises(eligo.InputError) as e:
+        eligo.grad(net, [spikes(k) for k in range(3)], class_=[1, 1], window_ms="50:100")
+    assert e.value.field == "class_" and "3" in e.value.allowed
 
 
 def test_bad_inputs_raise_input_error_naming_the_field(files):

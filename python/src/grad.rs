@@ -150,7 +150,20 @@ pub fn grad<'py>(
         threads: if batch { threads } else { 1 },
     };
     let sequences: Vec<_> = binned.into_iter().zip(losses).collect();
-    let out = py.detach(|| gradients::run(run, sequences)).map_err(err)?;
+    // Python's signal handlers (Ctrl-C) run between pieces of a one-sequence run
+    let mut interrupt: Option<PyErr> = None;
+    let res = py.detach(|| {
+        gradients::run_with(run, sequences, &mut || {
+            Python::attach(|py| py.check_signals()).map_err(|e| {
+                interrupt = Some(e);
+                Error::input("", "", "interrupted", "")
+            })
+        })
+    });
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    let out = res.map_err(err)?;
     Ok((arrays(py, out.arrays)?, out.loss))
 }
 

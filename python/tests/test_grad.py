@@ -193,3 +193,40 @@ def test_bad_inputs_raise_input_error_naming_the_field(files):
     with pytest.raises(eligo.InputError) as e:
         eligo.grad(net, spikes(0), targets=targets, weights=w)
     assert e.value.file == "weights"
+
+
+CHILD = """
+import sys, numpy as np, eligo
+net = eligo.Network.from_toml(sys.argv[1])
+ev = np.array([(0, 1)], dtype=eligo.SPIKE_DTYPE)
+print("running", flush=True)
+try:
+    eligo.grad(net, ev, class_=0, window_ms="0:10")  # 3e6 steps: seconds of work
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_sigint_stops_a_long_sequence(files):
+    import signal
+    import sys
+    import time
+
+    d, net_file, _ = files
+    long_net = d / "long.toml"
+    long_net.write_text(NET.replace("duration_ms = 100.0", "duration_ms = 3000000.0"))
+    p = subprocess.Popen([sys.executable, "-c", CHILD, str(long_net)], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "running"
+        time.sleep(0.3)  # inside the run
+        assert p.poll() is None
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        p.kill()
+    assert out.strip() == "interrupted"
+    # a piece is 1000 steps (about a millisecond here); the rest is the interpreter's exit
+    assert took < 0.5, took

@@ -310,9 +310,23 @@ pub struct Output {
     pub loss: f64,
 }
 
+/// Steps of a one-sequence run between two calls of [`run_with`]'s `between`.
+pub const PIECE_STEPS: u64 = 1000;
+
 /// Run `r` over `sequences` (binned input, loss): every gradient, `weights/...`, and for one
 /// sequence its spikes and errors, for a batch the per-sequence losses.
 pub fn run(r: Run, sequences: Vec<(Vec<(u64, u32)>, Loss)>) -> Result<Output> {
+    run_with(r, sequences, &mut || Ok(()))
+}
+
+/// [`run`], calling `between` after every [`PIECE_STEPS`] steps of a one-sequence run (to
+/// check for an interrupt: an error from it ends the run with that error). The cut changes
+/// nothing in the results. A batch runs whole.
+pub fn run_with(
+    r: Run,
+    sequences: Vec<(Vec<(u64, u32)>, Loss)>,
+    between: &mut (dyn FnMut() -> Result<()> + Send),
+) -> Result<Output> {
     let adaptive: Vec<bool> = r.chosen.iter().map(is_adaptive).collect();
     let mut out: BTreeMap<String, Out> = weights::arrays(&r.net, &r.biases, "weights/");
     let loss_value = if !r.batch {
@@ -338,7 +352,15 @@ pub fn run(r: Run, sequences: Vec<(Vec<(u64, u32)>, Loss)>) -> Result<Output> {
         sim.clamp(r.input, input)?;
         rules::attach_chosen(r.req, &mut sim, steps, r.chosen)?;
         sim.set_teacher(Some(Teacher::new(readout, n_out, loss.clone(), 1)))?;
-        sim.run_sequence(steps, None)?;
+        sim.begin_sequence()?;
+        let mut done = 0;
+        while done < steps {
+            let n = PIECE_STEPS.min(steps - done);
+            sim.run(n, None)?;
+            done += n;
+            between()?;
+        }
+        sim.end_sequence(steps)?;
         sim.end_batch_of_one(steps)?;
         one_sequence_output(&sim, readout, &adaptive, steps, &mut out);
         sim.teacher().map_or(0.0, |t| t.value)

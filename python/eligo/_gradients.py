@@ -177,7 +177,8 @@ def grad(
 
     Raises :class:`eligo.InputError` with the CLI's messages (fields named as its flags:
     ``--targets``, ``--class``, ``--window-ms``, ``--feedback-matrix``, ...). The GIL is
-    released while the engine computes.
+    released while the engine computes; Ctrl-C (KeyboardInterrupt) stops one sequence within
+    1000 steps, while a batch runs whole.
     """
     from . import Network
 

@@ -32,10 +32,13 @@ from ._errors import input_error
 from . import simulation as _simulation
 from .simulation import Events, Simulation
 from .training import TrainResult, TrainSample, train
+from ._gradients import grad
+from ._plugins import plugins
+from . import events
 
 __all__ = [
     "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
-    "TrainResult", "TrainSample", "train",
+    "TrainResult", "TrainSample", "train", "events", "grad", "plugins",
 ]
 __version__ = _eligo.__version__
 

@@ -156,3 +156,33 @@ def train(
     on_iteration: Callable[[str], bool],
 ) -> TrainRun:
     """`eligo train` into the existing directory `out`; on_iteration gets each metrics line."""
+def grad(
+    net: Network,
+    inputs: List[Tuple[Any, Any]],
+    batch: bool,
+    targets: List[Optional[Tuple[List[int], Any]]],
+    classes: List[Optional[int]],
+    window_ms: Optional[str] = None,
+    rule: List[str] = ...,
+    rule_config: List[str] = ...,
+    plugin_dir: List[str] = ...,
+    param: List[str] = ...,
+    modulator: List[Tuple[str, List[int], Any]] = ...,
+    weights: Optional[bytes] = None,
+    feedback_matrix: Optional[str] = None,
+    input_population: Optional[str] = None,
+    threads: Optional[int] = None,
+) -> Tuple[Dict[str, Any], float]:
+    """(arrays of `eligo grad`'s .npz by name, loss); inputs as (t uint64, addr uint32) pairs."""
+
+def plugins(plugin_dir: List[str] = ...) -> List[Dict[str, Any]]:
+    """One dict per candidate plugin library (see eligo.plugins)."""
+
+def events_read(path: str, opts: Dict[str, Any], mapped: bool) -> Tuple[Any, str]:
+    """(packed uint8 records, layout "1d" | "1d_p" | "2d"); see eligo.events.read."""
+
+def events_write(
+    path: str, t: Any, addr: Any, p: Optional[Any] = None, to: Optional[str] = None
+) -> int: ...
+def events_info(path: str, opts: Dict[str, Any], dt_ms: Optional[float] = None) -> str:
+    """`eligo events info --json` as JSON text."""

@@ -12,8 +12,11 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod events;
+mod grad;
 mod inputs;
 mod network;
+mod plugins;
 mod simulate;
 mod simulation;
 mod train;
@@ -58,6 +61,11 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inputs::input_error, m)?)?;
     m.add_class::<train::TrainRun>()?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
+    m.add_function(wrap_pyfunction!(grad::grad, m)?)?;
+    m.add_function(wrap_pyfunction!(plugins::plugins, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_read, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_write, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_info, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // the built-in rules, found by name when no plugin directory has them
     for desc in [

@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use eligo_engine::io::config::SimConfig;
 use eligo_engine::io::events::replay::{self, EventFeed, FeedStatus, ReplayOptions};
-use eligo_engine::io::events::{
-    self, AedatChip, BinPolicy, Format, MapSpec, ReadOptions, TimeMap, dt_us, parse_pool,
-    read_table,
-};
+use eligo_engine::io::events::{self, BinPolicy, Format, Requested, dt_us};
 use eligo_engine::neuron::ModelSpec;
 use eligo_engine::prelude::*;
-use serde_json::json;
 
 /// `eligo events ...`
 #[derive(clap::Subcommand)]
@@ -46,30 +42,6 @@ pub struct ReadArgs {
     pub sort: bool,
 }
 
-impl ReadArgs {
-    fn options(&self) -> Result<ReadOptions> {
-        let aedat_chip = match self.aedat_chip.as_str() {
-            "raw" => AedatChip::Raw,
-            "dvs128" => AedatChip::Dvs128,
-            other => {
-                return Err(Error::input(
-                    "--aedat-chip",
-                    format!("'{other}'"),
-                    "allowed: raw, dvs128",
-                    eligo_engine::error::did_you_mean(other, &["raw", "dvs128"]),
-                )
-                .into());
-            }
-        };
-        Ok(ReadOptions {
-            format: self.format.as_deref().map(Format::parse).transpose()?,
-            aedat_chip,
-            sample: self.sample,
-            sort: self.sort,
-        })
-    }
-}
-
 /// How events map to neurons and times to the simulation's clock.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct MapArgs {
@@ -97,29 +69,25 @@ pub struct MapArgs {
 }
 
 impl MapArgs {
+    /// The engine's options from these flags and `read`'s.
+    fn request(&self, read: &ReadArgs) -> Requested {
+        Requested {
+            format: read.format.clone(),
+            aedat_chip: Some(read.aedat_chip.clone()),
+            sample: read.sample,
+            sort: read.sort,
+            width: self.width,
+            height: self.height,
+            pool: self.pool.clone(),
+            merge_polarity: self.merge_polarity,
+            map_table: self.map_table.clone(),
+            t_start_us: self.t_start_us.clone(),
+            time_scale: self.time_scale.clone(),
+        }
+    }
+
     fn options(&self, read: &ReadArgs) -> Result<ReplayOptions> {
-        let (pool_x, pool_y) = match &self.pool {
-            Some(p) => parse_pool(p)?,
-            None => (1, 1),
-        };
-        let table = match &self.map_table {
-            Some(p) => Some(read_table(p)?),
-            None => None,
-        };
-        Ok(ReplayOptions {
-            read: read.options()?,
-            map: MapSpec {
-                width: self.width,
-                height: self.height,
-                pool_x,
-                pool_y,
-                merge_polarity: self.merge_polarity,
-                table,
-                keep_polarity: false,
-            },
-            time: TimeMap::parse(self.t_start_us.as_deref(), self.time_scale.as_deref())?,
-            policy: BinPolicy::Clip,
-        })
+        Ok(self.request(read).replay_options()?)
     }
 }
 
@@ -170,77 +138,7 @@ pub fn run(cmd: EventsCmd) -> Result<()> {
 
 fn info(a: InfoArgs) -> Result<()> {
     let opts = a.map.options(&a.read)?;
-    let s = events::stats(&a.file, &opts.read)?;
-    let span_s = match (s.t_range, s.events) {
-        (Some((lo, hi)), n) if n > 0 => (hi - lo) as f64 * 1e-6,
-        _ => 0.0,
-    };
-    let rate = if span_s > 0.0 {
-        s.events as f64 / span_s
-    } else {
-        0.0
-    };
-    // the file's own fields where it names them (.npy); else the fields each event decodes to
-    let (fields, field_types): (Vec<&str>, Option<Vec<&str>>) = if s.info.fields.is_empty() {
-        let mut f = vec!["t", "x"];
-        if s.info.has_y {
-            f.push("y");
-        }
-        if s.info.has_p {
-            f.push("p");
-        }
-        (f, None)
-    } else {
-        let (n, t) = s
-            .info
-            .fields
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .unzip();
-        (n, Some(t))
-    };
-    let mut out = json!({
-        "file": a.file.display().to_string(),
-        "format": s.info.format.name(),
-        "format_name": s.info.format.to_string(),
-        "fields": fields,
-        "field_types": field_types,
-        "width": s.info.width,
-        "height": s.info.height,
-        "declared_events": s.info.declared,
-        "events": s.events,
-        "t_first_us": s.t_first,
-        "t_last_us": s.t_last,
-        "t_min_us": s.t_range.map(|r| r.0),
-        "t_max_us": s.t_range.map(|r| r.1),
-        "span_s": span_s,
-        "rate_hz": rate,
-        "x_min": s.x_range.map(|r| r.0),
-        "x_max": s.x_range.map(|r| r.1),
-        "y_min": s.y_range.filter(|_| s.info.has_y).map(|r| r.0),
-        "y_max": s.y_range.filter(|_| s.info.has_y).map(|r| r.1),
-        "polarity": s.info.has_p.then(|| json!({"0": s.polarity[0], "1": s.polarity[1], "other": s.polarity[2]})),
-        "backwards": s.backwards,
-        "skipped_records": s.non_events,
-        "skipped_what": events::skipped_what(s.info.format),
-        "first_backwards_event": s.first_backwards,
-        "header": s.info.notes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
-    });
-    if let Some(dt_ms) = a.dt_ms {
-        let dt = dt_us(dt_ms)?;
-        let sc = replay::scan(&a.file, &opts, dt, None)?;
-        out["binning"] = json!({
-            "dt_ms": dt_ms,
-            "map": sc.map,
-            "spikes": sc.spikes,
-            "merged_by_clip": sc.merged,
-            "skipped_before_start": sc.skipped,
-            "steps_with_spikes": sc.steps,
-            "first_step": sc.step_range.map(|r| r.0),
-            "last_step": sc.step_range.map(|r| r.1),
-            "max_index": sc.max_index,
-        });
-    }
+    let (s, out) = events::info_json(&a.file, &opts, a.dt_ms)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

@@ -1,19 +1,12 @@
-//! `eligo grad --batch-inputs`: the input list (a folder or a manifest) and the batch run, which
-//! is the training run's own: the sequences become the samples of a task and the trainer's
-//! lanes compute the batch ([`Trainer::batch_gradients`]), so the gradients are those of a
-//! training iteration over the same samples, bit for bit.
+//! `eligo grad --batch-inputs`: the input list (a folder or a manifest). The batch run itself
+//! is the engine's (`eligo_engine::train::grad`), the training run's own: the gradients are
+//! those of a training iteration over the same samples, bit for bit.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use eligo_engine::network::{Network, NetworkSpec};
-use eligo_engine::optim::{Loss, Method};
 use eligo_engine::prelude::*;
-use eligo_engine::task::{Defaults, Kind, Sample, Split, Task};
-use eligo_engine::train::{BatchGradients, TrainConfig, TrainRule, Trainer};
-
-/// Most sequences in one `--batch-inputs` (all are read before the run).
-pub const MAX_SEQUENCES: usize = 65_536;
+pub use eligo_engine::train::grad::MAX_SEQUENCES;
 
 /// The target a manifest line gives its sequence.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,155 +131,4 @@ fn manifest(path: &Path) -> Result<Vec<Entry>> {
         }
     }
     Ok(out)
-}
-
-/// The batch as a task: the network description's network and the given sequences as its
-/// training samples `0..B`.
-struct Files {
-    spec: NetworkSpec,
-    steps: u64,
-    input: String,
-    readout: String,
-    samples: Vec<Sample>,
-    modulators: Vec<&'static str>,
-}
-
-impl Task for Files {
-    fn name(&self) -> &'static str {
-        "grad"
-    }
-    fn kind(&self) -> Kind {
-        match self.samples.first().map(|s| &s.loss) {
-            Some(Loss::CrossEntropy { .. }) => Kind::Classification,
-            _ => Kind::Regression,
-        }
-    }
-    fn steps(&self) -> u64 {
-        self.steps
-    }
-    fn network(&self, _seed: u64) -> NetworkSpec {
-        self.spec.clone()
-    }
-    fn sample(&self, split: Split, index: u64) -> eligo_engine::Result<Sample> {
-        match split {
-            Split::Train => self
-                .samples
-                .get(index as usize)
-                .cloned()
-                .ok_or_else(|| Error::input("sample", index, "beyond the batch", "")),
-            _ => Err(Error::input(
-                "split",
-                "",
-                "grad has training samples only",
-                "",
-            )),
-        }
-    }
-    fn defaults(&self) -> Defaults {
-        Defaults {
-            method: Method::Sgd,
-            lr: 0.0,
-            batch: self.samples.len(),
-            iterations: 1,
-            rule_params: Vec::new(),
-            stop_below_error: None,
-            eval_every: 1,
-        }
-    }
-    fn modulators(&self) -> &[&'static str] {
-        &self.modulators
-    }
-    fn input_population(&self) -> &str {
-        &self.input
-    }
-    fn readout_population(&self) -> Option<&str> {
-        Some(&self.readout)
-    }
-}
-
-/// What the batch run needs besides its samples.
-pub struct Batch<'a> {
-    /// The network description's network (the trainer draws it again: same structure).
-    pub spec: &'a NetworkSpec,
-    /// Its weights and biases as `grad` uses them (`--weights`, else as drawn).
-    pub net: &'a Network,
-    /// Per population, the biases (the readout's used).
-    pub biases: &'a [Vec<f32>],
-    /// Steps per sequence.
-    pub steps: u64,
-    /// Input population.
-    pub input: usize,
-    /// Readout population.
-    pub readout: usize,
-    /// Modulator channels (`--modulator`): name and series, the same for every sequence.
-    pub modulators: Vec<(String, Vec<f32>)>,
-    /// Worker threads.
-    pub threads: usize,
-}
-
-/// The gradients of `rules` over the batch `samples` (training samples `0..B` of a task), as
-/// the first iteration of a training run over them computes them.
-pub fn gradients(b: Batch, samples: Vec<Sample>, rules: &[TrainRule]) -> Result<BatchGradients> {
-    let n = samples.len();
-    let series: Vec<Vec<f32>> = b.modulators.iter().map(|(_, s)| s.clone()).collect();
-    let samples = samples
-        .into_iter()
-        .map(|s| Sample {
-            modulators: series.clone(),
-            ..s
-        })
-        .collect();
-    let task = Files {
-        spec: b.spec.clone(),
-        steps: b.steps,
-        input: b.net.populations[b.input].name.clone(),
-        readout: b.net.populations[b.readout].name.clone(),
-        samples,
-        // a task names its channels with static strings; the process ends after the run
-        modulators: b
-            .modulators
-            .iter()
-            .map(|(n, _)| &*Box::leak(n.clone().into_boxed_str()))
-            .collect(),
-    };
-    let cfg = TrainConfig {
-        batch: n,
-        threads: b.threads,
-        method: Method::Sgd,
-        lr: 0.0,
-        seed: b.spec.seed,
-    };
-    check_memory(b.spec, n, b.threads)?;
-    let mut trainer = Trainer::with_rules(Box::new(task), rules, cfg)?;
-    trainer.restore_all(b.net, &b.biases[b.readout], Vec::new(), 0);
-    let jobs: Vec<(Split, u64)> = (0..n as u64).map(|k| (Split::Train, k)).collect();
-    Ok(trainer.batch_gradients(&jobs)?)
-}
-
-/// The trainer holds a copy of the network per lane (`min(B, 16)`), per evaluation thread
-/// (`min(threads, 16)`) and its master copy: refuse a batch whose copies would not fit in the
-/// memory the network's own check allows (`ELIGO_MEMORY_LIMIT`, docs/limits.md).
-fn check_memory(spec: &NetworkSpec, n: usize, threads: usize) -> Result<()> {
-    let Some((limit, source)) = eligo_engine::limits::memory_limit()? else {
-        return Ok(());
-    };
-    let copies = (n.min(16) + threads.min(16) + 1) as u64;
-    let one = spec.estimate(1)?.total_bytes;
-    let all = one.saturating_mul(copies);
-    if all <= limit {
-        return Ok(());
-    }
-    let human = eligo_engine::limits::human_bytes;
-    Err(Error::input(
-        "--batch-inputs",
-        format!("{n} sequences"),
-        format!(
-            "the batch runs {copies} copies of the network (one per lane, at most 16 lanes, one per thread, and the master), about {} of {} each, more than the {} of memory available ({source})",
-            human(all),
-            human(one),
-            human(limit),
-        ),
-        "use fewer --threads or a smaller batch, or run the sequences one at a time with --input",
-    )
-    .into())
 }

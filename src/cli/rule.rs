@@ -37,7 +37,7 @@ pub struct RuleArgs {
     pub modulator: Vec<String>,
 }
 
-pub use eligo_engine::train::rules::{Chosen, check_config_count};
+pub use eligo_engine::train::rules::check_config_count;
 
 impl RuleArgs {
     /// The engine's request: `--modulator` files read, one value per step of the
@@ -72,15 +72,12 @@ pub fn read_modulator(arg: &str, steps: u64) -> Result<(String, Vec<f32>)> {
     let path = std::path::Path::new(path);
     let hint = "save a 1-D float32 array with one value per step of the run (numpy.save)";
     let (shape, values) = npy::read_floats(path, "--modulator", steps, hint)?;
-    if shape.len() != 1 || shape[0] != steps {
-        return Err(Error::input(
-            "--modulator",
-            path.display(),
-            format!("has shape {shape:?}; the run has {steps} steps, so it needs shape [{steps}] (one value per step)"),
-            hint,
-        )
-        .into());
-    }
+    eligo_engine::train::rules::check_modulator(
+        &path.display().to_string(),
+        &shape,
+        &values,
+        steps,
+    )?;
     Ok((name.to_string(), values))
 }
 

@@ -121,10 +121,18 @@ pub fn default_biases(net: &Network) -> Vec<Vec<f32>> {
 /// have; errors name the file, the array, what was found and what the network needs, and leave
 /// `net` and `biases` unchanged.
 pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<()> {
-    let mut src = Source {
-        zip: npz::Archive::open(path)?,
-        path,
-    };
+    load_from(npz::Archive::open(path)?, path, net, biases)
+}
+
+/// [`load`] from an archive already open (e.g. in memory: the Python package's weights
+/// arrays); errors name `path`.
+pub fn load_from<R: std::io::Read + std::io::Seek>(
+    zip: npz::Archive<R>,
+    path: &Path,
+    net: &mut Network,
+    biases: &mut [Vec<f32>],
+) -> Result<()> {
+    let mut src = Source { zip, path };
     let mut loaded = Vec::with_capacity(net.projections.len());
     for p in &net.projections {
         let n_post = u64::from(net.populations[p.post].size);
@@ -149,12 +157,12 @@ pub fn load(path: &Path, net: &mut Network, biases: &mut [Vec<f32>]) -> Result<(
 }
 
 /// The archive being loaded and its path, which every error names.
-struct Source<'a> {
-    zip: npz::Archive,
+struct Source<'a, R> {
+    zip: npz::Archive<R>,
     path: &'a Path,
 }
 
-impl Source<'_> {
+impl<R: std::io::Read + std::io::Seek> Source<'_, R> {
     fn err(&self, field: String, value: String, allowed: String) -> Error {
         Error::input(
             field,

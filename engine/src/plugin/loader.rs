@@ -276,8 +276,9 @@ fn check_version(desc: *const Descriptor, shown: &str) -> Result<String> {
     Ok(rebuild)
 }
 
-/// Whether the ELF shared library at `path` exports a defined, visible `eligo_plugin_entry`,
-/// read from its dynamic symbol table without loading it. An error says why the file is not a
+/// Whether the ELF shared library at `path` exports a defined, visible `eligo_plugin_entry`
+/// and is not a Python extension module (no `PyInit_*`), read from its dynamic symbol table
+/// without loading it. An error says why the file is not a
 /// shared library.
 pub fn exports_entry(path: &Path) -> std::result::Result<bool, String> {
     use object::{Object, ObjectKind, ObjectSymbol, SymbolKind, SymbolScope};
@@ -292,12 +293,20 @@ pub fn exports_entry(path: &Path) -> std::result::Result<bool, String> {
             obj.kind()
         ));
     }
-    Ok(obj.dynamic_symbols().any(|s| {
-        s.name() == Ok(abi::ENTRY_SYMBOL)
+    let mut entry = false;
+    for s in obj.dynamic_symbols() {
+        let Ok(name) = s.name() else { continue };
+        // the Python package's extension module links the built-in rules in (their entry
+        // points come along) but is not a plugin: loading it here would need Python
+        if name.starts_with("PyInit_") {
+            return Ok(false);
+        }
+        entry |= name == abi::ENTRY_SYMBOL
             && s.is_definition()
             && s.kind() == SymbolKind::Text
-            && s.scope() == SymbolScope::Dynamic
-    }))
+            && s.scope() == SymbolScope::Dynamic;
+    }
+    Ok(entry)
 }
 
 /// Where plugins are looked for, in order: every `--plugin-dir`, every entry of

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod host;
+pub mod listing;
 pub mod loader;
 
 pub use config::{HostOptions, RuleConfig};

@@ -3,6 +3,7 @@
 //! layers below also name, live in [`crate::optim`].
 
 pub mod checkpoint;
+pub mod grad;
 pub mod rules;
 pub mod run;
 pub mod setup;

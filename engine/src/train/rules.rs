@@ -202,3 +202,31 @@ pub fn attach_chosen(
     }
     Ok(optimizers)
 }
+
+/// A modulator channel's series from `source` (its file, or how the caller names it): shape
+/// `shape` must be `[steps]`, one value per step of the run, every value finite.
+pub fn check_modulator(source: &str, shape: &[u64], values: &[f32], steps: u64) -> Result<()> {
+    let hint = "save a 1-D float32 array with one value per step of the run (numpy.save)";
+    if shape.len() != 1 || shape[0] != steps {
+        return Err(Error::input(
+            "--modulator",
+            source,
+            format!(
+                "has shape {shape:?}; the run has {steps} steps, so it needs shape [{steps}] (one value per step)"
+            ),
+            hint,
+        ));
+    }
+    if let Some(k) = values.iter().position(|x| !x.is_finite()) {
+        return Err(Error::input(
+            "--modulator",
+            source,
+            format!(
+                "entry {k} is {}; the values must be finite float32 numbers",
+                values[k]
+            ),
+            hint,
+        ));
+    }
+    Ok(())
+}

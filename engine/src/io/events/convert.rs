@@ -165,45 +165,122 @@ pub fn convert(
 ) -> Result<Converted> {
     let format = output_format(output, to)?;
     check_output_path(input, output)?;
-    let reader = open(input, &opts.read)?;
-    let info = reader.info().clone();
-    let spec = map_spec(opts, &info, format, input, output)?;
-    let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
-    let layout = aedat_layout(&map);
-    let mut r = Checked::new(reader, input);
-    let mut m = Mapper {
-        time: opts.time,
-        with_p: spec.keep_polarity,
-        keep_xyp: format == Format::Aedat2 && layout == aedat::Layout::Dvs128,
-        map,
-        input,
-        skipped: 0,
-    };
+    let (mut r, layout) = Mapped::open(input, output, format, opts)?;
     let mut out = match format {
-        Format::EligoNpy => Out::Npy(npy::Writer::create(output, m.with_p)?),
+        Format::EligoNpy => Out::Npy(npy::Writer::create(output, r.m.with_p)?),
         _ => Out::Aedat(aedat::Writer::create_with(output, layout)?),
     };
-    let (mut chunk, mut mapped) = (Vec::new(), Vec::<AeEvent>::new());
+    let mut mapped = Vec::<AeEvent>::new();
     let mut written = 0u64;
-    while r.next_chunk(&mut chunk)? {
-        let first = r.count() - chunk.len() as u64;
-        m.map_chunk(&chunk, first, &mut mapped)?;
+    while r.next(&mut mapped)? {
         out.write(&mapped)?;
         written += mapped.len() as u64;
     }
     out.finish()?;
-    Ok(Converted {
-        read: r.count(),
-        written,
-        skipped: m.skipped,
-        format,
-        map: if m.keep_xyp {
-            "DVS128 pixel addresses (x, y, p kept; jAER's layout and chip line)".into()
-        } else {
-            m.map.describe()
-        },
-        with_p: m.with_p,
-    })
+    Ok(r.done(written, format))
+}
+
+/// What [`convert`] writes to an Eligo `.npy`, in memory: the mapped events (`x` the
+/// address; `p` kept only where [`Converted::with_p`] says) and what was done.
+pub fn read_mapped(input: &Path, opts: &ReplayOptions) -> Result<(Vec<AeEvent>, Converted)> {
+    let format = Format::EligoNpy;
+    let (mut r, _) = Mapped::open(input, Path::new(""), format, opts)?;
+    let (mut all, mut mapped) = (Vec::new(), Vec::new());
+    while r.next(&mut mapped)? {
+        all.extend_from_slice(&mapped);
+    }
+    let n = all.len() as u64;
+    Ok((all, r.done(n, format)))
+}
+
+/// Write 1-D `events` (`x` the address) to `output` as Eligo `.npy` (with a `p` field if
+/// `with_p`) or AEDAT 2.0 raw addresses (format `to`, else from the extension), atomically;
+/// returns the events written.
+pub fn write_events(
+    output: &Path,
+    events: &[AeEvent],
+    with_p: bool,
+    to: Option<Format>,
+) -> Result<u64> {
+    let format = output_format(output, to)?;
+    super::not_a_directory(output, "OUT")?;
+    match format {
+        Format::EligoNpy => npy::write(output, events, with_p),
+        _ if with_p => Err(Error::input(
+            "OUT",
+            output.display(),
+            "the events carry a polarity that AEDAT 2.0 raw addresses cannot hold",
+            "write .npy, or fold polarity into the address (index = p*N + x) or drop it",
+        )),
+        _ => aedat::write(output, events),
+    }
+}
+
+/// A stream read, checked for time order and mapped as [`convert`] maps it.
+struct Mapped<'a> {
+    r: Checked,
+    m: Mapper<'a>,
+    chunk: Vec<AeEvent>,
+}
+
+impl<'a> Mapped<'a> {
+    /// Open `input` to be written as `format` to `output` (named in messages), with the
+    /// AEDAT layout such an output takes.
+    fn open(
+        input: &'a Path,
+        output: &Path,
+        format: Format,
+        opts: &ReplayOptions,
+    ) -> Result<(Self, aedat::Layout)> {
+        let reader = open(input, &opts.read)?;
+        let info = reader.info().clone();
+        let spec = map_spec(opts, &info, format, input, output)?;
+        let map = AddressMap::new(&spec, &info).map_err(|e| e.in_file(input))?;
+        let layout = aedat_layout(&map);
+        let m = Mapper {
+            time: opts.time,
+            with_p: spec.keep_polarity,
+            keep_xyp: format == Format::Aedat2 && layout == aedat::Layout::Dvs128,
+            map,
+            input,
+            skipped: 0,
+        };
+        let r = Checked::new(reader, input);
+        Ok((
+            Mapped {
+                r,
+                m,
+                chunk: Vec::new(),
+            },
+            layout,
+        ))
+    }
+
+    /// The next chunk, mapped into `mapped`; false at the end.
+    fn next(&mut self, mapped: &mut Vec<AeEvent>) -> Result<bool> {
+        if !self.r.next_chunk(&mut self.chunk)? {
+            return Ok(false);
+        }
+        let first = self.r.count() - self.chunk.len() as u64;
+        self.m.map_chunk(&self.chunk, first, mapped)?;
+        Ok(true)
+    }
+
+    fn done(self, written: u64, format: Format) -> Converted {
+        let m = self.m;
+        Converted {
+            read: self.r.count(),
+            written,
+            skipped: m.skipped,
+            format,
+            map: if m.keep_xyp {
+                "DVS128 pixel addresses (x, y, p kept; jAER's layout and chip line)".into()
+            } else {
+                m.map.describe()
+            },
+            with_p: m.with_p,
+        }
+    }
 }
 
 /// `output` must not be a directory nor the input itself.

@@ -41,6 +41,7 @@ mod map;
 pub mod nmnist;
 pub mod npy;
 pub mod replay;
+mod request;
 pub mod shd;
 mod sort;
 
@@ -56,8 +57,9 @@ use std::path::{Path, PathBuf};
 
 pub use bin::{BinPolicy, Binner, Limit, StepEvents};
 pub use bytes::ByteSource;
-pub use convert::{Converted, Stats, convert, output_format, stats};
+pub use convert::{Converted, Stats, convert, output_format, read_mapped, stats, write_events};
 pub use map::{AddressMap, MapSpec, TimeMap, TimeStart, dt_us, parse_pool, read_table};
+pub use request::{Requested, info_json};
 pub use sort::Sorted;
 
 use crate::error::{Error, Result};

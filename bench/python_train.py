@@ -9,8 +9,9 @@ and imports numpy).
 
     python bench/python_train.py [--iterations 20 --scale 0.5 --batch 64 --threads 2 --repeats 3]
 
-Needs: the CLI and plugins built (`cargo build --release --workspace`) and the package
-installed (`pip install ./python`) in the Python that runs this script.
+Needs: the CLI built (`cargo build --release`, which builds the plugins it loads from
+target/release/deps) and the package installed (`pip install ./python`, whose built-in rules
+are linked in) in the Python that runs this script.
 """
 
 import argparse
@@ -57,7 +58,8 @@ def main() -> None:
                     wall = time.perf_counter() - t0
                     s = json.loads((out / "summary.json").read_text())
                 else:
-                    arg = dict(settings, out=str(out), plugin_dir=str(pathlib.Path(a.eligo).parent))
+                    # the rule linked into the package, as a pip-installed package finds it
+                    arg = dict(settings, out=str(out), plugin_dir=None)
                     p = subprocess.run([sys.executable, "-c", CHILD, json.dumps(arg)],
                                        check=True, capture_output=True, text=True)
                     wall = time.perf_counter() - t0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -211,6 +210,8 @@ def grad(
         a = np.asarray(v)
         mods.append((name, list(a.shape), np.ascontiguousarray(a, dtype=np.float32).ravel()))
     w = None if weights is None else _weights_npz(weights)
+    import tempfile  # here, not at import time: it costs ~10 ms of `import eligo`
+
     with tempfile.TemporaryDirectory(prefix="eligo-grad-") as tmp:
         b = feedback_matrix
         if b is not None and not isinstance(b, (str, os.PathLike)):

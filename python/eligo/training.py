@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -275,6 +273,8 @@ def train(
     run_dir = os.fspath(resume if resume is not None else out) if not temporary else None
     created = False
     if temporary:
+        import tempfile  # here, not at import time: it costs ~10 ms of `import eligo`
+
         run_dir = tempfile.mkdtemp(prefix="eligo-train-")
     elif not os.path.isdir(run_dir):
         if resume is not None:
@@ -332,6 +332,8 @@ def train(
         raise
     finally:
         if temporary:
+            import shutil
+
             shutil.rmtree(run_dir, ignore_errors=True)
     err = raw.take_error()
     if err is not None:

@@ -325,7 +325,7 @@ def simulate(
     threads (None: every core; more than the cores are capped; any count gives the same bits).
 
     The run is ``eligo simulate``'s: the same spikes bit for bit. The GIL is released while
-    the engine runs; Ctrl-C (KeyboardInterrupt) stops it within about 0.1 s. Recorded spikes
+    the engine runs; Ctrl-C (KeyboardInterrupt) stops it within about 25 ms. Recorded spikes
     and state traces are held in memory (12 bytes a spike, 4 a sample).
 
     ``inputs``: population name -> events replayed *as* that population's spikes, as

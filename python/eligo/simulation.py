@@ -196,7 +196,7 @@ class Simulation:
         )
 
     def step(self, n: int = 1) -> None:
-        """Simulate ``n`` steps (GIL released; Ctrl-C stops a long call within about 0.1 s
+        """Simulate ``n`` steps (GIL released; Ctrl-C stops a long call within about 25 ms
         with KeyboardInterrupt, at a step boundary)."""
         self._sim.step(n)
 

@@ -28,12 +28,14 @@ def test_sigint_stops_a_long_run(root):
         assert p.poll() is None
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
-        out, _ = p.communicate(timeout=10)
+        # control is back in Python when the except clause prints
+        line = p.stdout.readline().strip()
         took = time.monotonic() - t0
+        p.communicate(timeout=10)
     finally:
         p.kill()
-    assert out.strip() == "interrupted"
+    assert line == "interrupted"
     assert p.returncode == 0
-    # a piece of the run is about 0.1 s of wall time; the rest is the interpreter's exit
-    print(f"SIGINT to exit: {took:.3f} s")
-    assert took < 0.5, took
+    # a piece of the run is about 25 ms of wall time
+    print(f"SIGINT to KeyboardInterrupt: {took:.3f} s")
+    assert took < 0.1, took

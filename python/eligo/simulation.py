@@ -141,7 +141,7 @@ class Simulation:
       name, or a list of names and ``(name, {param: value})`` pairs. Their weight changes apply
       as the network runs (direct rules such as ``stdp``, ``rstdp``); a gradient rule's
       optimizer step happens at :meth:`finish`. ``plugin_dir``: directories searched first
-      for the plugins (then ``$ELIGO_PLUGIN_PATH``). ``rule_config``: one rule config (TOML,
+      for the plugins (then ``$ELIGO_PLUGIN_PATH``, then the built-in rules linked in). ``rule_config``: one rule config (TOML,
       as ``--rule-config``: parameters, ``[host] plastic`` projections, optimizer) per rule,
       or none; ``{param: value}`` pairs win over it.
     - ``threads``: worker threads (1 is fastest for small networks; results are the same for

@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod data;
+pub mod env;
 pub mod error;
 pub mod io;
 #[cfg(test)]

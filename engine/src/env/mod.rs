@@ -1,0 +1,69 @@
+//! Environments for reward-based learning: the small interface a closed-loop training run
+//! drives (`eligo train --task cartpole --reward`), and the Rust-native environments.
+//!
+//! An *episode* is one sequence of the network. It is cut into *agent steps* of `K` network
+//! steps each. Per agent step the training run:
+//! 1. asks the environment for the input spikes of the next `K` network steps ([`Env::encode`]:
+//!    the observation coded into spikes of the input population, by the environment's
+//!    documented encoder);
+//! 2. runs the network `K` steps;
+//! 3. if [`Env::acts`], reads the policy readout at the agent step's last network step and
+//!    samples the action from `softmax(y_pi)` with a seeded generator; else no action;
+//! 4. calls [`Env::step`] with the action and passes the [`Outcome`] (reward, end of
+//!    episode) to the rule through the modulator channels `action`, `reward` and `done`.
+//!
+//! Every episode is a pure function of (environment seed, episode index) and the actions
+//! taken: [`Env::reset`] takes the episode index, never hidden random state, so a run resumes
+//! and splits over threads without changing a bit.
+
+/// How an agent step ended the episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The episode goes on.
+    Running,
+    /// A terminal state: its value is 0 (no bootstrap).
+    Terminal,
+    /// Cut off by a time limit: the state's value is bootstrapped from the value readout.
+    Truncated,
+}
+
+impl End {
+    /// The value of the `done` modulator channel: 0 running, 1 terminal, 2 truncated.
+    pub fn code(self) -> f32 {
+        match self {
+            End::Running => 0.0,
+            End::Terminal => 1.0,
+            End::Truncated => 2.0,
+        }
+    }
+}
+
+/// What one agent step of the environment returned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// The reward for this agent step.
+    pub reward: f64,
+    /// Whether and how the episode ended.
+    pub end: End,
+}
+
+/// An environment the training run drives (see the module docs).
+pub trait Env: Send {
+    /// Name, as in `--task NAME`.
+    fn name(&self) -> &'static str;
+    /// Number of input neurons the encoder drives.
+    fn inputs(&self) -> usize;
+    /// Number of discrete actions.
+    fn actions(&self) -> usize;
+    /// Start episode `episode`: its initial state is a pure function of the environment's
+    /// seed and `episode`.
+    fn reset(&mut self, episode: u64);
+    /// The input spikes of the next agent step of `k` network steps: `(step within the agent
+    /// step, 0..k; input neuron)`, ascending by step. Appends to `out`.
+    fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>);
+    /// Whether the agent chooses an action at the end of this agent step (`false`: the step is
+    /// taken with `None`, e.g. while the evidence task shows its cues).
+    fn acts(&self) -> bool;
+    /// Apply `action` (`None` when [`Env::acts`] was false) and advance one agent step.
+    fn step(&mut self, action: Option<usize>) -> Outcome;
+}

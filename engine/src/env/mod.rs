@@ -66,4 +66,31 @@ pub trait Env: Send {
     fn acts(&self) -> bool;
     /// Apply `action` (`None` when [`Env::acts`] was false) and advance one agent step.
     fn step(&mut self, action: Option<usize>) -> Outcome;
+    /// Network steps per agent step (`K`) the environment is made for.
+    fn agent_steps(&self) -> u64;
+    /// The default network: input population `in` ([`Env::inputs`] sources), recurrent `rec`,
+    /// and one readout `out` of [`Env::actions`] + 1 outputs: the policy logits, then the value.
+    fn network(&self, seed: u64) -> crate::network::NetworkSpec;
+}
+
+/// Options every environment takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvOptions {
+    /// Seed of every episode's initial state and of the encoder's spikes.
+    pub seed: u64,
+    /// Size of the episode (1: as published; smaller for tests), where the environment has one.
+    pub scale: f64,
+}
+
+/// The names `--task` accepts for environments.
+pub const NAMES: &[&str] = &[];
+
+/// The environment called `name`.
+pub fn by_name(name: &str, _opts: &EnvOptions) -> crate::error::Result<Box<dyn Env>> {
+    Err(crate::error::Error::input(
+        "task",
+        name,
+        format!("no environment '{name}'; environments: {}", NAMES.join(", ")),
+        "",
+    ))
 }

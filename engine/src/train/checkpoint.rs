@@ -360,8 +360,36 @@ impl SaveStep {
     ];
 }
 
+/// What a checkpoint saves of a trainer (the lane-parallel [`Trainer`] and the closed-loop
+/// [`super::agent::AgentTrainer`]).
+pub trait Checkpointed {
+    /// The master network (current weights).
+    fn network(&self) -> &Network;
+    /// The readout biases.
+    fn biases(&self) -> &[f32];
+    /// Every optimizer, in attach order of the gradient rules.
+    fn optimizers(&self) -> &[Optimizer];
+    /// Every lane's rule states, lane by lane.
+    fn rule_states(&self) -> Result<Vec<Vec<u8>>>;
+}
+
+impl Checkpointed for Trainer {
+    fn network(&self) -> &Network {
+        Trainer::network(self)
+    }
+    fn biases(&self) -> &[f32] {
+        Trainer::biases(self)
+    }
+    fn optimizers(&self) -> &[Optimizer] {
+        Trainer::optimizers(self)
+    }
+    fn rule_states(&self) -> Result<Vec<Vec<u8>>> {
+        Trainer::rule_states(self)
+    }
+}
+
 /// Write a checkpoint of `tr` into `dir` (see the module docs). `state.files` is filled in.
-pub fn save(dir: &Path, tr: &Trainer, state: &State) -> Result<()> {
+pub fn save(dir: &Path, tr: &dyn Checkpointed, state: &State) -> Result<()> {
     save_with_faults(dir, tr, state, &mut |_| Ok(()))
 }
 
@@ -369,7 +397,7 @@ pub fn save(dir: &Path, tr: &Trainer, state: &State) -> Result<()> {
 /// there, as a crash would (fault injection for tests).
 pub fn save_with_faults(
     dir: &Path,
-    tr: &Trainer,
+    tr: &dyn Checkpointed,
     state: &State,
     before: &mut dyn FnMut(SaveStep) -> Result<()>,
 ) -> Result<()> {
@@ -390,7 +418,7 @@ pub fn save_with_faults(
     let mut o: BTreeMap<String, Out> = BTreeMap::new();
     let mut i = 0usize;
     // every optimizer steps once per iteration (or none ever does): one count
-    let (_, _, k) = tr.optimizer().state();
+    let (_, _, k) = tr.optimizers()[0].state();
     for opt in tr.optimizers() {
         let (m, v, _) = opt.state();
         for (m, v) in m.iter().zip(v) {
@@ -545,10 +573,54 @@ pub fn load(
     Ok((s, overridden))
 }
 
+/// What [`load_parts`] read: the master weights, the readout biases, the optimizers and the
+/// lanes' rule states.
+pub struct Parts {
+    /// A copy of the network with the checkpoint's weights.
+    pub net: Network,
+    /// The readout biases.
+    pub biases: Vec<f32>,
+    /// The optimizers, with the checkpoint's moments and step count.
+    pub optimizers: Vec<Optimizer>,
+    /// The rule states, lane by lane.
+    pub rule_states: Vec<Vec<u8>>,
+}
+
+/// Read the checkpoint in `dir` for a trainer of `net` with `opts` (whose step count must be
+/// the iteration if `stepping`) and `lanes` lanes of one rule, after checking its network
+/// fingerprint, task and rule (`task`, `rule`) and its settings against `settings` (those
+/// named in `overrides` may differ; they are returned). Nothing is restored: the caller does.
+pub fn load_parts(
+    dir: &Path,
+    (net, task, rule): (&Network, &str, &str),
+    (opts, stepping, lanes): (&[Optimizer], bool, u64),
+    settings: &Settings,
+    overrides: &[String],
+) -> Result<(State, Parts, Vec<String>)> {
+    let (c, s) = locate(dir)?;
+    check_identity_of(&c, &s, net, task, rule)?;
+    let overridden = check_settings(&s.settings, settings, overrides)?;
+    let (net, mut biases, readout) = load_weights(&c, net)?;
+    let optimizers = load_optimizers(&c, &s, opts, stepping)?;
+    let rule_states = load_rule_states(&c.join("rules.bin"), lanes, 1)?;
+    let parts = Parts {
+        net,
+        biases: std::mem::take(&mut biases[readout]),
+        optimizers,
+        rule_states,
+    };
+    Ok((s, parts, overridden))
+}
+
 /// The checkpoint `c` (state `s`) must be of this network and task and of `rule`.
 fn check_identity(c: &Path, s: &State, tr: &Trainer, rule: &str) -> Result<()> {
-    let fp = fingerprint(tr.network());
-    if s.fingerprint != fp || s.task != tr.task().name() {
+    check_identity_of(c, s, tr.network(), tr.task().name(), rule)
+}
+
+/// [`check_identity`] of a network `net` trained on `task`.
+fn check_identity_of(c: &Path, s: &State, net: &Network, task: &str, rule: &str) -> Result<()> {
+    let fp = fingerprint(net);
+    if s.fingerprint != fp || s.task != task {
         return Err(Error::input(
             "--resume",
             c.display(),
@@ -556,7 +628,7 @@ fn check_identity(c: &Path, s: &State, tr: &Trainer, rule: &str) -> Result<()> {
                 "the checkpoint is of another network (task '{}', fingerprint {:016x}; this run: task '{}', {:016x})",
                 s.task,
                 s.fingerprint,
-                tr.task().name(),
+                task,
                 fp
             ),
             "resume with the same task, seed and network options",

@@ -2,6 +2,9 @@
 //! early stopping, checkpoints, resume, observers) and its set-up from a user's request. Losses and optimizers, which the
 //! layers below also name, live in [`crate::optim`].
 
+pub mod agent;
+pub mod agent_run;
+pub mod agent_setup;
 pub mod checkpoint;
 pub mod grad;
 pub mod rules;

@@ -505,7 +505,7 @@ fn epoch_lines(history: &[String]) -> Vec<String> {
 /// The lines of `metrics.jsonl` up to `iteration` (a checkpoint's), which must be exactly one per
 /// iteration 1..=iteration, in order: anything else means the metrics and the checkpoint are of
 /// different runs or were edited.
-fn metrics_until(path: &Path, iteration: u64) -> Result<Vec<String>> {
+pub(super) fn metrics_until(path: &Path, iteration: u64) -> Result<Vec<String>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(_) if iteration == 0 => String::new(),

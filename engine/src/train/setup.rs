@@ -110,9 +110,10 @@ pub struct RuleChoice {
 
 /// A rule after the layers of defaults: its configuration and the top-level keys its rule
 /// config file gave.
-struct Configured {
-    rc: RuleConfig,
-    given: toml::Table,
+pub(super) struct Configured {
+    pub(super) rc: RuleConfig,
+    /// The rule config file's tables as given (to tell a given `[optimizer]` key from a default).
+    pub(super) given: toml::Table,
 }
 
 impl RunSpec {
@@ -137,7 +138,7 @@ impl RunSpec {
         let routed = route_params(&self.params, &names)?;
         let mut configured = Vec::with_capacity(plugins.len());
         for ((plugin, (_, file)), params) in plugins.iter().zip(&choices).zip(&routed) {
-            configured.push(configure(plugin, &d, params, *file)?);
+            configured.push(configure(plugin, &d.rule_params, params, *file)?);
         }
         // the optimizer of a rule: the task's method and rate unless its rule config gives
         // them; `lr` wins for every rule
@@ -285,14 +286,14 @@ impl RunSpec {
 
 /// Layers 1-5 (see the module docs) for one rule: `params` are the user's parameters routed
 /// to it (and the front end's defaults), `file` its rule config.
-fn configure(
+pub(super) fn configure(
     plugin: &Plugin,
-    d: &task::Defaults,
+    rule_params: &[(&str, f64)],
     params: &[ParamSetting],
     file: Option<&std::path::Path>,
 ) -> Result<Configured> {
     let mut rc = config::defaults(plugin);
-    for (name, value) in &d.rule_params {
+    for (name, value) in rule_params {
         config::set_param(plugin, &mut rc.values, name, name, &format!("{value:?}"))?;
     }
     // a front end's defaults (e.g. `--feedback random`) come before the rule config; one

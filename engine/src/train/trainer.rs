@@ -126,7 +126,7 @@ enum Learner {
 }
 
 /// What the host enforces on a direct rule's summed changes (the rule config's `[host]`).
-struct DirectBounds {
+pub(super) struct DirectBounds {
     /// Per projection: may the rule change it.
     plastic: Vec<bool>,
     w_min: f32,
@@ -134,6 +134,27 @@ struct DirectBounds {
     /// Per projection, the initial weights' signs (`>= 0`) with `sign = "keep"`, else empty.
     signs: Vec<Vec<bool>>,
     keep_sign: bool,
+}
+
+impl DirectBounds {
+    /// The bounds of `host` on `net` (its initial weights' signs, like every lane's rule
+    /// instance), `plastic` the rule's mask.
+    pub(super) fn new(host: &HostOptions, net: &Network, plastic: &[bool]) -> Self {
+        DirectBounds {
+            plastic: plastic.to_vec(),
+            w_min: host.w_min,
+            w_max: host.w_max,
+            signs: net
+                .projections
+                .iter()
+                .map(|p| match host.keep_sign {
+                    true => p.weights.iter().map(|w| *w >= 0.0).collect(),
+                    false => Vec::new(),
+                })
+                .collect(),
+            keep_sign: host.keep_sign,
+        }
+    }
 }
 
 /// Training state: master weights, optimizer, lanes.
@@ -308,21 +329,7 @@ impl Trainer {
         for (k, rule) in rules.iter().enumerate() {
             let host = &rule.host;
             learners.push(match rule.plugin.output {
-                OutputKind::Direct => Learner::Direct(DirectBounds {
-                    plastic: masks[k].clone(),
-                    w_min: host.w_min,
-                    w_max: host.w_max,
-                    // the initial network's, like every lane's rule instance
-                    signs: net
-                        .projections
-                        .iter()
-                        .map(|p| match host.keep_sign {
-                            true => p.weights.iter().map(|w| *w >= 0.0).collect(),
-                            false => Vec::new(),
-                        })
-                        .collect(),
-                    keep_sign: host.keep_sign,
-                }),
+                OutputKind::Direct => Learner::Direct(DirectBounds::new(host, &net, &masks[k])),
                 OutputKind::Gradient => {
                     let biases_here = opts.is_empty();
                     let extra: &[usize] = if biases_here { &[biases.len()] } else { &[] };
@@ -565,7 +572,9 @@ impl Trainer {
                         .rules()
                         .nth(k)
                         .map_or("", |r| r.plugin().name.as_str());
-                    apply_direct(d, &self.lanes, &mut self.net, rule, self.iteration + 1)?;
+                    let lanes: Vec<&Network> =
+                        self.lanes.iter().map(|l| l.sim.network()).collect();
+                    apply_direct(d, &lanes, &mut self.net, rule, self.iteration + 1)?;
                 }
                 Learner::Gradient { .. } => self.apply_gradients(k)?,
             }
@@ -977,9 +986,9 @@ pub struct Recording {
 /// summed in f64 (so one lane's weights are taken exactly); untouched synapses keep their
 /// weight. Nothing is written unless every result is finite (the sum of finite changes can still
 /// overflow f32 when the host sets no bounds).
-fn apply_direct(
+pub(super) fn apply_direct(
     d: &DirectBounds,
-    lanes: &[Lane],
+    lanes: &[&Network],
     net: &mut Network,
     rule: &str,
     iteration: u64,
@@ -992,7 +1001,7 @@ fn apply_direct(
         let mut sum: Vec<f64> = p.weights.iter().map(|&w| f64::from(w)).collect();
         let mut touched = vec![false; p.len()];
         for lane in lanes {
-            let lw = &lane.sim.network().projections[j].weights;
+            let lw = &lane.projections[j].weights;
             for (s, (&wl, &w0)) in lw.iter().zip(&p.weights).enumerate() {
                 if wl != w0 {
                     touched[s] = true;

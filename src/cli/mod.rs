@@ -16,6 +16,7 @@ pub mod stderr;
 pub mod threads;
 pub mod train;
 pub mod train_report;
+pub mod train_reward;
 
 /// 2 for bad input, 128 + signal for a run stopped by SIGINT/SIGTERM, 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> u8 {

@@ -6,7 +6,8 @@
 //!   apart), the recurrent spike raster and the readout outputs over time against their targets
 //!   (regression, dashed) or with the decision window shaded (classification);
 //! - `raster.png`, `rates.png`, `voltage.png` ([`activity`]): a run's spike raster, population
-//!   rates and state traces (`simulate --plot`, and `train` for its recorded test sample).
+//!   rates and state traces (`simulate --plot`, and `train` for its recorded test sample);
+//! - `returns.png` ([`returns`]): a closed-loop run's return per episode and its moving average.
 //!
 //! Time windows a task marks (cues, the decision window) are shaded in every panel over time.
 //! Legends sit in a strip right of the plot, never over the data; every panel of a figure has
@@ -18,6 +19,7 @@
 //! fonts, and neither does the build.
 
 mod activity;
+mod returns;
 
 use std::ops::Range;
 use std::path::Path;
@@ -35,6 +37,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 pub use activity::{Activity, Traces};
+pub use returns::learning_curve;
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 

@@ -67,8 +67,8 @@ pub struct Args {
     /// Maximum iterations (default: the task's).
     #[arg(long)]
     pub iterations: Option<u64>,
-    /// Sequences per batch (default: the task's).
-    #[arg(long)]
+    /// Sequences per batch (default: the task's); with --reward, episodes per batch (default 8).
+    #[arg(long, visible_alias = "episodes-per-batch")]
     pub batch: Option<usize>,
     /// Learning rate (default: the task's).
     #[arg(long)]
@@ -103,10 +103,34 @@ pub struct Args {
     /// Progress on stderr: a bar on a terminal, else a line every 5 s (auto).
     #[arg(long, value_enum, default_value_t)]
     pub progress: super::progress::Mode,
+    /// Closed-loop, reward-based training: --task names an environment (docs/reward.md), the
+    /// rule (eprop, learning = "reward") learns from its rewards.
+    #[arg(long, conflicts_with_all = ["net", "clamp_events", "epochs", "no_early_stop"])]
+    pub reward: bool,
+    /// With --reward: the rule's form, td (the paper's TD-error rule) or a2c (the authors'
+    /// forward view) (= --param form=...; default td).
+    #[arg(long, requires = "reward")]
+    pub form: Option<String>,
+    /// With --reward: discount per agent step, in [0, 1] (= --param gamma=...; default 0.99).
+    #[arg(long, requires = "reward")]
+    pub gamma: Option<f64>,
+    /// With --reward: network steps per agent step (default: the environment's).
+    #[arg(long, requires = "reward")]
+    pub agent_steps: Option<u64>,
+    /// With --reward: the most agent steps of an episode; a longer one is truncated (default
+    /// 10000; an environment's own time limit may end it earlier).
+    #[arg(long, requires = "reward")]
+    pub max_agent_steps: Option<u64>,
+    /// With --reward: stop once the mean return of the last 100 episodes reaches this.
+    #[arg(long, requires = "reward")]
+    pub target_return: Option<f64>,
 }
 
 /// Run `train`.
 pub fn run(a: Args) -> Result<()> {
+    if a.reward {
+        return super::train_reward::run(a);
+    }
     let t_start = Instant::now();
     super::interrupt::install();
     let params = eligo_engine::train::setup::train_params(

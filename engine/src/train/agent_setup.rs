@@ -73,7 +73,6 @@ impl AgentSpec {
             seed: self.seed,
             scale: self.scale,
         };
-        let probe = env::by_name(&self.env, &opts)?;
         let batch = self.batch.unwrap_or(DEFAULT_BATCH);
         if batch == 0 {
             return Err(Error::input(
@@ -83,13 +82,12 @@ impl AgentSpec {
                 format!("leave it out for {DEFAULT_BATCH}"),
             ));
         }
-        let k = self.agent_steps.unwrap_or(probe.agent_steps());
-        if k == 0 {
+        if self.agent_steps == Some(0) {
             return Err(Error::input(
                 "--agent-steps",
                 0,
                 "an agent step needs at least one network step",
-                format!("leave it out for the environment's {}", probe.agent_steps()),
+                "leave it out for the environment's",
             ));
         }
         let max_agent_steps = self.max_agent_steps.unwrap_or(DEFAULT_MAX_AGENT_STEPS);
@@ -111,6 +109,8 @@ impl AgentSpec {
                 ));
             }
         }
+        let probe = env::by_name(&self.env, &opts)?;
+        let k = self.agent_steps.unwrap_or(probe.agent_steps());
         let plugin = loader::find(&self.rule, &self.plugin_dirs)?;
         let c = configure(&plugin, &[], &self.params, self.rule_config.as_deref())?;
         let mut rc = c.rc;

@@ -2,6 +2,7 @@
 //! their shared libraries. Each module is one area; run one with
 //! `cargo test --release --test integration -- MODULE::`.
 
+mod agent;
 mod bptt;
 mod checkpoints;
 mod cli;

@@ -1,0 +1,308 @@
+//! The closed-loop (reward-based) training run: `AgentTrainer` and `AgentRun` on a small test
+//! environment, and `eligo train --reward`'s refusals.
+//!
+//! The test environment, "repeat the cue": each episode shows one of two cues (a pure function
+//! of the seed and the episode index) on its half of 8 input neurons; every agent step the
+//! agent must name the cue (reward 1); a wrong answer ends the episode (terminal, reward 0);
+//! after 8 right answers the episode is truncated. A random policy's mean return is
+//! `sum_{n=1..8} 2^-n` (about 1), the best is 8.
+
+use eligo_engine::env::{End, Env, Outcome};
+use eligo_engine::network::NetworkSpec;
+use eligo_engine::neuron::{LifParams, ModelSpec};
+use eligo_engine::plugin::{HostOptions, Plugin, config};
+use eligo_engine::rng::splitmix64;
+use eligo_engine::train::TrainRule;
+use eligo_engine::train::agent::{AgentConfig, AgentTrainer};
+use eligo_engine::train::agent_run::{AgentRun, AgentSchedule, WINDOW};
+
+use crate::common::{arg, eligo, refused, so};
+
+/// Agent steps after which an episode is truncated.
+const LIMIT: u64 = 8;
+/// Network steps per agent step.
+const K: u64 = 5;
+
+struct Repeat {
+    seed: u64,
+    cue: usize,
+    n: u64,
+}
+
+impl Env for Repeat {
+    fn name(&self) -> &'static str {
+        "repeat"
+    }
+    fn inputs(&self) -> usize {
+        8
+    }
+    fn actions(&self) -> usize {
+        2
+    }
+    fn reset(&mut self, episode: u64) {
+        self.cue = (splitmix64(self.seed ^ episode) & 1) as usize;
+        self.n = 0;
+    }
+    fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>) {
+        for s in 0..k {
+            for i in 0..4u32 {
+                if (s + u64::from(i)) % 2 == 0 {
+                    out.push((s, self.cue as u32 * 4 + i));
+                }
+            }
+        }
+    }
+    fn acts(&self) -> bool {
+        true
+    }
+    fn step(&mut self, action: Option<usize>) -> Outcome {
+        self.n += 1;
+        let right = action == Some(self.cue);
+        let end = match (right, self.n >= LIMIT) {
+            (false, _) => End::Terminal,
+            (true, true) => End::Truncated,
+            (true, false) => End::Running,
+        };
+        Outcome {
+            reward: if right { 1.0 } else { 0.0 },
+            end,
+        }
+    }
+    fn agent_steps(&self) -> u64 {
+        K
+    }
+    fn network(&self, seed: u64) -> NetworkSpec {
+        eligo_engine::task::task_network(
+            seed,
+            8,
+            (
+                20,
+                ModelSpec::Lif(LifParams {
+                    t_ref_ms: Some(2.0),
+                    ..Default::default()
+                }),
+            ),
+            (3, 20.0),
+            3.0,
+        )
+    }
+}
+
+fn rule(lib: &str, params: &[(&str, &str)]) -> TrainRule {
+    let plugin = Plugin::load(&so(lib)).unwrap();
+    let mut values = config::defaults(&plugin).values;
+    for (k, v) in params {
+        assert!(config::set_param(&plugin, &mut values, k, k, v).unwrap(), "{k}");
+    }
+    let mut host = HostOptions::default();
+    host.optimizer.lr = 0.01;
+    TrainRule {
+        plugin,
+        values,
+        host,
+    }
+}
+
+fn trainer(rule: &TrainRule, batch: usize, threads: usize) -> AgentTrainer {
+    let cfg = AgentConfig {
+        batch,
+        threads,
+        seed: 3,
+        agent_steps: K,
+        max_agent_steps: 100,
+    };
+    let mut make = || -> eligo_engine::Result<Box<dyn Env>> {
+        Ok(Box::new(Repeat {
+            seed: 7,
+            cue: 0,
+            n: 0,
+        }))
+    };
+    AgentTrainer::new(&mut make, rule, cfg).unwrap()
+}
+
+fn rstdp() -> TrainRule {
+    // a strong, fast trace so that a few episodes change the weights visibly
+    rule("eligo_rstdp", &[("eta", "0.05")])
+}
+
+fn weight_bits(tr: &AgentTrainer) -> Vec<u32> {
+    let net = tr.network();
+    (net.projections.iter())
+        .flat_map(|p| p.weights.iter().map(|w| w.to_bits()))
+        .chain(tr.biases().iter().map(|b| b.to_bits()))
+        .collect()
+}
+
+/// Per iteration: the returns' and lengths' bits.
+fn run_iterations(tr: &mut AgentTrainer, n: usize) -> Vec<(Vec<u64>, Vec<u64>)> {
+    (0..n)
+        .map(|_| {
+            let m = tr.step().unwrap();
+            (m.returns.iter().map(|r| r.to_bits()).collect(), m.lengths)
+        })
+        .collect()
+}
+
+#[test]
+fn one_and_two_threads_agree_bit_for_bit() {
+    let r = rstdp();
+    let mut one = trainer(&r, 6, 1);
+    let w0 = weight_bits(&one);
+    let mut two = trainer(&r, 6, 2);
+    let a = run_iterations(&mut one, 3);
+    let b = run_iterations(&mut two, 3);
+    assert_eq!(a, b);
+    assert_eq!(weight_bits(&one), weight_bits(&two));
+    // the rule learned something (else the comparison shows nothing) and episodes differ
+    assert_ne!(weight_bits(&one), w0, "rstdp changed no weight");
+    let lengths: Vec<u64> = a.iter().flat_map(|(_, l)| l.clone()).collect();
+    assert!(lengths.iter().any(|&l| l != lengths[0]), "{lengths:?}");
+}
+
+#[test]
+fn episodes_run_the_protocols_steps() {
+    // without learning (lr 0) the batch's network steps are, per episode of n agent steps:
+    // terminal (a wrong answer, n < LIMIT): n K + 1; truncated (n = LIMIT): (n + 1) K
+    let r = rule("eligo_rstdp", &[("eta", "0")]);
+    let mut tr = trainer(&r, 10, 1);
+    for _ in 0..2 {
+        let m = tr.step().unwrap();
+        let want: u64 = (m.lengths.iter())
+            .map(|&n| if n < LIMIT { n * K + 1 } else { (n + 1) * K })
+            .sum();
+        assert_eq!(m.steps, want, "{:?}", m.lengths);
+        for (&ret, &n) in m.returns.iter().zip(&m.lengths) {
+            // every step but a terminal one was rewarded
+            let right = if n < LIMIT { n - 1 } else { n };
+            assert_eq!(ret, right as f64);
+        }
+    }
+}
+
+#[test]
+fn the_host_caps_an_episode() {
+    let r = rule("eligo_rstdp", &[("eta", "0")]);
+    let cfg = AgentConfig {
+        batch: 4,
+        threads: 1,
+        seed: 3,
+        agent_steps: K,
+        max_agent_steps: 2,
+    };
+    let mut make = || -> eligo_engine::Result<Box<dyn Env>> {
+        Ok(Box::new(Repeat {
+            seed: 7,
+            cue: 0,
+            n: 0,
+        }))
+    };
+    let mut tr = AgentTrainer::new(&mut make, &r, cfg).unwrap();
+    let m = tr.step().unwrap();
+    assert!(m.lengths.iter().all(|&n| (1..=2).contains(&n)), "{:?}", m.lengths);
+    // a capped episode (2 right answers) is truncated: one more agent step
+    let want: u64 = (m.lengths.iter())
+        .zip(&m.returns)
+        .map(|(&n, &r)| if r == n as f64 { (n + 1) * K } else { n * K + 1 })
+        .sum();
+    assert_eq!(m.steps, want);
+}
+
+fn schedule(iterations: u64) -> AgentSchedule {
+    AgentSchedule {
+        iterations,
+        checkpoint_every: 2,
+        target_return: None,
+    }
+}
+
+/// `metrics.jsonl` without the wall times.
+fn metrics_without_seconds(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    text.lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds").unwrap();
+            v
+        })
+        .collect()
+}
+
+fn settings() -> eligo_engine::train::checkpoint::Settings {
+    [("task".to_string(), "repeat".to_string())].into()
+}
+
+#[test]
+fn resume_equals_the_uninterrupted_run() {
+    let r = rstdp();
+    let whole = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 4, 2), whole.path(), settings());
+    run.run(&schedule(4), &mut NoObs).unwrap();
+
+    let parts = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 4, 1), parts.path(), settings());
+    run.run(&schedule(2), &mut NoObs).unwrap();
+    let (mut run, overridden) =
+        AgentRun::resume(trainer(&r, 4, 2), parts.path(), settings(), &[]).unwrap();
+    assert!(overridden.is_empty());
+    let o = run.run(&schedule(4), &mut NoObs).unwrap();
+    assert_eq!(o.episodes, 16);
+
+    let m = metrics_without_seconds(whole.path());
+    assert_eq!(m.len(), 4);
+    assert_eq!(m, metrics_without_seconds(parts.path()));
+    assert_eq!(m[3]["episodes"], 16);
+    assert_eq!(m[3]["returns"].as_array().unwrap().len(), 4);
+    for f in ["weights.npz", "returns.npy", "checkpoint/weights.npz", "checkpoint/rules.bin"] {
+        let a = std::fs::read(whole.path().join(f)).unwrap();
+        assert_eq!(a, std::fs::read(parts.path().join(f)).unwrap(), "{f}");
+    }
+    // the moving average of the metrics is over every episode so far (fewer than WINDOW)
+    let all: Vec<f64> = (m.iter())
+        .flat_map(|l| l["returns"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()))
+        .collect();
+    assert!(all.len() < WINDOW);
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    assert!((m[3]["moving_average"].as_f64().unwrap() - mean).abs() < 1e-12);
+}
+
+#[test]
+fn resume_refuses_another_batch() {
+    let r = rstdp();
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 4, 1), dir.path(), settings());
+    run.run(&schedule(2), &mut NoObs).unwrap();
+    let Err(e) = AgentRun::resume(trainer(&r, 2, 1), dir.path(), settings(), &[]) else {
+        panic!("resumed with another batch");
+    };
+    assert!(e.is_input(), "{e}");
+}
+
+struct NoObs;
+impl eligo_engine::train::agent_run::AgentObserver for NoObs {}
+
+#[test]
+fn bad_arguments_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let base = ["train", "--reward", "--quiet", "--out", arg(&out)];
+    for (extra, must) in [
+        (&["--form", "sarsa"][..], &["--form", "sarsa", "td, a2c"][..]),
+        (&["--gamma", "1.5"], &["--gamma", "[0, 1]"]),
+        (&["--episodes-per-batch", "0"], &["--episodes-per-batch"]),
+        (&["--agent-steps", "0"], &["--agent-steps"]),
+        (&["--max-agent-steps", "0"], &["--max-agent-steps"]),
+        (&["--iterations", "0"], &["--iterations"]),
+        (&["--target-return", "nan"], &["--target-return"]),
+        (&["--param", "scale=2"], &["--param scale", "--episodes-per-batch"]),
+        (&["--param", "agent_steps=3"], &["--agent-steps"]),
+        (&["--rule", "eprop", "--rule", "eprop"], &["--rule", "one rule"]),
+        (&["--task", "no-such-env"], &["no-such-env", "environment"]),
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        refused(&eligo(&args), must);
+        assert!(!out.exists(), "{extra:?} left {}", out.display());
+    }
+    // the closed-loop flags need --reward
+    refused(&eligo(&["train", "--gamma", "0.9"]), &["--reward"]);
+}

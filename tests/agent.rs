@@ -92,7 +92,10 @@ fn rule(lib: &str, params: &[(&str, &str)]) -> TrainRule {
     let plugin = Plugin::load(&so(lib)).unwrap();
     let mut values = config::defaults(&plugin).values;
     for (k, v) in params {
-        assert!(config::set_param(&plugin, &mut values, k, k, v).unwrap(), "{k}");
+        assert!(
+            config::set_param(&plugin, &mut values, k, k, v).unwrap(),
+            "{k}"
+        );
     }
     let mut host = HostOptions::default();
     host.optimizer.lr = 0.01;
@@ -199,11 +202,21 @@ fn the_host_caps_an_episode() {
     };
     let mut tr = AgentTrainer::new(&mut make, &r, cfg).unwrap();
     let m = tr.step().unwrap();
-    assert!(m.lengths.iter().all(|&n| (1..=2).contains(&n)), "{:?}", m.lengths);
+    assert!(
+        m.lengths.iter().all(|&n| (1..=2).contains(&n)),
+        "{:?}",
+        m.lengths
+    );
     // a capped episode (2 right answers) is truncated: one more agent step
     let want: u64 = (m.lengths.iter())
         .zip(&m.returns)
-        .map(|(&n, &r)| if r == n as f64 { (n + 1) * K } else { n * K + 1 })
+        .map(|(&n, &r)| {
+            if r == n as f64 {
+                (n + 1) * K
+            } else {
+                n * K + 1
+            }
+        })
         .sum();
     assert_eq!(m.steps, want);
 }
@@ -253,13 +266,24 @@ fn resume_equals_the_uninterrupted_run() {
     assert_eq!(m, metrics_without_seconds(parts.path()));
     assert_eq!(m[3]["episodes"], 16);
     assert_eq!(m[3]["returns"].as_array().unwrap().len(), 4);
-    for f in ["weights.npz", "returns.npy", "checkpoint/weights.npz", "checkpoint/rules.bin"] {
+    for f in [
+        "weights.npz",
+        "returns.npy",
+        "checkpoint/weights.npz",
+        "checkpoint/rules.bin",
+    ] {
         let a = std::fs::read(whole.path().join(f)).unwrap();
         assert_eq!(a, std::fs::read(parts.path().join(f)).unwrap(), "{f}");
     }
     // the moving average of the metrics is over every episode so far (fewer than WINDOW)
     let all: Vec<f64> = (m.iter())
-        .flat_map(|l| l["returns"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()))
+        .flat_map(|l| {
+            l["returns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_f64().unwrap())
+        })
         .collect();
     assert!(all.len() < WINDOW);
     let mean = all.iter().sum::<f64>() / all.len() as f64;
@@ -287,16 +311,25 @@ fn bad_arguments_are_refused_naming_the_flag() {
     let out = dir.path().join("o");
     let base = ["train", "--reward", "--quiet", "--out", arg(&out)];
     for (extra, must) in [
-        (&["--form", "sarsa"][..], &["--form", "sarsa", "td, a2c"][..]),
+        (
+            &["--form", "sarsa"][..],
+            &["--form", "sarsa", "td, a2c"][..],
+        ),
         (&["--gamma", "1.5"], &["--gamma", "[0, 1]"]),
         (&["--episodes-per-batch", "0"], &["--episodes-per-batch"]),
         (&["--agent-steps", "0"], &["--agent-steps"]),
         (&["--max-agent-steps", "0"], &["--max-agent-steps"]),
         (&["--iterations", "0"], &["--iterations"]),
         (&["--target-return", "nan"], &["--target-return"]),
-        (&["--param", "scale=2"], &["--param scale", "--episodes-per-batch"]),
+        (
+            &["--param", "scale=2"],
+            &["--param scale", "--episodes-per-batch"],
+        ),
         (&["--param", "agent_steps=3"], &["--agent-steps"]),
-        (&["--rule", "eprop", "--rule", "eprop"], &["--rule", "one rule"]),
+        (
+            &["--rule", "eprop", "--rule", "eprop"],
+            &["--rule", "one rule"],
+        ),
         (&["--task", "no-such-env"], &["no-such-env", "environment"]),
     ] {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();

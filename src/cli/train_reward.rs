@@ -91,7 +91,10 @@ fn check(a: &Args) -> Result<(), Error> {
 fn params(a: &Args) -> Result<Vec<ParamSetting>, Error> {
     let mut p = train_params(&a.param, a.feedback.as_deref(), a.mode.as_deref())?;
     let gamma = a.gamma.map(|g| format!("{g:?}"));
-    for (flag, name, value) in [("--form", "form", a.form.clone()), ("--gamma", "gamma", gamma)] {
+    for (flag, name, value) in [
+        ("--form", "form", a.form.clone()),
+        ("--gamma", "gamma", gamma),
+    ] {
         if let Some(value) = value {
             p.push(ParamSetting {
                 field: flag.into(),
@@ -179,7 +182,9 @@ pub fn run(a: Args) -> Result<()> {
     let text = serde_json::to_string_pretty(&summary)?;
     eligo_engine::io::write_atomic(&out.join("summary.json"), |w| writeln!(w, "{text}"))?;
     if let Err(e) = super::plots::learning_curve(&out, run.returns(), &title, a.target_return) {
-        super::stderr::line(format_args!("warning: learning-curve plot not written: {e:#}"));
+        super::stderr::line(format_args!(
+            "warning: learning-curve plot not written: {e:#}"
+        ));
     }
     if !a.quiet {
         let reached = match outcome.ending {

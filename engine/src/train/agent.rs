@@ -116,7 +116,10 @@ fn find_pops(net: &Network, env: &dyn Env) -> Result<(usize, usize, Vec<usize>)>
         Error::input(
             "population",
             "in",
-            format!("the network of environment '{}' has no input population 'in'", env.name()),
+            format!(
+                "the network of environment '{}' has no input population 'in'",
+                env.name()
+            ),
             hint,
         )
     })?;
@@ -125,7 +128,10 @@ fn find_pops(net: &Network, env: &dyn Env) -> Result<(usize, usize, Vec<usize>)>
         return Err(Error::input(
             "population",
             readouts.len(),
-            format!("the network of environment '{}' needs exactly one readout population", env.name()),
+            format!(
+                "the network of environment '{}' needs exactly one readout population",
+                env.name()
+            ),
             hint,
         ));
     };
@@ -176,7 +182,9 @@ fn action_rng(seed: u64, episode: u64, step: u64) -> rand_xoshiro::Xoshiro256Plu
 /// An action drawn from `softmax(logits)` with one uniform number `u` in `[0, 1)`: the first
 /// action whose cumulative probability exceeds `u` (in f64, the largest logit subtracted).
 pub fn sample_action(logits: &[f32], u: f64) -> usize {
-    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &y| m.max(f64::from(y)));
+    let max = logits
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &y| m.max(f64::from(y)));
     let e: Vec<f64> = logits.iter().map(|&y| (f64::from(y) - max).exp()).collect();
     let total: f64 = e.iter().sum();
     let mut cum = 0.0;
@@ -271,9 +279,11 @@ impl AgentTrainer {
         let opts = vec![rule.host.build_optimizer(&net, &[biases.len()])?];
         let learner = match rule.plugin.output {
             OutputKind::Gradient => Learner::Gradient,
-            OutputKind::Direct => {
-                Learner::Direct(DirectBounds::new(&rule.host, &net, &rule.host.plastic_mask(&net)?))
-            }
+            OutputKind::Direct => Learner::Direct(DirectBounds::new(
+                &rule.host,
+                &net,
+                &rule.host.plastic_mask(&net)?,
+            )),
         };
         Ok(AgentTrainer {
             cfg,
@@ -340,7 +350,10 @@ impl AgentTrainer {
             return Err(Error::input(
                 "rules",
                 parts.rule_states.len(),
-                format!("the checkpoint has rule states for this many lanes, this run has {}", self.lanes.len()),
+                format!(
+                    "the checkpoint has rule states for this many lanes, this run has {}",
+                    self.lanes.len()
+                ),
                 "resume with the same episodes per batch",
             ));
         }
@@ -393,24 +406,45 @@ impl AgentTrainer {
             Learner::Gradient => self.apply_gradients()?,
             Learner::Direct(d) => {
                 let lanes: Vec<&Network> = self.lanes.iter().map(|l| l.sim.network()).collect();
-                apply_direct(d, &lanes, &mut self.net, &self.rule_name, self.iteration + 1)?;
+                apply_direct(
+                    d,
+                    &lanes,
+                    &mut self.net,
+                    &self.rule_name,
+                    self.iteration + 1,
+                )?;
             }
         }
         self.iteration += 1;
-        let neurons: u64 = self.rec.iter().map(|&p| u64::from(self.net.populations[p].size)).sum();
-        let spikes: u64 = self.rec.iter().map(|&p| counts[p].iter().sum::<u64>()).sum();
+        let neurons: u64 = self
+            .rec
+            .iter()
+            .map(|&p| u64::from(self.net.populations[p].size))
+            .sum();
+        let spikes: u64 = self
+            .rec
+            .iter()
+            .map(|&p| counts[p].iter().sum::<u64>())
+            .sum();
         Ok(AgentMetrics {
             returns,
             lengths,
             steps,
-            rate_hz: spikes as f64 / neurons.max(1) as f64 / (steps.max(1) as f64 * self.net.dt_ms * 1e-3),
+            rate_hz: spikes as f64
+                / neurons.max(1) as f64
+                / (steps.max(1) as f64 * self.net.dt_ms * 1e-3),
             diagnostics: self.diagnostics(),
         })
     }
 
     /// The lanes' gradients summed in lane order, then one optimizer step.
     fn apply_gradients(&mut self) -> Result<()> {
-        let mut grads: Vec<Vec<f32>> = self.net.projections.iter().map(|p| vec![0.0; p.len()]).collect();
+        let mut grads: Vec<Vec<f32>> = self
+            .net
+            .projections
+            .iter()
+            .map(|p| vec![0.0; p.len()])
+            .collect();
         let mut bias_grad = vec![0.0f32; self.biases.len()];
         for lane in &self.lanes {
             for (g, lg) in grads.iter_mut().zip(lane.sim.rule_grads(0)) {
@@ -469,7 +503,7 @@ impl AgentTrainer {
 
     /// Run the batch's episodes (`first + b`, `b` in `0..B`) on the lanes in parallel: per
     /// lane, its per-neuron spike counts and its episodes, in order.
-    fn run_lanes(&mut self, first: u64) -> Result<Vec<(Vec<Vec<u64>>, Vec<Episode>)>> {
+    fn run_lanes(&mut self, first: u64) -> Result<Vec<LaneOut>> {
         let n_lanes = self.lanes.len();
         let b = self.cfg.batch;
         let loop_ = Loop {
@@ -480,9 +514,9 @@ impl AgentTrainer {
             input: self.input,
             readout: self.readout,
         };
-        type LaneOut = Result<(Vec<Vec<u64>>, Vec<Episode>)>;
-        let results: Vec<Mutex<Option<LaneOut>>> = (0..n_lanes).map(|_| Mutex::new(None)).collect();
-        let work = |l: usize, lane: &mut Lane| -> LaneOut {
+        let results: Vec<Mutex<Option<Result<LaneOut>>>> =
+            (0..n_lanes).map(|_| Mutex::new(None)).collect();
+        let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
             let mut counts = Vec::new();
             let mut eps = Vec::new();
             for index in (l..b).step_by(n_lanes) {
@@ -524,6 +558,9 @@ impl super::checkpoint::Checkpointed for AgentTrainer {
     }
 }
 
+/// What a lane's episodes of a batch gave: its spikes per neuron, and each episode's result.
+type LaneOut = (Vec<Vec<u64>>, Vec<Episode>);
+
 /// What one episode gave.
 struct Episode {
     /// Its position in the batch.
@@ -548,7 +585,13 @@ struct Loop {
 impl Loop {
     /// Run episode `episode` (batch position `index`) in `lane` (see the module docs); its
     /// spikes per neuron are added into `counts`.
-    fn episode(&self, lane: &mut Lane, index: usize, episode: u64, counts: &mut Vec<Vec<u64>>) -> Result<Episode> {
+    fn episode(
+        &self,
+        lane: &mut Lane,
+        index: usize,
+        episode: u64,
+        counts: &mut Vec<Vec<u64>>,
+    ) -> Result<Episode> {
         let (sim, env) = (&mut lane.sim, &mut lane.env);
         sim.reset();
         env.reset(episode);
@@ -600,12 +643,22 @@ impl Loop {
         let steps = sim.step();
         sim.end_sequence(steps)?;
         sim.add_spike_counts(counts);
-        Ok(Episode { index, ret, length: n, steps })
+        Ok(Episode {
+            index,
+            ret,
+            length: n,
+            steps,
+        })
     }
 
     /// Clamp the environment's encoding of the next `K` steps onto the input population (at
     /// the absolute steps from now) and run them.
-    fn agent_step(&self, sim: &mut Simulation, env: &mut dyn Env, spikes: &mut Vec<(u64, u32)>) -> Result<()> {
+    fn agent_step(
+        &self,
+        sim: &mut Simulation,
+        env: &mut dyn Env,
+        spikes: &mut Vec<(u64, u32)>,
+    ) -> Result<()> {
         spikes.clear();
         env.encode(self.k, spikes);
         if let Some(&(s, i)) = spikes.iter().find(|&&(s, _)| s >= self.k) {

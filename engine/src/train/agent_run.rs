@@ -376,7 +376,10 @@ fn read_returns(path: &Path, n: u64) -> Result<Vec<f64>> {
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a .npy: {e}")))?;
     if npy.shape().len() != 1 {
-        return Err(bad(format!("shape {:?}; expected one dimension", npy.shape())));
+        return Err(bad(format!(
+            "shape {:?}; expected one dimension",
+            npy.shape()
+        )));
     }
     let v: Vec<f64> = npy
         .into_vec::<f64>()

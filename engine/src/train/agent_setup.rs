@@ -143,9 +143,11 @@ impl AgentSpec {
         if !opt_given("kind") {
             rc.host.optimizer.method = crate::optim::Method::adam();
         }
-        let lr = self
-            .lr
-            .unwrap_or(if opt_given("lr") { rc.host.optimizer.lr } else { DEFAULT_LR });
+        let lr = self.lr.unwrap_or(if opt_given("lr") {
+            rc.host.optimizer.lr
+        } else {
+            DEFAULT_LR
+        });
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(Error::input(
                 "--lr",
@@ -169,8 +171,14 @@ impl AgentSpec {
             lr,
             seed: self.seed,
         };
-        let mut settings =
-            checkpoint::settings(probe.name(), self.scale, &plugin, &rc.values, &rc.host, &tcfg);
+        let mut settings = checkpoint::settings(
+            probe.name(),
+            self.scale,
+            &plugin,
+            &rc.values,
+            &rc.host,
+            &tcfg,
+        );
         settings.insert("reward".into(), "true".into());
         settings.insert("agent_steps".into(), k.to_string());
         settings.insert("max_agent_steps".into(), max_agent_steps.to_string());

@@ -626,10 +626,7 @@ fn check_identity_of(c: &Path, s: &State, net: &Network, task: &str, rule: &str)
             c.display(),
             format!(
                 "the checkpoint is of another network (task '{}', fingerprint {:016x}; this run: task '{}', {:016x})",
-                s.task,
-                s.fingerprint,
-                task,
-                fp
+                s.task, s.fingerprint, task, fp
             ),
             "resume with the same task, seed and network options",
         ));

@@ -572,8 +572,7 @@ impl Trainer {
                         .rules()
                         .nth(k)
                         .map_or("", |r| r.plugin().name.as_str());
-                    let lanes: Vec<&Network> =
-                        self.lanes.iter().map(|l| l.sim.network()).collect();
+                    let lanes: Vec<&Network> = self.lanes.iter().map(|l| l.sim.network()).collect();
                     apply_direct(d, &lanes, &mut self.net, rule, self.iteration + 1)?;
                 }
                 Learner::Gradient { .. } => self.apply_gradients(k)?,

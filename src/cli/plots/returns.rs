@@ -22,8 +22,16 @@ pub fn learning_curve(out: &Path, returns: &[f64], title: &str, target: Option<f
     let avg: Vec<(f64, f64)> = (1..=returns.len())
         .map(|n| (n as f64, moving_average(&returns[..n])))
         .collect();
-    let lo = returns.iter().copied().chain(target).fold(f64::INFINITY, f64::min);
-    let hi = returns.iter().copied().chain(target).fold(f64::NEG_INFINITY, f64::max);
+    let lo = returns
+        .iter()
+        .copied()
+        .chain(target)
+        .fold(f64::INFINITY, f64::min);
+    let hi = returns
+        .iter()
+        .copied()
+        .chain(target)
+        .fold(f64::NEG_INFINITY, f64::max);
     let n = returns.len() as f64;
     figure(&out.join("returns.png"), HEIGHT, |root| {
         let root = root

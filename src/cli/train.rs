@@ -103,8 +103,8 @@ pub struct Args {
     /// Progress on stderr: a bar on a terminal, else a line every 5 s (auto).
     #[arg(long, value_enum, default_value_t)]
     pub progress: super::progress::Mode,
-    /// Closed-loop, reward-based training: --task names an environment (docs/reward.md), the
-    /// rule (eprop, learning = "reward") learns from its rewards.
+    /// Closed-loop, reward-based training: --task names an environment, the
+    /// rule (eprop, learning = "reward") learns from its rewards (docs/closed-loop.md).
     #[arg(long, conflicts_with_all = ["net", "clamp_events", "epochs", "no_early_stop"])]
     pub reward: bool,
     /// With --reward: the rule's form, td (the paper's TD-error rule) or a2c (the authors'

@@ -107,12 +107,16 @@ fn rule(lib: &str, params: &[(&str, &str)]) -> TrainRule {
 }
 
 fn trainer(rule: &TrainRule, batch: usize, threads: usize) -> AgentTrainer {
+    capped_trainer(rule, batch, threads, 100)
+}
+
+fn capped_trainer(rule: &TrainRule, batch: usize, threads: usize, cap: u64) -> AgentTrainer {
     let cfg = AgentConfig {
         batch,
         threads,
         seed: 3,
         agent_steps: K,
-        max_agent_steps: 100,
+        max_agent_steps: cap,
     };
     let mut make = || -> eligo_engine::Result<Box<dyn Env>> {
         Ok(Box::new(Repeat {
@@ -186,21 +190,7 @@ fn episodes_run_the_protocols_steps() {
 #[test]
 fn the_host_caps_an_episode() {
     let r = rule("eligo_rstdp", &[("eta", "0")]);
-    let cfg = AgentConfig {
-        batch: 4,
-        threads: 1,
-        seed: 3,
-        agent_steps: K,
-        max_agent_steps: 2,
-    };
-    let mut make = || -> eligo_engine::Result<Box<dyn Env>> {
-        Ok(Box::new(Repeat {
-            seed: 7,
-            cue: 0,
-            n: 0,
-        }))
-    };
-    let mut tr = AgentTrainer::new(&mut make, &r, cfg).unwrap();
+    let mut tr = capped_trainer(&r, 4, 1, 2);
     let m = tr.step().unwrap();
     assert!(
         m.lengths.iter().all(|&n| (1..=2).contains(&n)),
@@ -338,4 +328,97 @@ fn bad_arguments_are_refused_naming_the_flag() {
     }
     // the closed-loop flags need --reward
     refused(&eligo(&["train", "--gamma", "0.9"]), &["--reward"]);
+}
+
+#[test]
+fn the_rule_sees_the_channels_at_the_protocols_steps() {
+    // the probe rule writes, per step, the channels action, reward, done and the readout's y
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("steps.txt");
+    let r = rule(
+        "eligo_test_probe",
+        &[
+            ("population", "out"),
+            ("variables", "y"),
+            ("modulators", "action,reward,done"),
+            ("out", arg(&file)),
+        ],
+    );
+    // the host's cap of 2 agent steps truncates a quarter of the episodes
+    let mut tr = capped_trainer(&r, 1, 1, 2);
+    let mut kinds = [0, 0];
+    for episode in 0..12u64 {
+        let m = tr.step().unwrap();
+        let n = m.lengths[0];
+        // the last answer was wrong
+        let terminal = m.returns[0] < n as f64;
+        kinds[usize::from(terminal)] += 1;
+        let cue = (splitmix64(7 ^ episode) & 1) as f32;
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rows: Vec<(u64, [f32; 3])> = text
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('|').collect();
+                let c: Vec<f32> = f[1]
+                    .split_whitespace()
+                    .map(|x| x.parse().unwrap())
+                    .collect();
+                (f[0].trim().parse().unwrap(), [c[0], c[1], c[2]])
+            })
+            .collect();
+        assert_eq!(rows.len() as u64, m.steps);
+        for (t, [action, reward, done]) in rows {
+            let a = t / K; // the agent step this network step belongs to
+            if a == 0 {
+                assert_eq!([action, reward, done], [-1.0, 0.0, 0.0], "step {t}");
+                continue;
+            }
+            // from step aK on: what agent step a - 1 gave
+            let last = a == n;
+            let right = !(last && terminal);
+            assert_eq!(action == cue, right, "episode {episode} step {t}");
+            assert_eq!(reward, if right { 1.0 } else { 0.0 }, "step {t}");
+            let want_done = match (last, terminal) {
+                (false, _) => 0.0,
+                (true, true) => 1.0,
+                (true, false) => 2.0,
+            };
+            assert_eq!(done, want_done, "episode {episode} step {t}");
+        }
+    }
+    assert!(
+        kinds[0] > 0 && kinds[1] > 0,
+        "truncated, terminal: {kinds:?}"
+    );
+}
+
+#[test]
+fn the_target_return_stops_the_run() {
+    let r = rule("eligo_rstdp", &[("eta", "0")]);
+    let dir = tempfile::tempdir().unwrap();
+    // every return is >= 0: the first full window (episode 100, iteration 10 of 10 episodes)
+    let mut run = AgentRun::new(trainer(&r, 10, 1), dir.path(), settings());
+    let s = AgentSchedule {
+        target_return: Some(0.0),
+        ..schedule(30)
+    };
+    let o = run.run(&s, &mut NoObs).unwrap();
+    assert_eq!(
+        o.ending,
+        eligo_engine::train::agent_run::AgentEnding::Reached(100)
+    );
+    assert_eq!((o.iterations, o.episodes), (10, 100));
+    // more than the best return (8): never reached
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 10, 1), dir.path(), settings());
+    let s = AgentSchedule {
+        target_return: Some(8.5),
+        ..schedule(11)
+    };
+    let o = run.run(&s, &mut NoObs).unwrap();
+    assert_eq!(
+        o.ending,
+        eligo_engine::train::agent_run::AgentEnding::Finished
+    );
+    assert_eq!(o.episodes, 110);
 }

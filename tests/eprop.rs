@@ -224,7 +224,9 @@ pub(crate) mod dense {
     }
 
     /// `input[t]` = indices of input neurons spiking at step t; `err_of(t, y)` = dE/dy(t);
-    /// `feedback`: `B[j][k]` (else symmetric, `B = Wout^T`).
+    /// `feedback`: `B[j][k]` (else symmetric, `B = Wout^T`); at each step of `restarts` every
+    /// eligibility trace (and the readout's filtered spikes) starts again from 0, as if the
+    /// state there were a given constant (truncation at an unroll start).
     pub fn eprop(
         net: &Network,
         input: &[Vec<u32>],
@@ -232,6 +234,7 @@ pub(crate) mod dense {
         f_target: f64,
         err_of: &dyn Fn(usize, &[f64]) -> Vec<f64>,
         feedback: Option<&[Vec<f64>]>,
+        restarts: &[usize],
     ) -> Out {
         let (win, wrec, wout) = (dense(net, 0), dense(net, 1), dense(net, 2));
         let (n_in, n, n_out) = (win[0].len(), wrec.len(), wout.len());
@@ -283,6 +286,19 @@ pub(crate) mod dense {
         };
         let mut count = vec![0.0; n];
         for t in 0..t_len {
+            if restarts.contains(&t) {
+                for x in eps_v_in.iter_mut().chain(&mut eps_v_rec).chain(&mut zk) {
+                    *x = 0.0;
+                }
+                for row in eps_a_in
+                    .iter_mut()
+                    .chain(&mut ebar_in)
+                    .chain(&mut eps_a_rec)
+                    .chain(&mut ebar_rec)
+                {
+                    row.fill(0.0);
+                }
+            }
             // neurons
             let mut psi = vec![0.0; n];
             let mut z = vec![0.0; n];
@@ -442,7 +458,7 @@ fn plugin_equals_an_independent_dense_float64_eprop() {
                 .map(|k| (e[k] / s - if k == class { 1.0 } else { 0.0 }) / (to - from) as f64)
                 .collect()
         };
-        let r = dense::eprop(&net, &input, c_reg, 10.0 * 1e-3, &err_of, None);
+        let r = dense::eprop(&net, &input, c_reg, 10.0 * 1e-3, &err_of, None, &[]);
         assert_eq!(
             r.z, rec,
             "seed {seed}: reference spikes differ from the engine's"

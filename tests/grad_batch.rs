@@ -740,8 +740,8 @@ fn an_independent_dense_eprop_with_its_own_b_equals_grad_with_that_feedback_matr
     let own: Vec<Vec<f64>> = (0..n_rec)
         .map(|j| (0..n_out).map(|k| f64::from(b[j * n_out + k])).collect())
         .collect();
-    let r = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, Some(&own));
-    let sym = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, None);
+    let r = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, Some(&own), &[]);
+    let sym = crate::eprop::dense::eprop(&net, &input, 0.0, 0.0, &err_of, None, &[]);
     // the same spikes
     let mut rec = vec![vec![false; n_rec]; steps];
     for (t, i) in g["spikes/rec/step"]

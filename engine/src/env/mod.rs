@@ -90,7 +90,10 @@ pub fn by_name(name: &str, _opts: &EnvOptions) -> crate::error::Result<Box<dyn E
     Err(crate::error::Error::input(
         "task",
         name,
-        format!("no environment '{name}'; environments: {}", NAMES.join(", ")),
+        format!(
+            "no environment '{name}'; environments: {}",
+            NAMES.join(", ")
+        ),
         "",
     ))
 }

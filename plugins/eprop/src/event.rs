@@ -2,7 +2,7 @@
 //! backward pass per neuron and one pass over the recorded spikes' rows.
 
 use eligo_plugin::rows::Piece;
-use eligo_plugin::{Grads, Sequence, Step};
+use eligo_plugin::{Grads, Step};
 
 use crate::net::{Net, Proj, Rec};
 use crate::reg::Reg;
@@ -33,6 +33,11 @@ impl Event {
         }
     }
 
+    /// Steps recorded since the last reset.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// Forget the last sequence.
     pub fn reset(&mut self) {
         self.psi.iter_mut().for_each(Vec::clear);
@@ -57,16 +62,20 @@ impl Event {
     /// Backward pass and gradients, in one sweep from the last step to the first: at step `t`
     /// the adjoints of step `t + 1` are at hand, so the spikes emitted at `t` are applied then.
     /// Memory: the recorded `psi` (steps x neurons) and spikes; adjoints are one row each.
+    /// `errors` are the readout errors of every step (the host's, or reward-based e-prop's);
+    /// at each step of `restarts` (ascending) the traces restart: nothing of what comes later
+    /// flows back past it (docs/eprop.md §14.4).
     pub fn finish(
         &mut self,
         net: &Net,
-        seq: &Sequence,
+        errors: &[f32],
+        restarts: &[u64],
         grads: &mut Grads,
         mut reg: Option<&mut Reg>,
     ) -> Result<(), String> {
         let t_len = self.steps as usize;
         let n_out = net.n_out;
-        let errors = seq.errors();
+        let mut restarts = restarts.iter().rev().peekable();
         if errors.len() != t_len * n_out {
             return Err(format!(
                 "expected {} readout errors ({} steps x {n_out}), got {}",
@@ -131,6 +140,19 @@ impl Event {
                     while left[pop] > 0 && list[left[pop] - 1].0 as usize == t {
                         left[pop] -= 1;
                     }
+                }
+            }
+            // traces restart at t + 1: the adjoints of t + 1 took the spikes of t (they enter
+            // v(t + 1) as the unroll's first input), and reach no further back
+            if restarts.next_if(|&&r| r as usize == t + 1).is_some() {
+                ek.fill(0.0);
+                for row in lv
+                    .iter_mut()
+                    .chain(la.iter_mut())
+                    .chain(pv.iter_mut())
+                    .chain(pa.iter_mut())
+                {
+                    row.fill(0.0);
                 }
             }
             // 2. adjoints of t from those of t + 1 (docs/eprop.md §7.3):

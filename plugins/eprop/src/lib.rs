@@ -35,6 +35,19 @@
 //! | `feedback_file` | (none)   | a `.npy` with `B` itself (random: fixed; adaptive: `B_0`), see below |
 //! | `c_reg`        | 0         | firing-rate regularization strength (0: off)            |
 //! | `f_target_hz`  | 10        | target rate of the regularizer (Hz)                     |
+//! | `learning`     | supervised | `supervised` (the host's readout error) or `reward` (actor-critic, below) |
+//! | `form`         | td        | reward: `td` (TD error x F_gamma trace) or `a2c` (forward-view returns; event mode) |
+//! | `agent_steps`  | 5         | reward: network steps per agent step (steps)            |
+//! | `gamma`        | 0.99      | reward: discount per agent step                         |
+//! | `c_v`, `c_entropy` | 1, 0  | reward: weights of the value loss and the entropy bonus |
+//! | `unroll`       | 0         | reward: agent steps per unroll, traces restart at each start (0: the episode) |
+//! | `scale`        | 1         | reward: factor on every gradient (hosts: 1 / episodes per batch) |
+//! | `action_channel`, `reward_channel`, `done_channel` | action, reward, done | reward: the modulator channels the host sets after each agent step |
+//!
+//! Reward-based e-prop (`learning = reward`, docs/eprop.md §14): the readout has `A + 1`
+//! outputs, the policy logits then the value; the TD error of each agent step weights the
+//! `F_gamma`-filtered eligibility (`online`, `reward_online.rs`), or, the same numbers, one
+//! backward sweep with the readout error `err(t_n) = D_n g_n + h_n` (`event`, `reward.rs`).
 //!
 //! Regularizer: `E_reg = c_reg sum_j (f_j - f_target)^2` over the batch rates `f_j`; its
 //! gradient `2 c_reg (f_j - f_target)/(T n_batch) sum_batch sum_t e_ji(t)` is completed in
@@ -61,6 +74,8 @@ mod event;
 mod net;
 mod online;
 mod reg;
+mod reward;
+mod reward_online;
 
 use eligo_plugin::{Batch, Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
 
@@ -71,11 +86,16 @@ pub struct Eprop {
     net: Net,
     mode: Mode,
     reg: Option<reg::Reg>,
+    /// `learning = reward`: the actor-critic settings (else the host's readout error).
+    reward: Option<reward::Reward>,
 }
 
 enum Mode {
     Event(event::Event),
     Online(online::Online),
+    /// Reward-based, event-driven: the recording and the agent steps seen.
+    RewardEvent(event::Event, reward::Log),
+    RewardOnline(Box<reward_online::RewardOnline>),
 }
 
 impl Rule for Eprop {
@@ -129,6 +149,62 @@ impl Rule for Eprop {
                 0.0,
                 1e6,
             ),
+            Param::choice(
+                "learning",
+                "supervised: the host's readout error; reward: actor-critic from the channels action, reward, done (docs/eprop.md §14)",
+                &["supervised", "reward"],
+                "supervised",
+            ),
+            Param::choice(
+                "form",
+                "reward: td (TD error times F_gamma-filtered eligibility) or a2c (forward-view returns within unrolls; event mode)",
+                &["td", "a2c"],
+                "td",
+            ),
+            Param::number(
+                "agent_steps",
+                "steps",
+                "reward: network steps per agent step (the host's)",
+                5.0,
+                1.0,
+                1e6,
+            ),
+            Param::number(
+                "gamma",
+                "",
+                "reward: discount per agent step",
+                0.99,
+                0.0,
+                1.0,
+            ),
+            Param::number("c_v", "", "reward: weight of the value loss", 1.0, 0.0, 1e6),
+            Param::number(
+                "c_entropy",
+                "",
+                "reward: weight of the entropy bonus",
+                0.0,
+                0.0,
+                1e6,
+            ),
+            Param::number(
+                "unroll",
+                "agent steps",
+                "reward: agent steps per unroll, traces restart at each unroll start (0: the whole episode)",
+                0.0,
+                0.0,
+                1e12,
+            ),
+            Param::number(
+                "scale",
+                "",
+                "reward: factor on every gradient (the host sets 1 / episodes per batch)",
+                1.0,
+                0.0,
+                1e12,
+            ),
+            Param::string("action_channel", "reward: the action channel", "action"),
+            Param::string("reward_channel", "reward: the reward channel", "reward"),
+            Param::string("done_channel", "reward: the end-of-episode channel", "done"),
         ]
     }
 
@@ -152,25 +228,55 @@ impl Rule for Eprop {
         if !given.is_empty() {
             net.set_feedback(given)?;
         }
-        let mode = match p.choice("mode") {
-            "online" => Mode::Online(online::Online::new(&net)),
-            _ => Mode::Event(event::Event::new(&net)),
+        let reward = match p.choice("learning") {
+            "reward" => Some(reward::Reward::new(layout, p, net.readout, net.n_out)?),
+            _ => None,
+        };
+        let mode = match (p.choice("mode"), reward.is_some()) {
+            ("online", false) => Mode::Online(online::Online::new(&net)),
+            ("online", true) => {
+                Mode::RewardOnline(Box::new(reward_online::RewardOnline::new(&net)))
+            }
+            (_, false) => Mode::Event(event::Event::new(&net)),
+            (_, true) => Mode::RewardEvent(event::Event::new(&net), reward::Log::default()),
         };
         let c_reg = p.get("c_reg");
         let reg = (c_reg > 0.0)
             .then(|| reg::Reg::new(&net, c_reg, p.get("f_target_hz") * layout.dt_ms() * 1e-3));
-        Ok(Eprop { net, mode, reg })
+        Ok(Eprop {
+            net,
+            mode,
+            reg,
+            reward,
+        })
     }
 
     fn on_sequence_start(&mut self) -> Result<(), String> {
         match &mut self.mode {
             Mode::Event(e) => e.reset(),
             Mode::Online(o) => o.reset(),
+            Mode::RewardEvent(e, log) => {
+                e.reset();
+                log.clear();
+            }
+            Mode::RewardOnline(o) => o.reset(),
         }
         Ok(())
     }
 
     fn on_step(&mut self, step: &Step, grads: &mut Grads) -> Result<(), String> {
+        if let Some(rw) = &self.reward {
+            self.net.update_feedback(step);
+            return match &mut self.mode {
+                Mode::RewardEvent(e, log) => {
+                    rw.observe(step, log)?;
+                    e.record(&self.net, step);
+                    Ok(())
+                }
+                Mode::RewardOnline(o) => o.step(&self.net, rw, step, grads, self.reg.as_mut()),
+                _ => unreachable!("reward modes are built with the reward settings"),
+            };
+        }
         if step.error().len() != self.net.n_out {
             return Err(format!(
                 "e-prop needs the readout error of every step ({} values), got {}: train with a teacher",
@@ -182,14 +288,22 @@ impl Rule for Eprop {
         match &mut self.mode {
             Mode::Event(e) => e.record(&self.net, step),
             Mode::Online(o) => o.step(&self.net, step, grads, self.reg.as_mut()),
+            _ => unreachable!("supervised modes are built without reward settings"),
         }
         Ok(())
     }
 
     fn on_sequence_end(&mut self, seq: &Sequence, grads: &mut Grads) -> Result<(), String> {
         match &mut self.mode {
-            Mode::Event(e) => e.finish(&self.net, seq, grads, self.reg.as_mut()),
-            Mode::Online(_) => Ok(()),
+            Mode::Event(e) => e.finish(&self.net, seq.errors(), &[], grads, self.reg.as_mut()),
+            Mode::RewardEvent(e, log) => {
+                let rw = self.reward.as_ref().expect("reward mode");
+                let t_len = e.steps();
+                let errors = rw.errors(log, t_len as usize)?;
+                let restarts = rw.restart_steps(t_len);
+                e.finish(&self.net, &errors, &restarts, grads, self.reg.as_mut())
+            }
+            Mode::Online(_) | Mode::RewardOnline(_) => Ok(()),
         }
     }
 

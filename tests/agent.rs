@@ -422,3 +422,79 @@ fn the_target_return_stops_the_run() {
     );
     assert_eq!(o.episodes, 110);
 }
+
+/// Reward-based e-prop (`learning = reward`) with the host's settings for `batch` episodes.
+fn eprop_reward(batch: usize, lr: f64, extra: &[(&str, &str)]) -> TrainRule {
+    let scale = format!("{:?}", 1.0 / batch as f64);
+    let k = K.to_string();
+    let mut p: Vec<(&str, &str)> = vec![
+        ("learning", "reward"),
+        ("agent_steps", &k),
+        ("scale", &scale),
+    ];
+    p.extend_from_slice(extra);
+    let mut r = rule("eligo_eprop", &p);
+    r.host.optimizer.lr = lr;
+    r
+}
+
+#[test]
+fn reward_eprop_learns_to_repeat_the_cue() {
+    // a random policy returns about 1 per episode (each answer right with probability 1/2), the
+    // best 8; symmetric feedback, the paper's TD form, 8 episodes per batch
+    let r = eprop_reward(8, 0.03, &[("feedback", "symmetric"), ("gamma", "0.9")]);
+    let mut tr = trainer(&r, 8, 2);
+    let means: Vec<f64> = (0..12)
+        .map(|_| {
+            let m = tr.step().unwrap();
+            m.returns.iter().sum::<f64>() / m.returns.len() as f64
+        })
+        .collect();
+    let last: f64 = means[8..].iter().sum::<f64>() / 4.0;
+    assert!(
+        last >= 6.0,
+        "mean return of episodes 65..96 {last}; per batch {means:?}"
+    );
+}
+
+#[test]
+fn reward_eprop_is_the_same_on_one_and_two_threads_and_resumed() {
+    let r = eprop_reward(4, 0.03, &[("feedback", "random")]);
+    let whole = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 4, 1), whole.path(), settings());
+    run.run(&schedule(4), &mut NoObs).unwrap();
+    let parts = tempfile::tempdir().unwrap();
+    let mut run = AgentRun::new(trainer(&r, 4, 2), parts.path(), settings());
+    run.run(&schedule(2), &mut NoObs).unwrap();
+    let (mut run, _) = AgentRun::resume(trainer(&r, 4, 2), parts.path(), settings(), &[]).unwrap();
+    run.run(&schedule(4), &mut NoObs).unwrap();
+    assert_eq!(
+        metrics_without_seconds(whole.path()),
+        metrics_without_seconds(parts.path())
+    );
+    for f in [
+        "weights.npz",
+        "returns.npy",
+        "checkpoint/optimizer.npz",
+        "checkpoint/rules.bin",
+    ] {
+        let a = std::fs::read(whole.path().join(f)).unwrap();
+        assert_eq!(a, std::fs::read(parts.path().join(f)).unwrap(), "{f}");
+    }
+    let w0 = weight_bits(&trainer(&r, 4, 1));
+    assert_ne!(weight_bits(run.trainer()), w0, "nothing learned");
+}
+
+#[test]
+fn a_gradient_rule_without_reward_learning_is_refused() {
+    use eligo_engine::train::agent_setup::check_reward_rule;
+    let e = check_reward_rule(&Plugin::load(&so("eligo_bptt")).unwrap()).unwrap_err();
+    assert!(e.is_input(), "{e}");
+    let msg = e.to_string();
+    for m in ["--rule", "bptt", "learning"] {
+        assert!(msg.contains(m), "{m:?} missing from {msg}");
+    }
+    for ok in ["eligo_eprop", "eligo_rstdp"] {
+        check_reward_rule(&Plugin::load(&so(ok)).unwrap()).unwrap();
+    }
+}

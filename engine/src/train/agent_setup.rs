@@ -18,7 +18,7 @@ use super::trainer::{TrainConfig, TrainRule};
 use crate::env::{self, EnvOptions};
 use crate::error::{Error, Result};
 use crate::plugin::config;
-use crate::plugin::loader;
+use crate::plugin::{Plugin, loader};
 use eligo_plugin::OutputKind;
 
 /// Episodes per batch unless given.
@@ -35,6 +35,22 @@ const HOST_SET: [(&str, &str); 3] = [
     ("agent_steps", "--agent-steps"),
     ("scale", "--episodes-per-batch"),
 ];
+
+/// A rule a closed loop can train with: a direct rule (which reads its channel itself, as
+/// `rstdp` its `reward`), or a gradient rule with reward-based learning (a parameter
+/// `learning`, as `eprop`).
+pub fn check_reward_rule(plugin: &Plugin) -> Result<()> {
+    let declares = plugin.params.iter().any(|q| q.name == "learning");
+    if plugin.output == OutputKind::Gradient && !declares {
+        return Err(Error::input(
+            "--rule",
+            &plugin.name,
+            "is a gradient rule without reward-based learning (it has no parameter 'learning'), so it cannot learn from an environment's reward",
+            "use --rule eprop (learning = \"reward\"), or a reward-modulated direct rule such as rstdp",
+        ));
+    }
+    Ok(())
+}
 
 /// What a user asks a closed-loop training run to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,15 +130,8 @@ impl AgentSpec {
         let plugin = loader::find(&self.rule, &self.plugin_dirs)?;
         let c = configure(&plugin, &[], &self.params, self.rule_config.as_deref())?;
         let mut rc = c.rc;
+        check_reward_rule(&plugin)?;
         let declares = |name: &str| plugin.params.iter().any(|q| q.name == name);
-        if plugin.output == OutputKind::Gradient && !declares("learning") {
-            return Err(Error::input(
-                "--rule",
-                &plugin.name,
-                "is a gradient rule without reward-based learning (it has no parameter 'learning'), so it cannot learn from an environment's reward",
-                "use --rule eprop (learning = \"reward\") from a build that has it, or a reward-modulated direct rule such as rstdp",
-            ));
-        }
         let scale = format!("{:?}", 1.0 / batch as f64);
         let host_values = [
             ("learning", "reward".to_string()),

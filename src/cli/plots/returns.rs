@@ -47,6 +47,7 @@ pub fn learning_curve(out: &Path, returns: &[f64], title: &str, target: Option<f
         chart
             .configure_mesh()
             .x_desc("episode")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("return")
             .label_style((FONT, TICK_PT))
             .axis_desc_style((FONT, DESC_PT))

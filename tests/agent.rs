@@ -498,3 +498,66 @@ fn a_gradient_rule_without_reward_learning_is_refused() {
         check_reward_rule(&Plugin::load(&so(ok)).unwrap()).unwrap();
     }
 }
+
+/// `train --reward` end to end on the engine's CartPole (when this build has it): a run
+/// resumed from its checkpoint writes the same metrics, returns and weights as one run, on 1
+/// and 2 threads, and draws the learning curve.
+#[test]
+fn cli_resume_and_threads_equal_one_run() {
+    if !eligo_engine::env::NAMES.contains(&"cartpole") {
+        return; // the environments are another part of the build
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path, iterations: &str, threads: &str, resume: bool| {
+        let mut args = vec![
+            "train",
+            "--reward",
+            "--task",
+            "cartpole",
+            "--episodes-per-batch",
+            "3",
+            "--iterations",
+            iterations,
+            "--threads",
+            threads,
+            "--checkpoint-every",
+            "1",
+            "--seed",
+            "2",
+            "--quiet",
+        ];
+        args.extend(if resume {
+            ["--resume", arg(out)]
+        } else {
+            ["--out", arg(out)]
+        });
+        let o = eligo(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (whole, parts) = (dir.path().join("whole"), dir.path().join("parts"));
+    run(&whole, "4", "1", false);
+    run(&parts, "2", "2", false);
+    run(&parts, "4", "2", true);
+    assert_eq!(
+        metrics_without_seconds(&whole),
+        metrics_without_seconds(&parts)
+    );
+    assert_eq!(metrics_without_seconds(&whole).len(), 4);
+    for f in [
+        "weights.npz",
+        "returns.npy",
+        "checkpoint/optimizer.npz",
+        "checkpoint/rules.bin",
+    ] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        assert_eq!(a, std::fs::read(parts.join(f)).unwrap(), "{f}");
+    }
+    assert!(std::fs::metadata(whole.join("returns.png")).unwrap().len() > 1000);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (s["episodes"].as_u64(), s["reward"].as_bool()),
+        (Some(12), Some(true))
+    );
+}

@@ -28,18 +28,21 @@
 
 use std::sync::Mutex;
 
-use rand::{RngExt, SeedableRng};
+mod checks;
+mod episode;
 
 use super::trainer::{DirectBounds, TrainRule, apply_direct};
-use crate::env::{End, Env};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::neuron::ModelSpec;
 use crate::optim::Optimizer;
 use crate::plugin::RuleInstance;
-use crate::rng::splitmix64;
 use crate::sim::{SimOptions, Simulation};
+use checks::{check_memory, find_pops};
 use eligo_plugin::OutputKind;
+pub use episode::sample_action;
+use episode::{LaneOut, Loop};
 
 /// The most lanes a batch runs in (as [`super::trainer`]).
 const MAX_LANES: usize = 16;
@@ -106,95 +109,6 @@ pub struct AgentTrainer {
     rule_name: String,
     /// Iterations (batches) done.
     pub iteration: u64,
-}
-
-/// The indices of the populations the loop drives: input `in`, the one readout, the recurrent
-/// (LIF, ALIF) ones; the readout must have `actions + 1` outputs.
-fn find_pops(net: &Network, env: &dyn Env) -> Result<(usize, usize, Vec<usize>)> {
-    let hint = "an environment's network has an input population 'in', recurrent populations and one readout of actions + 1 outputs";
-    let input = net.population("in").ok_or_else(|| {
-        Error::input(
-            "population",
-            "in",
-            format!(
-                "the network of environment '{}' has no input population 'in'",
-                env.name()
-            ),
-            hint,
-        )
-    })?;
-    let readouts: Vec<usize> = net.readouts().collect();
-    let [readout] = readouts[..] else {
-        return Err(Error::input(
-            "population",
-            readouts.len(),
-            format!(
-                "the network of environment '{}' needs exactly one readout population",
-                env.name()
-            ),
-            hint,
-        ));
-    };
-    let outs = net.populations[readout].size as usize;
-    if outs != env.actions() + 1 || env.actions() == 0 {
-        return Err(Error::input(
-            "population",
-            outs,
-            format!(
-                "the readout of environment '{}' has {outs} outputs; it needs {} (the policy logits of its {} actions, then the value)",
-                env.name(),
-                env.actions() + 1,
-                env.actions()
-            ),
-            hint,
-        ));
-    }
-    if net.populations[input].size as usize != env.inputs() {
-        return Err(Error::input(
-            "population",
-            net.populations[input].size,
-            format!(
-                "input population 'in' has this many neurons; environment '{}' encodes into {}",
-                env.name(),
-                env.inputs()
-            ),
-            hint,
-        ));
-    }
-    let rec = (0..net.populations.len())
-        .filter(|&p| {
-            matches!(
-                net.populations[p].model,
-                ModelSpec::Lif(_) | ModelSpec::Alif(_)
-            )
-        })
-        .collect();
-    Ok((input, readout, rec))
-}
-
-/// The seeded generator of agent step `step` of episode `episode`: a pure function of the three.
-fn action_rng(seed: u64, episode: u64, step: u64) -> rand_xoshiro::Xoshiro256PlusPlus {
-    rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix64(
-        splitmix64(splitmix64(seed ^ 0xAC70_0000) ^ episode) ^ step,
-    ))
-}
-
-/// An action drawn from `softmax(logits)` with one uniform number `u` in `[0, 1)`: the first
-/// action whose cumulative probability exceeds `u` (in f64, the largest logit subtracted).
-pub fn sample_action(logits: &[f32], u: f64) -> usize {
-    let max = logits
-        .iter()
-        .fold(f64::NEG_INFINITY, |m, &y| m.max(f64::from(y)));
-    let e: Vec<f64> = logits.iter().map(|&y| (f64::from(y) - max).exp()).collect();
-    let total: f64 = e.iter().sum();
-    let mut cum = 0.0;
-    for (k, x) in e.iter().enumerate() {
-        cum += x / total;
-        if u < cum {
-            return k;
-        }
-    }
-    logits.len() - 1
 }
 
 impl AgentTrainer {
@@ -555,179 +469,5 @@ impl super::checkpoint::Checkpointed for AgentTrainer {
     }
     fn rule_states(&self) -> Result<Vec<Vec<u8>>> {
         AgentTrainer::rule_states(self)
-    }
-}
-
-/// What a lane's episodes of a batch gave: its spikes per neuron, and each episode's result.
-type LaneOut = (Vec<Vec<u64>>, Vec<Episode>);
-
-/// What one episode gave.
-struct Episode {
-    /// Its position in the batch.
-    index: usize,
-    ret: f64,
-    /// Agent steps.
-    length: u64,
-    /// Network steps run.
-    steps: u64,
-}
-
-/// What every episode of a batch shares.
-struct Loop {
-    seed: u64,
-    k: u64,
-    max_agent_steps: u64,
-    actions: usize,
-    input: usize,
-    readout: usize,
-}
-
-impl Loop {
-    /// Run episode `episode` (batch position `index`) in `lane` (see the module docs); its
-    /// spikes per neuron are added into `counts`.
-    fn episode(
-        &self,
-        lane: &mut Lane,
-        index: usize,
-        episode: u64,
-        counts: &mut Vec<Vec<u64>>,
-    ) -> Result<Episode> {
-        let (sim, env) = (&mut lane.sim, &mut lane.env);
-        sim.reset();
-        env.reset(episode);
-        // channels in CHANNELS order, added first: a held value of the last episode never leaks
-        sim.set_modulator(0, -1.0);
-        sim.set_modulator(1, 0.0);
-        sim.set_modulator(2, 0.0);
-        sim.begin_sequence()?;
-        let (mut ret, mut n) = (0.0f64, 0u64);
-        let mut spikes = Vec::new();
-        let mut y = Vec::new();
-        loop {
-            self.agent_step(sim, env.as_mut(), &mut spikes)?;
-            let action = if env.acts() {
-                sim.read_state(self.readout, "y", &mut y)?;
-                let logits = &y[..self.actions];
-                if let Some(v) = logits.iter().find(|v| !v.is_finite()) {
-                    return Err(Error::Rule(format!(
-                        "episode {episode}, agent step {n}: a policy logit is {v}; the weights diverged (try a smaller --lr)"
-                    )));
-                }
-                let u: f64 = action_rng(self.seed, episode, n).random();
-                Some(sample_action(logits, u))
-            } else {
-                None
-            };
-            let out = env.step(action);
-            ret += out.reward;
-            n += 1;
-            let end = match out.end {
-                End::Running if n >= self.max_agent_steps => End::Truncated,
-                e => e,
-            };
-            sim.set_modulator(0, action.map_or(-1.0, |a| a as f32));
-            sim.set_modulator(1, out.reward as f32);
-            sim.set_modulator(2, end.code());
-            match end {
-                End::Running => {}
-                End::Terminal => {
-                    sim.run(1, None)?;
-                    break;
-                }
-                End::Truncated => {
-                    self.agent_step(sim, env.as_mut(), &mut spikes)?;
-                    break;
-                }
-            }
-        }
-        let steps = sim.step();
-        sim.end_sequence(steps)?;
-        sim.add_spike_counts(counts);
-        Ok(Episode {
-            index,
-            ret,
-            length: n,
-            steps,
-        })
-    }
-
-    /// Clamp the environment's encoding of the next `K` steps onto the input population (at
-    /// the absolute steps from now) and run them.
-    fn agent_step(
-        &self,
-        sim: &mut Simulation,
-        env: &mut dyn Env,
-        spikes: &mut Vec<(u64, u32)>,
-    ) -> Result<()> {
-        spikes.clear();
-        env.encode(self.k, spikes);
-        if let Some(&(s, i)) = spikes.iter().find(|&&(s, _)| s >= self.k) {
-            return Err(Error::Rule(format!(
-                "environment '{}' encoded a spike of input {i} at step {s} of an agent step of {} steps",
-                env.name(),
-                self.k
-            )));
-        }
-        let t0 = sim.step();
-        for e in spikes.iter_mut() {
-            e.0 += t0;
-        }
-        sim.clamp(self.input, spikes)?;
-        sim.run(self.k, None)
-    }
-}
-
-/// The lanes hold a network each, the master one more, and each lane's rule keeps about a
-/// dozen values per neuron and step of the longest episode (e-prop's backward sweep): refuse a
-/// run that would not fit in the memory available (`ELIGO_MEMORY_LIMIT`, docs/limits.md).
-fn check_memory(spec: &crate::network::NetworkSpec, lanes: usize, seq_len: u64) -> Result<()> {
-    let Some((limit, source)) = crate::limits::memory_limit()? else {
-        return Ok(());
-    };
-    let est = spec.estimate(1)?;
-    let neurons: u64 = spec.populations.iter().map(|p| u64::from(p.size)).sum();
-    let per_lane = est
-        .total_bytes
-        .saturating_add(neurons.saturating_mul(seq_len).saturating_mul(12 * 4));
-    let all = per_lane.saturating_mul(lanes as u64 + 1);
-    if all <= limit {
-        return Ok(());
-    }
-    let human = crate::limits::human_bytes;
-    Err(Error::input(
-        "--agent-steps",
-        seq_len,
-        format!(
-            "episodes of up to this many network steps in {lanes} lanes need about {}, more than the {} of memory available ({source})",
-            human(all),
-            human(limit)
-        ),
-        "use fewer --agent-steps, shorter episodes or fewer episodes per batch (at most 16 run at once)",
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sampling_follows_the_softmax() {
-        // softmax([0, ln 3]) = [1/4, 3/4]
-        let y = [0.0f32, 3f32.ln()];
-        assert_eq!(sample_action(&y, 0.0), 0);
-        assert_eq!(sample_action(&y, 0.2499), 0);
-        assert_eq!(sample_action(&y, 0.2501), 1);
-        assert_eq!(sample_action(&y, 0.999_999), 1);
-        // a huge logit does not overflow
-        assert_eq!(sample_action(&[1e30, 0.0], 0.5), 0);
-    }
-
-    #[test]
-    fn the_generator_is_a_function_of_seed_episode_and_step() {
-        let u = |s, e, n| -> f64 { action_rng(s, e, n).random() };
-        assert_eq!(u(1, 2, 3), u(1, 2, 3));
-        assert_ne!(u(1, 2, 3), u(1, 2, 4));
-        assert_ne!(u(1, 2, 3), u(1, 3, 3));
-        assert_ne!(u(1, 2, 3), u(2, 2, 3));
     }
 }

@@ -16,6 +16,13 @@
 //! taken: [`Env::reset`] takes the episode index, never hidden random state, so a run resumes
 //! and splits over threads without changing a bit.
 
+pub mod cartpole;
+pub mod encode;
+pub mod evidence;
+
+use crate::error::{Error, Result, did_you_mean};
+use crate::rng::splitmix64;
+
 /// How an agent step ended the episode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -83,14 +90,52 @@ pub struct EnvOptions {
 }
 
 /// The names `--task` accepts for environments.
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["cartpole", "evidence-reward"];
 
-/// The environment called `name`.
-pub fn by_name(name: &str, _opts: &EnvOptions) -> crate::error::Result<Box<dyn Env>> {
-    Err(crate::error::Error::input(
-        "task",
-        name,
-        format!("no environment '{name}'; environments: {}", NAMES.join(", ")),
-        "",
+/// The environment called `name`. `opts.scale` must be in (0, 1] (only the evidence task has
+/// a size; CartPole ignores it).
+pub fn by_name(name: &str, opts: &EnvOptions) -> Result<Box<dyn Env>> {
+    if !(opts.scale > 0.0 && opts.scale <= 1.0) {
+        return Err(Error::input(
+            "--scale",
+            opts.scale,
+            "must be a number in (0, 1]: 1 is the published task, smaller values shorten it",
+            "try --scale 0.1 for a quick run",
+        ));
+    }
+    match name {
+        "cartpole" => Ok(Box::new(cartpole::CartPole::new(opts.seed))),
+        "evidence-reward" => Ok(Box::new(evidence::EvidenceReward::new(opts))),
+        other => Err(Error::input(
+            "--task",
+            other,
+            format!(
+                "no environment '{other}'; environments: {}",
+                NAMES.join(", ")
+            ),
+            did_you_mean(other, NAMES),
+        )),
+    }
+}
+
+/// The random stream of an environment's episode resets ([`rng`]).
+pub const STREAM_RESET: u64 = 1;
+/// The random stream of the encoders' spikes ([`rng`]).
+pub const STREAM_ENCODE: u64 = 2;
+
+/// A generator for draw `stream` of agent step `agent_step` of episode `episode` of an
+/// environment seeded with `seed`: a pure function of the four, so an episode replays the same
+/// on any thread, in any order and after a resume. Streams keep the reset and the encoder
+/// independent of each other.
+pub fn rng(
+    seed: u64,
+    stream: u64,
+    episode: u64,
+    agent_step: u64,
+) -> rand_xoshiro::Xoshiro256PlusPlus {
+    use rand::SeedableRng;
+    let base = splitmix64(splitmix64(seed ^ 0xE4F1_0000) ^ (stream << 56));
+    rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix64(
+        splitmix64(base ^ episode) ^ agent_step,
     ))
 }

@@ -180,6 +180,8 @@ impl CartPole {
         self.state = dynamics(self.state, action);
         let [x, _, theta, _] = self.state;
         let th = theta_threshold();
+        // Gymnasium's four comparisons, not a range test: a NaN state does not terminate there
+        #[allow(clippy::manual_range_contains)]
         let terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -th || theta > th;
         // Gymnasium's reward: 1 up to and including the terminating step, 0 after it
         let reward = if self.terminated { 0.0 } else { 1.0 };

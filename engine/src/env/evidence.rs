@@ -1,7 +1,7 @@
-//! `evidence-reward` — the evidence-accumulation task ([`crate::task::evidence`], Bellec et al.
-//! 2020, NC Fig. 3) as a reward task: the agent sees the trial's cues, delay and recall cue,
-//! then chooses left (action 0) or right (action 1); reward +1 if the choice is the side that
-//! got more cues, −1 if not, and the episode ends (terminal).
+//! `evidence` (with `--reward`) — the evidence-accumulation task ([`crate::task::evidence`],
+//! Bellec et al. 2020, NC Fig. 3) as a reward task: the agent sees the trial's cues, delay and
+//! recall cue, then chooses left (action 0) or right (action 1); reward +1 if the choice is the
+//! side that got more cues, −1 if not, and the episode ends (terminal).
 //!
 //! Episode `e` is training sample `e` of the task ([`Evidence::generate`], `Split::Train`),
 //! seeded with the environment's seed: the same input spikes and label. The trial (2250 ms,
@@ -76,7 +76,7 @@ impl EvidenceReward {
 
 impl Env for EvidenceReward {
     fn name(&self) -> &'static str {
-        "evidence-reward"
+        "evidence"
     }
 
     fn inputs(&self) -> usize {

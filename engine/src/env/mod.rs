@@ -90,7 +90,7 @@ pub struct EnvOptions {
 }
 
 /// The names `--task` accepts for environments.
-pub const NAMES: &[&str] = &["cartpole", "evidence-reward"];
+pub const NAMES: &[&str] = &["cartpole", "evidence"];
 
 /// The environment called `name`. `opts.scale` must be in (0, 1] (only the evidence task has
 /// a size; CartPole ignores it).
@@ -105,7 +105,7 @@ pub fn by_name(name: &str, opts: &EnvOptions) -> Result<Box<dyn Env>> {
     }
     match name {
         "cartpole" => Ok(Box::new(cartpole::CartPole::new(opts.seed))),
-        "evidence-reward" => Ok(Box::new(evidence::EvidenceReward::new(opts))),
+        "evidence" => Ok(Box::new(evidence::EvidenceReward::new(opts))),
         other => Err(Error::input(
             "--task",
             other,
@@ -138,4 +138,31 @@ pub fn rng(
     rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix64(
         splitmix64(base ^ episode) ^ agent_step,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_name_knows_every_name_and_refuses_others() {
+        let opts = EnvOptions {
+            seed: 1,
+            scale: 1.0,
+        };
+        for &name in NAMES {
+            let env = by_name(name, &opts).unwrap();
+            assert_eq!(env.name(), name);
+            let spec = env.network(0);
+            let size = |p: &str| spec.populations.iter().find(|q| q.name == p).unwrap().size;
+            assert_eq!(size("in") as usize, env.inputs());
+            assert_eq!(size("out") as usize, env.actions() + 1);
+        }
+        let err = by_name("cartpol", &opts).err().unwrap().to_string();
+        assert!(err.contains("cartpole"), "{err}");
+        for scale in [0.0, 1.5, f64::NAN] {
+            let err = by_name("evidence", &EnvOptions { seed: 1, scale });
+            assert!(matches!(err, Err(Error::Input(_))), "scale {scale}");
+        }
+    }
 }

@@ -35,10 +35,11 @@ from .training import TrainResult, TrainSample, train
 from ._gradients import grad
 from ._plugins import plugins
 from . import events
+from . import envs
 
 __all__ = [
     "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
-    "TrainResult", "TrainSample", "train", "events", "grad", "plugins",
+    "TrainResult", "TrainSample", "train", "events", "grad", "plugins", "envs",
 ]
 __version__ = _eligo.__version__
 

@@ -12,6 +12,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod envs;
 mod events;
 mod grad;
 mod inputs;
@@ -66,6 +67,9 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(events::events_read, m)?)?;
     m.add_function(wrap_pyfunction!(events::events_write, m)?)?;
     m.add_function(wrap_pyfunction!(events::events_info, m)?)?;
+    m.add_class::<envs::CartPole>()?;
+    m.add_function(wrap_pyfunction!(envs::encode, m)?)?;
+    m.add_function(wrap_pyfunction!(envs::rates, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // the built-in rules, found by name when no plugin directory has them
     for desc in [

@@ -16,6 +16,13 @@
 //! taken: [`Env::reset`] takes the episode index, never hidden random state, so a run resumes
 //! and splits over threads without changing a bit.
 
+pub mod cartpole;
+pub mod encode;
+pub mod evidence;
+
+use crate::error::{Error, Result, did_you_mean};
+use crate::rng::splitmix64;
+
 /// How an agent step ended the episode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -83,17 +90,79 @@ pub struct EnvOptions {
 }
 
 /// The names `--task` accepts for environments.
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["cartpole", "evidence"];
 
-/// The environment called `name`.
-pub fn by_name(name: &str, _opts: &EnvOptions) -> crate::error::Result<Box<dyn Env>> {
-    Err(crate::error::Error::input(
-        "task",
-        name,
-        format!(
-            "no environment '{name}'; environments: {}",
-            NAMES.join(", ")
-        ),
-        "",
+/// The environment called `name`. `opts.scale` must be in (0, 1] (only the evidence task has
+/// a size; CartPole ignores it).
+pub fn by_name(name: &str, opts: &EnvOptions) -> Result<Box<dyn Env>> {
+    if !(opts.scale > 0.0 && opts.scale <= 1.0) {
+        return Err(Error::input(
+            "--scale",
+            opts.scale,
+            "must be a number in (0, 1]: 1 is the published task, smaller values shorten it",
+            "try --scale 0.1 for a quick run",
+        ));
+    }
+    match name {
+        "cartpole" => Ok(Box::new(cartpole::CartPole::new(opts.seed))),
+        "evidence" => Ok(Box::new(evidence::EvidenceReward::new(opts))),
+        other => Err(Error::input(
+            "--task",
+            other,
+            format!(
+                "no environment '{other}'; environments: {}",
+                NAMES.join(", ")
+            ),
+            did_you_mean(other, NAMES),
+        )),
+    }
+}
+
+/// The random stream of an environment's episode resets ([`rng`]).
+pub const STREAM_RESET: u64 = 1;
+/// The random stream of the encoders' spikes ([`rng`]).
+pub const STREAM_ENCODE: u64 = 2;
+
+/// A generator for draw `stream` of agent step `agent_step` of episode `episode` of an
+/// environment seeded with `seed`: a pure function of the four, so an episode replays the same
+/// on any thread, in any order and after a resume. Streams keep the reset and the encoder
+/// independent of each other.
+pub fn rng(
+    seed: u64,
+    stream: u64,
+    episode: u64,
+    agent_step: u64,
+) -> rand_xoshiro::Xoshiro256PlusPlus {
+    use rand::SeedableRng;
+    let base = splitmix64(splitmix64(seed ^ 0xE4F1_0000) ^ (stream << 56));
+    rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix64(
+        splitmix64(base ^ episode) ^ agent_step,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_name_knows_every_name_and_refuses_others() {
+        let opts = EnvOptions {
+            seed: 1,
+            scale: 1.0,
+        };
+        for &name in NAMES {
+            let env = by_name(name, &opts).unwrap();
+            assert_eq!(env.name(), name);
+            let spec = env.network(0);
+            let size = |p: &str| spec.populations.iter().find(|q| q.name == p).unwrap().size;
+            assert_eq!(size("in") as usize, env.inputs());
+            assert_eq!(size("out") as usize, env.actions() + 1);
+        }
+        let err = by_name("cartpol", &opts).err().unwrap().to_string();
+        assert!(err.contains("cartpole"), "{err}");
+        for scale in [0.0, 1.5, f64::NAN] {
+            let err = by_name("evidence", &EnvOptions { seed: 1, scale });
+            assert!(matches!(err, Err(Error::Input(_))), "scale {scale}");
+        }
+    }
 }

@@ -31,7 +31,7 @@ fn gradient(spec: &NetworkSpec, rule_toml: &str, loss: Loss, steps: u64) -> Grad
     }
 }
 
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     let scale = b.iter().fold(0.0f64, |m, x| m.max(f64::from(x.abs())));
     let diff = a
         .iter()

@@ -11,7 +11,7 @@ use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 
 use crate::common::{lsnn, so};
-use crate::eprop::dense;
+use crate::eprop::{dense, rel_err};
 
 /// The test network: `lsnn` with a readout of 3 outputs (2 action logits, then the value).
 fn agent_net(seed: u64, alif: bool) -> NetworkSpec {
@@ -146,16 +146,6 @@ fn episode(
         rewards,
         steps,
     }
-}
-
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, x| m.max(f64::from(x.abs())));
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
-    assert!(scale > 0.0, "gradient is zero: not a test");
-    diff / scale
 }
 
 fn assert_close(a: &Episode, b: &Episode, tol: f64, what: &str) {

@@ -630,27 +630,7 @@ impl Trainer {
     /// Rule `k`'s diagnostics over the lanes of the batch just run (see
     /// [`Metrics::diagnostics`]).
     fn diagnostics(&self, k: usize) -> Vec<(String, f64)> {
-        let mut seq = crate::sim::Diagnostics::default();
-        let mut batch: Vec<(String, f64)> = Vec::new();
-        for lane in &self.lanes {
-            let d = lane.sim.rule_diagnostics(k);
-            for (name, sum) in &d.sequence_sums {
-                match seq.sequence_sums.iter_mut().find(|(n, _)| n == name) {
-                    Some(e) => e.1 += sum,
-                    None => seq.sequence_sums.push((name.clone(), *sum)),
-                }
-            }
-            seq.sequences += d.sequences;
-            for (name, v) in &d.batch {
-                match batch.iter_mut().find(|(n, _)| n == name) {
-                    Some(e) => e.1 += v,
-                    None => batch.push((name.clone(), *v)),
-                }
-            }
-        }
-        let lanes = self.lanes.len().max(1) as f64;
-        seq.batch = batch.into_iter().map(|(n, v)| (n, v / lanes)).collect();
-        seq.values()
+        lane_diagnostics(self.lanes.iter().map(|l| l.sim.rule_diagnostics(k)))
     }
 
     /// Gradient rule `k`'s weight and bias gradients summed over the lanes in lane order
@@ -1029,6 +1009,33 @@ pub(super) fn apply_direct(
         net.projections[j].weights = w;
     }
     Ok(())
+}
+
+/// One rule's diagnostics over the lanes of a batch, in lane order: per-sequence values
+/// averaged over all the lanes' sequences, per-batch values over the lanes.
+pub(crate) fn lane_diagnostics<'a>(
+    lanes: impl ExactSizeIterator<Item = &'a crate::sim::Diagnostics>,
+) -> Vec<(String, f64)> {
+    let n_lanes = lanes.len().max(1) as f64;
+    let mut seq = crate::sim::Diagnostics::default();
+    let mut batch: Vec<(String, f64)> = Vec::new();
+    for d in lanes {
+        for (name, sum) in &d.sequence_sums {
+            match seq.sequence_sums.iter_mut().find(|(n, _)| n == name) {
+                Some(e) => e.1 += sum,
+                None => seq.sequence_sums.push((name.clone(), *sum)),
+            }
+        }
+        seq.sequences += d.sequences;
+        for (name, v) in &d.batch {
+            match batch.iter_mut().find(|(n, _)| n == name) {
+                Some(e) => e.1 += v,
+                None => batch.push((name.clone(), *v)),
+            }
+        }
+    }
+    seq.batch = batch.into_iter().map(|(n, v)| (n, v / n_lanes)).collect();
+    seq.values()
 }
 
 /// Run `jobs` (split, sample index) on `lanes` in parallel: sequence `b` in lane `b % L`, each

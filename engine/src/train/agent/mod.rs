@@ -392,27 +392,9 @@ impl AgentTrainer {
     /// The rule's diagnostics over the lanes of the batch just run (as the supervised
     /// trainer's: per-sequence values averaged over the episodes, per-batch over the lanes).
     fn diagnostics(&self) -> Vec<(String, f64)> {
-        let mut seq = crate::sim::Diagnostics::default();
-        let mut batch: Vec<(String, f64)> = Vec::new();
-        for lane in &self.lanes {
-            let d = lane.sim.rule_diagnostics(0);
-            for (name, sum) in &d.sequence_sums {
-                match seq.sequence_sums.iter_mut().find(|(n, _)| n == name) {
-                    Some(e) => e.1 += sum,
-                    None => seq.sequence_sums.push((name.clone(), *sum)),
-                }
-            }
-            seq.sequences += d.sequences;
-            for (name, v) in &d.batch {
-                match batch.iter_mut().find(|(n, _)| n == name) {
-                    Some(e) => e.1 += v,
-                    None => batch.push((name.clone(), *v)),
-                }
-            }
-        }
-        let lanes = self.lanes.len().max(1) as f64;
-        seq.batch = batch.into_iter().map(|(n, v)| (n, v / lanes)).collect();
-        seq.values()
+        crate::train::trainer::lane_diagnostics(
+            self.lanes.iter().map(|l| l.sim.rule_diagnostics(0)),
+        )
     }
 
     /// Run the batch's episodes (`first + b`, `b` in `0..B`) on the lanes in parallel: per

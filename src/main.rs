@@ -37,8 +37,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut world = match cli::mpi::init() {
+        Ok(w) => w,
+        Err(e) => return fail(&e, None),
+    };
     let result = match cli.command {
-        Command::Simulate(a) => cli::simulate::run(a),
+        Command::Simulate(a) => cli::simulate::run(a, world.as_mut()),
         Command::Bench(b) => cli::bench::run(b),
         Command::Events(c) => cli::events::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
@@ -47,13 +51,28 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // the exit code tells the error even when stderr cannot
-            cli::stderr::line(format_args!("error: {e}"));
-            for cause in e.chain().skip(1) {
-                cli::stderr::line(format_args!("  caused by: {cause}"));
-            }
-            ExitCode::from(cli::exit_code(&e))
-        }
+        Err(e) => fail(&e, world.as_ref()),
     }
+}
+
+/// Report `e` on stderr; its exit code. In an MPI job of several ranks, an error other than a
+/// signal (which every rank got) ends the whole job, so that no rank waits for this one.
+fn fail(e: &anyhow::Error, world: Option<&cli::mpi::World>) -> ExitCode {
+    let code = cli::exit_code(e);
+    let at = match world {
+        Some(w) if w.size() > 1 => format!(" (rank {} of {})", w.rank(), w.size()),
+        _ => String::new(),
+    };
+    // the exit code tells the error even when stderr cannot
+    cli::stderr::line(format_args!("error{at}: {e}"));
+    for cause in e.chain().skip(1) {
+        cli::stderr::line(format_args!("  caused by: {cause}"));
+    }
+    if let Some(w) = world
+        && w.size() > 1
+        && e.downcast_ref::<cli::interrupt::Interrupted>().is_none()
+    {
+        w.abort(code);
+    }
+    ExitCode::from(code)
 }

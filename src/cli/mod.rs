@@ -6,6 +6,7 @@ pub mod grad;
 pub mod grad_batch;
 pub mod interrupt;
 pub mod memory;
+pub mod mpi;
 pub mod outdir;
 pub mod plots;
 pub mod plugins;

@@ -13,7 +13,7 @@ use eligo_engine::io::events::npy::Writer;
 use eligo_engine::io::npy::F32RowsWriter;
 use eligo_engine::io::{Staged, commit_all, config, write_staged};
 use eligo_engine::prelude::*;
-use eligo_engine::sim::WeightProbe;
+use eligo_engine::sim::{RankTimes, WeightProbe};
 use serde_json::json;
 
 use super::interrupt;
@@ -281,18 +281,41 @@ pub struct Args {
     pub replay: super::events::ReplayArgs,
 }
 
-/// Run `simulate`.
-pub fn run(a: Args) -> Result<()> {
+/// What rank 0 broadcasts before each piece of a run over several ranks, besides a step count:
+/// the run is complete (counters and timings are gathered next).
+const PIECE_DONE: u64 = 0;
+/// ... or stopped by a signal (nothing more happens).
+const PIECE_STOP: u64 = u64::MAX;
+
+/// Run `simulate`; `world`: the MPI job this process is a rank of (docs/distributed.md).
+pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
     let file = a.config.clone();
     let mut cfg = config::load(&a.config)?;
     if let Some(s) = a.seed {
         cfg.network.seed = s;
     }
     a.replay.prepare(&mut cfg)?;
+    let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
+    if ranks > 1 && !cfg.weights.is_empty() {
+        return Err(eligo_engine::Error::input(
+            "recorder",
+            "kind = \"weights\"",
+            format!("weight recorders are not supported yet over several ranks ({ranks})"),
+            "run the network on one rank (threads give the same results)",
+        )
+        .in_file(&file)
+        .into());
+    }
     let t_build = Instant::now();
-    let net = cfg.network.build().map_err(|e| e.in_file(&file))?;
+    let net = cfg
+        .network
+        .build_part(rank, ranks)
+        .map_err(|e| e.in_file(&file))?;
     let mut record = cfg.record.clone();
-    if a.plot && record.spikes.is_empty() {
+    if rank > 0 {
+        // rank 0 records (every rank sees every spike) and writes
+        record.spikes.clear();
+    } else if a.plot && record.spikes.is_empty() {
         // the plots need spikes: record every population that spikes, for the plots only
         record.spikes = (0..net.populations.len())
             .filter(|&p| !matches!(net.populations[p].model, ModelSpec::Readout(_)))
@@ -310,7 +333,7 @@ pub fn run(a: Args) -> Result<()> {
         record,
     };
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
-    let mut sim = Simulation::new(net, &opts).map_err(|e| e.in_file(&file))?;
+    let mut sim = Simulation::new_rank(net, &opts, rank, ranks).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;
     let mut optimizers = eligo_engine::train::rules::attach(
         &a.rule.request(cfg.steps)?,
@@ -326,6 +349,13 @@ pub fn run(a: Args) -> Result<()> {
         .map(|p| p.weights.clone())
         .collect();
     let build_s = t_build.elapsed().as_secs_f64();
+    let mut times = RankTimes::default();
+    if rank > 0 {
+        // a signal stops the run on rank 0, which tells the others
+        interrupt::install();
+        let world = world.expect("rank > 0 only in an MPI job");
+        return follow(&mut sim, world, &mut times, build_s);
+    }
 
     let out = a
         .out
@@ -383,12 +413,23 @@ pub fn run(a: Args) -> Result<()> {
     let mut done = 0;
     let mut piece = FIRST_PIECE_STEPS;
     while done < cfg.steps {
-        interrupt::check(|| stopped(done))?;
+        if let Err(e) = interrupt::check(|| stopped(done)) {
+            if let Some(w) = world.as_deref_mut() {
+                w.broadcast(&mut [PIECE_STOP]);
+            }
+            return Err(e);
+        }
         let n = piece
             .min(cfg.steps - done)
             .min(weight_files.until_next(done));
         let t_piece = Instant::now();
-        sim.run(n, Some(&|s| progress.set(s)))?;
+        match world.as_deref_mut() {
+            Some(w) => {
+                w.broadcast(&mut [n]);
+                sim.run_exchanging(n, Some(&|s| progress.set(s)), w, &mut times)?;
+            }
+            None => sim.run(n, Some(&|s| progress.set(s)))?,
+        }
         piece = next_piece(n, t_piece.elapsed());
         done += n;
         let spikes = sim.take_spikes();
@@ -423,7 +464,12 @@ pub fn run(a: Args) -> Result<()> {
     }
     weight_files.seal(&mut staged)?;
     staged.extend(learned_weights(&sim, &out)?);
-    let c = sim.counters();
+    let mut c = sim.counters();
+    let mut per_rank = serde_json::Value::Null;
+    if let Some(w) = world {
+        w.broadcast(&mut [PIECE_DONE]);
+        per_rank = gather_ranks(&sim, w, &times, build_s, &mut c);
+    }
     let pops: Vec<_> = net
         .populations
         .iter()
@@ -453,7 +499,11 @@ pub fn run(a: Args) -> Result<()> {
         "simulated_ms": c.steps as f64 * net.dt_ms,
         "threads": opts.threads,
         "neurons": net.n_neurons(),
-        "synapses": net.n_synapses(),
+        "synapses": per_rank
+            .as_array()
+            .map_or(net.n_synapses() as u64, |r| r.iter().filter_map(|x| x["synapses"].as_u64()).sum()),
+        "ranks": ranks,
+        "per_rank": per_rank,
         "synaptic_events": c.events,
         "estimated_bytes": estimate.total_bytes,
         "memory_estimate": estimate,
@@ -482,4 +532,65 @@ pub fn run(a: Args) -> Result<()> {
         super::stderr::line(format_args!("wrote {}", out.display()));
     }
     Ok(())
+}
+
+/// A rank other than 0 in a run over several ranks: run the pieces rank 0 announces, until it
+/// says the run is done (then send it the counters and timings) or stopped.
+fn follow(
+    sim: &mut Simulation,
+    world: &mut super::mpi::World,
+    times: &mut RankTimes,
+    build_s: f64,
+) -> Result<()> {
+    sim.begin_sequence()?;
+    loop {
+        let mut n = [0u64];
+        world.broadcast(&mut n);
+        match n[0] {
+            PIECE_STOP => return Ok(()),
+            PIECE_DONE => break,
+            n => sim.run_exchanging(n, None, world, times)?,
+        }
+    }
+    let mut c = sim.counters();
+    gather_ranks(sim, world, times, build_s, &mut c);
+    Ok(())
+}
+
+/// Every rank's counters summed into `c`, and each rank's timings and share of the network
+/// (as JSON, for rank 0's `summary.json`). Called by every rank at the end of the run.
+fn gather_ranks(
+    sim: &Simulation,
+    world: &mut super::mpi::World,
+    times: &RankTimes,
+    build_s: f64,
+    c: &mut eligo_engine::sim::Counters,
+) -> serde_json::Value {
+    let mut mine = vec![c.events];
+    mine.extend_from_slice(&c.spikes);
+    let all = world.sum(&mine);
+    c.events = all[0];
+    c.spikes = all[1..].to_vec();
+    let row = [
+        build_s,
+        times.update_s,
+        times.deliver_s,
+        times.exchange_s,
+        times.epochs as f64,
+        times.words_sent as f64,
+        sim.network().n_synapses() as f64,
+    ];
+    let rows = world.gather_f64(&row);
+    let per_rank: Vec<_> = rows
+        .chunks(row.len())
+        .enumerate()
+        .map(|(r, x)| {
+            json!({
+                "rank": r, "build_s": x[0], "update_s": x[1], "deliver_s": x[2],
+                "exchange_s": x[3], "epochs": x[4] as u64, "bytes_sent": x[5] as u64 * 4,
+                "synapses": x[6] as u64,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(per_rank)
 }

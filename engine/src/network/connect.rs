@@ -203,21 +203,33 @@ impl ConnectRule {
     }
 
     /// Draw the synapses as `(pre, post, weight, delay)`. `no_self` leaves out `pre == post`.
+    /// Only synapses onto targets `keep` (indices in the postsynaptic population) are kept:
+    /// every draw is still made, in the same order, so the synapses kept are exactly those of
+    /// the whole projection that end in `keep` (how an MPI rank builds only its part).
     pub fn draw<R: Rng + ?Sized>(
         &self,
         (n_pre, n_post): (u32, u32),
         no_self: bool,
         weight: &WeightDist,
         delay: u16,
+        keep: std::ops::Range<u32>,
         rng: &mut R,
     ) -> Vec<(u32, u32, f32, u16)> {
         let mut out = Vec::new();
         let skip = |i: u32, j: u32| no_self && i == j;
+        // the weight is drawn whether the synapse is kept or not
+        let push = |out: &mut Vec<_>, i: u32, j: u32, w: f32, d: u16| {
+            if keep.contains(&j) {
+                out.push((i, j, w, d));
+            }
+        };
+        let kept =
+            f64::from(keep.end.min(n_post).saturating_sub(keep.start)) / f64::from(n_post.max(1));
         match self {
             ConnectRule::AllToAll => {
                 for i in 0..n_pre {
                     for j in (0..n_post).filter(|&j| !skip(i, j)) {
-                        out.push((i, j, weight.sample(rng), delay));
+                        push(&mut out, i, j, weight.sample(rng), delay);
                     }
                 }
             }
@@ -228,13 +240,14 @@ impl ConnectRule {
                         no_self,
                         weight,
                         delay,
+                        keep,
                         rng,
                     );
                 }
                 if *p <= 0.0 {
                     return out;
                 }
-                out.reserve((n_pre as f64 * n_post as f64 * p * 1.01) as usize + 16);
+                out.reserve((n_pre as f64 * n_post as f64 * p * kept * 1.01) as usize + 16);
                 // j walks the row: the gap to the next synapse is geometric, drawn by inversion
                 // (floor(ln U / ln(1-p)), U in (0, 1]). rand_distr's Geometric took 35 % of the
                 // build of `eligo bench cuba --neurons 40000` (perf); this is 5x cheaper.
@@ -247,7 +260,7 @@ impl ConnectRule {
                     let mut j = gap(rng);
                     while j < u64::from(n_post) {
                         if !skip(i, j as u32) {
-                            out.push((i, j as u32, weight.sample(rng), delay));
+                            push(&mut out, i, j as u32, weight.sample(rng), delay);
                         }
                         j += 1 + gap(rng);
                     }
@@ -264,7 +277,7 @@ impl ConnectRule {
                             }
                             continue;
                         }
-                        out.push((i, j, weight.sample(rng), delay));
+                        push(&mut out, i, j, weight.sample(rng), delay);
                         made += 1;
                     }
                 }
@@ -280,7 +293,7 @@ impl ConnectRule {
                             }
                             continue;
                         }
-                        out.push((i, j, weight.sample(rng), delay));
+                        push(&mut out, i, j, weight.sample(rng), delay);
                         made += 1;
                     }
                 }
@@ -295,7 +308,7 @@ impl ConnectRule {
                         .as_ref()
                         .map_or_else(|| weight.sample(rng), |w| w[k]);
                     let d = delay_steps.as_ref().map_or(delay, |d| d[k]);
-                    out.push((i, j, w, d));
+                    push(&mut out, i, j, w, d);
                 }
             }
         }
@@ -334,6 +347,7 @@ mod tests {
                 false,
                 &WeightDist::Constant(1.0),
                 1,
+                0..u32::MAX,
                 &mut rng,
             );
             let (out, inn) = degrees(&syn, n_pre as usize, n_post as usize);
@@ -359,6 +373,7 @@ mod tests {
             true,
             &WeightDist::Constant(1.0),
             1,
+            0..u32::MAX,
             &mut rng,
         );
         let (out, inn) = degrees(&syn, n_pre as usize, n_post as usize);
@@ -386,6 +401,7 @@ mod tests {
                 std: 0.2,
             },
             1,
+            0..u32::MAX,
             &mut rng,
         );
         let w: Vec<f64> = syn.iter().map(|s| s.2 as f64).collect();

@@ -168,6 +168,43 @@ impl Network {
             .unwrap_or(1)
             .max(1)
     }
+
+    /// The smallest delay in steps of any synapse (`u16::MAX` without synapses): a spike of
+    /// step `t` reaches no target before `t + min_delay`, the length of the epochs between two
+    /// spike exchanges of a run over several processes.
+    pub fn min_delay(&self) -> u16 {
+        self.projections
+            .iter()
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.delays.min())
+            .min()
+            .unwrap_or(u16::MAX)
+            .max(1)
+    }
+}
+
+/// Global-id boundaries of `k` parts of the ids `lo..hi` (`k + 1` entries, non-decreasing, from
+/// `lo` to `hi`): as even as the populations allow, a boundary never inside a spike source
+/// (it moves to the source's end). Ranks split the network this way, then each rank its range
+/// over its threads, so the pieces of a process are the same for any thread count.
+pub fn split_ids(populations: &[Population], lo: u32, hi: u32, k: usize) -> Vec<u32> {
+    let n = u64::from(hi - lo);
+    let mut b: Vec<u32> = (0..=k)
+        .map(|i| lo + (n * i as u64 / k as u64) as u32)
+        .collect();
+    // move a boundary that falls inside a source population to that population's end
+    for x in b.iter_mut().take(k).skip(1) {
+        if let Some(p) = populations
+            .iter()
+            .find(|p| p.model.is_source() && p.start < *x && *x < p.start + p.size)
+        {
+            *x = (p.start + p.size).min(hi);
+        }
+    }
+    for i in 1..=k {
+        b[i] = b[i].max(b[i - 1]);
+    }
+    b
 }
 
 fn stream(seed: u64, kind: u64, index: usize) -> Xoshiro256PlusPlus {
@@ -178,15 +215,27 @@ impl NetworkSpec {
     /// Validate everything and draw the network. Errors name the item (`population[i]`,
     /// `projection[k]`) and field.
     pub fn build(&self) -> Result<Network> {
+        self.build_part(0, 1)
+    }
+
+    /// [`NetworkSpec::build`] for rank `rank` of `ranks` processes: every population, but of
+    /// each projection only the synapses ending on the rank's neurons (the ids
+    /// [`split_ids`]`(populations, 0, n, ranks)[rank..rank + 2]`), drawn so that they are
+    /// exactly those of the whole network. Memory for synapses falls as `1 / ranks`; every
+    /// rank still makes every draw.
+    pub fn build_part(&self, rank: usize, ranks: usize) -> Result<Network> {
         crate::error::positive("dt_ms", self.dt_ms, "ms")?;
         self.check_before_allocating()?;
         let populations = self.build_populations()?;
+        let n = populations.last().map_or(0, |p| p.start + p.size);
+        let b = split_ids(&populations, 0, n, ranks.max(1));
+        let mine = b[rank]..b[rank + 1];
         let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
         let projections = self
             .projections
             .iter()
             .enumerate()
-            .map(|(k, s)| self.build_projection(k, s, &populations, &names))
+            .map(|(k, s)| self.build_projection(k, s, &populations, &names, mine.clone()))
             .collect::<Result<_>>()?;
         Ok(Network {
             dt_ms: self.dt_ms,
@@ -276,6 +325,7 @@ impl NetworkSpec {
         s: &ProjectionSpec,
         populations: &[Population],
         names: &[&str],
+        mine: std::ops::Range<u32>,
     ) -> Result<Projection> {
         let at = format!(
             "projection[{k}]{}",
@@ -310,6 +360,7 @@ impl NetworkSpec {
             pre == post && !s.allow_autapses,
             &s.weight,
             s.delay_steps,
+            local(&mine, populations[post].start, n_post),
             &mut rng,
         );
         if syn.len() > u32::MAX as usize {
@@ -333,6 +384,14 @@ impl NetworkSpec {
             syn,
         ))
     }
+}
+
+/// The indices within a population starting at global id `start` (of `size` neurons) whose
+/// global ids are in `ids`.
+fn local(ids: &std::ops::Range<u32>, start: u32, size: u32) -> std::ops::Range<u32> {
+    let lo = ids.start.clamp(start, start + size) - start;
+    let hi = ids.end.clamp(start, start + size) - start;
+    lo..hi.max(lo)
 }
 
 /// The indices of `s`'s presynaptic and postsynaptic populations, which must exist (a typo gets

@@ -32,6 +32,14 @@ impl Delays {
             Delays::PerSynapse(v) => v.iter().copied().max().unwrap_or(1),
         }
     }
+
+    /// The smallest delay of a synapse (`None`: one per synapse and no synapse).
+    pub fn min(&self) -> Option<u16> {
+        match self {
+            Delays::Uniform(d) => Some(*d),
+            Delays::PerSynapse(v) => v.iter().copied().min(),
+        }
+    }
 }
 
 /// The synapses from population `pre` to population `post`.

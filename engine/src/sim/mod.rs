@@ -8,13 +8,17 @@ mod learning;
 pub mod modulators;
 mod part;
 pub mod partition;
+pub mod ranks;
 pub mod record;
 pub mod simulation;
 
 pub use learning::Diagnostics;
 pub use modulators::Modulators;
+pub use ranks::{Exchange, RankTimes};
 pub use record::{RecordSpec, SimOptions, StateProbe, WeightProbe};
 pub use simulation::{Counters, Simulation};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ranks;

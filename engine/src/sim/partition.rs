@@ -10,24 +10,7 @@ use crate::network::{Network, Projection};
 
 /// Global-id boundaries of `k` threads (`k + 1` entries, non-decreasing).
 pub fn bounds(net: &Network, k: usize) -> Vec<u32> {
-    let n = net.n_neurons();
-    let mut b: Vec<u32> = (0..=k)
-        .map(|i| (u64::from(n) * i as u64 / k as u64) as u32)
-        .collect();
-    // move a boundary that falls inside a source population to that population's end
-    for x in b.iter_mut().take(k).skip(1) {
-        if let Some(p) = net
-            .populations
-            .iter()
-            .find(|p| p.model.is_source() && p.start < *x && *x < p.start + p.size)
-        {
-            *x = p.start + p.size;
-        }
-    }
-    for i in 1..=k {
-        b[i] = b[i].max(b[i - 1]);
-    }
-    b
+    crate::network::split_ids(&net.populations, 0, net.n_neurons(), k)
 }
 
 /// For one projection: where each thread's part of each row starts. Entry `row * (k+1) + t` is

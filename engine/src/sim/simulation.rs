@@ -26,7 +26,7 @@ use super::part::{Part, Slots, lock_part};
 use super::partition::bounds;
 use super::record::{SimOptions, StateProbe};
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::network::{Network, split_ids};
 use crate::neuron::{Block, SpikeFeed};
 
 /// A network being simulated: its state split over threads, the routing tables, recorders.
@@ -35,13 +35,15 @@ pub struct Simulation {
     pub(super) parts: Vec<Part>,
     pub(super) routes: Routes,
     pub(super) step: u64,
-    record_pop: Vec<bool>,
+    pub(super) record_pop: Vec<bool>,
     pub(super) spikes: Vec<(u64, u32)>,
     probes: Vec<StateProbe>,
     /// For each probe, for each of its neurons: (part, column in part).
     probe_cols: Vec<Vec<(usize, usize)>>,
     /// The rule, the teacher and what they fill.
     pub(super) learn: Learning,
+    /// This process's rank and the number of ranks ([`Simulation::new_rank`]; `(0, 1)`).
+    pub(super) rank: (usize, usize),
 }
 
 // A simulation moves between threads (the trainer's lanes, a front end that releases its
@@ -101,6 +103,30 @@ pub struct Counters {
 impl Simulation {
     /// Prepare `net` for simulation on `opts.threads` threads.
     pub fn new(net: Network, opts: &SimOptions) -> Result<Self> {
+        Self::new_rank(net, opts, 0, 1)
+    }
+
+    /// Prepare rank `rank` of `ranks` processes: its share of the neurons
+    /// ([`crate::network::split_ids`] over ranks, then over `opts.threads` threads) from `net`,
+    /// which holds at least the synapses ending on them ([`crate::network::NetworkSpec::build_part`]).
+    /// Run it with [`Simulation::run_exchanging`]; the spikes it records are every rank's.
+    pub fn new_rank(net: Network, opts: &SimOptions, rank: usize, ranks: usize) -> Result<Self> {
+        if ranks == 0 || rank >= ranks {
+            return Err(Error::input(
+                "rank",
+                format!("{rank} of {ranks}"),
+                "must be below the number of ranks",
+                "",
+            ));
+        }
+        if ranks > 1 && !opts.record.state.is_empty() {
+            return Err(Error::input(
+                "recorder",
+                "kind = \"state\"",
+                format!("state recorders are not supported yet over several ranks ({ranks})"),
+                "record spikes only, or run the network on one rank",
+            ));
+        }
         if opts.threads == 0 || opts.threads > 1024 {
             return Err(Error::input(
                 "threads",
@@ -109,7 +135,17 @@ impl Simulation {
                 "use the number of cores",
             ));
         }
-        let b = bounds(&net, opts.threads);
+        let b = if ranks == 1 {
+            bounds(&net, opts.threads)
+        } else {
+            let by_rank = split_ids(&net.populations, 0, net.n_neurons(), ranks);
+            split_ids(
+                &net.populations,
+                by_rank[rank],
+                by_rank[rank + 1],
+                opts.threads,
+            )
+        };
         let routes = Routes::new(&net, &b);
         let mut parts = new_parts(&net, &b, routes.r);
         let n_pops = net.populations.len();
@@ -137,6 +173,7 @@ impl Simulation {
             probes: opts.record.state.clone(),
             probe_cols,
             learn: Learning::new(n_pops),
+            rank: (rank, ranks),
         })
     }
 
@@ -160,6 +197,18 @@ impl Simulation {
                     return Ok(());
                 }
             }
+        }
+        let p = self.net.populations.get(population);
+        if let Some(p) = p
+            && self.rank.1 > 1
+            && p.model.is_source()
+            && !self
+                .parts
+                .iter()
+                .any(|q| q.lo <= p.start && p.start < q.lo + q.n as u32)
+        {
+            // another rank's source: that rank takes the feed
+            return Ok(());
         }
         Err(Error::input(
             "population",

@@ -118,7 +118,7 @@ fn per_synapse_delays() {
 
 /// A network with every kind of element: Poisson and explicit sources, LIF, readout, mixed
 /// delays, recurrent sparse connectivity.
-fn mixed(seed: u64) -> NetworkSpec {
+pub(super) fn mixed(seed: u64) -> NetworkSpec {
     NetworkSpec {
         dt_ms: 1.0,
         seed,

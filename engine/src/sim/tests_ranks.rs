@@ -1,0 +1,139 @@
+//! Runs over several ranks (threads of this process standing in for processes, through an
+//! in-memory [`Exchange`]) against the plain single-process run: the same spikes, bit for bit.
+
+use std::sync::{Arc, Barrier, Mutex};
+
+use super::tests::mixed;
+use crate::error::Result;
+use crate::network::{NetworkSpec, cuba};
+use crate::sim::{Exchange, RankTimes, RecordSpec, SimOptions, Simulation};
+
+/// The ranks' shared board: each posts its words, then all read every rank's.
+struct Board {
+    posted: Mutex<Vec<Vec<u32>>>,
+    barrier: Barrier,
+}
+
+struct InMemory {
+    rank: usize,
+    board: Arc<Board>,
+}
+
+impl Exchange for InMemory {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn ranks(&self) -> usize {
+        self.board.posted.lock().unwrap().len()
+    }
+    fn all_gather(
+        &mut self,
+        mine: &[u32],
+        all: &mut Vec<u32>,
+        lens: &mut Vec<usize>,
+    ) -> Result<()> {
+        self.board.posted.lock().unwrap()[self.rank] = mine.to_vec();
+        self.board.barrier.wait();
+        {
+            let posted = self.board.posted.lock().unwrap();
+            all.clear();
+            lens.clear();
+            for p in posted.iter() {
+                lens.push(p.len());
+                all.extend_from_slice(p);
+            }
+        }
+        self.board.barrier.wait();
+        Ok(())
+    }
+}
+
+fn opts(spec: &NetworkSpec, threads: usize) -> SimOptions {
+    SimOptions {
+        threads,
+        record: RecordSpec {
+            spikes: (0..spec.populations.len()).collect(),
+            state: vec![],
+        },
+    }
+}
+
+/// A rank's recorded spikes, delivered events and synapses.
+type RankRun = (Vec<(u64, u32)>, u64, usize);
+
+/// Every rank's recorded spikes and event count of `spec` on `ranks` x `threads`, run in two
+/// pieces.
+fn run_ranks(spec: &NetworkSpec, ranks: usize, threads: usize, steps: u64) -> Vec<RankRun> {
+    let board = Arc::new(Board {
+        posted: Mutex::new(vec![Vec::new(); ranks]),
+        barrier: Barrier::new(ranks),
+    });
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..ranks)
+            .map(|rank| {
+                let board = board.clone();
+                s.spawn(move || {
+                    let net = spec.build_part(rank, ranks).unwrap();
+                    let synapses = net.n_synapses();
+                    let mut sim =
+                        Simulation::new_rank(net, &opts(spec, threads), rank, ranks).unwrap();
+                    let mut ex = InMemory { rank, board };
+                    let mut times = RankTimes::default();
+                    sim.run_exchanging(steps / 3, None, &mut ex, &mut times)
+                        .unwrap();
+                    sim.run_exchanging(steps - steps / 3, None, &mut ex, &mut times)
+                        .unwrap();
+                    assert!(times.epochs > 0);
+                    (sim.spikes().to_vec(), sim.counters().events, synapses)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// `mixed` with every delay made longer by `extra` steps: epochs of `1 + extra` steps.
+fn delayed(seed: u64, extra: u16) -> NetworkSpec {
+    let mut spec = mixed(seed);
+    for p in &mut spec.projections {
+        p.delay_steps += extra;
+    }
+    spec
+}
+
+#[test]
+fn ranks_give_the_single_process_spikes() {
+    for (spec, steps) in [
+        (mixed(3), 400),
+        (delayed(4, 2), 400),
+        (cuba::cuba(2000, 5), 1500),
+    ] {
+        let one = {
+            let net = spec.build().unwrap();
+            let total = net.n_synapses();
+            let mut sim = Simulation::new(net, &opts(&spec, 1)).unwrap();
+            sim.run(steps, None).unwrap();
+            (sim.spikes().to_vec(), sim.counters().events, total)
+        };
+        assert!(
+            one.0.len() > 100,
+            "too few spikes to be a test: {}",
+            one.0.len()
+        );
+        for ranks in [1, 2, 3] {
+            for threads in [1, 2] {
+                let got = run_ranks(&spec, ranks, threads, steps);
+                let events: u64 = got.iter().map(|g| g.1).sum();
+                let synapses: usize = got.iter().map(|g| g.2).sum();
+                assert_eq!(synapses, one.2, "ranks hold the network's synapses once");
+                assert_eq!(events, one.1, "{ranks} x {threads}: event counts");
+                for (r, g) in got.iter().enumerate() {
+                    assert!(
+                        g.0 == one.0,
+                        "{ranks} x {threads}: rank {r}'s spikes differ"
+                    );
+                }
+            }
+        }
+    }
+}

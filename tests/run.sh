@@ -2,8 +2,10 @@
 # The whole test suite, as CI runs it (.ci/run calls this script): formatting, lints with
 # warnings as errors, the API docs with warnings as errors, then every Rust test (unit tests,
 # the integration binary with the real plugins, doc tests) in release mode. Lints and tests
-# build with the `hdf5` feature (the SHD/SSC readers), so the system HDF5 library is installed
-# first when it is missing (Debian: libhdf5-dev).
+# build with the `hdf5` feature (the SHD/SSC readers) and the `mpi` feature (runs over several
+# processes, tested with mpirun: tests/mpi.rs), so the system HDF5 and Open MPI libraries are
+# installed first when they are missing (Debian: libhdf5-dev, libopenmpi-dev openmpi-bin
+# libclang-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,14 +23,29 @@ if ! pkg-config --exists hdf5 2>/dev/null; then
     fi
 fi
 
+features=hdf5
+if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
+    step "installing Open MPI (the mpi feature and its tests need it)"
+    if command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null || true
+    fi
+fi
+if command -v mpicc >/dev/null && command -v mpirun >/dev/null; then
+    features=hdf5,mpi
+else
+    echo "tests/run.sh: warning: no MPI library (mpicc, mpirun): the tests of runs over several" \
+        "processes are skipped; install Open MPI (Debian: libopenmpi-dev openmpi-bin" \
+        "libclang-dev) to run them" >&2
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy --features hdf5 -D warnings"
-cargo clippy --workspace --all-targets --release --features hdf5 -- -D warnings
+step "cargo clippy --features $features -D warnings"
+cargo clippy --workspace --all-targets --release --features "$features" -- -D warnings
 step "cargo doc -D warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
-step "cargo test --features hdf5"
-cargo test --workspace --release --features hdf5
+step "cargo test --features $features"
+cargo test --workspace --release --features "$features"
 # The Python package (python/): built into a virtualenv under target/ (created once, then
 # reused) and tested against the CLI built above (pytest compares with target/release/eligo).
 step "python: pip install ./python, pytest python/tests"

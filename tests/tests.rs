@@ -16,6 +16,8 @@ mod feedback_defaults;
 mod grad;
 mod grad_batch;
 mod limits;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod multi_rule;
 mod network_spec;
 mod npy_input;

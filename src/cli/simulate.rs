@@ -350,6 +350,11 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         .collect();
     let build_s = t_build.elapsed().as_secs_f64();
     let mut times = RankTimes::default();
+    if let Some(w) = world.as_deref() {
+        // every rank has its part ready before rank 0 creates anything: a rank that failed
+        // so far has ended the job (its error, then MPI_Abort), and nothing was written
+        w.sum(&[1]);
+    }
     if rank > 0 {
         // a signal stops the run on rank 0, which tells the others
         interrupt::install();

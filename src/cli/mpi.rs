@@ -29,6 +29,11 @@ fn launched_size() -> Option<usize> {
 pub struct World {
     rank: usize,
     size: usize,
+    /// Seconds in [`Exchange::all_gather`]'s first collective (every rank's length), where a
+    /// rank waits for the slowest, and in its second (the data).
+    pub wait_s: f64,
+    /// See `wait_s`.
+    pub move_s: f64,
     #[cfg(feature = "mpi")]
     comm: mpi::topology::SimpleCommunicator,
     // dropped last: finalizes MPI
@@ -54,6 +59,8 @@ pub fn init() -> Result<Option<World>> {
         Ok(Some(World {
             rank: comm.rank() as usize,
             size: comm.size() as usize,
+            wait_s: 0.0,
+            move_s: 0.0,
             comm,
             _universe: universe,
         }))
@@ -165,7 +172,10 @@ impl Exchange for World {
             use mpi::datatype::PartitionMut;
             use mpi::traits::CommunicatorCollectives;
             let mut counts = vec![0i32; self.size];
+            let clock = std::time::Instant::now();
             self.comm.all_gather_into(&n, &mut counts[..]);
+            self.wait_s += clock.elapsed().as_secs_f64();
+            let clock = std::time::Instant::now();
             let total: usize = counts.iter().map(|&c| c as usize).sum();
             if total > i32::MAX as usize {
                 return Err(too_many(total));
@@ -186,6 +196,7 @@ impl Exchange for World {
             }
             lens.clear();
             lens.extend(counts.iter().map(|&c| c as usize));
+            self.move_s += clock.elapsed().as_secs_f64();
         }
         #[cfg(not(feature = "mpi"))]
         {

@@ -584,6 +584,8 @@ fn gather_ranks(
         times.epochs as f64,
         times.words_sent as f64,
         sim.network().n_synapses() as f64,
+        world.wait_s,
+        world.move_s,
     ];
     let rows = world.gather_f64(&row);
     let per_rank: Vec<_> = rows
@@ -592,8 +594,8 @@ fn gather_ranks(
         .map(|(r, x)| {
             json!({
                 "rank": r, "build_s": x[0], "update_s": x[1], "deliver_s": x[2],
-                "exchange_s": x[3], "epochs": x[4] as u64, "bytes_sent": x[5] as u64 * 4,
-                "synapses": x[6] as u64,
+                "exchange_s": x[3], "wait_s": x[7], "move_s": x[8], "epochs": x[4] as u64,
+                "bytes_sent": x[5] as u64 * 4, "synapses": x[6] as u64,
             })
         })
         .collect();

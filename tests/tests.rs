@@ -38,3 +38,4 @@ mod train_data;
 mod train_direct;
 mod train_multi;
 mod train_plots;
+mod train_ranks;

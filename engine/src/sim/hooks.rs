@@ -371,6 +371,41 @@ impl Simulation {
         self.learn.rules.get(k).map_or(&[], |a| &a.bias_grads)
     }
 
+    /// Replace rule `k`'s accumulated weight and bias gradients and its diagnostics with
+    /// another copy's (a training lane run by another process: its results swapped in). The
+    /// arrays must have the lengths of this simulation's.
+    pub fn set_rule_results(
+        &mut self,
+        k: usize,
+        grads: Vec<Vec<f32>>,
+        bias_grads: Vec<Vec<f32>>,
+        diagnostics: Diagnostics,
+    ) -> Result<()> {
+        let bad = |what: &str| {
+            Error::input(
+                "gradients",
+                what,
+                "another rank's gradients do not fit this network",
+                "run the same eligo and the same arguments on every rank",
+            )
+        };
+        let a = self
+            .learn
+            .rules
+            .get_mut(k)
+            .ok_or_else(|| bad("no such rule"))?;
+        let same = |x: &[Vec<f32>], y: &[Vec<f32>]| {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.len() == b.len())
+        };
+        if !same(&a.grads, &grads) || !same(&a.bias_grads, &bias_grads) {
+            return Err(bad("lengths"));
+        }
+        a.grads = grads;
+        a.bias_grads = bias_grads;
+        a.diagnostics = diagnostics;
+        Ok(())
+    }
+
     /// Zero every rule's accumulated weight and bias gradients.
     pub fn zero_grads(&mut self) {
         for a in &mut self.learn.rules {

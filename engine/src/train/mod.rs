@@ -7,6 +7,7 @@ pub mod agent_run;
 pub mod agent_setup;
 pub mod checkpoint;
 pub mod grad;
+mod ranks;
 pub mod rules;
 pub mod run;
 pub mod setup;

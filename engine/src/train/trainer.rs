@@ -47,7 +47,7 @@ use eligo_plugin::OutputKind;
 use crate::optim::{Method, Optimizer, Teacher, constrain};
 use crate::plugin::config::RuleValues;
 use crate::plugin::{HostOptions, Plugin, RuleInstance};
-use crate::sim::{SimOptions, Simulation};
+use crate::sim::{Exchange, SimOptions, Simulation};
 use crate::task::{Kind, Split, Task};
 
 /// Settings of a training run.
@@ -96,8 +96,8 @@ pub const EVAL_PIECE_SECONDS: f64 = 0.05;
 type Clamp = (usize, Vec<(u64, u32)>);
 
 /// A simulation with a rule (training) or without (evaluation).
-struct Lane {
-    sim: Simulation,
+pub(super) struct Lane {
+    pub(super) sim: Simulation,
 }
 
 /// One rule of a training run: its plugin, parameter values and host options (whose
@@ -464,6 +464,17 @@ impl Trainer {
         Ok(out)
     }
 
+    /// Over several ranks (every rank calls it): each lane's rule states as the rank that runs
+    /// its sequences has them, on every rank, so that [`Trainer::rule_states`] lists what a
+    /// single process would (before a checkpoint).
+    pub fn swap_rule_states(&mut self, ex: &mut dyn Exchange) -> Result<()> {
+        let owned = super::ranks::owned(self.lanes.len(), Some(&*ex))?;
+        let states = self.rule_states()?;
+        let per_lane = states.len() / self.lanes.len().max(1);
+        let all = super::ranks::swap_rule_states(ex, states, per_lane, &owned)?;
+        self.load_rule_states(&all)
+    }
+
     /// Restore the lanes' rule states (as [`Trainer::rule_states`] lists them).
     pub fn load_rule_states(&mut self, states: &[Vec<u8>]) -> Result<()> {
         let per_lane = self.rule_count().max(1);
@@ -506,15 +517,43 @@ impl Trainer {
 
     /// Steps 1 and 2 of a batch (see the module docs) over `jobs`, the master weights copied
     /// into every lane first: the lanes' results and the per-neuron spike counts of the batch.
-    fn run_batch(&mut self, jobs: &[(Split, u64)]) -> Result<(BatchResult, Vec<Vec<u64>>)> {
+    ///
+    /// Over several ranks (`ex`), each rank runs its own lanes ([`super::ranks::owned`]), the
+    /// ranks swap the lanes' results, every rank ends the batch of its lanes and the ranks swap
+    /// the lanes' gradients and diagnostics: afterwards every rank holds what every lane of a
+    /// single process would, so the sums in lane order, and the weights, are the same bits.
+    fn run_batch(
+        &mut self,
+        jobs: &[(Split, u64)],
+        mut ex: Option<&mut dyn Exchange>,
+    ) -> Result<(BatchResult, Vec<Vec<u64>>)> {
         let steps = self.task.steps();
         for lane in &mut self.lanes {
             Self::sync(lane, &self.net, self.readout, &self.biases);
             lane.sim.zero_grads();
             lane.sim.clear_diagnostics();
         }
+        let owned = super::ranks::owned(self.lanes.len(), ex.as_deref())?;
+        if ex.is_some()
+            && self
+                .learners
+                .iter()
+                .any(|l| matches!(l, Learner::Direct(_)))
+        {
+            return Err(Error::input(
+                "rule",
+                self.rule_name.clone(),
+                "a rule that changes weights during the sequences does not train over several \
+                 ranks yet",
+                "train it on one rank (threads give the same results)",
+            ));
+        }
         // 1. the lanes run their sequences, keeping per-neuron spike counts
-        let res = self.count_sequences(jobs)?;
+        let mut outs = self.count_sequences(jobs, owned.clone())?;
+        if let Some(ex) = ex.as_deref_mut() {
+            super::ranks::swap_lane_outs(ex, &mut outs, &owned)?;
+        }
+        let res = combine(outs.into_iter().flatten().collect(), jobs.len());
         // 2. batch rates: spike counts of every neuron over the batch
         let mut counts: Vec<Vec<u64>> = self
             .net
@@ -529,8 +568,11 @@ impl Trainer {
                 }
             }
         }
-        for lane in &mut self.lanes {
+        for lane in &mut self.lanes[owned.clone()] {
             lane.sim.end_batch(jobs.len() as u64, steps, &counts)?;
+        }
+        if let Some(ex) = ex {
+            super::ranks::swap_lane_gradients(ex, &mut self.lanes, &owned, self.learners.len())?;
         }
         Ok((res, counts))
     }
@@ -543,7 +585,7 @@ impl Trainer {
     /// jobs need not fill the configured batch: the losses are scaled for `jobs.len()`
     /// sequences and the lanes are the configured ones.
     pub fn batch_gradients(&mut self, jobs: &[(Split, u64)]) -> Result<BatchGradients> {
-        let (res, _) = self.run_batch(jobs)?;
+        let (res, _) = self.run_batch(jobs, None)?;
         let rules = (0..self.learners.len())
             .map(|k| self.summed_gradients(k))
             .collect();
@@ -556,12 +598,19 @@ impl Trainer {
 
     /// One training iteration (batch). Returns the batch's metrics.
     pub fn step(&mut self) -> Result<Metrics> {
+        self.step_with(None)
+    }
+
+    /// [`Trainer::step`] as one rank of several (`ex`; every rank calls it): the batch's lanes
+    /// are spread over the ranks, and every rank ends with the weights, optimizer state and
+    /// metrics of a single-process step, bit for bit.
+    pub fn step_with(&mut self, ex: Option<&mut dyn Exchange>) -> Result<Metrics> {
         let b = self.cfg.batch;
         let steps = self.task.steps();
         let jobs: Vec<(Split, u64)> = (0..b as u64)
             .map(|k| (Split::Train, self.iteration * b as u64 + k))
             .collect();
-        let (res, counts) = self.run_batch(&jobs)?;
+        let (res, counts) = self.run_batch(&jobs, ex)?;
         // 3. per rule, in attach order: a direct rule's lanes' changes in lane order; a gradient
         // rule's gradients in lane order, then its optimizer
         for k in 0..self.learners.len() {
@@ -729,8 +778,12 @@ impl Trainer {
         }
     }
 
-    /// Run the training lanes over `jobs`.
-    fn count_sequences(&mut self, jobs: &[(Split, u64)]) -> Result<BatchResult> {
+    /// Run the training lanes `owned` over `jobs` (their share of them).
+    fn count_sequences(
+        &mut self,
+        jobs: &[(Split, u64)],
+        owned: std::ops::Range<usize>,
+    ) -> Result<Vec<Option<LaneOut>>> {
         run_jobs(
             &mut self.lanes,
             self.cfg.threads,
@@ -738,6 +791,7 @@ impl Trainer {
             (self.input, self.readout, &self.clamps),
             jobs,
             jobs.len(),
+            owned,
         )
     }
 
@@ -792,14 +846,17 @@ impl Trainer {
         for lane in &mut self.eval {
             Self::sync(lane, &self.net, self.readout, &self.biases);
         }
-        run_jobs(
+        let n_lanes = self.eval.len();
+        let outs = run_jobs(
             &mut self.eval,
             self.cfg.threads,
             self.task.as_ref(),
             (self.input, self.readout, &self.clamps),
             jobs,
             scale_n,
-        )
+            0..n_lanes,
+        )?;
+        Ok(combine(outs.into_iter().flatten().collect(), jobs.len()))
     }
 
     /// The metrics of an evaluation of `n` samples of `split` from its per-sample losses (in
@@ -1041,6 +1098,12 @@ pub(crate) fn lane_diagnostics<'a>(
 /// Run `jobs` (split, sample index) on `lanes` in parallel: sequence `b` in lane `b % L`, each
 /// lane in order; `threads` take whole lanes. The loss is scaled for a batch of `jobs.len()`.
 /// Per lane: summed loss, wrong predictions, per-neuron spike counts; summed in lane order.
+/// One lane's part of a batch: summed loss, wrong predictions, per-neuron spike counts (per
+/// population), spikes per population, `(job, loss)` of each of its sequences.
+pub(super) type LaneOut = (f64, usize, Vec<Vec<u64>>, Vec<u64>, Vec<(usize, f64)>);
+
+/// Only the lanes `owned` run (a rank's share, [`super::ranks`]); the others' entries are
+/// `None`.
 fn run_jobs(
     lanes: &mut [Lane],
     threads: usize,
@@ -1048,11 +1111,10 @@ fn run_jobs(
     (input, readout, clamps): (usize, usize, &[Clamp]),
     jobs: &[(Split, u64)],
     scale_n: usize,
-) -> Result<BatchResult> {
+    owned: std::ops::Range<usize>,
+) -> Result<Vec<Option<LaneOut>>> {
     let n_lanes = lanes.len();
     let steps = task.steps();
-    let n_batch = jobs.len();
-    type LaneOut = (f64, usize, Vec<Vec<u64>>, Vec<u64>, Vec<(usize, f64)>);
     let results: Vec<Mutex<Option<Result<LaneOut>>>> =
         (0..n_lanes).map(|_| Mutex::new(None)).collect();
     let work = |l: usize, lane: &mut Lane| -> Result<LaneOut> {
@@ -1104,30 +1166,35 @@ fn run_jobs(
         }
         Ok((loss, wrong, counts, pop_spikes, sample_losses))
     };
-    let per_thread = n_lanes.div_ceil(threads.max(1));
+    let first = owned.start;
+    let per_thread = owned.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|sc| {
-        for (c, chunk) in lanes.chunks_mut(per_thread).enumerate() {
+        for (c, chunk) in lanes[owned].chunks_mut(per_thread).enumerate() {
             let (results, work) = (&results, &work);
             sc.spawn(move || {
                 for (k, lane) in chunk.iter_mut().enumerate() {
-                    let l = c * per_thread + k;
+                    let l = first + c * per_thread + k;
                     *results[l].lock().expect("no poison") = Some(work(l, lane));
                 }
             });
         }
     });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().expect("no poison").transpose())
+        .collect()
+}
+
+/// Every lane's [`LaneOut`], in lane order, as one batch of `n_batch` jobs.
+fn combine(outs: Vec<LaneOut>, n_batch: usize) -> BatchResult {
     let mut out = BatchResult {
         loss: 0.0,
         wrong: 0,
-        counts: Vec::with_capacity(n_lanes),
+        counts: Vec::with_capacity(outs.len()),
         pop_spikes: Vec::new(),
         sample_losses: vec![0.0; n_batch],
     };
-    for r in results {
-        let (loss, wrong, counts, pop_spikes, sample_losses) = r
-            .into_inner()
-            .expect("no poison")
-            .expect("every lane ran")?;
+    for (loss, wrong, counts, pop_spikes, sample_losses) in outs {
         out.loss += loss;
         out.wrong += wrong;
         out.counts.push(counts);
@@ -1139,5 +1206,5 @@ fn run_jobs(
             *a += b;
         }
     }
-    Ok(out)
+    out
 }

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         Command::Events(c) => cli::events::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
         Command::Grad(a) => cli::grad::run(a),
-        Command::Train(a) => cli::train::run(a),
+        Command::Train(a) => cli::train::run(a, world.as_mut()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

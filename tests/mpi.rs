@@ -345,3 +345,115 @@ fn a_failing_or_killed_rank_ends_the_job() {
     assert!(!o.status.success(), "the job must fail when a rank dies");
     nothing_final(&out, "a killed rank", true);
 }
+
+/// `metrics.jsonl` without the wall times.
+fn metrics(dir: &Path) -> Vec<serde_json::Value> {
+    String::from_utf8(bytes(&dir.join("metrics.jsonl")))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn train_on_ranks_equals_one_process_and_resumes_on_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_eligo");
+    let train = |iterations: &str, out: &Path, resume: bool| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--task",
+            "evidence",
+            "--scale",
+            "0.1",
+            "--batch",
+            "8",
+            "--feedback",
+            "adaptive",
+            "--no-early-stop",
+            "--quiet",
+            "--iterations",
+            iterations,
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend([
+            if resume { "--resume" } else { "--out" }.into(),
+            arg(out).into(),
+        ]);
+        v
+    };
+    let one = dir.path().join("one");
+    let args = train("6", &one, false);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&eligo(&[&refs[..], &["--threads", "1"]].concat()));
+    let mpi = |np: &str, threads: &str, args: Vec<String>, what: &str| {
+        let mut all: Vec<&str> = vec!["-np", np, bin];
+        all.extend(args.iter().map(String::as_str));
+        all.extend(["--threads", threads]);
+        let o = run(&mut mpirun(&all), what);
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let two = dir.path().join("two");
+    mpi("2", "1", train("6", &two, false), "train on 2 ranks");
+    assert!(
+        bytes(&one.join("weights.npz")) == bytes(&two.join("weights.npz")),
+        "2 ranks: weights.npz differs from one process"
+    );
+    assert_eq!(metrics(&one), metrics(&two), "2 ranks: metrics differ");
+    // 3 iterations on 2 ranks, then resumed on 3 ranks x 2 threads
+    let split = dir.path().join("split");
+    mpi(
+        "2",
+        "1",
+        train("3", &split, false),
+        "train 3 iterations on 2 ranks",
+    );
+    mpi("3", "2", train("6", &split, true), "resume on 3 ranks");
+    assert!(
+        bytes(&one.join("weights.npz")) == bytes(&split.join("weights.npz")),
+        "resumed on 3 ranks: weights.npz differs from one process"
+    );
+    // (the 3-iteration run validated at its end, as any run does at its last iteration)
+    assert_eq!(
+        metrics(&one)[3..],
+        metrics(&split)[3..],
+        "resumed on 3 ranks: metrics differ"
+    );
+}
+
+#[test]
+fn what_does_not_run_over_ranks_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("net.toml");
+    std::fs::write(&cfg, net(50.0)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_eligo");
+    let out = dir.path().join("o");
+    let o = run(
+        &mut mpirun(&[
+            "-np",
+            "2",
+            bin,
+            "simulate",
+            arg(&cfg),
+            "--out",
+            arg(&out),
+            "--quiet",
+            "--rule",
+            "stdp",
+        ]),
+        "a rule over 2 ranks",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("do not run over several ranks yet"), "{err}");
+    assert!(!out.join("summary.json").exists());
+}

@@ -126,8 +126,18 @@ pub struct Args {
     pub target_return: Option<f64>,
 }
 
-/// Run `train`.
-pub fn run(a: Args) -> Result<()> {
+/// Run `train`; `world`: the MPI job this process is a rank of (docs/distributed.md).
+pub fn run(a: Args, world: Option<&mut super::mpi::World>) -> Result<()> {
+    let rank = world.as_ref().map_or(0, |w| w.rank());
+    if world.as_ref().is_some_and(|w| w.size() > 1) && a.reward {
+        return Err(eligo_engine::Error::input(
+            "--reward",
+            "over several ranks",
+            "closed-loop training runs on one process yet",
+            "run it without mpirun (--threads spreads its episodes)",
+        )
+        .into());
+    }
     if a.reward {
         return super::train_reward::run(a);
     }
@@ -194,6 +204,26 @@ pub fn run(a: Args) -> Result<()> {
     };
     let out = (a.resume.clone().or(a.out.clone()))
         .unwrap_or_else(|| PathBuf::from(format!("out/train-{name}-{}", tr.rule_name())));
+    let schedule = Schedule {
+        iterations,
+        checkpoint_every: a.checkpoint_every,
+        early_stop: !a.no_early_stop,
+    };
+    if let Some(w) = world.as_deref() {
+        // every rank is set up before rank 0 creates anything (a rank that failed has ended
+        // the job)
+        w.sum(&[1]);
+    }
+    if rank > 0 {
+        // the same run without files: rank 0 writes, and reports
+        let world = world.expect("rank > 0 only in an MPI job");
+        let mut run = match &a.resume {
+            Some(dir) => TrainingRun::resume(tr, dir, settings, &a.resume_override)?.0,
+            None => TrainingRun::new(tr, &out, settings),
+        };
+        run.run_ranked(&schedule, &mut eligo_engine::train::NoObserver, Some(world))?;
+        return Ok(());
+    }
     let out_dir = super::outdir::OutDir::create(&out)?;
     let mut run = match &a.resume {
         Some(dir) => {
@@ -208,15 +238,11 @@ pub fn run(a: Args) -> Result<()> {
         None => TrainingRun::new(tr, &out, settings),
     };
     super::train_report::test_hooks(&mut run);
-    let schedule = Schedule {
-        iterations,
-        checkpoint_every: a.checkpoint_every,
-        early_stop: !a.no_early_stop,
-    };
     // the bar is cleared when dropped, at the end of this statement
-    let outcome = run.run(
+    let outcome = run.run_ranked(
         &schedule,
         &mut super::train_report::Bar::new(a.progress.resolve(a.quiet)),
+        world.map(|w| w as &mut dyn eligo_engine::sim::Exchange),
     )?;
     out_dir.keep();
     super::train_report::finish(&mut run, &outcome, t_start, a.quiet)

@@ -46,6 +46,15 @@ pub trait Exchange {
     -> Result<()>;
 }
 
+/// `ex` lent for one call, shortening the trait object's lifetime (which `Option::as_deref_mut`
+/// alone cannot: `&mut` is invariant).
+pub fn reborrow<'a>(ex: &'a mut Option<&mut dyn Exchange>) -> Option<&'a mut dyn Exchange> {
+    match ex {
+        Some(e) => Some(&mut **e),
+        None => None,
+    }
+}
+
 /// Where a rank's time went in [`Simulation::run_exchanging`] (thread 0's view), seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RankTimes {

@@ -18,6 +18,8 @@ use super::trainer::{Metrics, Trainer};
 use crate::error::{Error, Result};
 use crate::io::weights;
 use crate::optim::Method;
+use crate::sim::Exchange;
+use crate::sim::ranks::reborrow;
 use crate::task::{Kind, Split};
 
 /// What one iteration measured, as reported to observers and written to `metrics.jsonl`.
@@ -162,6 +164,8 @@ pub struct TrainingRun {
     saved_at: Option<u64>,
     /// A test hook: called at every step of every checkpoint save.
     fault: Option<Box<dyn FnMut(SaveStep) -> Result<()> + Send>>,
+    /// This process writes the run's files (false on MPI ranks other than 0).
+    writes: bool,
 }
 
 impl TrainingRun {
@@ -175,6 +179,7 @@ impl TrainingRun {
             history: Vec::new(),
             saved_at: None,
             fault: None,
+            writes: true,
         }
     }
 
@@ -244,6 +249,21 @@ impl TrainingRun {
     /// Run until `schedule.iterations`, the task's stopping criterion or an observer's stop;
     /// then, unless stopped, the final test and `weights.npz`.
     pub fn run(&mut self, schedule: &Schedule, obs: &mut dyn Observer) -> Result<Outcome> {
+        self.run_ranked(schedule, obs, None)
+    }
+
+    /// [`TrainingRun::run`] as one rank of several (`ex`; every rank calls it with the same
+    /// arguments): each iteration's batch is spread over the ranks
+    /// ([`Trainer::step_with`]), every rank validates and tests alike (so all stop together),
+    /// rank 0's observer alone may stop the run, and only rank 0 writes metrics, checkpoints
+    /// and weights — the files of a single process.
+    pub fn run_ranked(
+        &mut self,
+        schedule: &Schedule,
+        obs: &mut dyn Observer,
+        mut ex: Option<&mut dyn Exchange>,
+    ) -> Result<Outcome> {
+        self.writes = ex.as_deref().is_none_or(|e| e.rank() == 0);
         if schedule.checkpoint_every == 0 {
             return Err(Error::input(
                 "--checkpoint-every",
@@ -265,12 +285,12 @@ impl TrainingRun {
         let t_train = Instant::now();
         let mut ending = Ending::Finished;
         while self.tr.iteration < schedule.iterations {
-            if obs.stop_requested() {
+            if stop_everywhere(obs, reborrow(&mut ex))? {
                 ending = Ending::Interrupted(self.tr.iteration);
                 break;
             }
             let t0 = Instant::now();
-            let m = self.tr.step()?;
+            let m = self.tr.step_with(reborrow(&mut ex))?;
             let it = self.tr.iteration;
             let mut report = Iteration {
                 iteration: it,
@@ -302,7 +322,7 @@ impl TrainingRun {
                 || it == schedule.iterations
                 || ending != Ending::Finished
             {
-                self.checkpoint()?;
+                self.checkpoint_ranked(reborrow(&mut ex))?;
             }
             if ending != Ending::Finished {
                 break;
@@ -312,7 +332,7 @@ impl TrainingRun {
         let seconds_per_iteration = t_train.elapsed().as_secs_f64() / done.max(1) as f64;
         self.write_metrics()?;
         if let Ending::Interrupted(_) = ending {
-            self.checkpoint()?;
+            self.checkpoint_ranked(reborrow(&mut ex))?;
             return Ok(Outcome {
                 ending,
                 iterations: self.tr.iteration,
@@ -322,15 +342,19 @@ impl TrainingRun {
             });
         }
         if self.saved_at != Some(self.tr.iteration) {
-            self.checkpoint()?;
+            self.checkpoint_ranked(reborrow(&mut ex))?;
         }
         let n_test = self.tr.task().test_sequences(batch);
         // the longest stretch of a run without an iteration: a stop request ends it too (the
-        // checkpoint is written; a resume runs the test)
-        let Some(test) = self
-            .tr
-            .evaluate_until(Split::Test, n_test, &mut || obs.stop_requested())?
-        else {
+        // checkpoint is written; a resume runs the test). Over several ranks the test runs
+        // whole: its pieces follow each rank's own clock.
+        let test = match ex {
+            Some(_) => Some(self.tr.evaluate(Split::Test, n_test)?),
+            None => self
+                .tr
+                .evaluate_until(Split::Test, n_test, &mut || obs.stop_requested())?,
+        };
+        let Some(test) = test else {
             return Ok(Outcome {
                 ending: Ending::Interrupted(self.tr.iteration),
                 iterations: self.tr.iteration,
@@ -397,7 +421,20 @@ impl TrainingRun {
 
     /// Write the metrics and a checkpoint of the current iteration (once per iteration).
     pub fn checkpoint(&mut self) -> Result<()> {
+        self.checkpoint_ranked(None)
+    }
+
+    /// [`TrainingRun::checkpoint`] over several ranks (`ex`; every rank calls it): the lanes'
+    /// rule states are gathered, then rank 0 writes.
+    fn checkpoint_ranked(&mut self, ex: Option<&mut dyn Exchange>) -> Result<()> {
         if self.saved_at == Some(self.tr.iteration) {
+            return Ok(());
+        }
+        if let Some(ex) = ex {
+            self.tr.swap_rule_states(ex)?;
+        }
+        if !self.writes {
+            self.saved_at = Some(self.tr.iteration);
             return Ok(());
         }
         self.write_metrics()?;
@@ -423,6 +460,9 @@ impl TrainingRun {
     }
 
     fn write_metrics(&self) -> Result<()> {
+        if !self.writes {
+            return Ok(());
+        }
         crate::io::write_atomic(&self.metrics_path(), |w| {
             for l in &self.history {
                 writeln!(w, "{l}")?;
@@ -448,6 +488,9 @@ impl TrainingRun {
 
     /// `weights.npz`: the master weights and the readout biases.
     fn save_weights(&self) -> Result<()> {
+        if !self.writes {
+            return Ok(());
+        }
         let net = self.tr.network();
         let mut biases = vec![Vec::new(); net.populations.len()];
         if let Some(r) = net.readout() {
@@ -455,6 +498,18 @@ impl TrainingRun {
         }
         weights::save(&self.out.join("weights.npz"), net, &biases)
     }
+}
+
+/// Whether to stop before the next iteration: `obs`'s answer, or over several ranks rank 0's
+/// observer's, told to every rank.
+fn stop_everywhere(obs: &mut dyn Observer, ex: Option<&mut dyn Exchange>) -> Result<bool> {
+    let Some(ex) = ex else {
+        return Ok(obs.stop_requested());
+    };
+    let mine = u32::from(ex.rank() == 0 && obs.stop_requested());
+    let (mut all, mut lens) = (Vec::new(), Vec::new());
+    ex.all_gather(&[mine], &mut all, &mut lens)?;
+    Ok(all.first() == Some(&1))
 }
 
 /// `epochs.jsonl`: per completed epoch (an iteration line with `epoch`), the means over its

@@ -165,22 +165,53 @@ fn ranks_write_the_files_of_one_process() {
     let want = summary(&base);
     let input = base.join("spikes_input.npy");
     let bin = env!("CARGO_BIN_EXE_eligo");
-    // (ranks, threads, replay the recorded input, extra mpirun options)
-    let cases: &[(usize, &str, bool, &[&str])] = &[
-        (1, "1", true, &[]),
-        (2, "1", false, &[]),
-        (2, "1", true, &[]),
-        (2, "2", true, &[]),
-        (3, "1", true, &[]),
-        (3, "2", false, &[]),
+    // a plastic rule: pair STDP on the recurrent excitatory synapses (it reads spikes only)
+    let stdp = dir.path().join("stdp.toml");
+    std::fs::write(
+        &stdp,
+        "a_plus = 0.002\na_minus = 0.0024\n[host]\nplastic = [\"exc->exc\"]\nw_min = 0.0\n\
+         w_max = 10.0\n",
+    )
+    .unwrap();
+    let plastic = dir.path().join("plastic");
+    ok(&eligo(&[
+        "simulate",
+        arg(&cfg),
+        "--out",
+        arg(&plastic),
+        "--threads",
+        "1",
+        "--quiet",
+        "--rule",
+        "stdp",
+        "--rule-config",
+        arg(&stdp),
+    ]));
+    let learned = summary(&plastic);
+    assert!(
+        learned["rule"]["changes_applied"].as_u64() > Some(1000),
+        "{learned}"
+    );
+    let rule_args = ["--rule", "stdp", "--rule-config", arg(&stdp)];
+    // (ranks, threads, replay the recorded input, the rule, extra mpirun options)
+    let cases: &[(usize, &str, bool, bool, &[&str])] = &[
+        (1, "1", true, false, &[]),
+        (2, "1", false, false, &[]),
+        (2, "1", true, false, &[]),
+        (2, "2", true, false, &[]),
+        (3, "1", true, false, &[]),
+        (3, "2", false, false, &[]),
+        (2, "1", true, true, &[]),
+        (3, "2", false, true, &[]),
         // the transport between machines
-        (2, "1", true, &["--mca", "btl", "tcp,self"]),
+        (2, "1", true, false, &["--mca", "btl", "tcp,self"]),
     ];
-    for &(ranks, threads, replay, extra) in cases {
-        let what = format!("{ranks} ranks x {threads} threads, replay {replay}, {extra:?}");
+    for &(ranks, threads, replay, rule, extra) in cases {
+        let what =
+            format!("{ranks} ranks x {threads} threads, replay {replay}, stdp {rule}, {extra:?}");
         let out: PathBuf = dir
             .path()
-            .join(format!("r{ranks}t{threads}{replay}{}", extra.len()));
+            .join(format!("r{ranks}t{threads}{replay}{rule}{}", extra.len()));
         let np = ranks.to_string();
         let mut args: Vec<&str> = extra.to_vec();
         args.extend([
@@ -198,12 +229,19 @@ fn ranks_write_the_files_of_one_process() {
         if replay {
             args.extend(["--input-events", arg(&input), "--population", "input"]);
         }
+        if rule {
+            args.extend(rule_args);
+        }
         let o = run(&mut mpirun(&args), &what);
         assert!(
             o.status.success(),
             "{what}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
+        let (base, want) = match rule {
+            true => (&plastic, &learned),
+            false => (&base, &want),
+        };
         for f in FILES {
             assert!(
                 bytes(&base.join(f)) == bytes(&out.join(f)),
@@ -211,6 +249,16 @@ fn ranks_write_the_files_of_one_process() {
             );
         }
         let got = summary(&out);
+        if rule {
+            assert!(
+                bytes(&base.join("weights.npz")) == bytes(&out.join("weights.npz")),
+                "{what}: the learned weights.npz differs from one process"
+            );
+            assert_eq!(
+                got["rule"]["changes_applied"],
+                want["rule"]["changes_applied"]
+            );
+        }
         assert_eq!(got["ranks"], ranks, "{what}");
         for key in ["synapses", "synaptic_events", "steps"] {
             assert_eq!(got[key], want[key], "{what}: {key}");
@@ -434,7 +482,8 @@ fn train_on_ranks_equals_one_process_and_resumes_on_any() {
 fn what_does_not_run_over_ranks_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("net.toml");
-    std::fs::write(&cfg, net(50.0)).unwrap();
+    let state = "\n[[recorder]]\npopulation = \"exc\"\nkind = \"state\"\nvariable = \"v\"\nneurons = [0, 1]\n";
+    std::fs::write(&cfg, net(50.0) + state).unwrap();
     let bin = env!("CARGO_BIN_EXE_eligo");
     let out = dir.path().join("o");
     let o = run(
@@ -447,13 +496,14 @@ fn what_does_not_run_over_ranks_is_refused() {
             "--out",
             arg(&out),
             "--quiet",
-            "--rule",
-            "stdp",
         ]),
-        "a rule over 2 ranks",
+        "a state recorder over 2 ranks",
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("do not run over several ranks yet"), "{err}");
-    assert!(!out.join("summary.json").exists());
+    assert!(
+        err.contains("state recorders are not supported yet over several ranks"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
 }

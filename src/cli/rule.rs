@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use eligo_engine::io::npy;
+use eligo_engine::network::Network;
 use eligo_engine::plugin::RuleInstance;
 use eligo_engine::prelude::*;
 use eligo_engine::train::rules::RuleRequest;
@@ -82,9 +83,14 @@ pub fn read_modulator(arg: &str, steps: u64) -> Result<(String, Vec<f32>)> {
 }
 
 /// What the summary says about rule `k` (attach order).
-fn rule_summary(sim: &Simulation, k: usize, r: &RuleInstance, initial: &[Vec<f32>]) -> Value {
+fn rule_summary(
+    sim: &Simulation,
+    net: &Network,
+    k: usize,
+    r: &RuleInstance,
+    initial: &[Vec<f32>],
+) -> Value {
     let p = r.plugin();
-    let net = sim.network();
     let projections: Vec<Value> = net
         .projections
         .iter()
@@ -119,11 +125,12 @@ fn rule_summary(sim: &Simulation, k: usize, r: &RuleInstance, initial: &[Vec<f32
 
 /// What the summary says about the rules: one object per rule, in attach order (`rules`), and
 /// the first of them as `rule` (null without rules), as before several rules were possible.
-pub fn summary(sim: &Simulation, initial: &[Vec<f32>]) -> (Value, Value) {
+/// `net`: the network as run (over several ranks: every rank's synapses, assembled).
+pub fn summary(sim: &Simulation, net: &Network, initial: &[Vec<f32>]) -> (Value, Value) {
     let all: Vec<Value> = sim
         .rules()
         .enumerate()
-        .map(|(k, r)| rule_summary(sim, k, r, initial))
+        .map(|(k, r)| rule_summary(sim, net, k, r, initial))
         .collect();
     (
         all.first().cloned().unwrap_or(Value::Null),

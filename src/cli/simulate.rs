@@ -12,7 +12,9 @@ use anyhow::Result;
 use eligo_engine::io::events::npy::Writer;
 use eligo_engine::io::npy::F32RowsWriter;
 use eligo_engine::io::{Staged, commit_all, config, write_staged};
+use eligo_engine::network::Network;
 use eligo_engine::prelude::*;
+use eligo_engine::sim::ranks::assemble;
 use eligo_engine::sim::{RankTimes, WeightProbe};
 use serde_json::json;
 
@@ -157,12 +159,16 @@ fn learned_weights_bytes(sim: &Simulation) -> u64 {
 /// With a rule attached: the weights at the end of the run (after a gradient rule's optimizer
 /// step) and the readout biases, staged as `weights.npz` in `out` — the layout `eligo train`
 /// writes, which `weights::load` (e.g. `eligo grad --weights`) reads back. Without a rule the
-/// weights are the drawn ones and nothing is written.
-fn learned_weights(sim: &Simulation, out: &std::path::Path) -> Result<Option<Staged>> {
+/// weights are the drawn ones and nothing is written. `net`: the network as run (over several
+/// ranks, every rank's synapses assembled).
+fn learned_weights(
+    sim: &Simulation,
+    net: &Network,
+    out: &std::path::Path,
+) -> Result<Option<Staged>> {
     if sim.rule().is_none() {
         return Ok(None);
     }
-    let net = sim.network();
     let biases = eligo_engine::io::weights::default_biases(net);
     Ok(Some(eligo_engine::io::weights::save_staged(
         &out.join("weights.npz"),
@@ -350,17 +356,36 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         .collect();
     let build_s = t_build.elapsed().as_secs_f64();
     let mut times = RankTimes::default();
-    if let Some(w) = world.as_deref() {
+    // over several ranks, a rule's files need every rank's synapses (assembled on rank 0)
+    let assembling = ranks > 1 && sim.rule().is_some();
+    let mut initial_net = None;
+    if let Some(w) = world.as_deref_mut() {
+        if ranks > 1 {
+            sim.check_over_ranks().map_err(|e| e.in_file(&file))?;
+        }
         // every rank has its part ready before rank 0 creates anything: a rank that failed
         // so far has ended the job (its error, then MPI_Abort), and nothing was written
         w.sum(&[1]);
+        if assembling {
+            initial_net = assemble(sim.network(), w)?;
+        }
     }
     if rank > 0 {
         // a signal stops the run on rank 0, which tells the others
         interrupt::install();
         let world = world.expect("rank > 0 only in an MPI job");
-        return follow(&mut sim, world, &mut times, build_s);
+        return follow(
+            &mut sim,
+            world,
+            &mut times,
+            build_s,
+            (cfg.steps, assembling),
+        );
     }
+    let initial: Vec<Vec<f32>> = match &initial_net {
+        Some(net) => net.projections.iter().map(|p| p.weights.clone()).collect(),
+        None => initial,
+    };
 
     let out = a
         .out
@@ -450,17 +475,24 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
             weight_files.sample(&sim, done)?;
         }
     }
+    if let Some(w) = world.as_deref_mut() {
+        w.broadcast(&mut [PIECE_DONE]);
+    }
     sim.end_sequence(cfg.steps)?;
     sim.end_batch_of_one(cfg.steps)?;
     replay.finish()?;
     for (k, opt) in optimizers.iter_mut().enumerate() {
         sim.apply_rule_gradients(k, opt)?;
     }
+    let full = match world.as_deref_mut() {
+        Some(w) if assembling => assemble(sim.network(), w)?,
+        _ => None,
+    };
     weight_files.sample(&sim, cfg.steps)?;
     let sim_s = t_sim.elapsed().as_secs_f64();
     progress.finish();
 
-    let net = sim.network();
+    let net = full.as_ref().unwrap_or(sim.network());
     let seconds = cfg.steps as f64 * net.dt_ms * 1e-3;
     let mut staged = Vec::new();
     writers.seal(&mut staged)?;
@@ -468,12 +500,13 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         staged.push(w.seal()?);
     }
     weight_files.seal(&mut staged)?;
-    staged.extend(learned_weights(&sim, &out)?);
+    staged.extend(learned_weights(&sim, net, &out)?);
     let mut c = sim.counters();
     let mut per_rank = serde_json::Value::Null;
+    let mut changes = None;
     if let Some(w) = world {
-        w.broadcast(&mut [PIECE_DONE]);
-        per_rank = gather_ranks(&sim, w, &times, build_s, &mut c);
+        let (p, ch) = gather_ranks(&sim, w, &times, build_s, &mut c);
+        (per_rank, changes) = (p, Some(ch));
     }
     let pops: Vec<_> = net
         .populations
@@ -494,7 +527,16 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         .filter(|(p, _)| !matches!(p.model, ModelSpec::Readout(_)))
         .map(|(p, &n)| (p.name.clone(), n as f64 / f64::from(p.size) / seconds))
         .collect();
-    let (rule_first, rules) = super::rule::summary(&sim, &initial);
+    let (mut rule_first, mut rules) = super::rule::summary(&sim, net, &initial);
+    if let Some(changes) = changes {
+        // every rank's changes
+        for (k, n) in changes.into_iter().enumerate() {
+            rules[k]["changes_applied"] = json!(n);
+            if k == 0 {
+                rule_first["changes_applied"] = json!(n);
+            }
+        }
+    }
     let summary = json!({
         "config": file.display().to_string(),
         "eligo_version": env!("CARGO_PKG_VERSION"),
@@ -504,9 +546,9 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         "simulated_ms": c.steps as f64 * net.dt_ms,
         "threads": opts.threads,
         "neurons": net.n_neurons(),
-        "synapses": per_rank
-            .as_array()
-            .map_or(net.n_synapses() as u64, |r| r.iter().filter_map(|x| x["synapses"].as_u64()).sum()),
+        "synapses": per_rank.as_array().map_or(net.n_synapses() as u64, |r| {
+            r.iter().filter_map(|x| x["synapses"].as_u64()).sum()
+        }),
         "ranks": ranks,
         "per_rank": per_rank,
         "synaptic_events": c.events,
@@ -541,11 +583,15 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
 
 /// A rank other than 0 in a run over several ranks: run the pieces rank 0 announces, until it
 /// says the run is done (then send it the counters and timings) or stopped.
+///
+/// `(steps, assembling)`: the run's steps, and whether rank 0 assembles the network (a rule's
+/// weights) at the end.
 fn follow(
     sim: &mut Simulation,
     world: &mut super::mpi::World,
     times: &mut RankTimes,
     build_s: f64,
+    (steps, assembling): (u64, bool),
 ) -> Result<()> {
     sim.begin_sequence()?;
     loop {
@@ -556,6 +602,11 @@ fn follow(
             PIECE_DONE => break,
             n => sim.run_exchanging(n, None, world, times)?,
         }
+    }
+    sim.end_sequence(steps)?;
+    sim.end_batch_of_one(steps)?;
+    if assembling {
+        assemble(sim.network(), world)?;
     }
     let mut c = sim.counters();
     gather_ranks(sim, world, times, build_s, &mut c);
@@ -570,12 +621,14 @@ fn gather_ranks(
     times: &RankTimes,
     build_s: f64,
     c: &mut eligo_engine::sim::Counters,
-) -> serde_json::Value {
+) -> (serde_json::Value, Vec<u64>) {
     let mut mine = vec![c.events];
     mine.extend_from_slice(&c.spikes);
+    mine.extend(sim.rules().map(|r| r.changes_applied()));
     let all = world.sum(&mine);
     c.events = all[0];
-    c.spikes = all[1..].to_vec();
+    c.spikes = all[1..1 + c.spikes.len()].to_vec();
+    let changes = all[1 + c.spikes.len()..].to_vec();
     let row = [
         build_s,
         times.update_s,
@@ -599,5 +652,5 @@ fn gather_ranks(
             })
         })
         .collect();
-    serde_json::Value::Array(per_rank)
+    (serde_json::Value::Array(per_rank), changes)
 }

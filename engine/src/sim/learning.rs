@@ -142,6 +142,24 @@ impl Learning {
     }
 
     /// True if a rule or a teacher needs the step hook.
+    /// Why the attached rules cannot run over several processes (`None`: they can). A rank
+    /// holds only its neurons' state and the synapses onto them, and sees every spike: a rule
+    /// that reads only spikes and changes its synapses directly gets exactly what it would in
+    /// one process; one that reads state variables, needs a teacher or accumulates gradients
+    /// does not yet.
+    pub fn over_ranks(&self) -> Option<String> {
+        if self.teacher.is_some() {
+            return Some("a readout teacher".into());
+        }
+        if self.any_wanted {
+            return Some("a rule that reads state variables".into());
+        }
+        self.rules
+            .iter()
+            .find(|a| a.inst.plugin().output != eligo_plugin::OutputKind::Direct)
+            .map(|a| format!("the gradient rule '{}'", a.inst.plugin().name))
+    }
+
     pub fn active(&self) -> bool {
         !self.rules.is_empty() || self.teacher.is_some()
     }

@@ -19,6 +19,11 @@
 //! and the additions of the epoch come in (step, id) order either way. So spikes, states and
 //! every float are bit-identical for any number of ranks and threads. Cost per epoch: one
 //! gather of `steps + spikes` 4-byte words from every rank.
+//!
+//! A rule that reads only spikes (e.g. STDP) runs on every rank on the rank's own synapses:
+//! in step 3 each step is delivered by every thread, then shown to the rule, whose weight
+//! changes are made before the next step is delivered — the order of one process, since the
+//! updates of the epoch read no input the rule's changes could have touched.
 
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Mutex, RwLock};
@@ -26,9 +31,12 @@ use std::time::Instant;
 
 use super::barrier::SpinBarrier;
 use super::deliver::deliver;
+use super::learning::Learning;
 use super::part::{Part, lock_part};
 use super::simulation::Simulation;
 use crate::error::{Error, Result};
+use crate::network::{Delays, Network, Projection};
+use crate::neuron::Block;
 
 /// Longest epoch in steps, when the delays allow more: bounds the buffers of one exchange.
 pub const MAX_EPOCH: u64 = 256;
@@ -53,6 +61,43 @@ pub fn reborrow<'a>(ex: &'a mut Option<&mut dyn Exchange>) -> Option<&'a mut dyn
         Some(e) => Some(&mut **e),
         None => None,
     }
+}
+
+/// Rank 0: every rank's synapses of `net` (its part) assembled into the whole network, each
+/// projection's rows in the order of a single process (`None` on the other ranks). Every rank
+/// calls it. For the files of a run with a rule (`weights.npz`).
+pub fn assemble(net: &Network, ex: &mut dyn Exchange) -> Result<Option<Network>> {
+    let mut full = (ex.rank() == 0).then(|| net.clone());
+    let (mut all, mut lens) = (Vec::new(), Vec::new());
+    for (j, p) in net.projections.iter().enumerate() {
+        let mut words = Vec::with_capacity(4 * p.len());
+        for i in 0..p.n_pre() {
+            for s in p.row(i) {
+                let d = match &p.delays {
+                    Delays::Uniform(d) => *d,
+                    Delays::PerSynapse(v) => v[s],
+                };
+                words.extend([i as u32, p.targets[s], p.weights[s].to_bits(), u32::from(d)]);
+            }
+        }
+        ex.all_gather(&words, &mut all, &mut lens)?;
+        if let Some(full) = &mut full {
+            // ranks in order, each in row order: a stable sort by (pre, post) gives the rows of
+            // one process (repeated pairs in draw order)
+            let syn = all
+                .chunks_exact(4)
+                .map(|w| (w[0], w[1], f32::from_bits(w[2]), w[3] as u16))
+                .collect();
+            full.projections[j] = Projection::from_triples(
+                p.name.clone(),
+                (p.pre, p.post),
+                p.n_pre(),
+                p.receptor,
+                syn,
+            );
+        }
+    }
+    Ok(full)
 }
 
 /// Where a rank's time went in [`Simulation::run_exchanging`] (thread 0's view), seconds.
@@ -98,9 +143,29 @@ impl Global {
 }
 
 impl Simulation {
+    /// Whether what is attached can run over several ranks (see [`Simulation::run_exchanging`]):
+    /// an error naming what cannot.
+    pub fn check_over_ranks(&self) -> Result<()> {
+        if let Some(what) = self.learn.over_ranks() {
+            return Err(Error::input(
+                "rule",
+                what,
+                format!(
+                    "does not run over several ranks yet ({} ranks): only rules that read \
+                     spikes alone and change weights directly (e.g. stdp) do",
+                    self.rank.1
+                ),
+                "run the network with this rule on one rank (threads give the same results)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Simulate `steps` more steps as this rank of a run over several processes: every rank
     /// calls it with the same `steps` ([`Simulation::run`] otherwise). The recorded spikes are
-    /// every rank's. Learning rules do not run over several ranks yet.
+    /// every rank's. An attached rule runs on every rank on that rank's synapses if it reads
+    /// spikes alone and changes weights directly (each step's hook after every part has
+    /// delivered the step, as in one process); other rules are refused.
     pub fn run_exchanging(
         &mut self,
         steps: u64,
@@ -119,17 +184,8 @@ impl Simulation {
                 "",
             ));
         }
-        if self.learn.active() {
-            return Err(Error::input(
-                "rule",
-                "attached",
-                format!(
-                    "learning rules do not run over several ranks yet ({} ranks)",
-                    self.rank.1
-                ),
-                "run the network with a rule on one rank (threads give the same results)",
-            ));
-        }
+        self.check_over_ranks()?;
+        let rules = self.learn.active();
         // every rank's smallest delay: the epoch length all ranks agree on
         let (mut all, mut lens) = (Vec::new(), Vec::new());
         ex.all_gather(&[u32::from(self.net.min_delay())], &mut all, &mut lens)?;
@@ -142,7 +198,7 @@ impl Simulation {
         let (t0, t1) = (self.step, self.step + steps);
         let k = self.parts.len();
         let routes = &self.routes;
-        let net = &self.net;
+        let net = RwLock::new(&mut self.net);
         let record_pop = &self.record_pop;
         let barrier = SpinBarrier::new(k);
         let slots: Vec<Mutex<EpochSpikes>> = (0..k).map(|_| Mutex::default()).collect();
@@ -153,7 +209,7 @@ impl Simulation {
             .collect();
         let failed: Mutex<Option<Error>> = Mutex::new(None);
         let stop = AtomicBool::new(false);
-        let body = |kk: usize, mut lead: Option<Lead<'_>>| {
+        let body = |kk: usize, mut lead: Option<Lead<'_>>, mut learn: Option<&mut Learning>| {
             let mut e0 = t0;
             let mut mine = EpochSpikes::default();
             let (mut rank_words, mut gathered, mut lens) = (Vec::new(), Vec::new(), Vec::new());
@@ -211,26 +267,59 @@ impl Simulation {
                     break;
                 }
                 let clock = Instant::now();
-                {
-                    let g = global.read().expect("no panics");
+                let g = global.read().expect("no panics");
+                if !rules {
                     let mut part = lock_part(&parts[kk]);
+                    let net = net.read().expect("no panics");
                     for (s, t) in (e0..e1).enumerate() {
-                        deliver(&mut part, kk, net, routes, g.step(s), t);
+                        deliver(&mut part, kk, &net, routes, g.step(s), t);
+                    }
+                } else {
+                    // a rule sees step t once every part has delivered it, and changes weights
+                    // before any part delivers t + 1: as in one process
+                    for (s, t) in (e0..e1).enumerate() {
+                        {
+                            let mut part = lock_part(&parts[kk]);
+                            let net = net.read().expect("no panics");
+                            deliver(&mut part, kk, &net, routes, g.step(s), t);
+                        }
+                        barrier.wait();
+                        if let Some(learn) = learn.as_deref_mut() {
+                            let guards: Vec<_> = parts.iter().map(lock_part).collect();
+                            let blocks: Vec<&[(usize, u32, u32, Block)]> =
+                                guards.iter().map(|g| &g.blocks[..]).collect();
+                            let mut net = net.write().expect("no panics");
+                            if let Err(e) =
+                                learn.step(t, g.step(s), &blocks, &routes.starts, &mut net)
+                            {
+                                failed.lock().expect("no panics").get_or_insert(e);
+                                stop.store(true, AtomicOrdering::SeqCst);
+                            }
+                        }
+                        barrier.wait();
+                        if stop.load(AtomicOrdering::SeqCst) {
+                            break;
+                        }
                     }
                 }
+                drop(g);
                 if let Some((_, _, times)) = lead.as_mut() {
                     times.deliver_s += clock.elapsed().as_secs_f64();
+                }
+                if stop.load(AtomicOrdering::SeqCst) {
+                    break;
                 }
                 e0 = e1;
             }
         };
         let recorded = &mut self.spikes;
+        let learn = &mut self.learn;
         std::thread::scope(|s| {
             for kk in 1..k {
                 let body = &body;
-                s.spawn(move || body(kk, None));
+                s.spawn(move || body(kk, None, None));
             }
-            body(0, Some((ex, recorded, times)));
+            body(0, Some((ex, recorded, times)), Some(learn));
         });
         self.parts = parts
             .into_iter()

@@ -48,7 +48,8 @@ impl CartPole {
 
     #[pyo3(signature = (episode = 0))]
     fn reset<'py>(&mut self, py: Python<'py>, episode: u64) -> Bound<'py, PyArray1<f32>> {
-        self.env.reset(episode);
+        // the engine's CartPole never fails to reset
+        let _ = self.env.reset(episode);
         self.env.observation().to_vec().into_pyarray(py)
     }
 
@@ -215,4 +216,11 @@ pub fn rates<'py>(
     let c = code(py, &ranges, neurons, rate_hz, 1.0)?;
     check_len(py, &values, &ranges)?;
     Ok(c.rates(&values).into_pyarray(py))
+}
+
+/// The seed `reset(seed=...)` gets for episode `episode` of a run seeded with `seed` (see
+/// `eligo.envs.episode_seed`).
+#[pyfunction]
+pub fn episode_seed(seed: u64, episode: u64) -> u64 {
+    eligo_engine::env::gym_seed::episode_seed(seed, episode)
 }

@@ -188,6 +188,11 @@ impl AgentRun {
         &self.tr
     }
 
+    /// The `metrics.jsonl` lines of every iteration done (resumed ones included).
+    pub fn history(&self) -> &[String] {
+        &self.history
+    }
+
     /// Every episode's return so far.
     pub fn returns(&self) -> &[f64] {
         &self.returns

@@ -21,12 +21,13 @@ steps of 1 ms per agent step (the authors' setting); episodes capped at `--max-a
 
     python -m venv target/ale-venv && target/ale-venv/bin/pip install "ale-py>=0.9" gymnasium numpy
     target/ale-venv/bin/pip install ./python
-    target/ale-venv/bin/python bench/pong.py [--iterations 2 --batch 4 --threads 1 2]
+    target/ale-venv/bin/python bench/pong.py [--iterations 2 --batch 4 --threads 1 2 --repeats 3]
 
 ale-py >= 0.9 ships the Atari ROMs (no separate download).
 """
 
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -95,30 +96,37 @@ def main() -> None:
     ap.add_argument("--max-agent-steps", type=int, default=400)
     ap.add_argument("--rate-hz", type=float, default=500.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     print(f"ALE/Pong-v5, {a.iterations} iterations of {a.batch} episodes (at most "
           f"{a.max_agent_steps} agent steps of 4 frames), {a.hidden} LIF, "
           f"{a.agent_steps} network steps per agent step, rate code {a.rate_hz} Hz")
     print("| threads | frames | network steps | training (s) | frames/s | frames/s per core "
-          "| network steps/s | mean return | inputs on per agent step |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| network steps/s | rec rate (Hz) | mean return | runs (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for threads in a.threads:
-        res = eligo.train_agent(
-            make, encoding="rate", rate_hz=a.rate_hz, hidden=a.hidden,
-            agent_steps=a.agent_steps, max_agent_steps=a.max_agent_steps,
-            iterations=a.iterations, batch=a.batch, lr=0.001, gamma=0.99,
-            seed=a.seed, threads=threads,
-        )
-        secs = sum(h["seconds"] for h in res.history)
+        runs = []
+        for _ in range(a.repeats):
+            res = eligo.train_agent(
+                make, encoding="rate", rate_hz=a.rate_hz, hidden=a.hidden,
+                agent_steps=a.agent_steps, max_agent_steps=a.max_agent_steps,
+                iterations=a.iterations, batch=a.batch, lr=0.001, gamma=0.99,
+                seed=a.seed, threads=threads,
+            )
+            runs.append(sum(h["seconds"] for h in res.history))
+        secs = statistics.median(runs)
         frames = 4 * sum(sum(h["lengths"]) for h in res.history)
         steps = sum(h["network_steps"] for h in res.history)
+        rate = statistics.mean(h["rate_hz"] for h in res.history)
         print(f"| {threads} | {frames} | {steps} | {secs:.2f} | {frames / secs:,.0f} "
-              f"| {frames / secs / threads:,.0f} | {steps / secs:,.0f} "
-              f"| {res.returns.mean():.2f} | {rate_probe():.1f} |")
-    print(f"\nALE + encoder alone (random actions): {env_alone(2000):,.0f} frames/s")
+              f"| {frames / secs / threads:,.0f} | {steps / secs:,.0f} | {rate:.1f} "
+              f"| {res.returns.mean():.2f} | {', '.join(f'{r:.2f}' for r in runs)} |")
+    print(f"\nInputs on per agent step (random actions): {inputs_on():.1f} of 288")
+    alone = statistics.median(env_alone(2000) for _ in range(a.repeats))
+    print(f"ALE + encoder alone (random actions, no network): {alone:,.0f} frames/s")
 
 
-def rate_probe():
+def inputs_on():
     """Mean number of 'on' inputs per agent step over a short random episode (the encoder's
     load: each on input fires with probability rate dt per network step)."""
     env = make()

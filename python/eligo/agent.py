@@ -242,7 +242,7 @@ def train_agent(
         out: the run's directory (created if missing); None: a temporary one, removed after.
         resume: continue the run in this directory; resume_override: settings that may differ.
         iterations: iterations (batches) in all; batch: episodes per batch (default 8); lr:
-            Adam's learning rate (default 0.003).
+            Adam's learning rate (default 0.002).
         threads: worker threads (None: every core); any count gives the same bits.
         seed: seed of the weights, the resets, the encoder and the actions; scale: the
             evidence task's size in (0, 1].

@@ -25,7 +25,7 @@ use eligo_plugin::OutputKind;
 pub const DEFAULT_BATCH: usize = 8;
 /// Learning rate unless given (here or in the rule config): the one that solved CartPole-v1
 /// (docs/closed-loop.md).
-pub const DEFAULT_LR: f64 = 0.003;
+pub const DEFAULT_LR: f64 = 0.002;
 /// The host's cap on an episode's agent steps unless given (an environment's own time limit,
 /// e.g. CartPole-v1's 500, ends it earlier).
 pub const DEFAULT_MAX_AGENT_STEPS: u64 = 10_000;

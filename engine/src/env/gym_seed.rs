@@ -21,7 +21,8 @@
 //! seeded with state `w0 2^64 + w1`, stream `w2 2^64 + w3` (`pcg64_set_seed`, the same
 //! initialisation as `rand_pcg::Pcg64::new`: the 128-bit LCG with NumPy's multiplier, XSL-RR
 //! output). `Generator.uniform(low, high)` is `low + (high - low) u` with
-//! `u = (next_u64 >> 11) 2^-53`. `python/tests/test_envs.py` compares with NumPy and Gymnasium.
+//! `u = (next_u64 >> 11) 2^-53`. The tests below compare with values NumPy printed,
+//! `python/tests/test_envs.py` with NumPy and Gymnasium themselves.
 
 use rand::Rng;
 use rand_pcg::Pcg64;
@@ -127,8 +128,73 @@ mod tests {
         assert_eq!(words(u128::from(u64::MAX)), [u32::MAX, u32::MAX]);
     }
 
+    /// `SeedSequence(s).generate_state(4, np.uint64)` and the first two draws of
+    /// `Generator(PCG64(SeedSequence(s))).uniform(-0.05, 0.05, 2)` (their bits), as NumPy 2.4.6
+    /// printed them.
+    #[test]
+    fn matches_the_values_numpy_printed() {
+        let cases: [(u128, [u64; 4], [u64; 2]); 5] = [
+            (
+                0,
+                [
+                    0xdb2cd7e7b0f478be,
+                    0xabf4641a2c71ba49,
+                    0x20c6ed6d9d7b8d41,
+                    0x2c4099de223c39d4,
+                ],
+                [0x3f8c0cbca647ced0, 0xbf9792e736320f47],
+            ),
+            (
+                5,
+                [
+                    0xaf4c069d0100b467,
+                    0x3df59fb9887ebd60,
+                    0x57b7bdc649b55a52,
+                    0x278105bd968811a6,
+                ],
+                [0x3f9f3b77f9117d28, 0x3f9f887ba868b83c],
+            ),
+            (
+                4294967303,
+                [
+                    0x5c15e68f16073898,
+                    0x473d7918d1803233,
+                    0xf3e9cae3c4907c0f,
+                    0xdd958930099c820f,
+                ],
+                [0x3f9ba9953bf2b6f0, 0xbfa3de8c16d327fc],
+            ),
+            (
+                18446744073709551615,
+                [
+                    0xaebca151928cad0d,
+                    0x119c30448638dc7a,
+                    0x1bbb155659e642a7,
+                    0xa76b11e3e8c4a8f6,
+                ],
+                [0x3f926f4a976b4fb8, 0x3fa1ae11fdfd71a0],
+            ),
+            (
+                (1u128 << 100) + 3,
+                [
+                    0xba00485c0977d4f5,
+                    0xcdb10e7d95efa46a,
+                    0x6c83aecf953b85c9,
+                    0x5327889b3e6230c7,
+                ],
+                [0x3f9c7b6edd552e40, 0xbfa4975d14deb5fa],
+            ),
+        ];
+        for (seed, state, draws) in cases {
+            assert_eq!(seed_sequence_state(seed), state, "seed {seed}");
+            let mut g = numpy_pcg64(seed);
+            let got = [0, 1].map(|_| uniform(&mut g, -0.05, 0.05).to_bits());
+            assert_eq!(got, draws, "seed {seed}");
+        }
+    }
+
     /// The uniform draws lie in [low, high); different seeds draw differently. (The values
-    /// themselves are checked against NumPy in python/tests/test_envs.py.)
+    /// themselves are checked against NumPy's above.)
     #[test]
     fn uniform_draws_are_in_range_and_seeded() {
         let mut a = numpy_pcg64(3);

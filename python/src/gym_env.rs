@@ -11,6 +11,7 @@
 //! it); an exception ends the run and is kept in the shared slot, to be raised again by
 //! `train_agent`.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use eligo_engine::env::encode::Encoder;
@@ -18,6 +19,7 @@ use eligo_engine::env::{End, Env, Outcome, STREAM_ENCODE, agent_network, gym_see
 use eligo_engine::network::NetworkSpec;
 use eligo_engine::prelude::*;
 use numpy::{PyArray1, PyArrayMethods};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -43,6 +45,53 @@ pub(crate) struct GymShape {
     /// `obs -> numpy.ndarray` float64, one dimension.
     pub(crate) flatten: Arc<Py<PyAny>>,
     pub(crate) errors: PyErrSlot,
+}
+
+/// A lane thread's Python thread state, kept from its first call into the environment to the
+/// thread's end. Without it each `Python::attach` of a thread Python did not start creates a
+/// thread state and deletes it again (`PyGILState_Ensure` / `Release`), twice per agent step.
+struct ThreadState {
+    gil: ffi::PyGILState_STATE,
+    saved: *mut ffi::PyThreadState,
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        // SAFETY: runs at the end of the lane thread that made `self` in `keep_thread_state`,
+        // which does not hold the GIL then (every `Python::attach` has returned); restoring
+        // the state it saved and releasing its `PyGILState_Ensure` deletes the thread state.
+        // The trainer joins its lane threads before `train_agent` returns, while the
+        // interpreter runs.
+        unsafe {
+            ffi::PyEval_RestoreThread(self.saved);
+            ffi::PyGILState_Release(self.gil);
+        }
+    }
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<ThreadState>> = const { RefCell::new(None) };
+}
+
+/// Give this (lane) thread a Python thread state that lasts until it ends, so the
+/// environment's calls only take and release the GIL. Called before any `Python::attach` of
+/// the thread's environment calls, never with the GIL held.
+fn keep_thread_state() {
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.is_none() {
+            // SAFETY: this thread does not hold the GIL here (the callers run before their
+            // `Python::attach`, on the trainer's lane threads, while `train_agent` has
+            // released the GIL); `PyGILState_Ensure` makes the thread's state and takes the
+            // GIL, `PyEval_SaveThread` releases the GIL and keeps the state, which `Drop`
+            // restores and releases.
+            unsafe {
+                let gil = ffi::PyGILState_Ensure();
+                let saved = ffi::PyEval_SaveThread();
+                *k = Some(ThreadState { gil, saved });
+            }
+        }
+    });
 }
 
 /// One lane's Gymnasium environment.
@@ -117,6 +166,7 @@ impl Env for GymEnv {
         self.episode = episode;
         self.elapsed = 0;
         let seed = gym_seed::episode_seed(self.shape.seed, episode);
+        keep_thread_state();
         Python::attach(|py| -> PyResult<()> {
             let kw = PyDict::new(py);
             kw.set_item("seed", seed)?;
@@ -137,6 +187,7 @@ impl Env for GymEnv {
 
     fn step(&mut self, action: Option<usize>) -> Result<Outcome> {
         let a = action.unwrap_or(0) as i64 + self.shape.start;
+        keep_thread_state();
         let out = Python::attach(|py| -> PyResult<Outcome> {
             let r = self.env.bind(py).call_method1("step", (a,))?;
             self.read_obs(py, &r.get_item(0)?)?;

@@ -22,8 +22,8 @@ fn spike_arrays(py: Python<'_>, spikes: Vec<(u64, u32)>) -> SpikeArrays<'_> {
 /// Gymnasium's CartPole-v1 in the engine.
 ///
 /// ``CartPole(seed=0)``; ``reset(episode=0)`` returns the observation (float32[4]) of episode
-/// ``episode``'s initial state (each variable uniform in [-0.05, 0.05), a pure function of
-/// (seed, episode)); ``step(action)`` (0 push left, 1 push right; anything else raises
+/// ``episode``'s initial state (Gymnasium's after ``reset(seed=episode_seed(seed, episode))``:
+/// each variable uniform in [-0.05, 0.05) from NumPy's generator, bit for bit); ``step(action)`` (0 push left, 1 push right; anything else raises
 /// :class:`eligo.InputError`) returns ``(obs, reward, terminated, truncated)`` as Gymnasium's
 /// ``step`` without ``info``; ``state`` gets or sets the float64 state (x, x_dot, theta,
 /// theta_dot), as ``env.unwrapped.state`` in Gymnasium (setting it leaves the time limit's step

@@ -30,7 +30,7 @@ struct Repeat {
 }
 
 impl Env for Repeat {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "repeat"
     }
     fn inputs(&self) -> usize {
@@ -39,9 +39,10 @@ impl Env for Repeat {
     fn actions(&self) -> usize {
         2
     }
-    fn reset(&mut self, episode: u64) {
+    fn reset(&mut self, episode: u64) -> eligo_engine::error::Result<()> {
         self.cue = (splitmix64(self.seed ^ episode) & 1) as usize;
         self.n = 0;
+        Ok(())
     }
     fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>) {
         for s in 0..k {
@@ -55,7 +56,7 @@ impl Env for Repeat {
     fn acts(&self) -> bool {
         true
     }
-    fn step(&mut self, action: Option<usize>) -> Outcome {
+    fn step(&mut self, action: Option<usize>) -> eligo_engine::error::Result<Outcome> {
         self.n += 1;
         let right = action == Some(self.cue);
         let end = match (right, self.n >= LIMIT) {
@@ -63,10 +64,10 @@ impl Env for Repeat {
             (true, true) => End::Truncated,
             (true, false) => End::Running,
         };
-        Outcome {
+        Ok(Outcome {
             reward: if right { 1.0 } else { 0.0 },
             end,
-        }
+        })
     }
     fn agent_steps(&self) -> u64 {
         K

@@ -32,6 +32,7 @@ from ._errors import input_error
 from . import simulation as _simulation
 from .simulation import Events, Simulation
 from .training import TrainResult, TrainSample, train
+from .agent import AgentResult, train_agent
 from ._gradients import grad
 from ._plugins import plugins
 from . import events
@@ -39,7 +40,8 @@ from . import envs
 
 __all__ = [
     "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
-    "TrainResult", "TrainSample", "train", "events", "grad", "plugins", "envs",
+    "TrainResult", "TrainSample", "train", "AgentResult", "train_agent", "events", "grad",
+    "plugins", "envs",
 ]
 __version__ = _eligo.__version__
 

@@ -156,6 +156,53 @@ def train(
     on_iteration: Callable[[str], bool],
 ) -> TrainRun:
     """`eligo train` into the existing directory `out`; on_iteration gets each metrics line."""
+class AgentTrainRun:
+    """A finished or stopped closed-loop run (use `eligo.train_agent`, which wraps it)."""
+
+    def take_error(self) -> Optional[BaseException]: ...
+    @property
+    def ending(self) -> Tuple[str, int]:
+        """("finished" | "reached" | "interrupted", the iteration, or for "reached" the episode)."""
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def overridden(self) -> List[str]: ...
+    def summary(self) -> str: ...
+    def history(self) -> List[str]: ...
+    def returns(self) -> Any:
+        """float64, every episode's return."""
+    def weights(self) -> Dict[str, Any]: ...
+
+def train_agent(
+    *,
+    builtin: Optional[str],
+    gym: Optional[Dict[str, Any]],
+    scale: float,
+    rule: str,
+    rule_config: Optional[str],
+    params: List[str],
+    feedback: Optional[str],
+    mode: Optional[str],
+    form: Optional[str],
+    gamma: Optional[float],
+    plugin_dir: List[str],
+    out: str,
+    resume: bool,
+    resume_override: List[str],
+    iterations: int,
+    batch: Optional[int],
+    lr: Optional[float],
+    threads: Optional[int],
+    seed: int,
+    agent_steps: Optional[int],
+    max_agent_steps: Optional[int],
+    checkpoint_every: int,
+    target_return: Optional[float],
+    on_iteration: Callable[[str], bool],
+) -> AgentTrainRun:
+    """`eligo train --reward` on `builtin` or on `gym`'s environments (factory, flatten, name,
+    ranges, encoding, neurons, rate_hz, actions, start, hidden) into the existing `out`."""
+def episode_seed(seed: int, episode: int) -> int: ...
 def grad(
     net: Network,
     inputs: List[Tuple[Any, Any]],

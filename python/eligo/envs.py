@@ -13,12 +13,14 @@ observations bit for bit (``python/tests/test_envs.py`` checks it against Gymnas
     env.state = gym.unwrapped.state
     obs, reward, terminated, truncated = env.step(1)
 
-Its initial states (:meth:`CartPole.reset`) come from Eligo's seeded generator, a pure function
-of (seed, episode), not from Gymnasium's NumPy generator.
+Its initial states are Gymnasium's too: :meth:`CartPole.reset` of episode ``e`` is Gymnasium's
+``reset(seed=episode_seed(seed, e))`` (NumPy's ``SeedSequence`` and ``PCG64``, reproduced in the
+engine), the seed :func:`eligo.train_agent` resets every Gymnasium environment with.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -26,7 +28,23 @@ import numpy as np
 from . import _eligo
 from ._eligo import CartPole
 
-__all__ = ["CartPole", "encode", "rates"]
+__all__ = ["CARTPOLE_RANGES", "CartPole", "encode", "episode_seed", "rates"]
+
+#: The engine's CartPole encoder ranges (x, x_dot, theta, theta_dot): ±2.4 m, ±1.5 m/s, ±12°,
+#: ±2 rad/s (docs/envs.md). ``eligo.train_agent("CartPole-v1", ranges=CARTPOLE_RANGES)`` codes
+#: Gymnasium's CartPole as ``eligo train --reward --task cartpole`` does.
+CARTPOLE_RANGES = (
+    (-2.4, 2.4),
+    (-1.5, 1.5),
+    (-12 * 2 * math.pi / 360, 12 * 2 * math.pi / 360),
+    (-2.0, 2.0),
+)
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The seed Gymnasium's ``reset(seed=...)`` gets for episode ``episode`` of a closed-loop
+    run seeded with ``seed`` (a pure function of the two, a 64-bit hash)."""
+    return _eligo.episode_seed(seed, episode)
 
 
 def encode(

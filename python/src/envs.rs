@@ -22,8 +22,8 @@ fn spike_arrays(py: Python<'_>, spikes: Vec<(u64, u32)>) -> SpikeArrays<'_> {
 /// Gymnasium's CartPole-v1 in the engine.
 ///
 /// ``CartPole(seed=0)``; ``reset(episode=0)`` returns the observation (float32[4]) of episode
-/// ``episode``'s initial state (each variable uniform in [-0.05, 0.05), a pure function of
-/// (seed, episode)); ``step(action)`` (0 push left, 1 push right; anything else raises
+/// ``episode``'s initial state (Gymnasium's after ``reset(seed=episode_seed(seed, episode))``:
+/// each variable uniform in [-0.05, 0.05) from NumPy's generator, bit for bit); ``step(action)`` (0 push left, 1 push right; anything else raises
 /// :class:`eligo.InputError`) returns ``(obs, reward, terminated, truncated)`` as Gymnasium's
 /// ``step`` without ``info``; ``state`` gets or sets the float64 state (x, x_dot, theta,
 /// theta_dot), as ``env.unwrapped.state`` in Gymnasium (setting it leaves the time limit's step
@@ -48,7 +48,8 @@ impl CartPole {
 
     #[pyo3(signature = (episode = 0))]
     fn reset<'py>(&mut self, py: Python<'py>, episode: u64) -> Bound<'py, PyArray1<f32>> {
-        self.env.reset(episode);
+        // the engine's CartPole never fails to reset
+        let _ = self.env.reset(episode);
         self.env.observation().to_vec().into_pyarray(py)
     }
 
@@ -215,4 +216,11 @@ pub fn rates<'py>(
     let c = code(py, &ranges, neurons, rate_hz, 1.0)?;
     check_len(py, &values, &ranges)?;
     Ok(c.rates(&values).into_pyarray(py))
+}
+
+/// The seed `reset(seed=...)` gets for episode `episode` of a run seeded with `seed` (see
+/// `eligo.envs.episode_seed`).
+#[pyfunction]
+pub fn episode_seed(seed: u64, episode: u64) -> u64 {
+    eligo_engine::env::gym_seed::episode_seed(seed, episode)
 }

@@ -12,9 +12,11 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod agent;
 mod envs;
 mod events;
 mod grad;
+mod gym_env;
 mod inputs;
 mod network;
 mod plugins;
@@ -67,6 +69,9 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(events::events_read, m)?)?;
     m.add_function(wrap_pyfunction!(events::events_write, m)?)?;
     m.add_function(wrap_pyfunction!(events::events_info, m)?)?;
+    m.add_class::<agent::AgentTrainRun>()?;
+    m.add_function(wrap_pyfunction!(agent::train_agent, m)?)?;
+    m.add_function(wrap_pyfunction!(envs::episode_seed, m)?)?;
     m.add_class::<envs::CartPole>()?;
     m.add_function(wrap_pyfunction!(envs::encode, m)?)?;
     m.add_function(wrap_pyfunction!(envs::rates, m)?)?;

@@ -23,31 +23,39 @@ use crate::network::Network;
 use crate::to_py;
 
 /// The observer of a run from Python: calls `on_iteration(line)` after every iteration (it
-/// returns whether to go on) and runs Python's signal handlers before and after every one.
-struct Watch {
+/// returns whether to go on) and runs Python's signal handlers before and after every one
+/// (also of a closed-loop run, `agent.rs`).
+pub(crate) struct Watch {
     on_iteration: Py<PyAny>,
     /// What stopped the run from Python: the callback's exception or a signal handler's
     /// (KeyboardInterrupt), raised once the run has written its checkpoint.
-    error: Option<PyErr>,
+    pub(crate) error: Option<PyErr>,
     /// The callback returned false.
     stop: bool,
 }
 
 impl Watch {
+    pub(crate) fn new(on_iteration: Py<PyAny>) -> Self {
+        Watch {
+            on_iteration,
+            error: None,
+            stop: false,
+        }
+    }
+
     fn stopping(&self) -> bool {
         self.stop || self.error.is_some()
     }
-}
 
-impl Observer for Watch {
-    fn on_iteration(&mut self, it: &Iteration) {
+    /// Hand an iteration's `metrics.jsonl` line to the callback, then run the signal handlers.
+    pub(crate) fn report(&mut self, line: String) {
         if self.stopping() {
             return;
         }
         Python::attach(|py| {
             match self
                 .on_iteration
-                .call1(py, (it.json(),))
+                .call1(py, (line,))
                 .and_then(|r| r.extract::<bool>(py))
             {
                 Ok(go_on) => self.stop = !go_on,
@@ -59,7 +67,8 @@ impl Observer for Watch {
         });
     }
 
-    fn stop_requested(&mut self) -> bool {
+    /// Run the signal handlers; whether the run is to stop.
+    pub(crate) fn poll(&mut self) -> bool {
         if !self.stopping() {
             Python::attach(|py| {
                 if let Err(e) = py.check_signals() {
@@ -68,6 +77,16 @@ impl Observer for Watch {
             });
         }
         self.stopping()
+    }
+}
+
+impl Observer for Watch {
+    fn on_iteration(&mut self, it: &Iteration) {
+        self.report(it.json());
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.poll()
     }
 }
 
@@ -172,11 +191,7 @@ pub fn train(
             .map_err(err)?,
         false => (TrainingRun::new(tr, &out, settings), Vec::new()),
     };
-    let mut watch = Watch {
-        on_iteration,
-        error: None,
-        stop: false,
-    };
+    let mut watch = Watch::new(on_iteration);
     let outcome = py.detach(|| run.run(&schedule, &mut watch)).map_err(err)?;
     Ok(TrainRun {
         run: Mutex::new(run),
@@ -250,21 +265,7 @@ impl TrainRun {
     fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let run = self.run();
         let tr = run.trainer();
-        let net = tr.network();
-        let mut biases = vec![Vec::new(); net.populations.len()];
-        if let Some(r) = net.readout() {
-            biases[r] = tr.biases().to_vec();
-        }
-        let d = PyDict::new(py);
-        for (k, a) in eligo_engine::io::weights::arrays(net, &biases, "") {
-            match a {
-                Out::F32(_, v) => d.set_item(k, v.into_pyarray(py))?,
-                Out::U32(_, v) => d.set_item(k, v.into_pyarray(py))?,
-                Out::U64(_, v) => d.set_item(k, v.into_pyarray(py))?,
-                Out::F64(_, v) => d.set_item(k, v.into_pyarray(py))?,
-            }
-        }
-        Ok(d)
+        weights_dict(py, tr.network(), tr.biases())
     }
 
     /// Run sample `index` of `split` ("train", "validation", "test") once with the trained
@@ -332,4 +333,26 @@ impl TrainRun {
         d.set_item("dt_ms", net.dt_ms)?;
         Ok(d)
     }
+}
+
+/// The arrays of `weights.npz` of `net` with the readout biases `biases`, as NumPy arrays.
+pub(crate) fn weights_dict<'py>(
+    py: Python<'py>,
+    net: &eligo_engine::network::Network,
+    biases: &[f32],
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut all = vec![Vec::new(); net.populations.len()];
+    if let Some(r) = net.readout() {
+        all[r] = biases.to_vec();
+    }
+    let d = PyDict::new(py);
+    for (k, a) in eligo_engine::io::weights::arrays(net, &all, "") {
+        match a {
+            Out::F32(_, v) => d.set_item(k, v.into_pyarray(py))?,
+            Out::U32(_, v) => d.set_item(k, v.into_pyarray(py))?,
+            Out::U64(_, v) => d.set_item(k, v.into_pyarray(py))?,
+            Out::F64(_, v) => d.set_item(k, v.into_pyarray(py))?,
+        }
+    }
+    Ok(d)
 }

@@ -97,6 +97,28 @@ def test_cartpole_reset_and_errors():
     assert (a.inputs, a.agent_steps) == (40, 10)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2**40 + 3])
+def test_cartpole_reset_is_gymnasiums_reset_with_the_episode_seed(seed):
+    """Episode e of the engine's CartPole starts where Gymnasium's CartPole-v1 starts after
+    reset(seed=episode_seed(seed, e)), bit for bit (NumPy's SeedSequence and PCG64)."""
+    gymnasium = pytest.importorskip("gymnasium")
+    gym = gymnasium.make("CartPole-v1")
+    env = envs.CartPole(seed=seed)
+    seeds = set()
+    for e in range(20):
+        s = envs.episode_seed(seed, e)
+        seeds.add(s)
+        gobs, _ = gym.reset(seed=s)
+        obs = env.reset(e)
+        assert np.array_equal(bits64(env.state), bits64(gym.unwrapped.state)), (seed, e)
+        assert np.array_equal(bits32(obs), bits32(gobs))
+    assert len(seeds) == 20 and all(0 <= s < 2**64 for s in seeds)
+    # and NumPy's generator itself, as gymnasium.utils.seeding.np_random builds it
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(envs.episode_seed(seed, 3))))
+    env.reset(3)
+    assert np.array_equal(bits64(rng.uniform(low=-0.05, high=0.05, size=(4,))), bits64(env.state))
+
+
 def test_encode_rates_are_the_closed_form():
     ranges = [(-1.0, 1.0), (0.0, 9.0)]
     r = envs.rates([0.25, 3.7], ranges, neurons=10, rate_hz=150.0)

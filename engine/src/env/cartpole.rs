@@ -28,10 +28,10 @@
 //! Termination: `|x| > 2.4` or `|theta| > 12 * 2 pi / 360` rad, after the step. Reward 1.0 per
 //! step, the terminating one included (0.0 for steps after termination, as Gymnasium).
 //! Truncation after 500 steps (`TimeLimit`, `max_episode_steps = 500`; a step both terminal
-//! and the 500th is reported terminal to the rule). Reset: each state variable uniform in
-//! `[-0.05, 0.05)` from the generator of (seed, episode) ([`super::rng`], stream
-//! [`super::STREAM_RESET`]), not Gymnasium's NumPy generator: the initial states are not
-//! Gymnasium's, the dynamics from any state are.
+//! and the 500th is reported terminal to the rule). Reset of episode `e`: Gymnasium's
+//! `reset(seed=episode_seed(seed, e))` exactly ([`super::gym_seed`]: NumPy's `SeedSequence`
+//! and PCG64, each state variable `uniform(-0.05, 0.05)`), so a Gymnasium CartPole-v1 reset
+//! with that seed starts in the same state, bit for bit.
 //!
 //! Agent step: one environment step (20 ms of the cart) per [`AGENT_STEPS`] = 10 network steps
 //! of 1 ms. Encoder ([`super::encode`]): 4 dimensions × 10 neurons (40 inputs), peak rate 200
@@ -47,13 +47,10 @@
 //! solve difficult learning control problems", IEEE Trans. SMC 13(5) 1983; Gymnasium's
 //! `gymnasium/envs/classic_control/cartpole.py` (Farama Foundation).
 
-use rand::RngExt;
-
 use super::encode::{DEFAULT_NEURONS, DEFAULT_RATE_HZ, PopulationCode};
-use super::{End, Env, Outcome, STREAM_ENCODE, STREAM_RESET, rng};
+use super::{End, Env, Outcome, STREAM_ENCODE, gym_seed, rng};
+use crate::error::Result;
 use crate::network::NetworkSpec;
-use crate::neuron::{LifParams, ModelSpec};
-use crate::task::task_network;
 
 /// Gravity (m/s²).
 pub const GRAVITY: f64 = 9.8;
@@ -71,6 +68,8 @@ pub const TAU: f64 = 0.02;
 pub const X_THRESHOLD: f64 = 2.4;
 /// Steps after which the episode is truncated (CartPole-v1's `max_episode_steps`).
 pub const MAX_EPISODE_STEPS: u64 = 500;
+/// Recurrent LIF neurons of the network.
+pub const HIDDEN: u32 = 100;
 /// Network steps (1 ms) per agent step.
 pub const AGENT_STEPS: u64 = 10;
 /// The encoder's range per observation dimension: `x`, `x_dot`, `theta`, `theta_dot`.
@@ -146,7 +145,8 @@ impl CartPole {
             terminated: false,
             code,
         };
-        env.reset(0);
+        env.reset(0)
+            .expect("the engine's CartPole resets without fail");
         env
     }
 
@@ -199,7 +199,7 @@ impl CartPole {
 }
 
 impl Env for CartPole {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "cartpole"
     }
 
@@ -211,12 +211,15 @@ impl Env for CartPole {
         2
     }
 
-    fn reset(&mut self, episode: u64) {
-        let mut r = rng(self.seed, STREAM_RESET, episode, 0);
-        self.state = std::array::from_fn(|_| r.random_range(-0.05..0.05));
+    /// Gymnasium's `reset(seed=episode_seed(seed, episode))` ([`super::gym_seed`]): each
+    /// state variable `np_random.uniform(-0.05, 0.05)`, in order.
+    fn reset(&mut self, episode: u64) -> Result<()> {
+        let mut r = gym_seed::numpy_pcg64(gym_seed::episode_seed(self.seed, episode).into());
+        self.state = std::array::from_fn(|_| gym_seed::uniform(&mut r, -0.05, 0.05));
         self.episode = episode;
         self.elapsed = 0;
         self.terminated = false;
+        Ok(())
     }
 
     fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>) {
@@ -230,7 +233,7 @@ impl Env for CartPole {
     }
 
     /// `None` (never asked for: CartPole always acts) counts as action 0, as any value but 1.
-    fn step(&mut self, action: Option<usize>) -> Outcome {
+    fn step(&mut self, action: Option<usize>) -> Result<Outcome> {
         let s = self.gym_step(action.unwrap_or(0));
         let end = if s.terminated {
             End::Terminal
@@ -239,10 +242,10 @@ impl Env for CartPole {
         } else {
             End::Running
         };
-        Outcome {
+        Ok(Outcome {
             reward: s.reward,
             end,
-        }
+        })
     }
 
     fn agent_steps(&self) -> u64 {
@@ -250,14 +253,7 @@ impl Env for CartPole {
     }
 
     fn network(&self, seed: u64) -> NetworkSpec {
-        let rec = ModelSpec::Lif(LifParams {
-            tau_m_ms: 20.0,
-            v_th: 0.6,
-            t_ref_ms: Some(5.0),
-            n_ref: None,
-            gamma_pd: 0.3,
-        });
-        task_network(seed, self.inputs() as u32, (100, rec), (3, 5.0), 0.5)
+        super::agent_network(seed, self.inputs() as u32, 2, HIDDEN)
     }
 }
 
@@ -323,7 +319,7 @@ mod tests {
         // theta_dot 0: theta unchanged this step, still inside
         assert!(!env.gym_step(0).terminated);
         env.set_state([0.0, 0.0, -th - 1e-9, 0.0]);
-        let o = env.step(Some(0));
+        let o = env.step(Some(0)).unwrap();
         assert_eq!(
             o,
             Outcome {
@@ -337,12 +333,12 @@ mod tests {
     #[test]
     fn truncation_after_500_steps() {
         let mut env = CartPole::new(3);
-        env.reset(7);
+        env.reset(7).unwrap();
         for n in 1..=500u64 {
             let [x, xd, th, thd] = env.state();
             // push towards where the pole leans, with a little cart centring
             let a = usize::from(th + 0.5 * thd + 0.01 * x + 0.1 * xd > 0.0);
-            let o = env.step(Some(a));
+            let o = env.step(Some(a)).unwrap();
             assert_eq!(o.reward, 1.0);
             let want = if n == 500 {
                 End::Truncated
@@ -359,20 +355,20 @@ mod tests {
     fn reset_and_encode_are_deterministic() {
         let mut a = CartPole::new(11);
         let mut b = CartPole::new(11);
-        a.reset(4);
-        b.reset(3);
-        b.reset(4);
+        a.reset(4).unwrap();
+        b.reset(3).unwrap();
+        b.reset(4).unwrap();
         assert_eq!(a.state().map(f64::to_bits), b.state().map(f64::to_bits));
         assert!(a.state().iter().all(|v| (-0.05..0.05).contains(v)));
-        a.reset(5);
+        a.reset(5).unwrap();
         assert_ne!(a.state(), b.state());
         assert_ne!(CartPole::new(12).state(), CartPole::new(11).state());
         let run = |env: &mut CartPole| {
-            env.reset(2);
+            env.reset(2).unwrap();
             let mut spikes = Vec::new();
             for _ in 0..20 {
                 env.encode(AGENT_STEPS, &mut spikes);
-                env.step(Some(1));
+                env.step(Some(1)).unwrap();
             }
             spikes
         };

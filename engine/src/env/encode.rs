@@ -25,6 +25,10 @@
 //! episode, agent step) ([`super::rng`], stream [`super::STREAM_ENCODE`]), drawn in the
 //! order (step, input) whatever the rates, so an episode's spikes replay bit for bit.
 //!
+//! Rate coding ([`RateCode`], for many dimensions already scaled, e.g. the pixels of a frame):
+//! one input per dimension, `rate_d = r_max (x_d - lo_d) / (hi_d - lo_d)` with `x_d` clamped
+//! to `[lo_d, hi_d]` (NaN: 0 Hz), the same Bernoulli draws. [`Encoder`] is either code.
+//!
 //! Why 200 Hz: a dimension's `M` rates sum to about `sqrt(2 pi) r_max = 2.5 r_max` at any
 //! value inside the range, so with 10 network steps of 1 ms per agent step (CartPole) each
 //! dimension sends about 5 spikes per agent step; at 100 Hz, 2.5, too few to tell neighbouring
@@ -139,20 +143,103 @@ impl PopulationCode {
     /// Spikes of `k` network steps for observation `x`: `(step 0..k, input)`, ascending by step
     /// then input, appended to `out`. `rng` is the agent step's generator ([`super::rng`]).
     pub fn spikes(&self, x: &[f64], k: u64, rng: &mut impl rand::Rng, out: &mut Vec<(u64, u32)>) {
-        let p: Vec<f64> = self
-            .rates(x)
-            .into_iter()
-            .map(|r| (r * self.dt_ms * 1e-3).min(1.0))
-            .collect();
-        for t in 0..k {
-            for (i, &p) in p.iter().enumerate() {
-                // one draw per (step, input) whatever p, so a rate never shifts later draws
-                let u: f64 = rng.random();
-                if u < p {
-                    out.push((t, i as u32));
-                }
+        bernoulli(&self.rates(x), self.dt_ms, k, rng, out);
+    }
+}
+
+/// Spikes of `k` steps of inputs firing at `rates` (Hz): in each step, input `i` spikes if a
+/// uniform draw is below `rate_i dt` (capped at 1), drawn in the order (step, input).
+fn bernoulli(
+    rates: &[f64],
+    dt_ms: f64,
+    k: u64,
+    rng: &mut impl rand::Rng,
+    out: &mut Vec<(u64, u32)>,
+) {
+    let p: Vec<f64> = rates.iter().map(|r| (r * dt_ms * 1e-3).min(1.0)).collect();
+    for t in 0..k {
+        for (i, &p) in p.iter().enumerate() {
+            // one draw per (step, input) whatever p, so a rate never shifts later draws
+            let u: f64 = rng.random();
+            if u < p {
+                out.push((t, i as u32));
             }
         }
+    }
+}
+
+/// A rate code: one input per dimension, its rate linear in the value (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateCode {
+    ranges: Vec<(f64, f64)>,
+    rate_hz: f64,
+    dt_ms: f64,
+}
+
+impl RateCode {
+    /// A code for one dimension per entry of `ranges`, checked as [`PopulationCode::new`]'s.
+    pub fn new(ranges: &[(f64, f64)], rate_hz: f64, dt_ms: f64) -> Result<Self> {
+        PopulationCode::new(ranges, 2, rate_hz, dt_ms)?;
+        Ok(RateCode {
+            ranges: ranges.to_vec(),
+            rate_hz,
+            dt_ms,
+        })
+    }
+
+    /// The rate (Hz) of every input (one per dimension) for observation `x`.
+    pub fn rates(&self, x: &[f64]) -> Vec<f64> {
+        debug_assert_eq!(x.len(), self.ranges.len());
+        (self.ranges.iter().zip(x))
+            .map(|(&(lo, hi), &v)| match v.is_nan() {
+                true => 0.0,
+                false => self.rate_hz * (v.clamp(lo, hi) - lo) / (hi - lo),
+            })
+            .collect()
+    }
+}
+
+/// An observation encoder: a population code or a rate code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Encoder {
+    /// [`PopulationCode`].
+    Population(PopulationCode),
+    /// [`RateCode`].
+    Rate(RateCode),
+}
+
+impl Encoder {
+    /// Input neurons.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Encoder::Population(c) => c.inputs(),
+            Encoder::Rate(c) => c.ranges.len(),
+        }
+    }
+
+    /// Observation dimensions.
+    pub fn dims(&self) -> usize {
+        match self {
+            Encoder::Population(c) => c.dims(),
+            Encoder::Rate(c) => c.ranges.len(),
+        }
+    }
+
+    /// The rates (Hz) of every input for observation `x`.
+    pub fn rates(&self, x: &[f64]) -> Vec<f64> {
+        match self {
+            Encoder::Population(c) => c.rates(x),
+            Encoder::Rate(c) => c.rates(x),
+        }
+    }
+
+    /// Spikes of `k` network steps for `x`, as [`PopulationCode::spikes`].
+    pub fn spikes(&self, x: &[f64], k: u64, rng: &mut impl rand::Rng, out: &mut Vec<(u64, u32)>) {
+        let dt_ms = match self {
+            Encoder::Population(c) => c.dt_ms,
+            Encoder::Rate(c) => c.dt_ms,
+        };
+        bernoulli(&self.rates(x), dt_ms, k, rng, out);
     }
 }
 
@@ -222,6 +309,31 @@ mod tests {
                 "input {i}: {n} spikes, rate {r}"
             );
         }
+    }
+
+    /// The rate code by its closed form: linear over the range, clamped, NaN silent; its
+    /// spikes are the population code's draws for the same rates.
+    #[test]
+    fn the_rate_code_is_linear_in_the_value() {
+        let c = RateCode::new(&[(0.0, 1.0), (-2.0, 2.0)], 100.0, 1.0).unwrap();
+        assert_eq!(c.rates(&[0.25, 1.0]), [25.0, 75.0]);
+        assert_eq!(c.rates(&[-3.0, 9.0]), [0.0, 100.0]);
+        assert_eq!(c.rates(&[f64::NAN, -2.0]), [0.0, 0.0]);
+        let e = Encoder::Rate(c);
+        assert_eq!((e.inputs(), e.dims()), (2, 2));
+        let mut out = Vec::new();
+        e.spikes(
+            &[1.0, 2.0],
+            1000,
+            &mut rng(1, STREAM_ENCODE, 0, 0),
+            &mut out,
+        );
+        // at 100 Hz and 1 ms, p = 0.1 per step: about 100 of 1000 per input
+        for i in 0..2u32 {
+            let n = out.iter().filter(|s| s.1 == i).count() as f64;
+            assert!((n - 100.0).abs() < 5.0 * 90f64.sqrt(), "input {i}: {n}");
+        }
+        assert!(RateCode::new(&[(1.0, 0.0)], 100.0, 1.0).is_err());
     }
 
     #[test]

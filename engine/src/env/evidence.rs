@@ -16,6 +16,7 @@
 //! value).
 
 use super::{End, Env, EnvOptions, Outcome};
+use crate::error::Result;
 use crate::network::NetworkSpec;
 use crate::task::evidence::Evidence;
 use crate::task::{Split, Task, TaskOptions};
@@ -59,7 +60,7 @@ impl EvidenceReward {
             shown: 0,
             done: false,
         };
-        env.reset(0);
+        env.reset(0).expect("the evidence task resets without fail");
         env
     }
 
@@ -75,7 +76,7 @@ impl EvidenceReward {
 }
 
 impl Env for EvidenceReward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "evidence"
     }
 
@@ -87,7 +88,7 @@ impl Env for EvidenceReward {
         2
     }
 
-    fn reset(&mut self, episode: u64) {
+    fn reset(&mut self, episode: u64) -> Result<()> {
         let s = self.task.generate(Split::Train, episode);
         self.input = s.input;
         self.label = s.label.unwrap_or(0);
@@ -95,6 +96,7 @@ impl Env for EvidenceReward {
         self.pad = None;
         self.shown = 0;
         self.done = false;
+        Ok(())
     }
 
     fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>) {
@@ -121,22 +123,22 @@ impl Env for EvidenceReward {
 
     /// An action while [`Env::acts`] is false is ignored; `None` when it is true (never asked
     /// for) counts as a wrong choice.
-    fn step(&mut self, action: Option<usize>) -> Outcome {
+    fn step(&mut self, action: Option<usize>) -> Result<Outcome> {
         if !self.acts() {
-            return Outcome {
+            return Ok(Outcome {
                 reward: 0.0,
                 end: End::Running,
-            };
+            });
         }
         self.done = true;
-        Outcome {
+        Ok(Outcome {
             reward: if action == Some(self.label) {
                 1.0
             } else {
                 -1.0
             },
             end: End::Terminal,
-        }
+        })
     }
 
     fn agent_steps(&self) -> u64 {
@@ -170,7 +172,7 @@ mod tests {
         k: u64,
         choice: impl Fn(usize) -> usize,
     ) -> (u64, Vec<(u64, u32)>, Outcome) {
-        env.reset(e);
+        env.reset(e).unwrap();
         let pad = (k - env.trial_steps() % k) % k;
         let mut spikes = Vec::new();
         for n in 0.. {
@@ -179,7 +181,7 @@ mod tests {
             assert!(chunk.iter().all(|&(t, _)| t < k));
             spikes.extend(chunk.iter().map(|&(t, i)| (n * k + t - pad, i)));
             if !env.acts() {
-                let o = env.step(None);
+                let o = env.step(None).unwrap();
                 assert_eq!(
                     o,
                     Outcome {
@@ -189,7 +191,7 @@ mod tests {
                 );
                 continue;
             }
-            let o = env.step(Some(choice(env.label())));
+            let o = env.step(Some(choice(env.label()))).unwrap();
             return (n + 1, spikes, o);
         }
         unreachable!()

@@ -19,6 +19,7 @@
 pub mod cartpole;
 pub mod encode;
 pub mod evidence;
+pub mod gym_seed;
 
 use crate::error::{Error, Result, did_you_mean};
 use crate::rng::splitmix64;
@@ -56,28 +57,50 @@ pub struct Outcome {
 
 /// An environment the training run drives (see the module docs).
 pub trait Env: Send {
-    /// Name, as in `--task NAME`.
-    fn name(&self) -> &'static str;
+    /// Name, as in `--task NAME` (a Gymnasium environment driven from Python: `gym:ID`).
+    fn name(&self) -> &str;
     /// Number of input neurons the encoder drives.
     fn inputs(&self) -> usize;
     /// Number of discrete actions.
     fn actions(&self) -> usize;
     /// Start episode `episode`: its initial state is a pure function of the environment's
-    /// seed and `episode`.
-    fn reset(&mut self, episode: u64);
+    /// seed and `episode`. An error (an environment outside the engine failed) ends the run.
+    fn reset(&mut self, episode: u64) -> Result<()>;
     /// The input spikes of the next agent step of `k` network steps: `(step within the agent
     /// step, 0..k; input neuron)`, ascending by step. Appends to `out`.
     fn encode(&mut self, k: u64, out: &mut Vec<(u64, u32)>);
     /// Whether the agent chooses an action at the end of this agent step (`false`: the step is
     /// taken with `None`, e.g. while the evidence task shows its cues).
     fn acts(&self) -> bool;
-    /// Apply `action` (`None` when [`Env::acts`] was false) and advance one agent step.
-    fn step(&mut self, action: Option<usize>) -> Outcome;
+    /// Apply `action` (`None` when [`Env::acts`] was false) and advance one agent step. An
+    /// error ends the run.
+    fn step(&mut self, action: Option<usize>) -> Result<Outcome>;
     /// Network steps per agent step (`K`) the environment is made for.
     fn agent_steps(&self) -> u64;
     /// The default network: input population `in` ([`Env::inputs`] sources), recurrent `rec`,
     /// and one readout `out` of [`Env::actions`] + 1 outputs: the policy logits, then the value.
     fn network(&self, seed: u64) -> crate::network::NetworkSpec;
+}
+
+/// The default network of an environment with `inputs` encoder inputs and `actions` actions:
+/// input population `in`, `hidden` LIF neurons `rec` (`tau_m` 20 ms, `v_th` 0.6, 5 ms
+/// refractory, `gamma_pd` 0.3), one readout `out` of `actions + 1` outputs (`tau_out` 5 ms);
+/// weights `N(0, 0.5^2 / fan-in)` from `seed` (CartPole's, docs/envs.md).
+pub fn agent_network(
+    seed: u64,
+    inputs: u32,
+    actions: u32,
+    hidden: u32,
+) -> crate::network::NetworkSpec {
+    use crate::neuron::{LifParams, ModelSpec};
+    let rec = ModelSpec::Lif(LifParams {
+        tau_m_ms: 20.0,
+        v_th: 0.6,
+        t_ref_ms: Some(5.0),
+        n_ref: None,
+        gamma_pd: 0.3,
+    });
+    crate::task::task_network(seed, inputs, (hidden, rec), (actions + 1, 5.0), 0.5)
 }
 
 /// Options every environment takes.
@@ -118,7 +141,8 @@ pub fn by_name(name: &str, opts: &EnvOptions) -> Result<Box<dyn Env>> {
     }
 }
 
-/// The random stream of an environment's episode resets ([`rng`]).
+/// The random stream of an environment's episode resets ([`rng`]; CartPole resets as
+/// Gymnasium instead, [`gym_seed`]).
 pub const STREAM_RESET: u64 = 1;
 /// The random stream of the encoders' spikes ([`rng`]).
 pub const STREAM_ENCODE: u64 = 2;

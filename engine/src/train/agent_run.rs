@@ -5,7 +5,8 @@
 //! - `metrics.jsonl`: one JSON line per iteration: `iteration`, `returns` (each episode's
 //!   return, in episode order), `lengths` (agent steps), `mean_return`, `mean_length`,
 //!   `moving_average` (mean return of the last [`WINDOW`] episodes, fewer at the start),
-//!   `episodes` (done so far), `rate_hz`, `seconds` (wall time), and the rule's diagnostics as
+//!   `episodes` (done so far), `network_steps` (of the batch), `rate_hz`, `seconds` (wall
+//!   time of the iteration), and the rule's diagnostics as
 //!   `"rule": {NAME: VALUE}`;
 //! - `returns.npy`: every episode's return (float64, episode order);
 //! - `checkpoint/` ([`super::checkpoint`]) and, at the end, `weights.npz`.
@@ -57,6 +58,7 @@ impl AgentIteration {
             "mean_length": self.mean_length,
             "moving_average": self.moving_average,
             "episodes": self.episodes,
+            "network_steps": m.steps,
             "rate_hz": m.rate_hz,
             "seconds": self.seconds,
         });
@@ -186,6 +188,11 @@ impl AgentRun {
     /// The trainer.
     pub fn trainer(&self) -> &AgentTrainer {
         &self.tr
+    }
+
+    /// The `metrics.jsonl` lines of every iteration done (resumed ones included).
+    pub fn history(&self) -> &[String] {
+        &self.history
     }
 
     /// Every episode's return so far.

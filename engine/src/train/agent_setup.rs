@@ -25,7 +25,7 @@ use eligo_plugin::OutputKind;
 pub const DEFAULT_BATCH: usize = 8;
 /// Learning rate unless given (here or in the rule config): the one that solved CartPole-v1
 /// (docs/closed-loop.md).
-pub const DEFAULT_LR: f64 = 0.003;
+pub const DEFAULT_LR: f64 = 0.002;
 /// The host's cap on an episode's agent steps unless given (an environment's own time limit,
 /// e.g. CartPole-v1's 500, ends it earlier).
 pub const DEFAULT_MAX_AGENT_STEPS: u64 = 10_000;
@@ -90,6 +90,16 @@ impl AgentSpec {
             seed: self.seed,
             scale: self.scale,
         };
+        self.build_on(&mut || env::by_name(&self.env, &opts))
+    }
+
+    /// [`AgentSpec::build`] on the environments `make_env` makes (one per lane) instead of the
+    /// built-in one named `env`: e.g. a Gymnasium environment driven from Python. The run's
+    /// settings name the environment by its [`env::Env::name`].
+    pub fn build_on(
+        &self,
+        make_env: &mut dyn FnMut() -> Result<Box<dyn env::Env>>,
+    ) -> Result<(AgentTrainer, Settings)> {
         let batch = self.batch.unwrap_or(DEFAULT_BATCH);
         if batch == 0 {
             return Err(Error::input(
@@ -126,7 +136,7 @@ impl AgentSpec {
                 ));
             }
         }
-        let probe = env::by_name(&self.env, &opts)?;
+        let probe = make_env()?;
         let k = self.agent_steps.unwrap_or(probe.agent_steps());
         let plugin = loader::find(&self.rule, &self.plugin_dirs)?;
         let c = configure(&plugin, &[], &self.params, self.rule_config.as_deref())?;
@@ -201,7 +211,7 @@ impl AgentSpec {
         let mut make = || -> Result<Box<dyn env::Env>> {
             match first.take() {
                 Some(e) => Ok(e),
-                None => env::by_name(&self.env, &opts),
+                None => make_env(),
             }
         };
         let tr = AgentTrainer::new(&mut make, &rule, cfg)

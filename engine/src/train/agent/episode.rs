@@ -70,7 +70,7 @@ impl Loop {
     ) -> Result<Episode> {
         let (sim, env) = (&mut lane.sim, &mut lane.env);
         sim.reset();
-        env.reset(episode);
+        env.reset(episode)?;
         // channels in CHANNELS order, added first: a held value of the last episode never leaks
         sim.set_modulator(0, -1.0);
         sim.set_modulator(1, 0.0);
@@ -94,7 +94,7 @@ impl Loop {
             } else {
                 None
             };
-            let out = env.step(action);
+            let out = env.step(action)?;
             ret += out.reward;
             n += 1;
             let end = match out.end {

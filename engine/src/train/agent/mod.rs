@@ -97,7 +97,7 @@ struct Lane {
 pub struct AgentTrainer {
     cfg: AgentConfig,
     net: Network,
-    name: &'static str,
+    name: String,
     actions: usize,
     input: usize,
     readout: usize,
@@ -189,7 +189,7 @@ impl AgentTrainer {
             lanes.push(Lane { sim, env });
         }
         let env = &lanes[0].env;
-        let (name, actions) = (env.name(), env.actions());
+        let (name, actions) = (env.name().to_string(), env.actions());
         let opts = vec![rule.host.build_optimizer(&net, &[biases.len()])?];
         let learner = match rule.plugin.output {
             OutputKind::Gradient => Learner::Gradient,
@@ -221,8 +221,8 @@ impl AgentTrainer {
         &self.cfg
     }
     /// The environment's name.
-    pub fn env_name(&self) -> &'static str {
-        self.name
+    pub fn env_name(&self) -> &str {
+        &self.name
     }
     /// The rule's name.
     pub fn rule_name(&self) -> &str {

@@ -1,56 +1,15 @@
 //! Data-parallel training over several ranks (threads of this process standing in for MPI
-//! processes, through an in-memory `Exchange`; `mpirun` itself: tests/mpi.rs) against a single
+//! processes, through an in-process `Exchange`, `sim::ranks::InProcess`; `mpirun` itself: tests/mpi.rs) against a single
 //! process: after every iteration, the same weights, biases, losses and diagnostics bit for
 //! bit, and the same rule states once swapped, for 2 and 3 ranks on 1 and 2 threads.
 
-use std::sync::{Arc, Barrier, Mutex};
-
-use eligo_engine::error::Result;
 use eligo_engine::plugin::{Plugin, config};
 use eligo_engine::sim::Exchange;
+use eligo_engine::sim::ranks::InProcess;
 use eligo_engine::task::{self, TaskOptions};
 use eligo_engine::train::{TrainConfig, Trainer};
 
 use crate::common::so;
-
-struct Board {
-    posted: Mutex<Vec<Vec<u32>>>,
-    barrier: Barrier,
-}
-
-struct InMemory {
-    rank: usize,
-    board: Arc<Board>,
-}
-
-impl Exchange for InMemory {
-    fn rank(&self) -> usize {
-        self.rank
-    }
-    fn ranks(&self) -> usize {
-        self.board.posted.lock().unwrap().len()
-    }
-    fn all_gather(
-        &mut self,
-        mine: &[u32],
-        all: &mut Vec<u32>,
-        lens: &mut Vec<usize>,
-    ) -> Result<()> {
-        self.board.posted.lock().unwrap()[self.rank] = mine.to_vec();
-        self.board.barrier.wait();
-        {
-            let posted = self.board.posted.lock().unwrap();
-            all.clear();
-            lens.clear();
-            for p in posted.iter() {
-                lens.push(p.len());
-                all.extend_from_slice(p);
-            }
-        }
-        self.board.barrier.wait();
-        Ok(())
-    }
-}
 
 fn trainer(feedback: &str, threads: usize) -> Trainer {
     let t = task::by_name(
@@ -93,7 +52,7 @@ fn bits(tr: &Trainer) -> Vec<u32> {
     b
 }
 
-fn run(tr: &mut Trainer, mut ex: Option<&mut InMemory>, iterations: usize) -> Trace {
+fn run(tr: &mut Trainer, mut ex: Option<&mut InProcess>, iterations: usize) -> Trace {
     let (mut weights, mut losses) = (Vec::new(), Vec::new());
     for _ in 0..iterations {
         let m = tr
@@ -116,18 +75,11 @@ fn ranks_train_as_one_process() {
         let one = run(&mut trainer(feedback, 1), None, 3);
         assert!(one.0[0] != one.0[2], "{feedback}: the weights must move");
         for (ranks, threads) in [(2, 1), (3, 2)] {
-            let board = Arc::new(Board {
-                posted: Mutex::new(vec![Vec::new(); ranks]),
-                barrier: Barrier::new(ranks),
-            });
             let got: Vec<Trace> = std::thread::scope(|s| {
-                let hs: Vec<_> = (0..ranks)
-                    .map(|rank| {
-                        let board = board.clone();
-                        s.spawn(move || {
-                            let mut ex = InMemory { rank, board };
-                            run(&mut trainer(feedback, threads), Some(&mut ex), 3)
-                        })
+                let hs: Vec<_> = InProcess::group(ranks)
+                    .into_iter()
+                    .map(|mut ex| {
+                        s.spawn(move || run(&mut trainer(feedback, threads), Some(&mut ex), 3))
                     })
                     .collect();
                 hs.into_iter().map(|h| h.join().unwrap()).collect()

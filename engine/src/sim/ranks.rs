@@ -54,6 +54,67 @@ pub trait Exchange {
     -> Result<()>;
 }
 
+/// An [`Exchange`] between threads of one process standing in for ranks (tests, and runs that
+/// want the ranks' partition without MPI): make one [`InProcess::group`] of `n`, give each
+/// thread one member.
+pub struct InProcess {
+    rank: usize,
+    board: std::sync::Arc<Board>,
+}
+
+struct Board {
+    posted: Mutex<Vec<Vec<u32>>>,
+    barrier: std::sync::Barrier,
+}
+
+impl InProcess {
+    /// The `n` members of a new group, rank by rank.
+    pub fn group(n: usize) -> Vec<InProcess> {
+        let board = std::sync::Arc::new(Board {
+            posted: Mutex::new(vec![Vec::new(); n]),
+            barrier: std::sync::Barrier::new(n),
+        });
+        (0..n)
+            .map(|rank| InProcess {
+                rank,
+                board: board.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Exchange for InProcess {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn ranks(&self) -> usize {
+        self.board.posted.lock().expect("no panics").len()
+    }
+
+    fn all_gather(
+        &mut self,
+        mine: &[u32],
+        all: &mut Vec<u32>,
+        lens: &mut Vec<usize>,
+    ) -> Result<()> {
+        self.board.posted.lock().expect("no panics")[self.rank] = mine.to_vec();
+        self.board.barrier.wait();
+        {
+            let posted = self.board.posted.lock().expect("no panics");
+            all.clear();
+            lens.clear();
+            for p in posted.iter() {
+                lens.push(p.len());
+                all.extend_from_slice(p);
+            }
+        }
+        // nobody posts the next round before everyone has read this one
+        self.board.barrier.wait();
+        Ok(())
+    }
+}
+
 /// `ex` lent for one call, shortening the trait object's lifetime (which `Option::as_deref_mut`
 /// alone cannot: `&mut` is invariant).
 pub fn reborrow<'a>(ex: &'a mut Option<&mut dyn Exchange>) -> Option<&'a mut dyn Exchange> {

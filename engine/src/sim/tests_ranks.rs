@@ -1,52 +1,10 @@
 //! Runs over several ranks (threads of this process standing in for processes, through an
-//! in-memory [`Exchange`]) against the plain single-process run: the same spikes, bit for bit.
-
-use std::sync::{Arc, Barrier, Mutex};
+//! in-process exchange) against the plain single-process run: the same spikes, bit for bit.
 
 use super::tests::mixed;
-use crate::error::Result;
 use crate::network::{NetworkSpec, cuba};
-use crate::sim::{Exchange, RankTimes, RecordSpec, SimOptions, Simulation};
-
-/// The ranks' shared board: each posts its words, then all read every rank's.
-struct Board {
-    posted: Mutex<Vec<Vec<u32>>>,
-    barrier: Barrier,
-}
-
-struct InMemory {
-    rank: usize,
-    board: Arc<Board>,
-}
-
-impl Exchange for InMemory {
-    fn rank(&self) -> usize {
-        self.rank
-    }
-    fn ranks(&self) -> usize {
-        self.board.posted.lock().unwrap().len()
-    }
-    fn all_gather(
-        &mut self,
-        mine: &[u32],
-        all: &mut Vec<u32>,
-        lens: &mut Vec<usize>,
-    ) -> Result<()> {
-        self.board.posted.lock().unwrap()[self.rank] = mine.to_vec();
-        self.board.barrier.wait();
-        {
-            let posted = self.board.posted.lock().unwrap();
-            all.clear();
-            lens.clear();
-            for p in posted.iter() {
-                lens.push(p.len());
-                all.extend_from_slice(p);
-            }
-        }
-        self.board.barrier.wait();
-        Ok(())
-    }
-}
+use crate::sim::ranks::InProcess;
+use crate::sim::{RankTimes, RecordSpec, SimOptions, Simulation};
 
 fn opts(spec: &NetworkSpec, threads: usize) -> SimOptions {
     SimOptions {
@@ -64,20 +22,16 @@ type RankRun = (Vec<(u64, u32)>, u64, usize);
 /// Every rank's recorded spikes and event count of `spec` on `ranks` x `threads`, run in two
 /// pieces.
 fn run_ranks(spec: &NetworkSpec, ranks: usize, threads: usize, steps: u64) -> Vec<RankRun> {
-    let board = Arc::new(Board {
-        posted: Mutex::new(vec![Vec::new(); ranks]),
-        barrier: Barrier::new(ranks),
-    });
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..ranks)
-            .map(|rank| {
-                let board = board.clone();
+        let handles: Vec<_> = InProcess::group(ranks)
+            .into_iter()
+            .enumerate()
+            .map(|(rank, mut ex)| {
                 s.spawn(move || {
                     let net = spec.build_part(rank, ranks).unwrap();
                     let synapses = net.n_synapses();
                     let mut sim =
                         Simulation::new_rank(net, &opts(spec, threads), rank, ranks).unwrap();
-                    let mut ex = InMemory { rank, board };
                     let mut times = RankTimes::default();
                     sim.run_exchanging(steps / 3, None, &mut ex, &mut times)
                         .unwrap();

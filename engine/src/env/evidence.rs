@@ -143,6 +143,11 @@ impl Env for EvidenceReward {
         AGENT_STEPS
     }
 
+    /// Every episode has the same length: the (padded) trial, then the choice.
+    fn max_agent_steps(&self, k: u64) -> Option<u64> {
+        Some(self.task.steps().div_ceil(k))
+    }
+
     fn network(&self, seed: u64) -> NetworkSpec {
         let mut spec = self.task.network(seed);
         for p in &mut spec.populations {
@@ -210,6 +215,7 @@ mod tests {
                 labels[label] += 1;
                 let (n, spikes, o) = run(&mut e, ep, k, |l| l);
                 assert_eq!(n, steps.div_ceil(k), "scale {scale} k {k}");
+                assert_eq!(e.max_agent_steps(k), Some(n), "the longest episode");
                 assert_eq!(spikes, sample.input, "the trial's spikes, in order");
                 assert_eq!(
                     o,

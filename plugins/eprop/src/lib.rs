@@ -310,7 +310,7 @@ impl Rule for Eprop {
     }
 
     /// Reward-based, event form: per episode the policy's mean entropy over the agent steps
-    /// that acted and the mean value readout ([`reward::Reward::diagnose`]).
+    /// that acted and the mean value readout (`reward.rs`, `Reward::diagnose`).
     fn diagnostics(&mut self, scope: Scope, out: &mut Diagnostics) {
         if let (Scope::Sequence, Mode::RewardEvent(_, log), Some(rw)) =
             (scope, &self.mode, &self.reward)

@@ -13,10 +13,11 @@
 //!
 //! Inputs are the task's 40 (left, right, recall, noise; 10 each), no encoder. Network: the
 //! task's (50 LIF + 50 ALIF) with 3 outputs (logits left, right; value) and a slower readout,
-//! `tau_out` [`TAU_OUT_MS`] = 100 ms (the task's is 20 ms).
+//! `tau_out` [`TAU_OUT_MS`] = 100 ms (the task's is 20 ms), with initial weights
+//! `N(0, 0.04 / n_rec)` ([`READOUT_STD_SCALE`], the task's `N(0, 1 / n_rec)`).
 
 use super::{End, Env, EnvOptions, Outcome};
-use crate::network::NetworkSpec;
+use crate::network::{NetworkSpec, WeightDist};
 use crate::neuron::ModelSpec;
 use crate::task::evidence::Evidence;
 use crate::task::{Split, Task, TaskOptions};
@@ -30,6 +31,10 @@ pub const AGENT_STEPS: u64 = 50;
 /// correct, falling back to about 80 %). 150 ms makes the initial logits so large that the
 /// policy is deterministic from the start and does not learn.
 pub const TAU_OUT_MS: f64 = 100.0;
+
+/// The readout's initial weights are `N(0, (READOUT_STD_SCALE)^2 / n_rec)`: 20 ms / 100 ms of
+/// the task's `N(0, 1 / n_rec)`.
+pub const READOUT_STD_SCALE: f64 = 0.2;
 
 /// The evidence-accumulation reward task (see the module docs).
 #[derive(Debug, Clone)]
@@ -166,6 +171,20 @@ impl Env for EvidenceReward {
                 }
             }
         }
+        // a 5x slower filter sums about 5x more spikes: the readout's weights 5x smaller keep
+        // the initial logits and value at the task's scale
+        let n_rec = spec
+            .populations
+            .iter()
+            .find(|p| p.name == "rec")
+            .map_or(1, |p| p.size);
+        if let Some(out) = (spec.projections.iter_mut()).find(|p| p.from == "rec" && p.to == "out")
+        {
+            out.weight = WeightDist::Normal {
+                mean: 0.0,
+                std: READOUT_STD_SCALE / f64::from(n_rec).sqrt(),
+            };
+        }
         spec
     }
 }
@@ -264,6 +283,19 @@ mod tests {
             matches!(&out.model, ModelSpec::Readout(r) if r.tau_out_ms == 100.0),
             "{:?}",
             out.model
+        );
+        let w = spec
+            .projections
+            .iter()
+            .find(|p| p.from == "rec" && p.to == "out")
+            .unwrap();
+        // 0.2 / sqrt(100)
+        assert_eq!(
+            w.weight,
+            WeightDist::Normal {
+                mean: 0.0,
+                std: 0.02
+            }
         );
     }
 }

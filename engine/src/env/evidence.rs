@@ -28,8 +28,8 @@ pub const AGENT_STEPS: u64 = 50;
 /// The readout's time constant (ms). The choice is read at one step, so the readout averages
 /// the last ~100 ms of the recall cue, as the supervised task's loss averages its last 150 ms;
 /// with the supervised task's 20 ms the runs of docs/results.md learned less (peaks near 88 %
-/// correct, falling back to about 80 %). 150 ms makes the initial logits so large that the
-/// policy is deterministic from the start and does not learn.
+/// correct, falling back to about 80 %). 150 ms with the task's readout weights made the
+/// initial logits so large that the policy was deterministic from the start and did not learn.
 pub const TAU_OUT_MS: f64 = 100.0;
 
 /// The readout's initial weights are `N(0, (READOUT_STD_SCALE)^2 / n_rec)`: 20 ms / 100 ms of

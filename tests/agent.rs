@@ -331,6 +331,61 @@ fn bad_arguments_are_refused_naming_the_flag() {
     refused(&eligo(&["train", "--gamma", "0.9"]), &["--reward"]);
 }
 
+/// The memory check sizes a lane by the environment's longest episode, not by the host's cap:
+/// the evidence task (45 agent steps of 50 ms) runs with the default `--max-agent-steps`
+/// (10 000, which would mean 500 050 network steps per episode, about 3.4 GB per lane for its
+/// 143 neurons) under a 1 GB limit, and the summary reports the fraction of positive returns
+/// (correct choices) as the returns say; a limit too small for one trial is still refused.
+#[test]
+fn the_memory_check_uses_the_environments_episode_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let args = [
+        "train",
+        "--reward",
+        "--task",
+        "evidence",
+        "--episodes-per-batch",
+        "4",
+        "--iterations",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+        "--out",
+        arg(&out),
+    ];
+    let run = |limit: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+            .args(args)
+            .env("ELIGO_MEMORY_LIMIT", limit)
+            .output()
+            .unwrap()
+    };
+    let o = run("1G");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let returns: Vec<f64> = metrics_without_seconds(&out)
+        .iter()
+        .flat_map(|m| m["returns"].as_array().unwrap().clone())
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(returns.len(), 8);
+    assert!(
+        returns.iter().all(|&r| r == 1.0 || r == -1.0),
+        "{returns:?}"
+    );
+    let right = returns.iter().filter(|&&r| r == 1.0).count() as f64 / 8.0;
+    assert_eq!(s["moving_positive"].as_f64(), Some(right));
+    std::fs::remove_dir_all(&out).unwrap();
+    // 5 lanes of 2300 steps x 143 neurons x 48 bytes are about 79 MB
+    refused(
+        &run("20M"),
+        &["--agent-steps", "2300", "ELIGO_MEMORY_LIMIT"],
+    );
+}
+
 #[test]
 fn the_rule_sees_the_channels_at_the_protocols_steps() {
     // the probe rule writes, per step, the channels action, reward, done and the readout's y

@@ -195,9 +195,10 @@ pub fn run(a: Args) -> Result<()> {
             _ => String::new(),
         };
         println!(
-            "{title}: mean return of the last {} episodes {:.2} after {} episodes ({} iterations, {:.3} s per iteration){reached}; results in {}",
+            "{title}: mean return of the last {} episodes {:.2} ({:.1} % of them positive) after {} episodes ({} iterations, {:.3} s per iteration){reached}; results in {}",
             WINDOW.min(outcome.episodes as usize),
             outcome.moving_average,
+            100.0 * outcome.moving_positive,
             outcome.episodes,
             outcome.iterations,
             outcome.seconds_per_iteration,
@@ -252,10 +253,11 @@ impl AgentObserver for Bar {
 
     fn on_iteration(&mut self, it: &AgentIteration) {
         let msg = format!(
-            "return {:.1}  mean of last {} {:.1}  length {:.0}  rate {:.1} Hz",
+            "return {:.1}  mean of last {} {:.1} ({:.0} % > 0)  length {:.0}  rate {:.1} Hz",
             it.mean_return,
             WINDOW.min(it.episodes as usize),
             it.moving_average,
+            100.0 * it.moving_positive,
             it.mean_length,
             it.metrics.rate_hz
         );

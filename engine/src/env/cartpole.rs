@@ -252,6 +252,11 @@ impl Env for CartPole {
         AGENT_STEPS
     }
 
+    /// One environment step per agent step: truncated at the 500th.
+    fn max_agent_steps(&self, _k: u64) -> Option<u64> {
+        Some(MAX_EPISODE_STEPS)
+    }
+
     fn network(&self, seed: u64) -> NetworkSpec {
         super::agent_network(seed, self.inputs() as u32, 2, HIDDEN)
     }
@@ -347,6 +352,11 @@ mod tests {
             };
             assert_eq!(o.end, want, "step {n}, state {:?}", env.state());
         }
+        assert_eq!(
+            env.max_agent_steps(AGENT_STEPS),
+            Some(500),
+            "the longest episode"
+        );
     }
 
     /// Reset is a pure function of (seed, episode), inside [-0.05, 0.05); the encoder's spikes

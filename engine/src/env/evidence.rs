@@ -12,17 +12,30 @@
 //! until that last agent step; every step before it pays 0.
 //!
 //! Inputs are the task's 40 (left, right, recall, noise; 10 each), no encoder. Network: the
-//! task's (50 LIF + 50 ALIF, readout `tau_out` 20 ms) with 3 outputs (logits left, right;
-//! value).
+//! task's (50 LIF + 50 ALIF) with 3 outputs (logits left, right; value) and a slower readout,
+//! `tau_out` [`TAU_OUT_MS`] = 100 ms (the task's is 20 ms), with initial weights
+//! `N(0, 0.04 / n_rec)` ([`READOUT_STD_SCALE`], the task's `N(0, 1 / n_rec)`).
 
 use super::{End, Env, EnvOptions, Outcome};
 use crate::error::Result;
-use crate::network::NetworkSpec;
+use crate::network::{NetworkSpec, WeightDist};
+use crate::neuron::ModelSpec;
 use crate::task::evidence::Evidence;
 use crate::task::{Split, Task, TaskOptions};
 
 /// Network steps (1 ms) per agent step.
 pub const AGENT_STEPS: u64 = 50;
+
+/// The readout's time constant (ms). The choice is read at one step, so the readout averages
+/// the last ~100 ms of the recall cue, as the supervised task's loss averages its last 150 ms;
+/// with the supervised task's 20 ms the runs of docs/results.md learned less (peaks near 88 %
+/// correct, falling back to about 80 %). 150 ms with the task's readout weights made the
+/// initial logits so large that the policy was deterministic from the start and did not learn.
+pub const TAU_OUT_MS: f64 = 100.0;
+
+/// The readout's initial weights are `N(0, (READOUT_STD_SCALE)^2 / n_rec)`: 20 ms / 100 ms of
+/// the task's `N(0, 1 / n_rec)`.
+pub const READOUT_STD_SCALE: f64 = 0.2;
 
 /// The evidence-accumulation reward task (see the module docs).
 #[derive(Debug, Clone)]
@@ -145,12 +158,34 @@ impl Env for EvidenceReward {
         AGENT_STEPS
     }
 
+    /// Every episode has the same length: the (padded) trial, then the choice.
+    fn max_agent_steps(&self, k: u64) -> Option<u64> {
+        Some(self.task.steps().div_ceil(k))
+    }
+
     fn network(&self, seed: u64) -> NetworkSpec {
         let mut spec = self.task.network(seed);
         for p in &mut spec.populations {
             if p.name == "out" {
                 p.size = 3;
+                if let ModelSpec::Readout(r) = &mut p.model {
+                    r.tau_out_ms = TAU_OUT_MS;
+                }
             }
+        }
+        // a 5x slower filter sums about 5x more spikes: the readout's weights 5x smaller keep
+        // the initial logits and value at the task's scale
+        let n_rec = spec
+            .populations
+            .iter()
+            .find(|p| p.name == "rec")
+            .map_or(1, |p| p.size);
+        if let Some(out) = (spec.projections.iter_mut()).find(|p| p.from == "rec" && p.to == "out")
+        {
+            out.weight = WeightDist::Normal {
+                mean: 0.0,
+                std: READOUT_STD_SCALE / f64::from(n_rec).sqrt(),
+            };
         }
         spec
     }
@@ -212,6 +247,7 @@ mod tests {
                 labels[label] += 1;
                 let (n, spikes, o) = run(&mut e, ep, k, |l| l);
                 assert_eq!(n, steps.div_ceil(k), "scale {scale} k {k}");
+                assert_eq!(e.max_agent_steps(k), Some(n), "the longest episode");
                 assert_eq!(spikes, sample.input, "the trial's spikes, in order");
                 assert_eq!(
                     o,
@@ -244,5 +280,24 @@ mod tests {
             .map(|p| (p.name.as_str(), p.size))
             .collect();
         assert_eq!(sizes, [("in", 40), ("rec", 100), ("out", 3)]);
+        let out = spec.populations.iter().find(|p| p.name == "out").unwrap();
+        assert!(
+            matches!(&out.model, ModelSpec::Readout(r) if r.tau_out_ms == 100.0),
+            "{:?}",
+            out.model
+        );
+        let w = spec
+            .projections
+            .iter()
+            .find(|p| p.from == "rec" && p.to == "out")
+            .unwrap();
+        // 0.2 / sqrt(100)
+        assert_eq!(
+            w.weight,
+            WeightDist::Normal {
+                mean: 0.0,
+                std: 0.02
+            }
+        );
     }
 }

@@ -77,6 +77,12 @@ pub trait Env: Send {
     fn step(&mut self, action: Option<usize>) -> Result<Outcome>;
     /// Network steps per agent step (`K`) the environment is made for.
     fn agent_steps(&self) -> u64;
+    /// The most agent steps an episode of agent steps of `k` network steps can have (its own
+    /// time limit or fixed length), or `None` if it has none. The host sizes its per-episode
+    /// memory by the smaller of this and its cap (`--max-agent-steps`).
+    fn max_agent_steps(&self, _k: u64) -> Option<u64> {
+        None
+    }
     /// The default network: input population `in` ([`Env::inputs`] sources), recurrent `rec`,
     /// and one readout `out` of [`Env::actions`] + 1 outputs: the policy logits, then the value.
     fn network(&self, seed: u64) -> crate::network::NetworkSpec;

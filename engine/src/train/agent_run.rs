@@ -5,8 +5,10 @@
 //! - `metrics.jsonl`: one JSON line per iteration: `iteration`, `returns` (each episode's
 //!   return, in episode order), `lengths` (agent steps), `mean_return`, `mean_length`,
 //!   `moving_average` (mean return of the last [`WINDOW`] episodes, fewer at the start),
-//!   `episodes` (done so far), `network_steps` (of the batch), `rate_hz`, `seconds` (wall
-//!   time of the iteration), and the rule's diagnostics as
+//!   `positive` (the fraction of the batch's episodes with a return > 0; in the evidence task
+//!   the fraction of correct choices) and `moving_positive` (the same over the last
+//!   [`WINDOW`] episodes), `episodes` (done so far), `network_steps` (of the batch),
+//!   `rate_hz`, `seconds` (wall time of the iteration), and the rule's diagnostics as
 //!   `"rule": {NAME: VALUE}`;
 //! - `returns.npy`: every episode's return (float64, episode order);
 //! - `checkpoint/` ([`super::checkpoint`]) and, at the end, `weights.npz`.
@@ -40,6 +42,10 @@ pub struct AgentIteration {
     pub mean_length: f64,
     /// Mean return of the last [`WINDOW`] episodes (all so far while fewer).
     pub moving_average: f64,
+    /// Fraction of the batch's episodes with a positive return.
+    pub positive: f64,
+    /// Fraction of the last [`WINDOW`] episodes with a positive return.
+    pub moving_positive: f64,
     /// Episodes done, resumed ones included.
     pub episodes: u64,
     /// Wall time of the iteration (s).
@@ -57,6 +63,8 @@ impl AgentIteration {
             "mean_return": self.mean_return,
             "mean_length": self.mean_length,
             "moving_average": self.moving_average,
+            "positive": self.positive,
+            "moving_positive": self.moving_positive,
             "episodes": self.episodes,
             "network_steps": m.steps,
             "rate_hz": m.rate_hz,
@@ -120,6 +128,8 @@ pub struct AgentOutcome {
     pub episodes: u64,
     /// Mean return of the last [`WINDOW`] episodes.
     pub moving_average: f64,
+    /// Fraction of the last [`WINDOW`] episodes with a positive return.
+    pub moving_positive: f64,
     /// Mean wall time of the iterations of this call (s).
     pub seconds_per_iteration: f64,
 }
@@ -142,6 +152,17 @@ pub struct AgentRun {
 pub fn moving_average(returns: &[f64]) -> f64 {
     let w = &returns[returns.len().saturating_sub(WINDOW)..];
     w.iter().sum::<f64>() / w.len().max(1) as f64
+}
+
+/// The fraction of `returns` that are positive (0 for none): in the evidence task (+1 right,
+/// -1 wrong) the fraction of correct choices.
+pub fn positive_fraction(returns: &[f64]) -> f64 {
+    returns.iter().filter(|&&r| r > 0.0).count() as f64 / returns.len().max(1) as f64
+}
+
+/// [`positive_fraction`] of the last [`WINDOW`] of `returns`.
+pub fn moving_positive(returns: &[f64]) -> f64 {
+    positive_fraction(&returns[returns.len().saturating_sub(WINDOW)..])
 }
 
 impl AgentRun {
@@ -258,6 +279,8 @@ impl AgentRun {
                 mean_return: m.returns.iter().sum::<f64>() / n,
                 mean_length: m.lengths.iter().sum::<u64>() as f64 / n,
                 moving_average: moving_average(&self.returns),
+                positive: positive_fraction(&m.returns),
+                moving_positive: moving_positive(&self.returns),
                 episodes: self.returns.len() as u64,
                 seconds,
                 metrics: m,
@@ -286,6 +309,7 @@ impl AgentRun {
             iterations: self.tr.iteration,
             episodes: self.returns.len() as u64,
             moving_average: moving_average(&self.returns),
+            moving_positive: moving_positive(&self.returns),
             seconds_per_iteration,
         })
     }
@@ -303,6 +327,7 @@ impl AgentRun {
             "episodes_per_batch": cfg.batch, "agent_steps": cfg.agent_steps,
             "max_agent_steps": cfg.max_agent_steps, "threads": cfg.threads, "seed": cfg.seed,
             "moving_average": o.moving_average, "moving_average_window": WINDOW,
+            "moving_positive": o.moving_positive,
             "target_reached_at_episode": match o.ending { AgentEnding::Reached(e) => Some(e), _ => None },
             "interrupted": matches!(o.ending, AgentEnding::Interrupted(_)),
             "seconds_per_iteration": o.seconds_per_iteration,
@@ -417,5 +442,10 @@ mod tests {
         let r: Vec<f64> = (0..150).map(f64::from).collect();
         // the last 100: 50..=149
         assert_eq!(moving_average(&r), 99.5);
+        assert_eq!(positive_fraction(&[]), 0.0);
+        assert_eq!(positive_fraction(&[1.0, -1.0, 0.0, 2.0]), 0.5);
+        // the window: 100 episodes of which the last 25 are positive
+        let r: Vec<f64> = (0..150).map(|i| if i < 125 { -1.0 } else { 1.0 }).collect();
+        assert_eq!(moving_positive(&r), 0.25);
     }
 }

@@ -77,7 +77,9 @@ mod reg;
 mod reward;
 mod reward_online;
 
-use eligo_plugin::{Batch, Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};
+use eligo_plugin::{
+    Batch, Diagnostics, Grads, Layout, OutputKind, Param, ParamValues, Rule, Scope, Sequence, Step,
+};
 
 use net::{Feedback, Net};
 
@@ -304,6 +306,16 @@ impl Rule for Eprop {
                 e.finish(&self.net, &errors, &restarts, grads, self.reg.as_mut())
             }
             Mode::Online(_) | Mode::RewardOnline(_) => Ok(()),
+        }
+    }
+
+    /// Reward-based, event form: per episode the policy's mean entropy over the agent steps
+    /// that acted and the mean value readout (`reward.rs`, `Reward::diagnose`).
+    fn diagnostics(&mut self, scope: Scope, out: &mut Diagnostics) {
+        if let (Scope::Sequence, Mode::RewardEvent(_, log), Some(rw)) =
+            (scope, &self.mode, &self.reward)
+        {
+            rw.diagnose(log, out);
         }
     }
 

@@ -25,7 +25,7 @@
 //! `R_n = r_n + gamma R_{n+1}`, bootstrapped with `V` at the end of the unroll,
 //! `err_k(t_n) = (R_n - V_n) g_n,k + h_n,k`. Every gradient is multiplied by `scale`.
 
-use eligo_plugin::{Layout, ParamValues, Step, Var};
+use eligo_plugin::{Diagnostics, Layout, ParamValues, Step, Var};
 
 /// How the weight change is computed from the rewards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +305,31 @@ impl Reward {
         Ok(err)
     }
 
+    /// What the episode in `log` showed: `policy_entropy`, the mean entropy (nats) of
+    /// `pi_n` over the agent steps that acted (`ln A`: uniform, 0: deterministic), and
+    /// `value`, the mean of `V_n` over all agent steps ([`Reward::episode_stats`]).
+    pub fn diagnose(&self, log: &Log, out: &mut Diagnostics) {
+        let (entropy, value) = self.episode_stats(log);
+        if let Some(h) = entropy {
+            out.put("policy_entropy", h);
+        }
+        if let Some(v) = value {
+            out.put("value", v);
+        }
+    }
+
+    /// The mean policy entropy over the agent steps that acted and the mean value over all
+    /// agent steps (`None` where there are none).
+    pub fn episode_stats(&self, log: &Log) -> (Option<f64>, Option<f64>) {
+        let acted: Vec<f64> = (log.ys.iter().zip(&log.outcomes))
+            .filter(|(_, o)| o.action.is_some())
+            .map(|(y, _)| policy(&y[..self.n_act]).1)
+            .collect();
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let values: Vec<f64> = log.ys.iter().map(|y| y[self.n_act]).collect();
+        (mean(&acted), mean(&values))
+    }
+
     /// The network steps of a `t_len`-step sequence at which the traces restart.
     pub fn restart_steps(&self, t_len: u64) -> Vec<u64> {
         if self.unroll == 0 {
@@ -314,5 +339,54 @@ impl Reward {
             .map(|u| u * self.unroll * self.k)
             .take_while(|&t| t < t_len)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Reward {
+        Reward {
+            form: Form::Td,
+            k: 5,
+            gamma: 0.9,
+            c_v: 1.0,
+            c_h: 0.0,
+            unroll: 0,
+            scale: 1.0,
+            n_act: 2,
+            y: Var {
+                population: 0,
+                index: 0,
+            },
+            channels: [0, 1, 2],
+        }
+    }
+
+    /// Entropy over the acting steps only, value over all, against closed forms.
+    #[test]
+    fn episode_stats_are_the_mean_entropy_where_acting_and_the_mean_value() {
+        let o = |action| Outcome {
+            action,
+            reward: 0.0,
+            done: 0,
+        };
+        let log = Log {
+            // softmax(0, ln 3) = (1/4, 3/4); softmax(0, 0) = (1/2, 1/2); the middle step does
+            // not act, so its (deterministic-looking) logits do not count
+            ys: vec![
+                vec![0.0, 3f64.ln(), 2.0],
+                vec![50.0, 0.0, -1.0],
+                vec![0.0, 0.0, 0.5],
+            ],
+            outcomes: vec![o(Some(1)), o(None), o(Some(0))],
+        };
+        let h1 = -(0.25 * 0.25f64.ln() + 0.75 * 0.75f64.ln());
+        let h2 = 2f64.ln();
+        let (h, v) = settings().episode_stats(&log);
+        assert!((h.unwrap() - (h1 + h2) / 2.0).abs() < 1e-12, "{h:?}");
+        assert!((v.unwrap() - 0.5).abs() < 1e-12, "{v:?}");
+        assert_eq!(settings().episode_stats(&Log::default()), (None, None));
     }
 }

@@ -138,9 +138,12 @@ impl AgentTrainer {
         }
         let env = make_env()?;
         let spec = env.network(cfg.seed);
-        // the longest episode: the cap, plus the bootstrap agent step of a truncated one
-        let seq_len = cfg
-            .max_agent_steps
+        // the longest episode: the cap (or the environment's own limit, if smaller), plus the
+        // bootstrap agent step of a truncated one
+        let longest = env
+            .max_agent_steps(cfg.agent_steps)
+            .map_or(cfg.max_agent_steps, |n| n.min(cfg.max_agent_steps));
+        let seq_len = longest
             .checked_add(1)
             .and_then(|n| n.checked_mul(cfg.agent_steps))
             .filter(|&n| n <= crate::limits::MAX_STEPS)

@@ -7,6 +7,7 @@
 pub mod connect;
 pub mod cuba;
 pub mod estimate;
+pub mod microcircuit;
 pub mod projection;
 
 pub use connect::{ConnectRule, Delay, WeightDist};

@@ -1,5 +1,6 @@
-//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007); `eligo bench data`:
-//! how fast a data set is read. One JSON line out each.
+//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007); `eligo bench
+//! microcircuit`: the cortical microcircuit (Potjans & Diesmann 2014, `network::microcircuit`);
+//! `eligo bench data`: how fast a data set is read. One JSON line out each.
 
 use std::time::Instant;
 
@@ -13,6 +14,9 @@ use serde_json::json;
 pub enum Bench {
     /// CUBA network: N lif_exp neurons (80 % exc), p = 80/N, dt 0.1 ms.
     Cuba(CubaArgs),
+    /// The cortical microcircuit (Potjans & Diesmann 2014; DC background): real-time factor,
+    /// build time, synaptic events per second, peak RSS, rates per population.
+    Microcircuit(MicroArgs),
     /// Read every sample of a data set (as `train --data` reads them, one at a time on this
     /// thread): samples and input spikes per second.
     Data(DataArgs),
@@ -91,10 +95,104 @@ pub struct CubaArgs {
     pub seed: u64,
 }
 
+/// Arguments of `bench microcircuit`.
+#[derive(clap::Args)]
+pub struct MicroArgs {
+    /// Fraction of the full model's neurons (and synapses; in-degrees stay the full model's).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Simulated time measured (ms), after the warm-up; a multiple of 0.1.
+    #[arg(long, default_value_t = 1000.0)]
+    pub time_ms: f64,
+    /// Simulated time before the measurement (ms; the onset transient), a multiple of 0.1.
+    #[arg(long, default_value_t = 500.0)]
+    pub warmup_ms: f64,
+    /// Worker threads (at most the machine's cores). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `bench microcircuit`: build, warm up, then time `time_ms` of model time; rates per
+/// population over the timed part.
+fn microcircuit(a: &MicroArgs) -> Result<()> {
+    use eligo_engine::network::microcircuit as mc;
+    let steps_of =
+        |ms: f64, flag: &str| eligo_engine::neuron::steps_of(ms, 0.1).map_err(|e| e.under(flag));
+    let (steps, warm) = (
+        steps_of(a.time_ms, "--time-ms")?,
+        steps_of(a.warmup_ms, "--warmup-ms")?,
+    );
+    if steps == 0 {
+        return Err(eligo_engine::error::Error::input(
+            "--time-ms",
+            a.time_ms,
+            "must be at least one step (0.1 ms)",
+            "try --time-ms 1000",
+        )
+        .into());
+    }
+    let threads = super::threads::resolve(a.threads, false)?;
+    let t = Instant::now();
+    let spec = mc::microcircuit(a.scale, a.seed)?;
+    let estimate = spec.estimate(threads)?;
+    let net = spec.build()?;
+    let opts = SimOptions {
+        threads,
+        ..Default::default()
+    };
+    let mut sim = Simulation::new(net, &opts)?;
+    let build_s = t.elapsed().as_secs_f64();
+    sim.run(warm, None)?;
+    let (events0, spikes0) = (sim.counters().events, sim.counters().spikes.clone());
+    let t = Instant::now();
+    sim.run(steps, None)?;
+    let sim_s = t.elapsed().as_secs_f64();
+    let c = sim.counters();
+    let net = sim.network();
+    let mut rates = serde_json::Map::new();
+    let mut nest = serde_json::Map::new();
+    for (k, p) in net.populations.iter().enumerate() {
+        let n = (c.spikes[k] - spikes0[k]) as f64;
+        rates.insert(
+            p.name.clone(),
+            json!(n / f64::from(p.size) / (a.time_ms * 1e-3)),
+        );
+        nest.insert(p.name.clone(), json!(mc::NEST_RATES_HZ[k]));
+    }
+    let spikes: u64 = c.spikes.iter().sum::<u64>() - spikes0.iter().sum::<u64>();
+    let line = json!({
+        "simulator": "eligo",
+        "model": "microcircuit",
+        "background": "dc",
+        "scale": a.scale,
+        "neurons": net.n_neurons(),
+        "synapses": net.n_synapses(),
+        "spikes": spikes,
+        "rates_hz": rates,
+        "nest_poisson_full_scale_rates_hz": nest,
+        "build_s": build_s,
+        "sim_s": sim_s,
+        "real_time_factor": sim_s / (a.time_ms * 1e-3),
+        "events_per_s": (c.events - events0) as f64 / sim_s,
+        "peak_rss_bytes": super::memory::peak_rss_bytes(),
+        "estimated_bytes": estimate.total_bytes,
+        "threads": threads,
+        "time_ms": a.time_ms,
+        "warmup_ms": a.warmup_ms,
+        "seed": a.seed,
+    });
+    println!("{line}");
+    Ok(())
+}
+
 /// Run a benchmark.
 pub fn run(b: Bench) -> Result<()> {
     match b {
         Bench::Data(a) => data(&a),
+        Bench::Microcircuit(a) => microcircuit(&a),
         Bench::Cuba(a) => {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;

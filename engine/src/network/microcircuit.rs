@@ -28,7 +28,8 @@
 //! Connections: from population `j` to `i`, NEST's `fixed_total_number` rule (pairs uniform,
 //! autapses and multapses allowed) with `K_ij N_i` synapses, the count of the connection
 //! probability table `p_ij` (targets in rows):
-//! `n_ij = round(ln(1 - p_ij) / ln((N_i N_j - 1) / (N_i N_j)) * scale)`, `N` the full sizes.
+//! `n_ij = round(ln(1 - p_ij) / ln((N_i N_j - 1) / (N_i N_j)) * scale)`, `N` the full sizes
+//! (every `round` here half to even, as the reference's `np.round`).
 //!
 //! Background: the reference's DC alternative to its Poisson generators (`poisson_input =
 //! False`), `I_DC = bg_rate K_ext PSC_ext tau_syn` (pA, with rate in 1/ms), as `i_e_mv`. The
@@ -118,7 +119,7 @@ pub fn microcircuit(scale: f64, seed: u64) -> Result<NetworkSpec> {
     }
     let sizes: Vec<u32> = SIZES
         .iter()
-        .map(|&n| (f64::from(n) * scale).round().max(1.0) as u32)
+        .map(|&n| (f64::from(n) * scale).round_ties_even().max(1.0) as u32)
         .collect();
     let psc = psc_over_psp(C_M, TAU_M, TAU_SYN);
     let mv_per_pa = TAU_M / C_M;
@@ -150,7 +151,7 @@ pub fn microcircuit(scale: f64, seed: u64) -> Result<NetworkSpec> {
     let mut projections = Vec::new();
     for i in 0..8 {
         for j in 0..8 {
-            let n = (full_synapses(i, j) * scale).round() as u64;
+            let n = (full_synapses(i, j) * scale).round_ties_even() as u64;
             if n == 0 {
                 continue;
             }
@@ -241,14 +242,19 @@ mod tests {
         let spec = microcircuit(scale, 3).unwrap();
         let net = spec.build().unwrap();
         for (p, &n) in net.populations.iter().zip(&SIZES) {
-            assert_eq!(p.size, (f64::from(n) * scale).round() as u32, "{}", p.name);
+            assert_eq!(
+                p.size,
+                (f64::from(n) * scale).round_ties_even() as u32,
+                "{}",
+                p.name
+            );
         }
         let w_e = PSP_E * psc_over_psp(C_M, TAU_M, TAU_SYN) * TAU_M / C_M;
         for pr in &net.projections {
             let (i, j) = (pr.post, pr.pre);
             assert_eq!(
                 pr.len() as u64,
-                (full_synapses(i, j) * scale).round() as u64
+                (full_synapses(i, j) * scale).round_ties_even() as u64
             );
             let exc = j % 2 == 0;
             assert_eq!(pr.receptor, if exc { Receptor::Exc } else { Receptor::Inh });

@@ -113,6 +113,42 @@ pub struct MicroArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Record every spike of the timed part and report the CV of the inter-spike intervals per
+    /// population (recording costs time: off by default, as the model's benchmark recipe).
+    #[arg(long)]
+    pub cv_isi: bool,
+}
+
+/// The mean over neurons with at least 3 spikes of `std(ISI) / mean(ISI)` (population std),
+/// per population, with the number of such neurons; `spikes` are `(step, global id)`, and
+/// `ranges` each population's global ids.
+fn cv_isi(spikes: &[(u64, u32)], ranges: &[std::ops::Range<u32>]) -> Vec<(f64, usize)> {
+    let n: u32 = ranges.iter().map(|r| r.end).max().unwrap_or(0);
+    let mut times: Vec<Vec<u64>> = vec![Vec::new(); n as usize];
+    for &(t, id) in spikes {
+        times[id as usize].push(t);
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let cvs: Vec<f64> = times[r.start as usize..r.end as usize]
+                .iter()
+                .filter(|t| t.len() >= 3)
+                .map(|t| {
+                    let isi: Vec<f64> = t.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+                    let m = isi.iter().sum::<f64>() / isi.len() as f64;
+                    let v = isi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / isi.len() as f64;
+                    v.sqrt() / m
+                })
+                .collect();
+            let mean = if cvs.is_empty() {
+                f64::NAN
+            } else {
+                cvs.iter().sum::<f64>() / cvs.len() as f64
+            };
+            (mean, cvs.len())
+        })
+        .collect()
 }
 
 /// `bench microcircuit`: build, warm up, then time `time_ms` of model time; rates per
@@ -139,13 +175,17 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
     let spec = mc::microcircuit(a.scale, a.seed)?;
     let estimate = spec.estimate(threads)?;
     let net = spec.build()?;
-    let opts = SimOptions {
+    let mut opts = SimOptions {
         threads,
         ..Default::default()
     };
+    if a.cv_isi {
+        opts.record.spikes = (0..net.populations.len()).collect();
+    }
     let mut sim = Simulation::new(net, &opts)?;
     let build_s = t.elapsed().as_secs_f64();
     sim.run(warm, None)?;
+    drop(sim.take_spikes());
     let (events0, spikes0) = (sim.counters().events, sim.counters().spikes.clone());
     let t = Instant::now();
     sim.run(steps, None)?;
@@ -163,7 +203,20 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
         nest.insert(p.name.clone(), json!(mc::NEST_RATES_HZ[k]));
     }
     let spikes: u64 = c.spikes.iter().sum::<u64>() - spikes0.iter().sum::<u64>();
+    let cv = a.cv_isi.then(|| {
+        let ranges: Vec<_> = net
+            .populations
+            .iter()
+            .map(|p| p.start..p.start + p.size)
+            .collect();
+        let mut m = serde_json::Map::new();
+        for (p, (cv, n)) in net.populations.iter().zip(cv_isi(sim.spikes(), &ranges)) {
+            m.insert(p.name.clone(), json!({"mean": cv, "neurons": n}));
+        }
+        m
+    });
     let line = json!({
+        "cv_isi": cv,
         "simulator": "eligo",
         "model": "microcircuit",
         "background": "dc",
@@ -230,5 +283,31 @@ pub fn run(b: Bench) -> Result<()> {
             println!("{line}");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cv_isi_by_hand() {
+        // neuron 0: ISIs 10, 20 -> mean 15, std 5, CV 1/3; neuron 1: 2 spikes, left out;
+        // neuron 2 (second population): ISIs 4, 4, 4 -> CV 0
+        let spikes = [
+            (0, 0),
+            (3, 2),
+            (5, 1),
+            (7, 2),
+            (9, 1),
+            (10, 0),
+            (11, 2),
+            (15, 2),
+            (30, 0),
+        ];
+        let got = super::cv_isi(&spikes, &[0..2, 2..3]);
+        assert!(
+            (got[0].0 - 1.0 / 3.0).abs() < 1e-12 && got[0].1 == 1,
+            "{got:?}"
+        );
+        assert_eq!(got[1], (0.0, 1));
     }
 }

@@ -280,6 +280,56 @@ fn bench_cuba_prints_one_json_line() {
 }
 
 #[test]
+fn bench_microcircuit_prints_one_json_line_the_same_on_any_thread_count() {
+    let run = |threads: &str| {
+        let o = eligo(&[
+            "bench",
+            "microcircuit",
+            "--scale",
+            "0.01",
+            "--time-ms",
+            "50",
+            "--warmup-ms",
+            "20",
+            "--threads",
+            threads,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+        v
+    };
+    let one = run("1");
+    for key in [
+        "real_time_factor",
+        "build_s",
+        "events_per_s",
+        "peak_rss_bytes",
+        "synapses",
+    ] {
+        assert!(one.get(key).is_some(), "missing {key}");
+    }
+    // round(0.01 N) of each population: 207 + 58 + 219 + 55 + 48 + 11 + 144 + 29
+    assert_eq!(one["neurons"], 771);
+    let rates = one["rates_hz"].as_object().unwrap();
+    assert_eq!(rates.len(), 8);
+    assert!(
+        rates.values().any(|r| r.as_f64().unwrap() > 0.0),
+        "{rates:?}"
+    );
+    let two = run("2");
+    assert_eq!(one["rates_hz"], two["rates_hz"]);
+    assert_eq!(one["spikes"], two["spikes"]);
+    let o = eligo(&["bench", "microcircuit", "--scale", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("scale") && e.contains("(0, 1]") && e.contains("--scale 0.1"),
+        "{e}"
+    );
+}
+
+#[test]
 fn long_runs_stream_every_recorded_spike_in_order() {
     // spikes at known steps on both sides of the 10 000-step chunks the recorder streams in
     let times = [

@@ -1,5 +1,6 @@
-//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007); `eligo bench data`:
-//! how fast a data set is read. One JSON line out each.
+//! `eligo bench cuba`: the CUBA benchmark network (Brette et al. 2007); `eligo bench
+//! microcircuit`: the cortical microcircuit (Potjans & Diesmann 2014, `network::microcircuit`);
+//! `eligo bench data`: how fast a data set is read. One JSON line out each.
 
 use std::time::Instant;
 
@@ -13,6 +14,9 @@ use serde_json::json;
 pub enum Bench {
     /// CUBA network: N lif_exp neurons (80 % exc), p = 80/N, dt 0.1 ms.
     Cuba(CubaArgs),
+    /// The cortical microcircuit (Potjans & Diesmann 2014; DC background): real-time factor,
+    /// build time, synaptic events per second, peak RSS, rates per population.
+    Microcircuit(MicroArgs),
     /// Read every sample of a data set (as `train --data` reads them, one at a time on this
     /// thread): samples and input spikes per second.
     Data(DataArgs),
@@ -91,10 +95,157 @@ pub struct CubaArgs {
     pub seed: u64,
 }
 
+/// Arguments of `bench microcircuit`.
+#[derive(clap::Args)]
+pub struct MicroArgs {
+    /// Fraction of the full model's neurons (and synapses; in-degrees stay the full model's).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Simulated time measured (ms), after the warm-up; a multiple of 0.1.
+    #[arg(long, default_value_t = 1000.0)]
+    pub time_ms: f64,
+    /// Simulated time before the measurement (ms; the onset transient), a multiple of 0.1.
+    #[arg(long, default_value_t = 500.0)]
+    pub warmup_ms: f64,
+    /// Worker threads (at most the machine's cores). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Record every spike of the timed part and report the CV of the inter-spike intervals per
+    /// population (recording costs time: off by default, as the model's benchmark recipe).
+    #[arg(long)]
+    pub cv_isi: bool,
+}
+
+/// The mean over neurons with at least 3 spikes of `std(ISI) / mean(ISI)` (population std),
+/// per population, with the number of such neurons; `spikes` are `(step, global id)`, and
+/// `ranges` each population's global ids.
+fn cv_isi(spikes: &[(u64, u32)], ranges: &[std::ops::Range<u32>]) -> Vec<(f64, usize)> {
+    let n: u32 = ranges.iter().map(|r| r.end).max().unwrap_or(0);
+    let mut times: Vec<Vec<u64>> = vec![Vec::new(); n as usize];
+    for &(t, id) in spikes {
+        times[id as usize].push(t);
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let cvs: Vec<f64> = times[r.start as usize..r.end as usize]
+                .iter()
+                .filter(|t| t.len() >= 3)
+                .map(|t| {
+                    let isi: Vec<f64> = t.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+                    let m = isi.iter().sum::<f64>() / isi.len() as f64;
+                    let v = isi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / isi.len() as f64;
+                    v.sqrt() / m
+                })
+                .collect();
+            let mean = if cvs.is_empty() {
+                f64::NAN
+            } else {
+                cvs.iter().sum::<f64>() / cvs.len() as f64
+            };
+            (mean, cvs.len())
+        })
+        .collect()
+}
+
+/// `bench microcircuit`: build, warm up, then time `time_ms` of model time; rates per
+/// population over the timed part.
+fn microcircuit(a: &MicroArgs) -> Result<()> {
+    use eligo_engine::network::microcircuit as mc;
+    let steps_of =
+        |ms: f64, flag: &str| eligo_engine::neuron::steps_of(ms, 0.1).map_err(|e| e.under(flag));
+    let (steps, warm) = (
+        steps_of(a.time_ms, "--time-ms")?,
+        steps_of(a.warmup_ms, "--warmup-ms")?,
+    );
+    if steps == 0 {
+        return Err(eligo_engine::error::Error::input(
+            "--time-ms",
+            a.time_ms,
+            "must be at least one step (0.1 ms)",
+            "try --time-ms 1000",
+        )
+        .into());
+    }
+    let threads = super::threads::resolve(a.threads, false)?;
+    let t = Instant::now();
+    let spec = mc::microcircuit(a.scale, a.seed)?;
+    let estimate = spec.estimate(threads)?;
+    let net = spec.build()?;
+    let mut opts = SimOptions {
+        threads,
+        ..Default::default()
+    };
+    if a.cv_isi {
+        opts.record.spikes = (0..net.populations.len()).collect();
+    }
+    let mut sim = Simulation::new(net, &opts)?;
+    let build_s = t.elapsed().as_secs_f64();
+    sim.run(warm, None)?;
+    drop(sim.take_spikes());
+    let (events0, spikes0) = (sim.counters().events, sim.counters().spikes.clone());
+    let t = Instant::now();
+    sim.run(steps, None)?;
+    let sim_s = t.elapsed().as_secs_f64();
+    let c = sim.counters();
+    let net = sim.network();
+    let mut rates = serde_json::Map::new();
+    let mut nest = serde_json::Map::new();
+    for (k, p) in net.populations.iter().enumerate() {
+        let n = (c.spikes[k] - spikes0[k]) as f64;
+        rates.insert(
+            p.name.clone(),
+            json!(n / f64::from(p.size) / (a.time_ms * 1e-3)),
+        );
+        nest.insert(p.name.clone(), json!(mc::NEST_RATES_HZ[k]));
+    }
+    let spikes: u64 = c.spikes.iter().sum::<u64>() - spikes0.iter().sum::<u64>();
+    let cv = a.cv_isi.then(|| {
+        let ranges: Vec<_> = net
+            .populations
+            .iter()
+            .map(|p| p.start..p.start + p.size)
+            .collect();
+        let mut m = serde_json::Map::new();
+        for (p, (cv, n)) in net.populations.iter().zip(cv_isi(sim.spikes(), &ranges)) {
+            m.insert(p.name.clone(), json!({"mean": cv, "neurons": n}));
+        }
+        m
+    });
+    let line = json!({
+        "cv_isi": cv,
+        "simulator": "eligo",
+        "model": "microcircuit",
+        "background": "dc",
+        "scale": a.scale,
+        "neurons": net.n_neurons(),
+        "synapses": net.n_synapses(),
+        "spikes": spikes,
+        "rates_hz": rates,
+        "nest_poisson_full_scale_rates_hz": nest,
+        "build_s": build_s,
+        "sim_s": sim_s,
+        "real_time_factor": sim_s / (a.time_ms * 1e-3),
+        "events_per_s": (c.events - events0) as f64 / sim_s,
+        "peak_rss_bytes": super::memory::peak_rss_bytes(),
+        "estimated_bytes": estimate.total_bytes,
+        "threads": threads,
+        "time_ms": a.time_ms,
+        "warmup_ms": a.warmup_ms,
+        "seed": a.seed,
+    });
+    println!("{line}");
+    Ok(())
+}
+
 /// Run a benchmark.
 pub fn run(b: Bench) -> Result<()> {
     match b {
         Bench::Data(a) => data(&a),
+        Bench::Microcircuit(a) => microcircuit(&a),
         Bench::Cuba(a) => {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;
@@ -132,5 +283,31 @@ pub fn run(b: Bench) -> Result<()> {
             println!("{line}");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cv_isi_by_hand() {
+        // neuron 0: ISIs 10, 20 -> mean 15, std 5, CV 1/3; neuron 1: 2 spikes, left out;
+        // neuron 2 (second population): ISIs 4, 4, 4 -> CV 0
+        let spikes = [
+            (0, 0),
+            (3, 2),
+            (5, 1),
+            (7, 2),
+            (9, 1),
+            (10, 0),
+            (11, 2),
+            (15, 2),
+            (30, 0),
+        ];
+        let got = super::cv_isi(&spikes, &[0..2, 2..3]);
+        assert!(
+            (got[0].0 - 1.0 / 3.0).abs() < 1e-12 && got[0].1 == 1,
+            "{got:?}"
+        );
+        assert_eq!(got[1], (0.0, 1));
     }
 }

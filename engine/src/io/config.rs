@@ -23,9 +23,12 @@
 //! from = "input"
 //! to = "rec"
 //! rule = "fixed_probability"   # all_to_all | fixed_probability (p) | fixed_indegree (k)
-//! p = 0.1                      # | fixed_outdegree (k) | list (pairs, weights?, delay_steps?)
-//! weight = { kind = "normal", mean = 0.1, std = 0.02 }   # or a number
-//! delay_steps = 1              # or delay_ms; >= 1 step
+//! p = 0.1                      # | fixed_outdegree (k) | fixed_total_number (n)
+//!                              # | list (pairs, weights?, delay_steps?)
+//! weight = { kind = "normal", mean = 0.1, std = 0.02 }   # or a number; normal takes optional
+//!                              # min, max: draws outside are redrawn (e.g. min = 0.0)
+//! delay_steps = 1              # or delay_ms; >= 1 step; or per synapse
+//! # delay_ms = { kind = "normal", mean = 1.5, std = 0.75 }  (redrawn below dt, rounded to steps)
 //! # receptor = "exc" | "inh"   (default: by the sign of the mean weight)
 //! # allow_autapses = false
 //!
@@ -535,6 +538,7 @@ const RULES: &[&str] = &[
     "all_to_all",
     "fixed_probability",
     "fixed_indegree",
+    "fixed_total_number",
     "fixed_outdegree",
     "list",
 ];
@@ -547,6 +551,7 @@ const PROJECTION_FIELDS: &[&str] = &[
     "rule",
     "p",
     "k",
+    "n",
     "pairs",
     "weights",
     "delay_steps_list",
@@ -574,6 +579,7 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
     f.at = at.clone();
     let rule = connect_rule(&mut f, &at)?;
     let weight = projection_weight(&mut f, &at, &rule)?;
+    let delay_normal_ms = delay_normal(&mut f, &at, dt_ms)?;
     let delay_steps = projection_delay(&mut f, &at, dt_ms)?;
     let receptor = projection_receptor(&mut f, &at)?;
     let allow_autapses = match f.take("allow_autapses") {
@@ -596,9 +602,46 @@ fn projection(table: Table, at: &str, dt_ms: f64) -> Result<ProjectionSpec> {
         rule,
         weight,
         delay_steps,
+        delay_normal_ms,
         receptor,
         allow_autapses,
     })
+}
+
+/// `delay_ms = { kind = "normal", mean = .., std = .. }` (ms), validated against `dt_ms`; any
+/// other `delay_ms` is left for [`projection_delay`].
+fn delay_normal(f: &mut Fields, at: &str, dt_ms: f64) -> Result<Option<(f64, f64)>> {
+    let path = format!("{at}.delay_ms");
+    let t = match f.take("delay_ms") {
+        Some(Value::Table(t)) => t,
+        Some(v) => {
+            f.t.insert("delay_ms".into(), v);
+            return Ok(None);
+        }
+        None => return Ok(None),
+    };
+    if f.t.contains_key("delay_steps") {
+        return Err(Error::input(
+            &path,
+            "",
+            "give either delay_steps or delay_ms, not both",
+            "",
+        ));
+    }
+    let mut g = Fields::new(t, &path);
+    let kind = g.string("kind")?;
+    if kind != "normal" {
+        return Err(Error::input(
+            format!("{path}.kind"),
+            format!("'{kind}'"),
+            "a per-synapse delay distribution must be kind = \"normal\"",
+            "or give one delay for the projection: delay_ms = 1.5",
+        ));
+    }
+    let (mean, std) = (g.f64("mean")?, g.f64("std")?);
+    g.finish(&["kind", "mean", "std"])?;
+    crate::network::Delay::normal_ms(mean, std, dt_ms).map_err(|e| e.under(&path))?;
+    Ok(Some((mean, std)))
 }
 
 /// The projection's `rule` and the fields that rule reads (`p`, `k` or the lists).
@@ -609,6 +652,7 @@ fn connect_rule(f: &mut Fields, at: &str) -> Result<ConnectRule> {
         "fixed_probability" => ConnectRule::FixedProbability { p: f.f64("p")? },
         "fixed_indegree" => ConnectRule::FixedIndegree { k: f.u32("k")? },
         "fixed_outdegree" => ConnectRule::FixedOutdegree { k: f.u32("k")? },
+        "fixed_total_number" => ConnectRule::FixedTotalNumber { n: f.u64("n")? },
         "list" => ConnectRule::List {
             pairs: list_pairs(f, at)?,
             weights: list_weights(f, at)?,
@@ -783,10 +827,21 @@ fn weight_dist(v: Value, at: &str) -> Result<WeightDist> {
             let kind = f.string("kind")?;
             let d = match kind.as_str() {
                 "constant" => WeightDist::Constant(f.f64("value")?),
-                "normal" => WeightDist::Normal {
-                    mean: f.f64("mean")?,
-                    std: f.f64("std")?,
-                },
+                "normal" => {
+                    let (mean, std) = (f.f64("mean")?, f.f64("std")?);
+                    match (f.take("min"), f.take("max")) {
+                        (None, None) => WeightDist::Normal { mean, std },
+                        (lo, hi) => WeightDist::BoundedNormal {
+                            mean,
+                            std,
+                            min: lo.map_or(Ok(f64::NEG_INFINITY), |v| {
+                                as_f64(v, &format!("{at}.min"))
+                            })?,
+                            max: hi
+                                .map_or(Ok(f64::INFINITY), |v| as_f64(v, &format!("{at}.max")))?,
+                        },
+                    }
+                }
                 "uniform" => WeightDist::Uniform {
                     low: f.f64("low")?,
                     high: f.f64("high")?,
@@ -800,7 +855,7 @@ fn weight_dist(v: Value, at: &str) -> Result<WeightDist> {
                     ));
                 }
             };
-            f.finish(&["kind", "value", "mean", "std", "low", "high"])?;
+            f.finish(&["kind", "value", "mean", "std", "min", "max", "low", "high"])?;
             d
         }
         other => {

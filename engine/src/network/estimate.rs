@@ -105,6 +105,7 @@ impl ConnectRule {
             ConnectRule::FixedProbability { p } => pairs * p.clamp(0.0, 1.0),
             ConnectRule::FixedIndegree { k } => f64::from(*k) * b,
             ConnectRule::FixedOutdegree { k } => f64::from(*k) * a,
+            ConnectRule::FixedTotalNumber { n } => *n as f64,
             ConnectRule::List { pairs, .. } => pairs.len() as f64,
         }
     }
@@ -173,9 +174,15 @@ impl NetworkSpec {
                     max_delay = max_delay.max(d.iter().copied().max().map_or(1, u64::from));
                     2
                 }
+                _ if s.delay_normal_ms.is_some() => 2,
                 _ => 0,
             };
             max_delay = max_delay.max(u64::from(s.delay_steps));
+            if let Some((mean, std)) = s.delay_normal_ms {
+                // the largest delay likely drawn sets the ring buffer's length
+                max_delay =
+                    max_delay.max(((mean + 10.0 * std) / self.dt_ms).round().max(1.0) as u64);
+            }
             let rows = u64::from(n_pre) * (4 + 4 * (threads as u64 + 1));
             let b = n * (8 + per_delays) + rows;
             note(at, b + n * DRAW_BYTES);
@@ -203,6 +210,7 @@ fn rule_name(r: &ConnectRule) -> &'static str {
         ConnectRule::FixedProbability { .. } => "fixed_probability",
         ConnectRule::FixedIndegree { .. } => "fixed_indegree",
         ConnectRule::FixedOutdegree { .. } => "fixed_outdegree",
+        ConnectRule::FixedTotalNumber { .. } => "fixed_total_number",
         ConnectRule::List { .. } => "list",
     }
 }

@@ -7,9 +7,10 @@
 pub mod connect;
 pub mod cuba;
 pub mod estimate;
+pub mod microcircuit;
 pub mod projection;
 
-pub use connect::{ConnectRule, WeightDist};
+pub use connect::{ConnectRule, Delay, WeightDist};
 pub use estimate::Estimate;
 pub use projection::{Delays, Projection, Receptor};
 
@@ -48,6 +49,9 @@ pub struct ProjectionSpec {
     pub weight: WeightDist,
     /// Delay in steps (>= 1).
     pub delay_steps: u16,
+    /// Per-synapse delays instead: normal `(mean, std)` in ms, redrawn below one step, rounded
+    /// to the nearest step ([`connect::Delay::Normal`]); `delay_steps` is then unused.
+    pub delay_normal_ms: Option<(f64, f64)>,
     /// Input channel; by default inhibitory if the mean weight is negative.
     pub receptor: Option<Receptor>,
     /// Allow `pre == post` when `from == to`.
@@ -71,6 +75,7 @@ impl ProjectionSpec {
             rule,
             weight,
             delay_steps: 1,
+            delay_normal_ms: None,
             receptor: None,
             allow_autapses: false,
         }
@@ -354,12 +359,17 @@ impl NetworkSpec {
         } else {
             Receptor::Exc
         });
+        let delay = match s.delay_normal_ms {
+            None => Delay::Fixed(s.delay_steps),
+            Some((mean, std)) => Delay::normal_ms(mean, std, self.dt_ms)
+                .map_err(|e| e.under(&format!("{at}.delay_ms")))?,
+        };
         let mut rng = stream(self.seed, 1, k);
         let syn = s.rule.draw(
             (n_pre, n_post),
             pre == post && !s.allow_autapses,
             &s.weight,
-            s.delay_steps,
+            delay,
             local(&mine, populations[post].start, n_post),
             &mut rng,
         );

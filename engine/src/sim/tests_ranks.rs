@@ -55,11 +55,25 @@ fn delayed(seed: u64, extra: u16) -> NetworkSpec {
     spec
 }
 
+/// `mixed` with its recurrent projection drawn by `fixed_total_number` and per-synapse normal
+/// delays (mean 3 ms, sd 1.5 ms at dt 1 ms): the draws of weights and delays are split as well.
+fn varied(seed: u64) -> NetworkSpec {
+    let mut spec = mixed(seed);
+    for p in &mut spec.projections {
+        if p.from == "rec" && p.to == "rec" {
+            p.rule = crate::network::ConnectRule::FixedTotalNumber { n: 6000 };
+            p.delay_normal_ms = Some((3.0, 1.5));
+        }
+    }
+    spec
+}
+
 #[test]
 fn ranks_give_the_single_process_spikes() {
     for (spec, steps) in [
         (mixed(3), 400),
         (delayed(4, 2), 400),
+        (varied(6), 400),
         (cuba::cuba(2000, 5), 1500),
     ] {
         let one = {

@@ -3,8 +3,9 @@
 #
 # Question it answers: "do I have a NEST 3.10 that runs on several MPI processes?" The PyPI
 # wheel nest-simulator==3.10.0 is built without MPI (nest.build_info["have_mpi"] is False), so
-# bench/peers/compare_cuba_mpi.py needs this build. Not part of the test suite; takes ~25 min
-# on 2 cores.
+# bench/peers/compare_cuba_mpi.py needs this build. Not part of the test suite; with the default model
+# list (below) it took ~6 min on this 2-vCPU VM (shared with other work), more with
+# NEST_MODELS=full.
 #
 # Usage:  bash bench/peers/build_nest_mpi.sh SRC_DIR
 #   SRC_DIR  an unpacked NEST source tree at tag v3.10 (commit
@@ -18,8 +19,9 @@
 #                          NEST's full model set. The kernel (scheduling, connection storage,
 #                          MPI spike exchange) is the same either way.
 #
-# Result: $NEST_MPI_PREFIX/venv/bin/python imports `nest` with build_info["have_mpi"] True;
-#         source $NEST_MPI_PREFIX/bin/nest_vars.sh is not needed when that python is used.
+# Result: $NEST_MPI_PREFIX/venv/bin/python imports `nest` with build_info["have_mpi"] True
+#         (run it as root under mpirun with OMPI_ALLOW_RUN_AS_ROOT=1
+#         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1).
 # Needs (Debian 12): cmake g++ libgsl-dev libboost-dev libltdl-dev python3-dev python3-venv
 #         libopenmpi-dev openmpi-bin (apt-get install -y ...).
 set -euo pipefail
@@ -66,11 +68,15 @@ cmake "$src" \
     -DPython_EXECUTABLE="$venv/bin/python"
 make -j"$jobs"
 make install
+# PyNEST goes to $prefix/lib/pythonX.Y/site-packages; a .pth file puts it on the venv's path
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+pyver="$("$venv/bin/python" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')"
+echo "$prefix/lib/$pyver/site-packages" > "$site/nest_mpi.pth"
 
-"$venv/bin/python" - <<'PY'
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 PYNEST_QUIET=1 "$venv/bin/python" - <<'PY'
 import nest
 info = nest.build_info
-print("NEST", nest.__version__, "have_mpi", info["have_mpi"], "threading", info["threading"])
+print("NEST", nest.__version__, "have_mpi", info["have_mpi"], "threads", info["threads_model"])
 if not info["have_mpi"]:
     raise SystemExit("built NEST has no MPI")
 PY

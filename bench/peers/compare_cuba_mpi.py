@@ -73,11 +73,17 @@ def run_eligo(args, cfg, out, procs):
     return res
 
 
-def run_nest(args, n, procs):
+def run_nest(args, n, procs, out):
     cmd = [args.nest_python, str(HERE / "cuba_nest.py"), "--neurons", str(n),
-           "--time-ms", f"{args.time_ms:g}", "--seed", str(args.seed), "--rule", args.rule]
+           "--time-ms", f"{args.time_ms:g}", "--seed", str(args.seed), "--rule", args.rule,
+           "--json-out", out]
     r = launch(cmd, procs)
-    lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip().startswith("{")]
+    lines = []
+    for rank in range(procs):
+        path = f"{out}.rank{rank}.json"
+        if os.path.exists(path):
+            lines.append(json.load(open(path)))
+            os.remove(path)
     if len(lines) != procs or sorted(x["rank"] for x in lines) != list(range(procs)) \
             or any(x["processes"] != procs for x in lines):
         sys.exit(f"NEST on {procs} process(es): expected one line per rank, got\n{r.stdout}")
@@ -125,7 +131,7 @@ def main():
                 if sim == "eligo":
                     res = run_eligo(args, cfg, os.path.join(tmp, f"o{procs}_{rep}"), procs)
                 else:
-                    res = run_nest(args, args.neurons, procs)
+                    res = run_nest(args, args.neurons, procs, os.path.join(tmp, f"n{procs}_{rep}"))
                 print(f"#{rep + 1} {sim} {procs} x 1: sim {res['sim']:.3f} s, build "
                       f"{res['build']:.3f} s, rate {res['rate']:.3f} Hz, RSS "
                       f"{', '.join(f'{m:.0f}' for m in res['rss'])} MiB", file=sys.stderr, flush=True)
@@ -151,8 +157,8 @@ def main():
         syn = ", ".join(str(s) for s in runs[k][0]["synapses"])
         rss = ", ".join(f"{m:.0f}" for m in runs[k][0]["rss"])
         name = "Eligo" if sim == "eligo" else f"NEST {version}"
-        print(f"| {name} | {procs} x 1 | {syn} | {med(k, 'rate'):.2f} | {med(k, 'build'):.2f} | "
-              f"{med(k, 'sim'):.2f} | {med((sim, 1), 'sim') / med(k, 'sim'):.2f}x | {ratio_s} | "
+        print(f"| {name} | {procs} x 1 | {syn} | {med(k, 'rate'):.2f} | {med(k, 'build'):.3f} | "
+              f"{med(k, 'sim'):.3f} | {med((sim, 1), 'sim') / med(k, 'sim'):.2f}x | {ratio_s} | "
               f"{ratio_b} | {rss} |")
     print("\nEligo spike files byte-identical between 1 x 1 and 2 x 1: yes")
 

@@ -51,6 +51,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rule", choices=["pairwise_bernoulli", "fixed_indegree"],
                     default="pairwise_bernoulli")
+    ap.add_argument("--json-out", default=None,
+                    help="also write this process's JSON line to JSON_OUT.rank<R>.json "
+                    "(mpirun may merge the processes' stdout lines)")
     args = ap.parse_args()
 
     os.environ.setdefault("PYNEST_QUIET", "1")  # no banner on stdout
@@ -103,7 +106,7 @@ def main():
     t4 = time.perf_counter()
 
     spikes = int(rec.n_events)
-    print(json.dumps({
+    line = json.dumps({
         "simulator": "nest",
         "neurons": n,
         "synapses": int(synapses),
@@ -120,7 +123,11 @@ def main():
         "rank": nest.Rank(),
         "processes": nest.NumProcesses(),
         "local_neurons": local,
-    }), flush=True)
+    })
+    print(line, flush=True)
+    if args.json_out:
+        with open(f"{args.json_out}.rank{nest.Rank()}.json", "w") as f:
+            f.write(line + "\n")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 # Usage:  bash bench/peers/build_nest_mpi.sh SRC_DIR
 #   SRC_DIR  an unpacked NEST source tree at tag v3.10 (commit
 #            acca9704da248750219a027db99fec6cd1f9052a, "Bump version to 3.10.0"), e.g.
-#            `git clone --branch v3.10 --depth 1 https://github.com/nest/nest-simulator SRC_DIR`.
+#            a checkout of NEST's own git repository (nest-simulator) at tag v3.10.
 # Env:    NEST_MPI_PREFIX  install prefix (default: /work/nest-mpi)
 #         JOBS             make -j (default: 2)
 #         NEST_MODELS      semicolon-separated model headers to build in (cmake -Dwith-models);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build NEST 3.10.0 from source with MPI (and OpenMP) into a prefix outside the repository.
+# Build NEST 3.10.0 from source with MPI (and OpenMP) into target/nest-mpi (git-ignored).
 #
 # Question it answers: "do I have a NEST 3.10 that runs on several MPI processes?" The PyPI
 # wheel nest-simulator==3.10.0 is built without MPI (nest.build_info["have_mpi"] is False), so
@@ -11,7 +11,7 @@
 #   SRC_DIR  an unpacked NEST source tree at tag v3.10 (commit
 #            acca9704da248750219a027db99fec6cd1f9052a, "Bump version to 3.10.0"), e.g.
 #            a checkout of NEST's own git repository (nest-simulator) at tag v3.10.
-# Env:    NEST_MPI_PREFIX  install prefix (default: /work/nest-mpi)
+# Env:    NEST_MPI_PREFIX  install prefix (default: target/nest-mpi of the repository)
 #         JOBS             make -j (default: 2)
 #         NEST_MODELS      semicolon-separated model headers to build in (cmake -Dwith-models);
 #                          default: NEST's modelsets/iaf_minimal plus iaf_psc_exp (what the
@@ -28,7 +28,7 @@ set -euo pipefail
 
 src="${1:?usage: build_nest_mpi.sh SRC_DIR (NEST source tree at tag v3.10)}"
 src="$(cd "$src" && pwd)"
-prefix="${NEST_MPI_PREFIX:-/work/nest-mpi}"
+prefix="${NEST_MPI_PREFIX:-$(cd "$(dirname "$0")/../.." && pwd)/target/nest-mpi}"
 jobs="${JOBS:-2}"
 models="${NEST_MODELS:-iaf_psc_exp;iaf_psc_alpha;dc_generator;multimeter;spike_generator;spike_recorder;static_synapse;weight_recorder}"
 if [[ "$models" == full ]]; then

@@ -21,7 +21,7 @@ RSS. The four layouts are interleaved in each repeat, sequentially.
 
 sim = simulation loop (Eligo `wall_s`; NEST Prepare + Run + Cleanup), build = network
 construction (Eligo `build_s`, NEST Create + Connect), rate = mean over all N neurons.
-Standard library only; NEST runs in --nest-python (default /work/nest-mpi/venv/bin/python).
+Standard library only; NEST runs in --nest-python (default target/nest-mpi/venv/bin/python).
 """
 import argparse
 import json
@@ -106,7 +106,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="NEST's rng_seed (Eligo's is 1)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--eligo", default=str(REPO / "target" / "release" / "eligo"))
-    ap.add_argument("--nest-python", default="/work/nest-mpi/venv/bin/python")
+    ap.add_argument("--nest-python", default="target/nest-mpi/venv/bin/python")
     ap.add_argument("--rule", choices=["fixed_indegree", "pairwise_bernoulli"],
                     default="fixed_indegree", help="NEST's connection rule")
     args = ap.parse_args()

@@ -9,7 +9,7 @@ Usage (with the venv made by bench/peers/setup_venv.sh):
     bench/.venv/bin/python bench/peers/cuba_nest.py --neurons 4000 --time-ms 1000 --seed 1
 
 Over MPI (NEST built with MPI, bench/peers/build_nest_mpi.sh; compare_cuba_mpi.py runs it):
-    mpirun -np 2 /work/nest-mpi/venv/bin/python bench/peers/cuba_nest.py --neurons 200000
+    mpirun -np 2 target/nest-mpi/venv/bin/python bench/peers/cuba_nest.py --neurons 200000
 
 Prints exactly one JSON line on stdout per process:
     {"simulator": "nest", "neurons", "synapses", "spikes", "rate_hz",

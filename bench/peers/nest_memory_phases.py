@@ -7,7 +7,7 @@ per neuron at N = 200000, i.e. p = 80/N of each population, delay 0.1 ms, dt 0.1
 thread), then connects all neurons to one spike_recorder, and prints after each phase the
 process's current RSS (VmRSS) and peak RSS (ru_maxrss), both in MiB.
 
-    /work/nest-mpi/venv/bin/python bench/peers/nest_memory_phases.py --neurons 200000 --time-ms 20
+    target/nest-mpi/venv/bin/python bench/peers/nest_memory_phases.py --neurons 200000 --time-ms 20
 """
 import argparse
 import os

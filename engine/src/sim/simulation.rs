@@ -23,7 +23,6 @@ use super::barrier::SpinBarrier;
 use super::deliver::{Routes, deliver};
 use super::learning::Learning;
 use super::part::{Part, Slots, lock_part};
-use super::partition::bounds;
 use super::record::{SimOptions, StateProbe};
 use crate::error::{Error, Result};
 use crate::network::{Network, split_ids};
@@ -135,17 +134,14 @@ impl Simulation {
                 "use the number of cores",
             ));
         }
-        let b = if ranks == 1 {
-            bounds(&net, opts.threads)
-        } else {
-            let by_rank = split_ids(&net.populations, 0, net.n_neurons(), ranks);
-            split_ids(
-                &net.populations,
-                by_rank[rank],
-                by_rank[rank + 1],
-                opts.threads,
-            )
-        };
+        // the rank's ids (all of them on one rank), then its threads' shares
+        let by_rank = split_ids(&net.populations, 0, net.n_neurons(), ranks);
+        let b = split_ids(
+            &net.populations,
+            by_rank[rank],
+            by_rank[rank + 1],
+            opts.threads,
+        );
         let routes = Routes::new(&net, &b);
         let mut parts = new_parts(&net, &b, routes.r);
         let n_pops = net.populations.len();

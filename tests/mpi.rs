@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crate::common::{arg, eligo, ok};
 
 /// dt 0.1 ms; delays 0.5-2.3 ms (epochs of 5 steps); Poisson input into excitatory and
-/// inhibitory LIF neurons with recurrent connections of every rule.
+/// inhibitory LIF neurons (the excitatory with a Poisson background too) with recurrent connections of
+/// every rule.
 fn net(duration_ms: f64) -> String {
     format!(
         r#"dt_ms = 0.1
@@ -34,6 +35,8 @@ v_th_mv = -50.0
 v_reset_mv = -65.0
 tau_m_ms = 20.0
 t_ref_ms = 2.0
+poisson_rate_hz = 1000.0
+poisson_weight_mv = 0.2
 v_init = {{ kind = "uniform", low = -65.0, high = -50.0 }}
 
 [[population]]

@@ -117,6 +117,28 @@ pub struct MicroArgs {
     /// population (recording costs time: off by default, as the model's benchmark recipe).
     #[arg(long)]
     pub cv_isi: bool,
+    /// The external drive: an independent Poisson train per neuron (the reference's default),
+    /// or a constant current of the same mean.
+    #[arg(long, value_enum, default_value_t = BackgroundArg::Dc)]
+    pub background: BackgroundArg,
+}
+
+/// `--background`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackgroundArg {
+    /// A constant current (`i_e_mv`) of the Poisson trains' mean.
+    Dc,
+    /// An independent Poisson train per neuron (`poisson_rate_hz`, `poisson_weight_mv`).
+    Poisson,
+}
+
+impl From<BackgroundArg> for eligo_engine::network::microcircuit::Background {
+    fn from(b: BackgroundArg) -> Self {
+        match b {
+            BackgroundArg::Dc => Self::Dc,
+            BackgroundArg::Poisson => Self::Poisson,
+        }
+    }
 }
 
 /// The mean over neurons with at least 3 spikes of `std(ISI) / mean(ISI)` (population std),
@@ -172,7 +194,7 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
     }
     let threads = super::threads::resolve(a.threads, false)?;
     let t = Instant::now();
-    let spec = mc::microcircuit(a.scale, a.seed)?;
+    let spec = mc::microcircuit(a.scale, a.seed, a.background.into())?;
     let estimate = spec.estimate(threads)?;
     let net = spec.build()?;
     let mut opts = SimOptions {
@@ -219,7 +241,10 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
         "cv_isi": cv,
         "simulator": "eligo",
         "model": "microcircuit",
-        "background": "dc",
+        "background": match a.background {
+            BackgroundArg::Dc => "dc",
+            BackgroundArg::Poisson => "poisson",
+        },
         "scale": a.scale,
         "neurons": net.n_neurons(),
         "synapses": net.n_synapses(),

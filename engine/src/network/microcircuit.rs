@@ -31,10 +31,12 @@
 //! `n_ij = round(ln(1 - p_ij) / ln((N_i N_j - 1) / (N_i N_j)) * scale)`, `N` the full sizes
 //! (every `round` here half to even, as the reference's `np.round`).
 //!
-//! Background: the reference's DC alternative to its Poisson generators (`poisson_input =
-//! False`), `I_DC = bg_rate K_ext PSC_ext tau_syn` (pA, with rate in 1/ms), as `i_e_mv`. The
-//! Poisson background (an independent train of `bg_rate K_ext` Hz into every neuron, 12-23
-//! kHz, above what one `poisson` source neuron emits at this `dt`) is not built yet.
+//! Background ([`Background`]): the reference's Poisson generators (`poisson_input = True`, its
+//! default): an independent train of `bg_rate K_ext` Hz (12-23 kHz) into every neuron, each
+//! spike of weight `PSC_ext` = 87.8 pA, as `lif_exp`'s `poisson_rate_hz`/`poisson_weight_mv`
+//! (a Poisson count per step, as NEST's `poisson_generator` delivers it); or its DC
+//! alternative (`poisson_input = False`), `I_DC = bg_rate K_ext PSC_ext tau_syn` (pA, with
+//! rate in 1/ms), as `i_e_mv`: the same mean input without its fluctuations.
 //!
 //! Scaling: `scale` multiplies every population size (rounded) and every synapse count, so
 //! in-degrees stay those of the full model (the reference's `N_scaling = scale`, `K_scaling =
@@ -107,8 +109,17 @@ pub fn full_synapses(i: usize, j: usize) -> f64 {
     (1.0 - P[i][j]).ln() / ((prod - 1.0) / prod).ln()
 }
 
-/// The microcircuit at `scale` (in (0, 1]) with DC background, seeded by `seed`.
-pub fn microcircuit(scale: f64, seed: u64) -> Result<NetworkSpec> {
+/// The external drive of every neuron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Background {
+    /// A constant current of the Poisson trains' mean.
+    Dc,
+    /// An independent Poisson train per neuron.
+    Poisson,
+}
+
+/// The microcircuit at `scale` (in (0, 1]) with the given background, seeded by `seed`.
+pub fn microcircuit(scale: f64, seed: u64, background: Background) -> Result<NetworkSpec> {
     if !(scale > 0.0 && scale <= 1.0) {
         return Err(Error::input(
             "scale",
@@ -127,6 +138,10 @@ pub fn microcircuit(scale: f64, seed: u64) -> Result<NetworkSpec> {
         .map(|i| {
             // DC amplitude (pA): bg_rate (1/s) K_ext PSC_ext (pA) tau_syn (ms) 1e-3 (s/ms)
             let dc_pa = BG_RATE * K_EXT[i] * PSP_E * psc * TAU_SYN * 0.001;
+            let (i_e_mv, poisson_rate_hz, poisson_weight_mv) = match background {
+                Background::Dc => (dc_pa * mv_per_pa, 0.0, 0.0),
+                Background::Poisson => (0.0, BG_RATE * K_EXT[i], PSP_E * psc * mv_per_pa),
+            };
             PopulationSpec {
                 name: NAMES[i].into(),
                 size: sizes[i],
@@ -139,7 +154,9 @@ pub fn microcircuit(scale: f64, seed: u64) -> Result<NetworkSpec> {
                     v_reset_mv: -65.0,
                     t_ref_ms: Some(2.0),
                     n_ref: None,
-                    i_e_mv: dc_pa * mv_per_pa,
+                    i_e_mv,
+                    poisson_rate_hz,
+                    poisson_weight_mv,
                 }),
                 v_init: Some(WeightDist::Normal {
                     mean: V0_MEAN[i],
@@ -216,7 +233,7 @@ mod tests {
     #[test]
     fn the_full_model_has_its_published_size() {
         // 77 169 neurons; NEST's build of the same model reported 2.99e8 connections
-        let spec = microcircuit(1.0, 1).unwrap();
+        let spec = microcircuit(1.0, 1, Background::Dc).unwrap();
         let n: u32 = spec.populations.iter().map(|p| p.size).sum();
         assert_eq!(n, 77_169);
         let syn: u64 = spec
@@ -239,7 +256,7 @@ mod tests {
     #[test]
     fn a_small_scale_build_has_the_model_s_structure() {
         let scale = 0.01;
-        let spec = microcircuit(scale, 3).unwrap();
+        let spec = microcircuit(scale, 3, Background::Dc).unwrap();
         let net = spec.build().unwrap();
         for (p, &n) in net.populations.iter().zip(&SIZES) {
             assert_eq!(
@@ -283,16 +300,58 @@ mod tests {
             }
         }
         assert!(
-            microcircuit(0.0, 1)
+            microcircuit(0.0, 1, Background::Dc)
                 .unwrap_err()
                 .to_string()
                 .contains("scale")
         );
         assert!(
-            microcircuit(1.5, 1)
+            microcircuit(1.5, 1, Background::Dc)
                 .unwrap_err()
                 .to_string()
                 .contains("(0, 1]")
         );
+    }
+
+    #[test]
+    fn the_poisson_background_has_the_dc_background_s_mean() {
+        // no threshold: the mean depolarization under the Poisson trains is the DC input's
+        // steady state, i_e_mv (both are the reference's bg_rate K_ext PSC_ext tau_syn)
+        let (dc, poisson) = (
+            microcircuit(0.01, 1, Background::Dc).unwrap(),
+            microcircuit(0.01, 1, Background::Poisson).unwrap(),
+        );
+        for k in [0, 3, 6] {
+            let (ModelSpec::LifExp(d), ModelSpec::LifExp(mut p)) = (
+                dc.populations[k].model.clone(),
+                poisson.populations[k].model.clone(),
+            ) else {
+                panic!("lif_exp")
+            };
+            assert_eq!((p.i_e_mv, d.poisson_rate_hz), (0.0, 0.0));
+            p.v_th_mv = 1e6;
+            let n = 200;
+            let mut b = ModelSpec::LifExp(p).block(0.1, 0, n, None, 11);
+            let (mut exc, mut inh, mut spikes) =
+                (vec![0.0; n as usize], vec![0.0; n as usize], vec![]);
+            let (mut sum, mut count) = (0.0f64, 0u64);
+            for step in 0..20_000 {
+                b.update(step, &mut exc, &mut inh, 0, &mut spikes);
+                if step >= 1000 {
+                    for i in 0..n as usize {
+                        sum += f64::from(b.var("v", i).unwrap()) + 65.0;
+                        count += 1;
+                    }
+                }
+            }
+            let mean = sum / count as f64;
+            assert!(spikes.is_empty());
+            assert!(
+                (mean / d.i_e_mv - 1.0).abs() < 0.02,
+                "{}: {mean} mV vs DC {} mV",
+                NAMES[k],
+                d.i_e_mv
+            );
+        }
     }
 }

@@ -31,6 +31,8 @@
 //! | `t_ref_ms`     | 5.0     | ms   | absolute refractory period (multiple of dt)     |
 //! | `n_ref`        |         | steps| alias of `t_ref_ms` in steps (give one of them)  |
 //! | `i_e_mv`       | 0.0     | mV   | constant input, as its steady-state depolarization |
+//! | `poisson_rate_hz` | 0.0  | Hz   | an independent Poisson train into each neuron's excitatory receptor ([`drive`](super::drive)) |
+//! | `poisson_weight_mv` | 0.0 | mV  | the weight of each of its spikes                 |
 //!
 //! Defaults are the CUBA benchmark's (Brette et al. 2007).
 //!
@@ -43,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, positive};
 use crate::limits::fits_f32;
+use crate::neuron::drive::PoissonDrive;
 use crate::neuron::{Constant, Variable};
 
 /// The refractory period (ms) of a `lif_exp` population that gives neither `t_ref_ms` nor
@@ -74,6 +77,10 @@ pub struct LifExpParams {
     pub n_ref: Option<u32>,
     /// Constant input as steady-state depolarization (mV).
     pub i_e_mv: f64,
+    /// Rate of an independent Poisson train into each neuron (Hz), on the excitatory receptor.
+    pub poisson_rate_hz: f64,
+    /// Weight of each spike of that train (mV).
+    pub poisson_weight_mv: f64,
 }
 
 impl Default for LifExpParams {
@@ -88,6 +95,8 @@ impl Default for LifExpParams {
             t_ref_ms: None,
             n_ref: None,
             i_e_mv: 0.0,
+            poisson_rate_hz: 0.0,
+            poisson_weight_mv: 0.0,
         }
     }
 }
@@ -220,6 +229,7 @@ impl LifExpParams {
             ("v_th_mv", self.v_th_mv),
             ("v_reset_mv", self.v_reset_mv),
             ("i_e_mv", self.i_e_mv),
+            ("poisson_weight_mv", self.poisson_weight_mv),
         ] {
             fits_f32(name, v)?;
         }
@@ -242,6 +252,7 @@ impl LifExpParams {
             None => super::refractory_steps(Some(DEFAULT_T_REF_MS), None, dt_ms, u32::MAX - 1)?
                 .unwrap_or_default(),
         };
+        PoissonDrive::lambda(self.poisson_rate_hz, dt_ms)?;
         let h = dt_ms;
         let em = (-h / self.tau_m_ms).exp();
         Ok(LifExpConsts {
@@ -259,6 +270,16 @@ impl LifExpParams {
     }
 }
 
+impl LifExpParams {
+    /// The Poisson drive of neurons `first..` of a population with stream `key` (`None` at
+    /// rate or weight 0).
+    pub fn drive(&self, dt_ms: f64, key: u64, first: u32) -> Result<Option<PoissonDrive>> {
+        let lambda = PoissonDrive::lambda(self.poisson_rate_hz, dt_ms)?;
+        Ok((lambda > 0.0 && self.poisson_weight_mv != 0.0)
+            .then(|| PoissonDrive::new(lambda, self.poisson_weight_mv as f32, key, first)))
+    }
+}
+
 /// State of a block of `lif_exp` neurons.
 #[derive(Debug, Clone)]
 pub struct LifExp {
@@ -272,6 +293,9 @@ pub struct LifExp {
     pub i_in: Vec<f32>,
     /// Remaining refractory steps.
     pub refr: Vec<u32>,
+    /// The Poisson background, added to the excitatory input before each update
+    /// ([`Block::update`](super::Block::update)).
+    pub drive: Option<PoissonDrive>,
 }
 
 impl LifExp {
@@ -283,6 +307,7 @@ impl LifExp {
             i_ex: vec![0.0; n],
             i_in: vec![0.0; n],
             refr: vec![0; n],
+            drive: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod alif;
 mod describe;
+pub mod drive;
 pub mod lif;
 pub mod lif_exp;
 pub mod readout;
@@ -132,7 +133,11 @@ impl ModelSpec {
                 }
                 Block::Alif(a)
             }
-            ModelSpec::LifExp(p) => Block::LifExp(LifExp::new(p.derive(dt_ms).expect(ok), n, v0)),
+            ModelSpec::LifExp(p) => {
+                let mut b = LifExp::new(p.derive(dt_ms).expect(ok), n, v0);
+                b.drive = p.drive(dt_ms, key, lo).expect(ok);
+                Block::LifExp(b)
+            }
             ModelSpec::Readout(p) => {
                 Block::Readout(Readout::new(p.derive(dt_ms).expect(ok), n, p.bias as f32))
             }
@@ -306,7 +311,12 @@ impl Block {
         match self {
             Block::Lif(b) => b.update(exc, inh, gid0, spikes),
             Block::Alif(b) => b.update(exc, inh, gid0, spikes),
-            Block::LifExp(b) => b.update(exc, inh, gid0, spikes),
+            Block::LifExp(b) => {
+                if let Some(d) = &b.drive {
+                    d.add(step, &mut exc[..b.u.len()]);
+                }
+                b.update(exc, inh, gid0, spikes)
+            }
             Block::Readout(b) => b.update(exc, inh),
             Block::Poisson(b) => b.update(step, gid0, spikes),
             Block::SpikeTimes(b) => b.update(step, gid0, spikes),

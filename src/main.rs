@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Simulate(a) => cli::simulate::run(a, world.as_mut()),
-        Command::Bench(b) => cli::bench::run(b),
+        Command::Bench(b) => cli::bench::run(b, world.as_mut()),
         Command::Events(c) => cli::events::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
         Command::Grad(a) => cli::grad::run(a),

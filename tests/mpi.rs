@@ -510,3 +510,46 @@ fn what_does_not_run_over_ranks_is_refused() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+/// `mpirun -np 3 eligo bench microcircuit`, Poisson background: every population's spike count
+/// (rates) and the CV of the ISIs as one process gives them, bit for bit; every rank holds a
+/// part of the synapses that add up to the whole.
+#[test]
+fn the_microcircuit_over_ranks_is_the_one_process_microcircuit() {
+    let bin = env!("CARGO_BIN_EXE_eligo");
+    let args = [
+        "bench",
+        "microcircuit",
+        "--scale",
+        "0.01",
+        "--time-ms",
+        "60",
+        "--warmup-ms",
+        "20",
+        "--background",
+        "poisson",
+        "--cv-isi",
+        "--threads",
+        "1",
+    ];
+    let one = eligo(&args);
+    ok(&one);
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert!(one["spikes"].as_u64() > Some(100), "{one}");
+    let mut cmd = vec!["-np", "3", bin];
+    cmd.extend(args);
+    let o = run(&mut mpirun(&cmd), "bench microcircuit on 3 ranks");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let three: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON line");
+    for k in ["spikes", "synapses", "rates_hz", "cv_isi", "neurons"] {
+        assert_eq!(one[k], three[k], "{k}");
+    }
+    let ranks = three["per_rank"].as_array().unwrap();
+    assert_eq!(ranks.len(), 3);
+    let parts: Vec<u64> = ranks
+        .iter()
+        .map(|r| r["synapses"].as_u64().unwrap())
+        .collect();
+    assert!(parts.iter().all(|&p| p > 0), "{parts:?}");
+    assert_eq!(parts.iter().sum::<u64>(), one["synapses"].as_u64().unwrap());
+}

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 use eligo_engine::network::cuba::cuba;
 use eligo_engine::prelude::*;
+use eligo_engine::sim::RankTimes;
 use serde_json::json;
 
 /// Built-in benchmarks.
@@ -173,9 +174,22 @@ fn cv_isi(spikes: &[(u64, u32)], ranges: &[std::ops::Range<u32>]) -> Vec<(f64, u
         .collect()
 }
 
+/// `n` steps of `sim`, exchanging spikes with the other ranks in an MPI job.
+fn run_steps(
+    sim: &mut Simulation,
+    n: u64,
+    world: Option<&mut super::mpi::World>,
+    times: &mut RankTimes,
+) -> eligo_engine::error::Result<()> {
+    match world {
+        Some(w) => sim.run_exchanging(n, None, w, times),
+        None => sim.run(n, None),
+    }
+}
+
 /// `bench microcircuit`: build, warm up, then time `time_ms` of model time; rates per
 /// population over the timed part.
-fn microcircuit(a: &MicroArgs) -> Result<()> {
+fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Result<()> {
     use eligo_engine::network::microcircuit as mc;
     let steps_of =
         |ms: f64, flag: &str| eligo_engine::neuron::steps_of(ms, 0.1).map_err(|e| e.under(flag));
@@ -193,38 +207,71 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
         .into());
     }
     let threads = super::threads::resolve(a.threads, false)?;
+    let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
     let t = Instant::now();
     let spec = mc::microcircuit(a.scale, a.seed, a.background.into())?;
     let estimate = spec.estimate(threads)?;
-    let net = spec.build()?;
+    // over several ranks each builds only the synapses onto its own neurons
+    let net = spec.build_part(rank, ranks)?;
     let mut opts = SimOptions {
         threads,
         ..Default::default()
     };
-    if a.cv_isi {
+    if a.cv_isi && rank == 0 {
+        // rank 0 sees every spike
         opts.record.spikes = (0..net.populations.len()).collect();
     }
-    let mut sim = Simulation::new(net, &opts)?;
+    let mut sim = Simulation::new_rank(net, &opts, rank, ranks)?;
+    if let Some(w) = world.as_deref_mut() {
+        // every rank's part is built before the clock starts
+        w.sum(&[1]);
+    }
     let build_s = t.elapsed().as_secs_f64();
-    sim.run(warm, None)?;
+    let mut times = RankTimes::default();
+    run_steps(&mut sim, warm, world.as_deref_mut(), &mut times)?;
     drop(sim.take_spikes());
     let (events0, spikes0) = (sim.counters().events, sim.counters().spikes.clone());
+    let mut times = RankTimes::default();
+    if let Some(w) = world.as_deref_mut() {
+        (w.wait_s, w.move_s) = (0.0, 0.0);
+    }
     let t = Instant::now();
-    sim.run(steps, None)?;
+    run_steps(&mut sim, steps, world.as_deref_mut(), &mut times)?;
     let sim_s = t.elapsed().as_secs_f64();
-    let c = sim.counters();
+    let mut c = sim.counters();
+    c.events -= events0;
+    for (s, s0) in c.spikes.iter_mut().zip(&spikes0) {
+        *s -= s0;
+    }
+    let mut per_rank = serde_json::Value::Null;
+    let mut synapses = sim.network().n_synapses() as u64;
+    if let Some(w) = world {
+        let (rows, _) = super::simulate::gather_ranks(&sim, w, &times, build_s, &mut c);
+        let rss = w.gather_f64(&[super::memory::peak_rss_bytes().unwrap_or(0) as f64]);
+        per_rank = rows;
+        if let Some(r) = per_rank.as_array_mut() {
+            synapses = r.iter().map(|x| x["synapses"].as_u64().unwrap_or(0)).sum();
+            for (x, m) in r.iter_mut().zip(rss) {
+                x["peak_rss_bytes"] = json!(m as u64);
+                x["sim_s"] = json!(sim_s);
+            }
+        }
+        if rank > 0 {
+            return Ok(());
+        }
+    }
     let net = sim.network();
     let mut rates = serde_json::Map::new();
     let mut nest = serde_json::Map::new();
     for (k, p) in net.populations.iter().enumerate() {
-        let n = (c.spikes[k] - spikes0[k]) as f64;
+        let n = c.spikes[k] as f64;
         rates.insert(
             p.name.clone(),
             json!(n / f64::from(p.size) / (a.time_ms * 1e-3)),
         );
         nest.insert(p.name.clone(), json!(mc::NEST_RATES_HZ[k]));
     }
-    let spikes: u64 = c.spikes.iter().sum::<u64>() - spikes0.iter().sum::<u64>();
+    let spikes: u64 = c.spikes.iter().sum::<u64>();
     let cv = a.cv_isi.then(|| {
         let ranges: Vec<_> = net
             .populations
@@ -247,17 +294,19 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
         },
         "scale": a.scale,
         "neurons": net.n_neurons(),
-        "synapses": net.n_synapses(),
+        "synapses": synapses,
         "spikes": spikes,
         "rates_hz": rates,
         "nest_poisson_full_scale_rates_hz": nest,
         "build_s": build_s,
         "sim_s": sim_s,
         "real_time_factor": sim_s / (a.time_ms * 1e-3),
-        "events_per_s": (c.events - events0) as f64 / sim_s,
+        "events_per_s": c.events as f64 / sim_s,
         "peak_rss_bytes": super::memory::peak_rss_bytes(),
         "estimated_bytes": estimate.total_bytes,
         "threads": threads,
+        "ranks": ranks,
+        "per_rank": per_rank,
         "time_ms": a.time_ms,
         "warmup_ms": a.warmup_ms,
         "seed": a.seed,
@@ -267,10 +316,10 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
 }
 
 /// Run a benchmark.
-pub fn run(b: Bench) -> Result<()> {
+pub fn run(b: Bench, world: Option<&mut super::mpi::World>) -> Result<()> {
     match b {
         Bench::Data(a) => data(&a),
-        Bench::Microcircuit(a) => microcircuit(&a),
+        Bench::Microcircuit(a) => microcircuit(&a, world),
         Bench::Cuba(a) => {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;

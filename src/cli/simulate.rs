@@ -615,7 +615,7 @@ fn follow(
 
 /// Every rank's counters summed into `c`, and each rank's timings and share of the network
 /// (as JSON, for rank 0's `summary.json`). Called by every rank at the end of the run.
-fn gather_ranks(
+pub(super) fn gather_ranks(
     sim: &Simulation,
     world: &mut super::mpi::World,
     times: &RankTimes,

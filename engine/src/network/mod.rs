@@ -110,6 +110,9 @@ pub struct Population {
     pub v_init: Option<Vec<f32>>,
     /// Stream key for sources.
     pub key: u64,
+    /// Expected number of synapses onto each of its neurons (0 for sources): the work
+    /// [`split_ids`] balances.
+    pub in_degree: f64,
 }
 
 /// A built network, ready to simulate.
@@ -189,13 +192,46 @@ impl Network {
 }
 
 /// Global-id boundaries of `k` parts of the ids `lo..hi` (`k + 1` entries, non-decreasing, from
-/// `lo` to `hi`): as even as the populations allow, a boundary never inside a spike source
-/// (it moves to the source's end). Ranks split the network this way, then each rank its range
-/// over its threads, so the pieces of a process are the same for any thread count.
+/// `lo` to `hi`), balancing the parts' synapses, which set their memory and most of their
+/// work: a neuron of population `p` counts `0.1 + in_degree_p / mean in-degree` (the 0.1 its
+/// update, a tenth of an average neuron's synapses). A boundary never falls inside a spike
+/// source (it moves to the source's end). Ranks split the network this way, then each rank its
+/// range over its threads, so the pieces of a process are the same for any thread count.
 pub fn split_ids(populations: &[Population], lo: u32, hi: u32, k: usize) -> Vec<u32> {
-    let n = u64::from(hi - lo);
+    let total: f64 = populations.iter().map(|p| f64::from(p.size)).sum();
+    let syn: f64 = populations
+        .iter()
+        .map(|p| p.in_degree * f64::from(p.size))
+        .sum();
+    let mean_in = if syn > 0.0 { syn / total } else { 1.0 };
+    let cost = |p: &Population| 0.1 + p.in_degree / mean_in;
+    // the pieces of lo..hi that each population holds, with their cost per neuron
+    let pieces: Vec<(u32, u32, f64)> = populations
+        .iter()
+        .filter_map(|p| {
+            let (a, b) = (p.start.max(lo), (p.start + p.size).min(hi));
+            (a < b).then(|| (a, b, cost(p)))
+        })
+        .collect();
+    let whole: f64 = pieces.iter().map(|&(a, b, c)| f64::from(b - a) * c).sum();
     let mut b: Vec<u32> = (0..=k)
-        .map(|i| lo + (n * i as u64 / k as u64) as u32)
+        .map(|i| {
+            if i == 0 {
+                return lo;
+            }
+            if i == k {
+                return hi;
+            }
+            let mut left = whole * i as f64 / k as f64;
+            for &(a, e, c) in &pieces {
+                let here = f64::from(e - a) * c;
+                if left < here {
+                    return a + ((left / c) as u32).min(e - a);
+                }
+                left -= here;
+            }
+            hi
+        })
         .collect();
     // move a boundary that falls inside a source population to that population's end
     for x in b.iter_mut().take(k).skip(1) {
@@ -226,12 +262,21 @@ impl NetworkSpec {
     /// [`NetworkSpec::build`] for rank `rank` of `ranks` processes: every population, but of
     /// each projection only the synapses ending on the rank's neurons (the ids
     /// [`split_ids`]`(populations, 0, n, ranks)[rank..rank + 2]`), drawn so that they are
-    /// exactly those of the whole network. Memory for synapses falls as `1 / ranks`; every
-    /// rank still makes every draw.
+    /// exactly those of the whole network. Memory for synapses falls as `1 / ranks` (the split
+    /// balances the synapses); every rank still makes every draw.
     pub fn build_part(&self, rank: usize, ranks: usize) -> Result<Network> {
         crate::error::positive("dt_ms", self.dt_ms, "ms")?;
         self.check_before_allocating()?;
-        let populations = self.build_populations()?;
+        let mut populations = self.build_populations()?;
+        for s in &self.projections {
+            let find = |n: &str| populations.iter().position(|p| p.name == n);
+            // (a projection naming no population is refused by build_projection below)
+            if let (Some(i), Some(j)) = (find(&s.from), find(&s.to)) {
+                let (a, b) = (populations[i].size, populations[j].size);
+                let no_self = i == j && !s.allow_autapses;
+                populations[j].in_degree += s.rule.expected_synapses(a, b, no_self) / f64::from(b);
+            }
+        }
         let n = populations.last().map_or(0, |p| p.start + p.size);
         let b = split_ids(&populations, 0, n, ranks.max(1));
         let mine = b[rank]..b[rank + 1];
@@ -308,6 +353,7 @@ impl NetworkSpec {
                 model: p.model.clone(),
                 v_init,
                 key: splitmix64(self.seed ^ splitmix64(3 << 32 | i as u64)),
+                in_degree: 0.0,
             });
             start = start.checked_add(size).ok_or_else(|| {
                 Error::input(

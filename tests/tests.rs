@@ -19,6 +19,7 @@ mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod multi_rule;
+mod online_rules;
 mod network_spec;
 mod npy_input;
 mod optimizer;

@@ -27,7 +27,7 @@
 //! Exact case: without recurrent weights, for LIF neurons and a readout without memory
 //! (`kappa = 0`: `tau_out_ms` far below `dt`, the paper's instantaneous loss), OTTT equals BPTT
 //! with the reset detached (`bptt` with `stop_z_gradients = yes`); with `kappa > 0` it equals
-//! symmetric e-prop with `kappa = 0` in the learning signal. Tests: `tests/ottt.rs`.
+//! symmetric e-prop with `kappa = 0` in the learning signal. Tests: `tests/online_rules.rs`.
 //!
 //! Two modes compute the same numbers:
 //! - `online`: per presynaptic neuron `a_hat`, per neuron `psi(t-1)`, and at each step

@@ -469,3 +469,44 @@ fn otpe_equals_plain_bptt_on_one_layer_with_a_leaky_readout() {
     // recurrent weights: their path through the other neurons is dropped
     differs_from_bptt("eligo_otpe", "", &lsnn(21, true, true));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The rules from the command line: `eligo train --rule NAME` finds each one by name
+
+/// `eligo train --task sine-waves --rule RULE` for 30 iterations: the loss must fall.
+fn trains_from_the_cli(rule: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(rule);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_eligo"))
+        .args(["train", "--task", "sine-waves", "--rule", rule, "--quiet"])
+        .args(["--iterations", "30", "--no-early-stop", "--threads", "1"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let loss: Vec<f64> = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap())
+        .collect();
+    assert_eq!(loss.len(), 30);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (first, last) = (mean(&loss[..5]), mean(&loss[25..]));
+    assert!(last < 0.9 * first, "{rule}: loss {first} -> {last}");
+}
+
+#[test]
+fn ottt_trains_sine_waves_from_the_cli() {
+    trains_from_the_cli("ottt");
+}
+
+#[test]
+fn ostl_trains_sine_waves_from_the_cli() {
+    trains_from_the_cli("ostl");
+}
+
+#[test]
+fn otpe_trains_sine_waves_from_the_cli() {
+    trains_from_the_cli("otpe");
+}

@@ -318,7 +318,10 @@ fn online_equals_reference(lib: &str, grads: &dyn Fn(&Traj) -> [Vec<Vec<f64>>; 2
             let on = run(&spec, lib, "mode = \"online\"", loss.clone(), steps);
             let tr = simulate(&net, &on.input, &loss);
             let what = format!("{lib} seed {seed} alif {alif}");
-            assert_eq!(tr.z, on.rec, "{what}: reference spikes differ from the engine's");
+            assert_eq!(
+                tr.z, on.rec,
+                "{what}: reference spikes differ from the engine's"
+            );
             assert_active(&what, &on);
             let [gin, grec] = grads(&tr);
             let (gout, gb) = readout_grads(&tr);
@@ -488,7 +491,11 @@ fn trains_from_the_cli(rule: &str) {
     let loss: Vec<f64> = std::fs::read_to_string(out.join("metrics.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(loss.len(), 30);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;

@@ -19,9 +19,9 @@ mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod multi_rule;
-mod online_rules;
 mod network_spec;
 mod npy_input;
+mod online_rules;
 mod optimizer;
 mod params;
 mod plugin_loading;

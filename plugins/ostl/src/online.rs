@@ -49,7 +49,12 @@ impl Online {
 
     /// Start of a sequence.
     pub fn reset(&mut self) {
-        for v in self.eps_v.iter_mut().chain(&mut self.eps_a).chain(&mut self.x) {
+        for v in self
+            .eps_v
+            .iter_mut()
+            .chain(&mut self.eps_a)
+            .chain(&mut self.x)
+        {
             v.fill(0.0);
         }
         self.zk.iter_mut().for_each(|v| v.fill(0.0));

@@ -57,7 +57,8 @@ impl Online {
             .iter_mut()
             .chain(&mut self.eps_a)
             .chain(&mut self.r_hat)
-            .chain(&mut self.x) {
+            .chain(&mut self.x)
+        {
             v.fill(0.0);
         }
         self.zk.iter_mut().for_each(|v| v.fill(0.0));

@@ -57,7 +57,10 @@ impl Online {
             .map(|(ri, r)| {
                 let mut l = vec![0.0; r.n];
                 net.signal(&fb[ri], &err, &mut l);
-                l.iter().zip(&self.psi_prev[ri]).map(|(l, p)| l * p).collect()
+                l.iter()
+                    .zip(&self.psi_prev[ri])
+                    .map(|(l, p)| l * p)
+                    .collect()
             })
             .collect();
         for (pi, pr) in net.projs.iter().enumerate() {

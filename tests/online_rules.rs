@@ -517,3 +517,29 @@ fn ostl_trains_sine_waves_from_the_cli() {
 fn otpe_trains_sine_waves_from_the_cli() {
     trains_from_the_cli("otpe");
 }
+
+/// Networks outside a rule's convention are refused with the projection named: a plastic
+/// projection with delay 2, and a network without readout.
+#[test]
+fn networks_the_rules_cannot_handle_are_refused() {
+    for lib in ["eligo_ottt", "eligo_ostl", "eligo_otpe"] {
+        let mut spec = lsnn(9, false, true);
+        spec.projections[1].delay_steps = 2;
+        let mut no_readout = lsnn(9, false, true);
+        no_readout.populations.truncate(2);
+        no_readout.projections.truncate(2);
+        for (spec, must) in [
+            (spec, "'rec->rec' has delays"),
+            (no_readout, "exactly one readout"),
+        ] {
+            let plugin = Plugin::load(&so(lib)).unwrap();
+            let cfg = config::parse("", &plugin).unwrap();
+            let net = spec.build().unwrap();
+            let e = RuleInstance::new(plugin, &net, &cfg.values, cfg.host, 10)
+                .err()
+                .unwrap_or_else(|| panic!("{lib}: accepted"))
+                .to_string();
+            assert!(e.contains(must), "{lib}: {e}");
+        }
+    }
+}

@@ -21,6 +21,7 @@ mod mpi;
 mod multi_rule;
 mod network_spec;
 mod npy_input;
+mod online_rules;
 mod optimizer;
 mod params;
 mod plugin_loading;

@@ -80,6 +80,9 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for desc in [
         eligo_plugin::descriptor::<eligo_eprop::Eprop>(),
         eligo_plugin::descriptor::<eligo_bptt::Bptt>(),
+        eligo_plugin::descriptor::<eligo_ottt::Ottt>(),
+        eligo_plugin::descriptor::<eligo_ostl::Ostl>(),
+        eligo_plugin::descriptor::<eligo_otpe::Otpe>(),
         eligo_plugin::descriptor::<eligo_stdp::Stdp>(),
         eligo_plugin::descriptor::<eligo_rstdp::Rstdp>(),
     ] {

@@ -62,7 +62,8 @@ def test_the_built_in_rules_need_no_plugin_folder(monkeypatch, tmp_path):
     # no library anywhere: the rules linked into the package are listed, path None, and train
     monkeypatch.setenv("ELIGO_PLUGIN_PATH", str(tmp_path))
     found = {p["name"]: p for p in eligo.plugins()}
-    assert {"eprop", "bptt", "stdp", "rstdp"} <= set(found)
-    assert all(found[n]["path"] is None for n in ("eprop", "bptt", "stdp", "rstdp"))
+    built_in = ("eprop", "bptt", "stdp", "rstdp", "ottt", "ostl", "otpe")
+    assert set(built_in) <= set(found)
+    assert all(found[n]["path"] is None for n in built_in)
     r = eligo.train(task="evidence", iterations=1, scale=0.1, batch=2, threads=1)
     assert r.ending == "finished" and len(r.history) == 1

@@ -39,7 +39,7 @@ pub struct Args {
     /// The population each --clamp-events file replaces (same order).
     #[arg(long, value_name = "P", requires = "clamp_events")]
     pub population: Vec<String>,
-    /// Learning rule plugin: eprop, bptt, or a path. Repeat for several rules, each on its own
+    /// Learning rule plugin: eprop, bptt, ottt, ostl, otpe, or a path. Repeat for several rules, each on its own
     /// projections (`[host] plastic` in each rule config).
     #[arg(long, default_value = "eprop")]
     pub rule: Vec<String>,

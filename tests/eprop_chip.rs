@@ -10,7 +10,7 @@ use eligo_engine::plugin::{Plugin, RuleInstance, config};
 use eligo_engine::prelude::*;
 use eligo_engine::sim::StateProbe;
 
-use crate::common::{SMALL_TRAIN, arg, eligo, lsnn, ok, so};
+use crate::common::{SMALL_TRAIN, arg, eligo, lsnn, ok, refused, so};
 use crate::eprop::rel_err;
 
 const STEPS: u64 = 200;
@@ -46,7 +46,7 @@ fn sim_with(spec: &NetworkSpec, lib: &str, toml: &str) -> Simulation {
 }
 
 /// One sequence as one batch; the gradients of it (the `eprop` plugin's buffers; a direct
-/// rule has none).
+/// rule has none, so they are empty for `eprop_chip`).
 fn run(sim: &mut Simulation) -> Vec<Vec<f32>> {
     sim.reset();
     sim.zero_grads();
@@ -416,4 +416,17 @@ fn train_with_eprop_chip_is_the_same_on_one_and_two_threads() {
         out.push(std::fs::read(o.join("weights.npz")).unwrap());
     }
     assert_eq!(out[0], out[1]);
+    // a bit width that is not a whole number is refused, naming the parameter
+    let mut args: Vec<&str> = SMALL_TRAIN.to_vec();
+    args.extend([
+        "--iterations",
+        "1",
+        "--rule",
+        "eprop_chip",
+        "--param",
+        "weight_bits=1.5",
+    ]);
+    let o = dir.path().join("bad");
+    args.extend(["--out", arg(&o)]);
+    refused(&eligo(&args), &["weight_bits", "2 to 24"]);
 }

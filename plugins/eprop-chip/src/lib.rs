@@ -35,9 +35,9 @@
 //!
 //! The weights change only at the last step of each sequence (`Direct` output), by
 //! `w_new - w`: one lane (`--batch 1`, sample-by-sample learning as on chip) keeps them on the
-//! grid; several lanes' changes are added by the host. The gradient `g` of each sequence is also
-//! added into the host's gradient buffers (where it has them), for inspection; readout biases
-//! are not learned (hardware has none).
+//! grid; several lanes' changes are added by the host (plain SGD on the batch's summed
+//! gradient). A direct rule has no gradient buffers, so `g` shows only through the update; the
+//! readout biases are not learned. Rule name `eprop_chip` (`--rule eprop_chip`).
 //!
 //! | parameter | default | unit | meaning |
 //! |---|---|---|---|
@@ -128,17 +128,13 @@ impl EpropChip {
     }
 
     /// The weight update at the end of a sequence, as changes.
-    fn update(&mut self, step: &Step, grads: &mut Grads) {
+    fn update(&mut self, step: &Step) {
         self.changes.clear();
         let t = step.step();
         let keys: Vec<Option<u64>> = (0..self.slots.len()).map(|j| self.key(t, 4, j)).collect();
         for (slot, (pr, sl)) in self.net.projs.iter().zip(&mut self.slots).enumerate() {
             if !pr.plastic {
                 continue;
-            }
-            let hg = grads.weights(pr.index);
-            if !hg.is_empty() {
-                hg.iter_mut().zip(&sl.g).for_each(|(h, g)| *h += g);
             }
             let w = step.weights(pr.index);
             let k = keys[slot];
@@ -308,7 +304,7 @@ impl Rule for EpropChip {
         Ok(())
     }
 
-    fn on_step(&mut self, step: &Step, grads: &mut Grads) -> Result<(), String> {
+    fn on_step(&mut self, step: &Step, _grads: &mut Grads) -> Result<(), String> {
         self.changes.clear();
         let err = step.error();
         let n_out = self.net.n_out;
@@ -392,7 +388,7 @@ impl Rule for EpropChip {
             sl.prev.extend_from_slice(step.spikes(pr.pre));
         }
         if t + 1 == self.seq_len {
-            self.update(step, grads);
+            self.update(step);
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ mod checkpoints;
 mod cli;
 mod common;
 mod eprop;
+mod eprop_chip;
 mod eprop_reward;
 mod events;
 mod events_hostile;

@@ -79,6 +79,7 @@ fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // the built-in rules, found by name when no plugin directory has them
     for desc in [
         eligo_plugin::descriptor::<eligo_eprop::Eprop>(),
+        eligo_plugin::descriptor::<eligo_eprop_chip::EpropChip>(),
         eligo_plugin::descriptor::<eligo_bptt::Bptt>(),
         eligo_plugin::descriptor::<eligo_ottt::Ottt>(),
         eligo_plugin::descriptor::<eligo_ostl::Ostl>(),

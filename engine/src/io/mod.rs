@@ -5,6 +5,8 @@
 
 pub mod config;
 pub mod events;
+#[cfg(feature = "hdf5")]
+pub mod nir;
 pub mod npy;
 pub mod npz;
 pub mod weights;

@@ -708,6 +708,8 @@ fn projection(
     t.insert("from".into(), src.into());
     t.insert("to".into(), dst.into());
     t.insert("rule".into(), "list".into());
+    // lif and readout sum both channels: one channel keeps the additions in delivery order
+    t.insert("receptor".into(), "exc".into());
     t.insert("pairs".into(), Value::Array(pairs));
     t.insert("weights".into(), Value::Array(weights));
     if delays.iter().all(|&d| d == delays[0]) {

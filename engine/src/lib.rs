@@ -30,7 +30,6 @@ mod layers;
 pub mod limits;
 pub mod network;
 pub mod neuron;
-#[cfg(feature = "hdf5")]
 pub mod nir;
 pub mod optim;
 pub mod plugin;

@@ -79,7 +79,17 @@ pub fn run(c: NirCmd) -> Result<()> {
             if let Some(w) = &a.weights {
                 eligo_engine::io::weights::load(w, &mut net, &mut biases)?;
             }
-            let (f, origin) = eligo_engine::nir::export(&cfg, &net, &biases, disc)
+            // the file it was imported from, if it is still there
+            let source = cfg
+                .nir
+                .as_ref()
+                .and_then(|t| t.get("source"))
+                .and_then(|v| v.as_str())
+                .map(PathBuf::from)
+                .filter(|p| p.is_file())
+                .map(|p| eligo_engine::io::nir::read(&p))
+                .transpose()?;
+            let (f, origin) = eligo_engine::nir::export(&cfg, &net, &biases, disc, source.as_ref())
                 .map_err(|e| e.in_file(&a.config))?;
             eligo_engine::io::nir::write(&a.model, &f)?;
             if origin == eligo_engine::nir::export::Origin::Source {

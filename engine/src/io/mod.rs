@@ -5,7 +5,6 @@
 
 pub mod config;
 pub mod events;
-#[cfg(feature = "hdf5")]
 pub mod nir;
 pub mod npy;
 pub mod npz;

@@ -1,5 +1,6 @@
 //! NIR files (the Neuromorphic Intermediate Representation, HDF5): the graph as stored, read
-//! and written through the system HDF5 library (feature `hdf5`).
+//! and written through the system HDF5 library (`read`, `write`: feature `hdf5`; the Python
+//! package hands the graph over from the `nir` package instead).
 //!
 //! The layout is the one of the `nir` Python package (1.0.x, `nir.write`/`nir.read`):
 //!
@@ -19,8 +20,10 @@
 //! complete.
 
 use std::collections::BTreeMap;
+#[cfg(feature = "hdf5")]
 use std::path::Path;
 
+#[cfg(feature = "hdf5")]
 use crate::error::{Error, Result};
 
 /// The elements of an array, in their stored type.
@@ -137,6 +140,7 @@ pub struct NirFile {
 /// The version this writer puts in `/version`: the NIR format release whose layout it writes.
 pub const WRITE_VERSION: &str = "1.0.8";
 
+#[cfg(feature = "hdf5")]
 fn h5(path: &Path, at: &str, e: hdf5::Error) -> Error {
     Error::input(
         if at.is_empty() { "(file)" } else { at },
@@ -148,6 +152,7 @@ fn h5(path: &Path, at: &str, e: hdf5::Error) -> Error {
     .in_file(path)
 }
 
+#[cfg(feature = "hdf5")]
 /// Read a NIR file.
 pub fn read(path: &Path) -> Result<NirFile> {
     hdf5::silence_errors(true);
@@ -186,10 +191,12 @@ pub fn read(path: &Path) -> Result<NirFile> {
     Ok(NirFile { version, top })
 }
 
+#[cfg(feature = "hdf5")]
 /// Nested graphs deeper than this are refused (a file cannot make the reader recurse without
 /// bound).
 const MAX_DEPTH: usize = 32;
 
+#[cfg(feature = "hdf5")]
 fn node(path: &Path, g: &hdf5::Group, at: &str, depth: usize) -> Result<Node> {
     if depth > MAX_DEPTH {
         return Err(Error::input(
@@ -264,6 +271,7 @@ fn node(path: &Path, g: &hdf5::Group, at: &str, depth: usize) -> Result<Node> {
     Ok(n)
 }
 
+#[cfg(feature = "hdf5")]
 /// The datasets of a group (one level; deeper groups are skipped).
 fn flat(path: &Path, g: &hdf5::Group, at: &str) -> Result<BTreeMap<String, Array>> {
     let mut out = BTreeMap::new();
@@ -276,6 +284,7 @@ fn flat(path: &Path, g: &hdf5::Group, at: &str) -> Result<BTreeMap<String, Array
     Ok(out)
 }
 
+#[cfg(feature = "hdf5")]
 fn edges(path: &Path, g: &hdf5::Group, at: &str) -> Result<Vec<(String, String)>> {
     let here = format!("{at}.edges");
     if !g.link_exists("edges") {
@@ -304,6 +313,7 @@ fn edges(path: &Path, g: &hdf5::Group, at: &str) -> Result<Vec<(String, String)>
 /// cannot make the reader allocate without bound): 2^28 elements, 1 GiB of float32.
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
+#[cfg(feature = "hdf5")]
 fn dataset(ds: &hdf5::Dataset) -> hdf5::Result<Array> {
     use hdf5::types::{TypeDescriptor as T, VarLenAscii, VarLenUnicode};
     let shape = ds.shape();
@@ -339,6 +349,7 @@ fn dataset(ds: &hdf5::Dataset) -> hdf5::Result<Array> {
     Ok(Array { shape, data })
 }
 
+#[cfg(feature = "hdf5")]
 /// Write a NIR file: to a temporary name beside `path`, renamed over it when complete.
 pub fn write(path: &Path, f: &NirFile) -> Result<()> {
     let staged = super::Staged::new(path);
@@ -359,6 +370,7 @@ pub fn write(path: &Path, f: &NirFile) -> Result<()> {
     staged.commit()
 }
 
+#[cfg(feature = "hdf5")]
 fn write_node(g: &hdf5::Group, n: &Node) -> hdf5::Result<()> {
     write_str(g, "type", &[n.kind.clone()], &[])?;
     for (k, a) in &n.params {
@@ -385,6 +397,7 @@ fn write_node(g: &hdf5::Group, n: &Node) -> hdf5::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
 fn write_array(g: &hdf5::Group, name: &str, a: &Array) -> hdf5::Result<()> {
     match &a.data {
         Data::F32(v) => g
@@ -406,6 +419,7 @@ fn write_array(g: &hdf5::Group, name: &str, a: &Array) -> hdf5::Result<()> {
     }
 }
 
+#[cfg(feature = "hdf5")]
 fn write_str(g: &hdf5::Group, name: &str, v: &[String], shape: &[usize]) -> hdf5::Result<()> {
     use hdf5::types::VarLenUnicode;
     let s: Vec<VarLenUnicode> = v

@@ -39,13 +39,15 @@ pub enum Origin {
     Eligo,
 }
 
-/// The NIR file of network `net` (built from `cfg`, weights as trained), at discretization
-/// `disc` (default: the `[nir]` table's, else Euler).
+/// The NIR file of network `net` (built from `cfg`, weights and readout `biases` as
+/// trained), at discretization `disc` (default: the `[nir]` table's, else Euler); `source`: the
+/// NIR file it was imported from, if at hand (see the module header).
 pub fn export(
     cfg: &SimConfig,
     net: &Network,
     biases: &[Vec<f32>],
     disc: Option<Discretization>,
+    source: Option<&NirFile>,
 ) -> Result<(NirFile, Origin)> {
     let nir = cfg.nir.as_ref();
     let disc = match disc {
@@ -57,11 +59,12 @@ pub fn export(
             "nir.discretization",
         )?,
     };
-    if let Some(src) = nir.and_then(|t| t.get("source")).and_then(|v| v.as_str()) {
-        let path = Path::new(src);
-        if path.is_file()
-            && let Some(f) = from_source(cfg, net, biases, disc, path)?
-        {
+    if let Some(src) = source {
+        let path = nir
+            .and_then(|t| t.get("source"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("the source NIR graph");
+        if let Some(f) = from_source(cfg, net, biases, disc, src.clone(), Path::new(path))? {
             return Ok((f, Origin::Source));
         }
     }
@@ -75,9 +78,9 @@ fn from_source(
     net: &Network,
     biases: &[Vec<f32>],
     disc: Discretization,
+    mut f: NirFile,
     path: &Path,
 ) -> Result<Option<NirFile>> {
-    let mut f = crate::io::nir::read(path)?;
     let (table, chains) = import_chains(&f, net.dt_ms, disc, None).map_err(|e| e.in_file(path))?;
     let c0 = crate::io::config::parse_table(table).map_err(|e| e.in_file(path))?;
     let net0 = c0.network.build().map_err(|e| e.in_file(path))?;

@@ -14,11 +14,11 @@ use toml::{Table, Value};
 
 use super::{Discretization, FNode, Flat, IF_TAU_MS, flatten, param, uniform};
 use crate::error::{Error, Result};
-use crate::io::config::SimConfig;
 use crate::io::nir::NirFile;
 
+#[cfg(feature = "hdf5")]
 /// Read a NIR file and make the network of it at step `dt_ms`, as `eligo simulate` takes it.
-pub fn load(path: &Path, dt_ms: f64, disc: Discretization) -> Result<SimConfig> {
+pub fn load(path: &Path, dt_ms: f64, disc: Discretization) -> Result<crate::io::config::SimConfig> {
     let f = crate::io::nir::read(path)?;
     let source = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let t = import(&f, dt_ms, disc, Some(&source)).map_err(|e| e.in_file(path))?;

@@ -32,7 +32,9 @@ use crate::error::{Error, Result};
 use crate::io::nir::{Array, Graph, Node};
 
 pub use export::export;
-pub use import::{import, load};
+pub use import::import;
+#[cfg(feature = "hdf5")]
+pub use import::load;
 
 /// How continuous-time nodes become per-step propagators (see the module header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

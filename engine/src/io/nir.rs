@@ -362,7 +362,7 @@ pub fn write(path: &Path, f: &NirFile) -> Result<()> {
     };
     {
         let file = hdf5::File::create(&tmp).map_err(werr)?;
-        write_str(&file, "version", &[f.version.clone()], &[]).map_err(werr)?;
+        write_str(&file, "version", std::slice::from_ref(&f.version), &[]).map_err(werr)?;
         let g = file.create_group("node").map_err(werr)?;
         write_node(&g, &f.top).map_err(werr)?;
         file.close().map_err(werr)?;
@@ -372,7 +372,7 @@ pub fn write(path: &Path, f: &NirFile) -> Result<()> {
 
 #[cfg(feature = "hdf5")]
 fn write_node(g: &hdf5::Group, n: &Node) -> hdf5::Result<()> {
-    write_str(g, "type", &[n.kind.clone()], &[])?;
+    write_str(g, "type", std::slice::from_ref(&n.kind), &[])?;
     for (k, a) in &n.params {
         write_array(g, k, a)?;
     }

@@ -107,3 +107,50 @@ def test_bad_graphs_raise_input_error_naming_node_and_field():
         eligo.nir.to_network(g, dt_ms=0.1, discretization="rk4")
     with pytest.raises(eligo.InputError, match="nir.NIRGraph"):
         eligo.nir.to_network({"type": "NIRGraph"})
+
+
+def test_lif_with_r_not_tau_over_dt_matches_a_plain_euler_reference():
+    """r != tau/dt (Norse-like, f = r h / tau = 0.05): Eligo's spikes are those of a plain
+    float32 Euler step written here, with the threshold divided by f and each synapse's input
+    one step later (Eligo's smallest delay), inputs summed in order of the sending neuron."""
+    f32 = np.float32
+    rng = np.random.default_rng(3)
+    n_in, n = 5, 8
+    h, tau, r, thr = 1e-4, f32(5e-3), f32(2.5), f32(0.05)
+    w_in = rng.normal(0.4, 0.5, (n, n_in)).astype(f32)
+    w_rec = rng.normal(0.0, 0.3, (n, n)).astype(f32)
+    full = lambda x: np.full(n, x, dtype=f32)
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([n_in])),
+            "fc": nir.Linear(weight=w_in),
+            "lif": nir.LIF(tau=full(tau), r=full(r), v_leak=full(0), v_threshold=full(thr)),
+            "rec": nir.Linear(weight=w_rec),
+            "output": nir.Output(output_type=np.array([n])),
+        },
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")],
+    )
+    net = eligo.nir.to_network(g, dt_ms=0.1)
+    steps = 400
+    x = rng.random((steps, n_in)) < 0.3
+    t_idx, a_idx = np.nonzero(x)
+    ev = {"t": (t_idx * 100).astype(np.uint64), "addr": a_idx.astype(np.uint32)}
+    res = eligo.simulate(net, steps * 0.1, 1, inputs={"input": ev}, record=["lif"])
+
+    f = float(r) * h / float(tau)
+    alpha, v_th = f32(1.0 - h / float(tau)), f32(float(thr) / f)
+    v, z = np.zeros(n, f32), np.zeros(n, f32)
+    ref = []
+    for t in range(steps):
+        acc = np.zeros(n, f32)
+        if t >= 1:
+            for i in np.nonzero(x[t - 1])[0]:
+                acc += w_in[:, i]
+            for i in np.nonzero(z)[0]:
+                acc += w_rec[:, i]
+        v = alpha * v + acc - v_th * z
+        z = ((v - v_th) / v_th > 0).astype(f32)
+        ref.extend((t * 100, int(i)) for i in np.nonzero(z)[0])
+    got = [(int(a), int(b)) for a, b in zip(res.spikes["lif"]["t"], res.spikes["lif"]["addr"])]
+    assert len(ref) > 30
+    assert got == ref

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 minutes=${1:-10}
 shift || true
-all=(config events_npy events_aedat events_evt2 events_nmnist npy npz weights checkpoint)
+all=(config events_npy events_aedat events_evt2 events_nmnist npy npz weights checkpoint nir)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 seconds=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 }')
@@ -43,6 +43,7 @@ cp -n data/events/*.npy fuzz/corpus/npy/
 cp -n data/events/*.aedat fuzz/corpus/events_aedat/
 cp -n data/events/*.raw fuzz/corpus/events_evt2/
 cp -n data/events/*.bin fuzz/corpus/events_nmnist/
+cp -n tests/data/nir/*.nir fuzz/corpus/nir/
 
 mkdir -p fuzz/logs
 rows=()

@@ -33,6 +33,10 @@ enum Command {
     /// Inspect and convert address-event files (info, convert).
     #[command(subcommand)]
     Events(cli::events::EventsCmd),
+    /// Import and export NIR graphs (docs/nir.md).
+    #[cfg(feature = "hdf5")]
+    #[command(subcommand)]
+    Nir(cli::nir::NirCmd),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cli::simulate::run(a, world.as_mut()),
         Command::Bench(b) => cli::bench::run(b, world.as_mut()),
         Command::Events(c) => cli::events::run(c),
+        #[cfg(feature = "hdf5")]
+        Command::Nir(c) => cli::nir::run(c),
         Command::Plugins(a) => cli::plugins::run(a),
         Command::Grad(a) => cli::grad::run(a),
         Command::Train(a) => cli::train::run(a, world.as_mut()),

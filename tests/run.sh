@@ -55,8 +55,9 @@ if [ ! -x "$venv/bin/python" ] && ! python3 -m venv "$venv"; then
         "its venv module are needed; Debian: apt-get install python3-venv)" >&2
     exit 1
 fi
-# gymnasium: python/tests/test_envs.py compares the engine's CartPole-v1 with its own
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin==1.16.0" "numpy>=1.21,<3" "pytest>=8,<10" "scipy>=1.8" "gymnasium>=1.0,<2"
+# gymnasium: python/tests/test_envs.py compares the engine's CartPole-v1 with its own; nir:
+# python/tests/test_nir.py reads and writes NIR graphs with it (docs/nir.md)
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin==1.16.0" "numpy>=1.21,<3" "pytest>=8,<10" "scipy>=1.8" "gymnasium>=1.0,<2" "nir>=1.0,<2"
 # the venv's maturin builds it (no isolated build environment to download each time); it
 # is found on PATH
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python

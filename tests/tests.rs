@@ -21,6 +21,8 @@ mod limits;
 mod mpi;
 mod multi_rule;
 mod network_spec;
+#[cfg(feature = "hdf5")]
+mod nir;
 mod npy_input;
 mod online_rules;
 mod optimizer;

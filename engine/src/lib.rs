@@ -30,6 +30,7 @@ mod layers;
 pub mod limits;
 pub mod network;
 pub mod neuron;
+pub mod nir;
 pub mod optim;
 pub mod plugin;
 pub mod rng;

@@ -276,15 +276,15 @@ impl Task for TinyTask {
             1.0,
         )
     }
-    fn sample(&self, _split: Split, _index: u64) -> Sample {
-        Sample {
+    fn sample(&self, _split: Split, _index: u64) -> eligo_engine::Result<Sample> {
+        Ok(Sample {
             input: vec![(0, 0), (3, 1), (5, 2)],
             loss: Loss::Mse {
                 targets: vec![0.1; 20],
             },
             label: None,
             modulators: Vec::new(),
-        }
+        })
     }
     fn defaults(&self) -> Defaults {
         Defaults {
@@ -439,4 +439,22 @@ pub fn weights_seed() -> Vec<u8> {
     let biases = eligo_engine::io::weights::default_biases(net);
     eligo_engine::io::weights::save(&p, net, &biases).unwrap();
     std::fs::read(p).unwrap()
+}
+
+/// Read `data` as a NIR file and import it at dt = 0.1 ms with both discretizations; an
+/// imported description must be one the TOML parser takes.
+pub fn fuzz_nir(data: &[u8]) {
+    use eligo_engine::nir::Discretization;
+    let path = file("model.nir", data);
+    let Ok(f) = eligo_engine::io::nir::read(&path) else {
+        return;
+    };
+    for disc in [Discretization::Euler, Discretization::Exact] {
+        if let Ok(t) = eligo_engine::nir::import(&f, 0.1, disc, None) {
+            // memory limits may refuse a big one; anything else is a bug of the import
+            if let Err(e) = eligo_engine::io::config::parse_table(t) {
+                assert!(e.to_string().contains("memory"), "import made a bad description: {e}");
+            }
+        }
+    }
 }

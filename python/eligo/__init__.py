@@ -37,11 +37,12 @@ from ._gradients import grad
 from ._plugins import plugins
 from . import events
 from . import envs
+from . import nir
 
 __all__ = [
     "CSR", "InputError", "Network", "SPIKE_DTYPE", "Simulation", "SimulationResult", "simulate",
     "TrainResult", "TrainSample", "train", "AgentResult", "train_agent", "events", "grad",
-    "plugins", "envs",
+    "plugins", "envs", "nir",
 ]
 __version__ = _eligo.__version__
 

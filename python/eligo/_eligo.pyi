@@ -265,3 +265,10 @@ def encode(
 def rates(
     values: List[float], ranges: List[Tuple[float, float]], *, neurons: int = 10, rate_hz: float = 200.0
 ) -> Any: ...
+def nir_import(graph: Dict[str, Any], version: str, dt_ms: float, discretization: str) -> str: ...
+def nir_export(
+    net: Network,
+    discretization: Optional[str] = None,
+    source: Optional[Dict[str, Any]] = None,
+    version: str = "",
+) -> Tuple[Dict[str, Any], bool]: ...

@@ -19,6 +19,7 @@ mod grad;
 mod gym_env;
 mod inputs;
 mod network;
+mod nir;
 mod plugins;
 mod simulate;
 mod simulation;
@@ -59,6 +60,8 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
 fn _eligo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", m.py().get_type::<InputError>())?;
     m.add_class::<network::Network>()?;
+    m.add_function(wrap_pyfunction!(nir::nir_import, m)?)?;
+    m.add_function(wrap_pyfunction!(nir::nir_export, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
     m.add_class::<simulation::Simulation>()?;
     m.add_function(wrap_pyfunction!(inputs::input_error, m)?)?;

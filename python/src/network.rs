@@ -196,6 +196,7 @@ impl Network {
             },
             weights: Vec::new(),
             rules: Vec::new(),
+            nir: None,
         };
         Network { cfg, net }
     }

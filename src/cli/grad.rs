@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use eligo_engine::io::npz;
-use eligo_engine::io::{config, weights};
+use eligo_engine::io::weights;
 use eligo_engine::train::grad;
 
 use super::grad_batch::{self, Target};
@@ -22,8 +22,11 @@ use super::grad_batch::{self, Target};
      name (see `eligo plugins`) or the path of a plugin library; repeat for several rules"
 )))]
 pub struct Args {
-    /// Network description (TOML); its duration is the sequence length.
+    /// Network description (TOML, or a NIR file `.nir`: docs/nir.md); its duration is the sequence length.
     pub config: PathBuf,
+    /// Time step (ms) of a NIR description (.nir); default 1 ms.
+    #[arg(long)]
+    pub dt_ms: Option<f64>,
     /// Weights (.npz: per projection P, P/indptr + P/indices + P/data, or a dense P[post, pre];
     /// readout biases R/bias). Default: the weights the description draws.
     #[arg(long)]
@@ -76,7 +79,7 @@ pub struct Args {
 
 /// Run `grad`.
 pub fn run(a: Args) -> Result<()> {
-    let cfg = config::load(&a.config)?;
+    let cfg = super::load_description(&a.config, a.dt_ms)?;
     let file = &a.config;
     let mut net = cfg.network.build().map_err(|e| e.in_file(file))?;
     let steps = cfg.steps;

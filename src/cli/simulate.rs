@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use eligo_engine::io::events::npy::Writer;
 use eligo_engine::io::npy::F32RowsWriter;
-use eligo_engine::io::{Staged, commit_all, config, write_staged};
+use eligo_engine::io::{Staged, commit_all, write_staged};
 use eligo_engine::network::Network;
 use eligo_engine::prelude::*;
 use eligo_engine::sim::ranks::assemble;
@@ -258,8 +258,11 @@ impl Plots {
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Network description (TOML); see data/example_net.toml.
+    /// Network description (TOML, or a NIR file `.nir`: docs/nir.md); see data/example_net.toml.
     pub config: PathBuf,
+    /// Time step (ms) of a NIR description (.nir); default 1 ms.
+    #[arg(long)]
+    pub dt_ms: Option<f64>,
     /// Output directory (created if missing). Default: out/CONFIG_NAME.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -296,7 +299,7 @@ const PIECE_STOP: u64 = u64::MAX;
 /// Run `simulate`; `world`: the MPI job this process is a rank of (docs/distributed.md).
 pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
     let file = a.config.clone();
-    let mut cfg = config::load(&a.config)?;
+    let mut cfg = super::load_description(&a.config, a.dt_ms)?;
     if let Some(s) = a.seed {
         cfg.network.seed = s;
     }

@@ -87,6 +87,9 @@ pub struct SimConfig {
     pub weights: Vec<WeightProbe>,
     /// Learning rules of the `[[rule]]` tables, in file order.
     pub rules: Vec<RuleSpec>,
+    /// The `[nir]` table of a network imported from a NIR file (`eligo nir import`): where it
+    /// came from and how it was discretized, read by `eligo nir export` only (docs/nir.md).
+    pub nir: Option<Table>,
 }
 
 /// A `[[rule]]` table: a learning rule with its configuration, either a rule config file or
@@ -158,6 +161,7 @@ pub fn parse_table(table: Table) -> Result<SimConfig> {
     let projs = t.array_of_tables("projection")?;
     let recs = t.array_of_tables("recorder")?;
     let rule_tables = t.array_of_tables("rule")?;
+    let nir = nir_table(&mut t)?;
     t.finish(&[
         "dt_ms",
         "duration_ms",
@@ -166,6 +170,7 @@ pub fn parse_table(table: Table) -> Result<SimConfig> {
         "projection",
         "recorder",
         "rule",
+        "nir",
     ])?;
 
     let populations = pops
@@ -208,9 +213,43 @@ pub fn parse_table(table: Table) -> Result<SimConfig> {
         record,
         weights,
         rules,
+        nir,
     };
     c.estimate(1)?.check(crate::limits::memory_limit()?)?;
     Ok(c)
+}
+
+/// The optional `[nir]` table: `source` (the NIR file, a string), `discretization` (`euler` or
+/// `exact`) and `version` (the file's NIR version), nothing else.
+fn nir_table(t: &mut Fields) -> Result<Option<Table>> {
+    let Some(v) = t.take("nir") else {
+        return Ok(None);
+    };
+    let Value::Table(nir) = v else {
+        return Err(Error::input(
+            "nir",
+            v,
+            "must be a table: [nir] with source, discretization, version",
+            "",
+        ));
+    };
+    let mut f = Fields::new(nir.clone(), "nir");
+    for k in ["source", "version"] {
+        if f.t.contains_key(k) {
+            f.string(k)?;
+        }
+    }
+    let d = f.string_or("discretization", "euler")?;
+    if d != "euler" && d != "exact" {
+        return Err(Error::input(
+            "nir.discretization",
+            format!("'{d}'"),
+            "allowed: euler, exact",
+            "",
+        ));
+    }
+    f.finish(&["source", "discretization", "version"])?;
+    Ok(Some(nir))
 }
 
 /// One `[[recorder]]` table, added to `record` (spike recorders and state probes keep the

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod events;
+pub mod nir;
 pub mod npy;
 pub mod npz;
 pub mod weights;

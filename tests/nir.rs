@@ -1,0 +1,304 @@
+//! NIR import and export (docs/nir.md), end to end through the CLI. The NIR files in
+//! tests/data/nir were written by the `nir` Python package (tests/data/nir/make.py), an
+//! independent writer.
+
+use std::path::{Path, PathBuf};
+
+use eligo_engine::io::nir::{Data, NirFile, Node};
+
+use crate::common::{arg, eligo, ok, refused};
+use crate::events::npy_events;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/nir")
+        .join(name)
+}
+
+fn read(p: &Path) -> NirFile {
+    eligo_engine::io::nir::read(p).expect("a NIR file")
+}
+
+/// The node at full name `a.b` of a file.
+fn node<'a>(f: &'a NirFile, full: &str) -> &'a Node {
+    let mut n = &f.top;
+    for part in full.split('.') {
+        n = &n.graph.as_ref().expect("a graph").nodes[part];
+    }
+    n
+}
+
+fn f32s(n: &Node, key: &str) -> Vec<f32> {
+    match &n.params[key].data {
+        Data::F32(v) => v.clone(),
+        other => panic!("{key}: {other:?}"),
+    }
+}
+
+fn import(model: &Path, out: &Path, dt: &str) {
+    ok(&eligo(&[
+        "nir",
+        "import",
+        arg(model),
+        "--dt-ms",
+        dt,
+        "--out",
+        arg(out),
+    ]));
+}
+
+#[test]
+fn bad_files_exit_2_naming_the_node_and_the_field() {
+    for (file, must) in [
+        (
+            "bad_truncated.nir",
+            &["bad_truncated.nir", "cannot read it as NIR"][..],
+        ),
+        (
+            "bad_unknown.nir",
+            &["node 'lif'.type", "'Leaky'", "unknown node type"],
+        ),
+        (
+            "bad_conv.nir",
+            &["node 'lif'.type", "Conv2d", "not supported"],
+        ),
+        ("bad_missing.nir", &["node 'lif'.tau", "missing"]),
+        (
+            "bad_shape.nir",
+            &["'input' -> 'fc'", "shape mismatch", "takes 5 inputs"],
+        ),
+        (
+            "bad_nonuniform.nir",
+            &["node 'lif'.tau", "[3]", "must be equal"],
+        ),
+        (
+            "bad_bias.nir",
+            &["node 'fc'.bias[2]", "0.25", "nonzero bias"],
+        ),
+    ] {
+        refused(
+            &eligo(&["nir", "import", arg(&data(file)), "--dt-ms", "0.1"]),
+            must,
+        );
+        // the same through simulate, which takes a .nir directly
+        let dir = tempfile::tempdir().unwrap();
+        refused(
+            &eligo(&[
+                "simulate",
+                arg(&data(file)),
+                "--dt-ms",
+                "0.1",
+                "--out",
+                arg(dir.path()),
+                "--quiet",
+            ]),
+            must,
+        );
+    }
+    // a file that is not there, and a step the Euler step cannot take (dt > tau = 1 ms)
+    refused(
+        &eligo(&["nir", "import", "no/such.nir"]),
+        &["no/such.nir", "cannot read"],
+    );
+    refused(
+        &eligo(&["nir", "import", arg(&data("rnn.nir")), "--dt-ms", "2"]),
+        &[
+            "node 'li'.tau",
+            "must be in (0, 1)",
+            "--discretization exact",
+        ],
+    );
+}
+
+#[test]
+fn nir_to_eligo_to_nir_keeps_every_parameter_and_weight_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["rnn.nir", "sub.nir"] {
+        let src = data(name);
+        let toml = dir.path().join(format!("{name}.toml"));
+        import(&src, &toml, "0.1");
+        let back = dir.path().join(format!("back_{name}"));
+        ok(&eligo(&["nir", "export", arg(&toml), arg(&back)]));
+        let (a, b) = (read(&src), read(&back));
+        assert_eq!(a.top, b.top, "{name}: the graph changed on the way");
+    }
+}
+
+/// Trained weights go back into the source file's Affine/Linear nodes, and nothing else
+/// changes; with the source gone, the network is written from Eligo's parameters, weights and
+/// thresholds unchanged.
+#[test]
+fn trained_weights_go_back_into_the_source_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = data("sub.nir");
+    let toml = dir.path().join("net.toml");
+    import(&src, &toml, "0.1");
+    let cfg = eligo_engine::io::config::load(&toml).unwrap();
+    let mut net = cfg.network.build().unwrap();
+    let rec = net
+        .projections
+        .iter()
+        .position(|p| p.name == "rlif.w_rec")
+        .expect("the recurrent projection is named after its node");
+    for w in &mut net.projections[rec].weights {
+        *w += 0.125;
+    }
+    let biases = eligo_engine::io::weights::default_biases(&net);
+    let wfile = dir.path().join("w.npz");
+    eligo_engine::io::weights::save(&wfile, &net, &biases).unwrap();
+    let out = dir.path().join("trained.nir");
+    ok(&eligo(&[
+        "nir",
+        "export",
+        arg(&toml),
+        "--weights",
+        arg(&wfile),
+        arg(&out),
+    ]));
+    let (a, b) = (read(&src), read(&out));
+    let (wa, wb) = (
+        f32s(node(&a, "rlif.w_rec"), "weight"),
+        f32s(node(&b, "rlif.w_rec"), "weight"),
+    );
+    // W[post, pre] in the file; the projection's synapses are pre-major
+    let n = 6;
+    for post in 0..n {
+        for pre in 0..n {
+            let k = post * n + pre;
+            assert_eq!(
+                wb[k].to_bits(),
+                (wa[k] + 0.125).to_bits(),
+                "w_rec[{post}, {pre}]"
+            );
+        }
+    }
+    let mut a2 = a.clone();
+    let sub = a2
+        .top
+        .graph
+        .as_mut()
+        .unwrap()
+        .nodes
+        .get_mut("rlif")
+        .unwrap();
+    let w = sub.graph.as_mut().unwrap().nodes.get_mut("w_rec").unwrap();
+    w.params.insert(
+        "weight".into(),
+        node(&b, "rlif.w_rec").params["weight"].clone(),
+    );
+    assert_eq!(a2.top, b.top, "only w_rec changed");
+
+    // no source: from Eligo's parameters, flat, weights and thresholds as they were
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let flat_toml = dir.path().join("flat.toml");
+    std::fs::write(
+        &flat_toml,
+        text.lines()
+            .filter(|l| !l.starts_with("source = "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let canon = dir.path().join("canon.nir");
+    ok(&eligo(&["nir", "export", arg(&flat_toml), arg(&canon)]));
+    let c = read(&canon);
+    for (full, flat, key) in [
+        ("fc", "fc", "weight"),
+        ("rlif.w_rec", "rlif.w_rec", "weight"),
+        ("fc_out", "fc_out", "weight"),
+        ("rlif.lif", "rlif.lif", "v_threshold"),
+    ] {
+        let x = f32s(node(&a, full), key);
+        let y = f32s(&c.top.graph.as_ref().unwrap().nodes[flat], key);
+        assert_eq!(
+            x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{full}.{key}"
+        );
+    }
+    assert_eq!(c.top.graph.as_ref().unwrap().nodes["rlif.lif"].kind, "LIF");
+    assert_eq!(c.top.graph.as_ref().unwrap().nodes["li"].kind, "LI");
+}
+
+/// A network made in Eligo, exported and imported again, spikes at the same steps: the same
+/// recorded input replayed into both gives identical spike files and readout traces.
+#[test]
+fn eligo_to_nir_to_eligo_gives_identical_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (disc, dt) in [("euler", "1"), ("exact", "1"), ("euler", "0.1")] {
+        let net = format!(
+            "dt_ms = {dt}\nduration_ms = {dur}\nseed = 3\n\n\
+             [[population]]\nname = \"input\"\nmodel = \"poisson\"\nsize = 20\nrate_hz = 60.0\n\n\
+             [[population]]\nname = \"rec\"\nmodel = \"lif\"\nsize = 30\ntau_m_ms = 17.0\n\
+             v_th = 0.45\nn_ref = 0\n\n\
+             [[population]]\nname = \"out\"\nmodel = \"readout\"\nsize = 3\ntau_out_ms = 12.0\n\n\
+             [[projection]]\nfrom = \"input\"\nto = \"rec\"\nrule = \"all_to_all\"\n\
+             weight = {{ kind = \"normal\", mean = 0.08, std = 0.1 }}\n\n\
+             [[projection]]\nfrom = \"rec\"\nto = \"rec\"\nrule = \"fixed_probability\"\np = 0.3\n\
+             weight = {{ kind = \"normal\", mean = 0.0, std = 0.15 }}\ndelay_steps = 2\n\n\
+             [[projection]]\nfrom = \"rec\"\nto = \"out\"\nrule = \"all_to_all\"\n\
+             weight = {{ kind = \"normal\", mean = 0.0, std = 0.3 }}\n\n\
+             [[recorder]]\npopulation = \"input\"\n\n[[recorder]]\npopulation = \"rec\"\n\n\
+             [[recorder]]\npopulation = \"out\"\nkind = \"state\"\nvariable = \"y\"\n",
+            dur = 1000.0 * dt.parse::<f64>().unwrap(),
+        );
+        let tag = format!("{disc}_{dt}");
+        let toml = dir.path().join(format!("{tag}.toml"));
+        std::fs::write(&toml, net).unwrap();
+        let base = dir.path().join(format!("{tag}_base"));
+        let sim = |cfg: &Path, out: &Path, extra: &[&str]| {
+            let mut args = vec![
+                "simulate",
+                arg(cfg),
+                "--out",
+                arg(out),
+                "--quiet",
+                "--threads",
+                "1",
+            ];
+            args.extend_from_slice(extra);
+            ok(&eligo(&args));
+        };
+        sim(&toml, &base, &[]);
+        let model = dir.path().join(format!("{tag}.nir"));
+        ok(&eligo(&[
+            "nir",
+            "export",
+            arg(&toml),
+            "--discretization",
+            disc,
+            arg(&model),
+        ]));
+        let back = dir.path().join(format!("{tag}_back.toml"));
+        ok(&eligo(&[
+            "nir",
+            "import",
+            arg(&model),
+            "--dt-ms",
+            dt,
+            "--discretization",
+            disc,
+            "--out",
+            arg(&back),
+        ]));
+        let again = dir.path().join(format!("{tag}_again"));
+        let input = base.join("spikes_input.npy");
+        sim(
+            &back,
+            &again,
+            &["--input-events", arg(&input), "--population", "input"],
+        );
+        let rec = npy_events(&base.join("spikes_rec.npy"));
+        assert!(rec.len() > 100, "{tag}: the network spikes ({})", rec.len());
+        assert_eq!(
+            rec,
+            npy_events(&again.join("spikes_rec.npy")),
+            "{tag}: the spikes differ"
+        );
+        assert_eq!(
+            std::fs::read(base.join("state_out_y.npy")).unwrap(),
+            std::fs::read(again.join("state_out_y.npy")).unwrap(),
+            "{tag}: the readout differs"
+        );
+    }
+}

@@ -5,11 +5,13 @@
 //! - `Sorted` (`all_to_all`, `fixed_probability`): rows come in order, targets ascending, so
 //!   each synapse is appended to the final arrays as it is drawn (one pass, no transient).
 //! - `Rows` (`fixed_outdegree`): appended the same way, then each row sorted by target.
-//! - `ByTarget`, `Any` (`fixed_indegree`, `fixed_total_number`, `list`): two passes over the
-//!   same stream (the generator is cloned): the first counts each row's synapses, the second
-//!   writes each synapse into its row's next free slot (draw order within a row, so the rows of
-//!   `fixed_indegree` come out with ascending targets), `Any` then sorts each row by target.
-//!   Transient memory: one 4-byte cursor per presynaptic neuron; the draws are made twice.
+//! - `ByTarget`, `Any` (`fixed_indegree`, `fixed_total_number`, `list`): the first pass counts
+//!   each row's synapses and keeps the draws (up to [`PLACE_BUFFER`] synapses, 14 bytes each),
+//!   then each synapse goes into its row's next free slot (draw order within a row, so the rows
+//!   of `fixed_indegree` come out with ascending targets), `Any` then sorts each row by target.
+//!   A projection beyond the buffer is drawn a second time from the same stream (the generator
+//!   is cloned) instead. Transient memory: the kept draws and one 4-byte cursor per
+//!   presynaptic neuron.
 //!
 //! Every way gives exactly what [`Projection::from_triples`] makes of the rule's
 //! [`ConnectRule::draw`] (rows by pre, targets ascending, repeated pairs in draw order; one
@@ -68,11 +70,16 @@ impl Rows {
 /// Draw `d` from `rng` into rows. `Err(n)`: the projection would hold `n > u32::MAX`
 /// synapses.
 pub fn draw_rows(d: &Draw, rng: Xoshiro256PlusPlus) -> Result<Rows, u64> {
+    draw_rows_keeping(d, rng, PLACE_BUFFER)
+}
+
+/// [`draw_rows`] keeping at most `buffer` draws of a rule drawn by target.
+fn draw_rows_keeping(d: &Draw, rng: Xoshiro256PlusPlus, buffer: usize) -> Result<Rows, u64> {
     match d.rule.order() {
         DrawOrder::Sorted => append(d, rng, false),
         DrawOrder::Rows => append(d, rng, true),
-        DrawOrder::ByTarget => place(d, rng, false),
-        DrawOrder::Any => place(d, rng, true),
+        DrawOrder::ByTarget => place(d, rng, false, buffer),
+        DrawOrder::Any => place(d, rng, true, buffer),
     }
 }
 
@@ -172,14 +179,25 @@ fn append(d: &Draw, mut rng: Xoshiro256PlusPlus, sort: bool) -> Result<Rows, u64
     })
 }
 
-/// `ByTarget` and `Any`: count each row's synapses, then draw again and place each in its row;
-/// `sort` each row by target after.
-fn place(d: &Draw, rng: Xoshiro256PlusPlus, sort: bool) -> Result<Rows, u64> {
+/// The most synapses [`place`] keeps from its first pass (14 bytes each: 0.9 GB) to place them
+/// without drawing again; a larger projection is drawn twice.
+pub const PLACE_BUFFER: usize = 1 << 26;
+
+/// `ByTarget` and `Any`: count each row's synapses while keeping the first `buffer` draws, then place each synapse in its row, from the kept draws if they are all of them,
+/// else from a second draw of the same stream; `sort` each row by target after.
+fn place(d: &Draw, rng: Xoshiro256PlusPlus, sort: bool, buffer: usize) -> Result<Rows, u64> {
     let n_pre = d.sizes.0 as usize;
     let mut count = vec![0u32; n_pre + 1];
     let mut delays = DelayCol::new();
     let mut total = 0u64;
     let mut uniform = true;
+    let cap = expected(d).min(buffer);
+    let mut kept: (Vec<u32>, Vec<u32>, Vec<f32>, Vec<u16>) = (
+        Vec::with_capacity(cap),
+        Vec::with_capacity(cap),
+        Vec::with_capacity(cap),
+        Vec::new(),
+    );
     d.rule.draw_each(
         d.sizes,
         d.no_self,
@@ -187,15 +205,23 @@ fn place(d: &Draw, rng: Xoshiro256PlusPlus, sort: bool) -> Result<Rows, u64> {
         d.delay,
         d.keep.clone(),
         &mut rng.clone(),
-        &mut |i, _, _, dl| {
+        &mut |i, j, w, dl| {
             total += 1;
             if total <= u64::from(u32::MAX) {
                 count[i as usize + 1] += 1;
-                // only whether every delay is the same: the values come in the second pass
+                // whether every delay is the same (a second pass draws the values again)
                 match delays.first {
                     None => delays.first = Some(dl),
                     Some(f) => uniform &= dl == f,
                 }
+            }
+            if total <= buffer as u64 {
+                kept.0.push(i);
+                kept.1.push(j);
+                kept.2.push(w);
+                kept.3.push(dl);
+            } else if !kept.0.is_empty() {
+                kept = Default::default();
             }
         },
     );
@@ -211,24 +237,31 @@ fn place(d: &Draw, rng: Xoshiro256PlusPlus, sort: bool) -> Result<Rows, u64> {
     let mut weights = vec![0f32; n];
     let mut per = if uniform { Vec::new() } else { vec![0u16; n] };
     let mut next: Vec<u32> = indptr[..n_pre].to_vec();
-    d.rule.draw_each(
-        d.sizes,
-        d.no_self,
-        d.weight,
-        d.delay,
-        d.keep.clone(),
-        &mut rng.clone(),
-        &mut |i, j, w, dl| {
-            let at = next[i as usize] as usize;
-            next[i as usize] += 1;
-            targets[at] = j;
-            weights[at] = w;
-            if !uniform {
-                per[at] = dl;
-            }
-        },
-    );
-    drop(next);
+    let mut put = |i: u32, j: u32, w: f32, dl: u16| {
+        let at = next[i as usize] as usize;
+        next[i as usize] += 1;
+        targets[at] = j;
+        weights[at] = w;
+        if !uniform {
+            per[at] = dl;
+        }
+    };
+    if kept.0.len() == n {
+        for s in 0..n {
+            put(kept.0[s], kept.1[s], kept.2[s], kept.3[s]);
+        }
+    } else {
+        d.rule.draw_each(
+            d.sizes,
+            d.no_self,
+            d.weight,
+            d.delay,
+            d.keep.clone(),
+            &mut rng.clone(),
+            &mut put,
+        );
+    }
+    drop((next, kept));
     let mut delays = if uniform {
         Delays::Uniform(delays.first.unwrap_or(1))
     } else {
@@ -332,11 +365,15 @@ mod tests {
                                 delay,
                                 keep: keep.clone(),
                             };
-                            let got = draw_rows(&d, Xoshiro256PlusPlus::seed_from_u64(seed))
-                                .ok()
-                                .unwrap()
-                                .into_projection("p".into(), (0, 1), Receptor::Exc);
-                            assert_eq!(got, want, "{rule:?} {weight:?} {delay:?} {keep:?}");
+                            // kept draws, and a second pass past a small buffer
+                            for buffer in [PLACE_BUFFER, 7] {
+                                let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+                                let got = draw_rows_keeping(&d, rng, buffer)
+                                    .ok()
+                                    .unwrap()
+                                    .into_projection("p".into(), (0, 1), Receptor::Exc);
+                                assert_eq!(got, want, "{rule:?} {weight:?} {delay:?} {keep:?}");
+                            }
                             checked += usize::from(!want.is_empty());
                         }
                     }

@@ -116,7 +116,7 @@ fn networks_too_big_are_refused_before_allocating() {
     assert_eq!(m["ring_bytes"], 2 * 2 * 10 * 4);
     assert_eq!(m["synapses"], 90);
     assert_eq!(s["estimated_bytes"], m["total_bytes"]);
-    // bench cuba with 2e7 neurons needs ~40 GB (1.6e9 synapses)
+    // bench cuba with 2e7 neurons needs ~13 GB (1.6e9 synapses)
     let o = eligo_env(
         &["bench", "cuba", "--neurons", "20000000"],
         &[("ELIGO_MEMORY_LIMIT", "8G")],

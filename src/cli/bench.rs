@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use eligo_engine::network::cuba::cuba;
+use eligo_engine::network::cuba::cuba_k;
 use eligo_engine::prelude::*;
 use eligo_engine::sim::RankTimes;
 use serde_json::json;
@@ -94,6 +94,10 @@ pub struct CubaArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Synapses per neuron on average (`p = K / N`; the CUBA weights unchanged, so a K far
+    /// from 80 changes the activity).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u32).range(1..))]
+    pub synapses_per_neuron: u32,
 }
 
 /// Arguments of `bench microcircuit`.
@@ -212,7 +216,7 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
     let spec = mc::microcircuit(a.scale, a.seed, a.background.into())?;
     let estimate = spec.estimate(threads)?;
     // over several ranks each builds only the synapses onto its own neurons
-    let net = spec.build_part(rank, ranks)?;
+    let net = spec.build_part_threads(rank, ranks, threads)?;
     let mut opts = SimOptions {
         threads,
         ..Default::default()
@@ -324,10 +328,11 @@ pub fn run(b: Bench, world: Option<&mut super::mpi::World>) -> Result<()> {
             let steps =
                 eligo_engine::neuron::steps_of(a.time_ms, 0.1).map_err(|e| e.under("--time-ms"))?;
             let t = Instant::now();
-            let spec = cuba(a.neurons, a.seed);
+            let spec = cuba_k(a.neurons, a.synapses_per_neuron, a.seed);
             let threads = super::threads::resolve(a.threads, false)?;
             let estimate = spec.estimate(threads)?;
-            let net = spec.build()?;
+            let net = spec.build_threads(threads)?;
+            let network_s = t.elapsed().as_secs_f64();
             let opts = SimOptions {
                 threads,
                 ..Default::default()
@@ -345,10 +350,13 @@ pub fn run(b: Bench, world: Option<&mut super::mpi::World>) -> Result<()> {
                 "synapses": sim.network().n_synapses(),
                 "spikes": spikes,
                 "rate_hz": spikes as f64 / f64::from(a.neurons) / (a.time_ms * 1e-3),
+                "synapses_per_neuron": a.synapses_per_neuron,
                 "build_s": build_s,
+                "network_build_s": network_s,
                 "sim_s": sim_s,
                 "events_per_s": c.events as f64 / sim_s,
                 "updates_per_s": f64::from(a.neurons) * steps as f64 / sim_s,
+                "peak_rss_bytes": super::memory::peak_rss_bytes(),
                 "estimated_bytes": estimate.total_bytes,
                 "threads": opts.threads,
                 "time_ms": a.time_ms,

@@ -315,10 +315,11 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         .in_file(&file)
         .into());
     }
+    let threads = super::threads::resolve(a.threads, a.quiet)?;
     let t_build = Instant::now();
     let net = cfg
         .network
-        .build_part(rank, ranks)
+        .build_part_threads(rank, ranks, threads)
         .map_err(|e| e.in_file(&file))?;
     let mut record = cfg.record.clone();
     if rank > 0 {
@@ -337,10 +338,7 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
             ));
         }
     }
-    let opts = SimOptions {
-        threads: super::threads::resolve(a.threads, a.quiet)?,
-        record,
-    };
+    let opts = SimOptions { threads, record };
     let estimate = cfg.estimate(opts.threads).map_err(|e| e.in_file(&file))?;
     let mut sim = Simulation::new_rank(net, &opts, rank, ranks).map_err(|e| e.in_file(&file))?;
     let replay = a.replay.attach(&mut sim, &cfg, a.quiet)?;

@@ -351,13 +351,11 @@ impl ConnectRule {
         }
     }
 
-    /// Draw the synapses as `(pre, post, weight, delay)`. `no_self` leaves out `pre == post`.
-    /// Only synapses onto targets `keep` (indices in the postsynaptic population) are kept:
-    /// every draw is still made, in the same order, so the synapses kept are exactly those of
-    /// the whole projection that end in `keep` (how an MPI rank builds only its part).
+    /// Draw the synapses as `(pre, post, weight, delay)`, in draw order (see
+    /// [`ConnectRule::draw_each`]).
     pub fn draw<R: Rng + ?Sized>(
         &self,
-        (n_pre, n_post): (u32, u32),
+        sizes: (u32, u32),
         no_self: bool,
         weight: &WeightDist,
         delay: Delay,
@@ -365,40 +363,76 @@ impl ConnectRule {
         rng: &mut R,
     ) -> Vec<(u32, u32, f32, u16)> {
         let mut out = Vec::new();
+        self.draw_each(
+            sizes,
+            no_self,
+            weight,
+            delay,
+            keep,
+            rng,
+            &mut |i, j, w, d| out.push((i, j, w, d)),
+        );
+        out
+    }
+
+    /// The order in which [`ConnectRule::draw_each`] hands out synapses.
+    pub fn order(&self) -> DrawOrder {
+        match self {
+            ConnectRule::AllToAll | ConnectRule::FixedProbability { .. } => DrawOrder::Sorted,
+            ConnectRule::FixedOutdegree { .. } => DrawOrder::Rows,
+            ConnectRule::FixedIndegree { .. } => DrawOrder::ByTarget,
+            ConnectRule::FixedTotalNumber { .. } | ConnectRule::List { .. } => DrawOrder::Any,
+        }
+    }
+
+    /// Draw the synapses, handing each `(pre, post, weight, delay)` to `emit`. `no_self` leaves
+    /// out `pre == post`. Only synapses onto targets `keep` (indices in the postsynaptic
+    /// population) are handed out: every draw is still made, in the same order, so the synapses
+    /// kept are exactly those of the whole projection that end in `keep` (how an MPI rank builds
+    /// only its part). `fixed_indegree` draws target by target, so it stops at `keep.end`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_each<R: Rng + ?Sized>(
+        &self,
+        (n_pre, n_post): (u32, u32),
+        no_self: bool,
+        weight: &WeightDist,
+        delay: Delay,
+        keep: std::ops::Range<u32>,
+        rng: &mut R,
+        emit: &mut impl FnMut(u32, u32, f32, u16),
+    ) {
         let skip = |i: u32, j: u32| no_self && i == j;
         // the weight, then the delay, is drawn whether the synapse is kept or not
-        let push = |out: &mut Vec<_>, i: u32, j: u32, rng: &mut R| {
+        let mut push = |i: u32, j: u32, rng: &mut R| {
             let w = weight.sample(rng);
             let d = delay.sample(rng);
             if keep.contains(&j) {
-                out.push((i, j, w, d));
+                emit(i, j, w, d);
             }
         };
-        let kept =
-            f64::from(keep.end.min(n_post).saturating_sub(keep.start)) / f64::from(n_post.max(1));
         match self {
             ConnectRule::AllToAll => {
                 for i in 0..n_pre {
                     for j in (0..n_post).filter(|&j| !skip(i, j)) {
-                        push(&mut out, i, j, rng);
+                        push(i, j, rng);
                     }
                 }
             }
             ConnectRule::FixedProbability { p } => {
                 if *p >= 1.0 {
-                    return ConnectRule::AllToAll.draw(
+                    return ConnectRule::AllToAll.draw_each(
                         (n_pre, n_post),
                         no_self,
                         weight,
                         delay,
                         keep,
                         rng,
+                        emit,
                     );
                 }
                 if *p <= 0.0 {
-                    return out;
+                    return;
                 }
-                out.reserve((n_pre as f64 * n_post as f64 * p * kept * 1.01) as usize + 16);
                 // j walks the row: the gap to the next synapse is geometric, drawn by inversion
                 // (floor(ln U / ln(1-p)), U in (0, 1]). rand_distr's Geometric took 35 % of the
                 // build of `eligo bench cuba --neurons 40000` (perf); this is 5x cheaper.
@@ -411,14 +445,15 @@ impl ConnectRule {
                     let mut j = gap(rng);
                     while j < u64::from(n_post) {
                         if !skip(i, j as u32) {
-                            push(&mut out, i, j as u32, rng);
+                            push(i, j as u32, rng);
                         }
                         j += 1 + gap(rng);
                     }
                 }
             }
             ConnectRule::FixedIndegree { k } => {
-                for j in 0..n_post {
+                // nothing drawn for a later target is kept
+                for j in 0..n_post.min(keep.end) {
                     let mut made = 0;
                     while made < *k {
                         let i = rng.random_range(0..n_pre);
@@ -428,7 +463,7 @@ impl ConnectRule {
                             }
                             continue;
                         }
-                        push(&mut out, i, j, rng);
+                        push(i, j, rng);
                         made += 1;
                     }
                 }
@@ -444,16 +479,15 @@ impl ConnectRule {
                             }
                             continue;
                         }
-                        push(&mut out, i, j, rng);
+                        push(i, j, rng);
                         made += 1;
                     }
                 }
             }
             ConnectRule::FixedTotalNumber { n } => {
                 if n_pre == 0 || n_post == 0 || no_self && n_pre.max(n_post) == 1 {
-                    return out;
+                    return;
                 }
-                out.reserve((*n as f64 * kept * 1.01) as usize + 16);
                 let mut made = 0;
                 while made < *n {
                     let i = rng.random_range(0..n_pre);
@@ -461,7 +495,7 @@ impl ConnectRule {
                     if skip(i, j) {
                         continue;
                     }
-                    push(&mut out, i, j, rng);
+                    push(i, j, rng);
                     made += 1;
                 }
             }
@@ -478,13 +512,26 @@ impl ConnectRule {
                         .as_ref()
                         .map_or_else(|| delay.sample(rng), |d| d[k]);
                     if keep.contains(&j) {
-                        out.push((i, j, w, d));
+                        emit(i, j, w, d);
                     }
                 }
             }
         }
-        out
     }
+}
+
+/// The order in which a rule's synapses are drawn, which decides how they are laid out as rows
+/// (`network::csr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrawOrder {
+    /// By presynaptic neuron, targets ascending within a row: appended as they come.
+    Sorted,
+    /// By presynaptic neuron, targets in any order: appended, each row then sorted.
+    Rows,
+    /// By target, ascending: counted, then placed (each row's targets come ascending).
+    ByTarget,
+    /// Any: counted, placed, each row then sorted.
+    Any,
 }
 
 #[cfg(test)]

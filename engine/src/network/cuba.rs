@@ -18,8 +18,15 @@ pub const W_INH_MV: f64 = -9.0;
 
 /// The CUBA network with `n` neurons (at least 5).
 pub fn cuba(n: u32, seed: u64) -> NetworkSpec {
+    cuba_k(n, 80, seed)
+}
+
+/// The CUBA network with `k` synapses per neuron on average instead of 80 (`p = k / n`, the
+/// weights unchanged): how `eligo bench cuba --synapses-per-neuron` makes a 10^9-synapse
+/// network of 10^6 neurons.
+pub fn cuba_k(n: u32, k: u32, seed: u64) -> NetworkSpec {
     let n_exc = n * 4 / 5;
-    let p = (80.0 / f64::from(n)).min(1.0);
+    let p = (f64::from(k) / f64::from(n)).min(1.0);
     let pop = |name: &str, size| PopulationSpec {
         name: name.into(),
         size,

@@ -6,7 +6,7 @@
 //! |-------------|--------------------------------------------------------------------------|
 //! | neuron      | model state (`lif` 16, `alif` 24, `lif_exp` 16, `readout` 8, sources 0) + 8 counters, + 4 with `v_init`; `spike_times` 32 per listed spike |
 //! | synapse     | 8 (target, weight), + 2 with per-synapse delays; rows: 4 (offset) + 4 (threads + 1) per presynaptic neuron |
-//! | drawing     | + 24 per synapse of the projection being drawn (its triples and sort buffer) |
+//! | drawing     | rules drawn by target (`fixed_indegree`, `fixed_total_number`, `list`): + 14 per synapse (at most 2^26) and 4 per presynaptic neuron of each projection drawn at once (one per thread); the others draw straight into the arrays above (`network::csr`) |
 //! | ring buffer | 4 * 2 receptors * (largest delay + 1) per neuron                         |
 //!
 //! Synapse counts are exact for `all_to_all`, `fixed_indegree`, `fixed_outdegree` and `list`,
@@ -14,13 +14,14 @@
 
 use serde::Serialize;
 
-use super::{ConnectRule, NetworkSpec};
+use super::{ConnectRule, NetworkSpec, connect::DrawOrder};
 use crate::error::{Error, Result};
 use crate::limits::human_bytes;
 use crate::neuron::ModelSpec;
 
-/// Bytes per synapse while its projection is drawn, on top of the resident arrays.
-const DRAW_BYTES: u64 = 24;
+/// Bytes per presynaptic neuron (its row cursor) and per kept synapse while a projection whose
+/// rule draws by target is drawn, on top of the resident arrays (`network::csr`).
+const DRAW_BYTES: (u64, u64) = (4, 14);
 
 /// The estimated memory of a network, in bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,7 +140,8 @@ impl NetworkSpec {
                 .find(|p| p.name == name)
                 .map_or(0, |p| p.size)
         };
-        let (mut synapse_bytes, mut build_bytes, mut synapses) = (0u64, 0u64, 0u64);
+        let (mut synapse_bytes, mut synapses) = (0u64, 0u64);
+        let mut drawing = Vec::with_capacity(self.projections.len());
         let mut max_delay = 1u64;
         for (k, s) in self.projections.iter().enumerate() {
             let at = format!(
@@ -185,11 +187,21 @@ impl NetworkSpec {
             }
             let rows = u64::from(n_pre) * (4 + 4 * (threads as u64 + 1));
             let b = n * (8 + per_delays) + rows;
-            note(at, b + n * DRAW_BYTES);
+            let draw = match s.rule.order() {
+                DrawOrder::Sorted | DrawOrder::Rows => 0,
+                DrawOrder::ByTarget | DrawOrder::Any => {
+                    u64::from(n_pre) * DRAW_BYTES.0
+                        + n.min(super::csr::PLACE_BUFFER as u64) * DRAW_BYTES.1
+                }
+            };
+            note(at, b + draw);
             synapse_bytes += b;
-            build_bytes = build_bytes.max(n * DRAW_BYTES);
+            drawing.push(draw);
             synapses += n;
         }
+        // as many projections are drawn at once as there are threads: the largest transients
+        drawing.sort_unstable_by(|a, b| b.cmp(a));
+        let build_bytes: u64 = drawing.iter().take(threads.max(1)).sum();
         let ring_bytes = n_total * 8 * (max_delay + 1);
         Ok(Estimate {
             neuron_bytes,

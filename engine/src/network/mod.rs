@@ -5,6 +5,7 @@
 //! whatever other items are added after it.
 
 pub mod connect;
+pub mod csr;
 pub mod cuba;
 pub mod estimate;
 pub mod microcircuit;
@@ -253,18 +254,31 @@ fn stream(seed: u64, kind: u64, index: usize) -> Xoshiro256PlusPlus {
 }
 
 impl NetworkSpec {
-    /// Validate everything and draw the network. Errors name the item (`population[i]`,
-    /// `projection[k]`) and field.
+    /// Validate everything and draw the network (on one thread).
     pub fn build(&self) -> Result<Network> {
         self.build_part(0, 1)
+    }
+
+    /// [`NetworkSpec::build`] on `threads` threads: the projections are drawn in parallel, each
+    /// from its own stream, so the network is the same for any thread count.
+    pub fn build_threads(&self, threads: usize) -> Result<Network> {
+        self.build_part_threads(0, 1, threads)
     }
 
     /// [`NetworkSpec::build`] for rank `rank` of `ranks` processes: every population, but of
     /// each projection only the synapses ending on the rank's neurons (the ids
     /// [`split_ids`]`(populations, 0, n, ranks)[rank..rank + 2]`), drawn so that they are
     /// exactly those of the whole network. Memory for synapses falls as `1 / ranks` (the split
-    /// balances the synapses); every rank still makes every draw.
+    /// balances the synapses); every rank still makes every draw (but `fixed_indegree`'s
+    /// after its last target).
     pub fn build_part(&self, rank: usize, ranks: usize) -> Result<Network> {
+        self.build_part_threads(rank, ranks, 1)
+    }
+
+    /// [`NetworkSpec::build_part`] on `threads` threads (the same network for any count).
+    /// Errors name the item (`population[i]`, `projection[k]`) and field; with several bad
+    /// items, the first.
+    pub fn build_part_threads(&self, rank: usize, ranks: usize, threads: usize) -> Result<Network> {
         crate::error::positive("dt_ms", self.dt_ms, "ms")?;
         self.check_before_allocating()?;
         let mut populations = self.build_populations()?;
@@ -281,12 +295,40 @@ impl NetworkSpec {
         let b = split_ids(&populations, 0, n, ranks.max(1));
         let mine = b[rank]..b[rank + 1];
         let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
-        let projections = self
+        let plans = self
             .projections
             .iter()
             .enumerate()
-            .map(|(k, s)| self.build_projection(k, s, &populations, &names, mine.clone()))
-            .collect::<Result<_>>()?;
+            .map(|(k, s)| self.plan_projection(k, s, &populations, &names, mine.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        // the largest first, so that threads finish together; each lands at its own index
+        let mut order: Vec<usize> = (0..plans.len()).collect();
+        order.sort_by(|&a, &b| plans[b].expected.total_cmp(&plans[a].expected));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&k) = order.get(at) else {
+                    return done;
+                };
+                done.push((k, plans[k].draw(self.seed, k)));
+            }
+        };
+        let mut drawn: Vec<(usize, Result<Projection>)> = if threads <= 1 || plans.len() < 2 {
+            work()
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..threads.min(plans.len()))
+                    .map(|_| sc.spawn(work))
+                    .collect();
+                hs.into_iter()
+                    .flat_map(|h| h.join().expect("a drawing thread panicked"))
+                    .collect()
+            })
+        };
+        drawn.sort_by_key(|d| d.0);
+        let projections = drawn.into_iter().map(|d| d.1).collect::<Result<_>>()?;
         Ok(Network {
             dt_ms: self.dt_ms,
             seed: self.seed,
@@ -368,16 +410,16 @@ impl NetworkSpec {
         Ok(populations)
     }
 
-    /// Projection `k` (`s`) validated against the built `populations` (called `names`) and
-    /// drawn from its own stream.
-    fn build_projection(
+    /// Projection `k` (`s`) validated against the built `populations` (called `names`):
+    /// everything its draw needs.
+    fn plan_projection<'a>(
         &self,
         k: usize,
-        s: &ProjectionSpec,
+        s: &'a ProjectionSpec,
         populations: &[Population],
         names: &[&str],
         mine: std::ops::Range<u32>,
-    ) -> Result<Projection> {
+    ) -> Result<Plan<'a>> {
         let at = format!(
             "projection[{k}]{}",
             s.name
@@ -410,35 +452,54 @@ impl NetworkSpec {
             Some((mean, std)) => Delay::normal_ms(mean, std, self.dt_ms)
                 .map_err(|e| e.under(&format!("{at}.delay_ms")))?,
         };
-        let mut rng = stream(self.seed, 1, k);
-        let syn = s.rule.draw(
-            (n_pre, n_post),
-            pre == post && !s.allow_autapses,
-            &s.weight,
-            delay,
-            local(&mine, populations[post].start, n_post),
-            &mut rng,
-        );
-        if syn.len() > u32::MAX as usize {
-            return Err(Error::input(
-                "rule",
-                format!("{} synapses", syn.len()),
-                "a projection holds at most 2^32 - 1 synapses",
-                "split it in several projections",
-            )
-            .under(&at));
-        }
+        let no_self = pre == post && !s.allow_autapses;
         let name = s
             .name
             .clone()
             .unwrap_or_else(|| format!("{}->{}", s.from, s.to));
-        Ok(Projection::from_triples(
+        Ok(Plan {
+            at,
             name,
-            (pre, post),
-            n_pre as usize,
+            ends: (pre, post),
             receptor,
-            syn,
-        ))
+            expected: s.rule.expected_synapses(n_pre, n_post, no_self),
+            draw: csr::Draw {
+                rule: &s.rule,
+                sizes: (n_pre, n_post),
+                no_self,
+                weight: &s.weight,
+                delay,
+                keep: local(&mine, populations[post].start, n_post),
+            },
+        })
+    }
+}
+
+/// A validated projection, ready to draw.
+struct Plan<'a> {
+    /// Where it is in the description (`projection[k] 'name'`), for messages.
+    at: String,
+    name: String,
+    ends: (usize, usize),
+    receptor: Receptor,
+    /// Synapses expected, to draw the largest first.
+    expected: f64,
+    draw: csr::Draw<'a>,
+}
+
+impl Plan<'_> {
+    /// Draw projection `k` of a network of seed `seed` from its own stream.
+    fn draw(&self, seed: u64, k: usize) -> Result<Projection> {
+        let rows = csr::draw_rows(&self.draw, stream(seed, 1, k)).map_err(|n| {
+            Error::input(
+                "rule",
+                format!("{n} synapses"),
+                "a projection holds at most 2^32 - 1 synapses",
+                "split it in several projections",
+            )
+            .under(&self.at)
+        })?;
+        Ok(rows.into_projection(self.name.clone(), self.ends, self.receptor))
     }
 }
 

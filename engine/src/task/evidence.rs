@@ -15,6 +15,7 @@
 //! `scale < 1` shortens the trial for tests: cues, delay and recall shrink in proportion.
 
 use rand::RngExt;
+use rand::distr::{Bernoulli, Distribution};
 
 use super::{Defaults, Kind, Sample, Split, Task, TaskOptions, sample_rng, task_network};
 use crate::network::NetworkSpec;
@@ -63,25 +64,35 @@ impl Evidence {
             .collect();
         let right = sides.iter().filter(|&&s| s == 1).count();
         let label = usize::from(right > 3);
-        let mut input = Vec::new();
         let recall_from = self.steps - self.recall_ms;
+        // `random_bool(p)` is `Bernoulli::new(p)` sampled: built once here, the same draws
+        let (on, noise) = (
+            Bernoulli::new(0.04).expect("a probability"),
+            Bernoulli::new(0.01).expect("a probability"),
+        );
+        // about 10 noise spikes per second and 4 per cue or recall step
+        let mut input = Vec::with_capacity((self.steps as usize) * 6 / 10 + 64);
+        let period = self.cue_ms + self.gap_ms;
         for t in 0..self.steps {
-            let period = self.cue_ms + self.gap_ms;
             let k = t.checked_sub(self.gap_ms).map(|x| (x / period, x % period));
             let cue = match k {
                 Some((k, within)) if k < 7 && within < self.cue_ms => Some(sides[k as usize]),
                 _ => None,
             };
-            for i in 0..4 * GROUP {
-                let group = (i / GROUP) as usize;
-                let p = match group {
-                    0 | 1 if cue == Some(group) => 0.04,
-                    2 if t >= recall_from => 0.04,
-                    3 => 0.01,
-                    _ => 0.0,
-                };
-                if p > 0.0 && rng.random_bool(p) {
-                    input.push((t, i));
+            // the groups in input order (left, right, recall, noise), each drawn neuron by
+            // neuron, a silent group not drawn
+            let groups = [
+                (cue == Some(0)).then_some(&on),
+                (cue == Some(1)).then_some(&on),
+                (t >= recall_from).then_some(&on),
+                Some(&noise),
+            ];
+            for (g, b) in (0u32..).zip(groups) {
+                let Some(b) = b else { continue };
+                for i in g * GROUP..(g + 1) * GROUP {
+                    if b.sample(&mut rng) {
+                        input.push((t, i));
+                    }
                 }
             }
         }
@@ -267,5 +278,49 @@ mod tests {
         // samples are functions of (seed, split, index)
         assert_eq!(t.generate(Split::Test, 5), t.generate(Split::Test, 5));
         assert_ne!(t.generate(Split::Test, 5), t.generate(Split::Train, 5));
+    }
+
+    /// The input drawn input by input with `random_bool` at each input's rate, the plain way
+    /// (as the task drew it before its groups were drawn with one Bernoulli each): the same
+    /// spikes, so every documented evidence run keeps its samples.
+    #[test]
+    fn input_equals_the_per_input_random_bool_draws() {
+        for scale in [1.0, 0.2] {
+            let t = Evidence::new(&TaskOptions { seed: 9, scale }, false);
+            for (split, index) in [(Split::Train, 0), (Split::Test, 41), (Split::Validation, 7)] {
+                let mut rng = sample_rng(9, split, index);
+                let majority = usize::from(rng.random_bool(0.5));
+                let sides: Vec<usize> = (0..7)
+                    .map(|_| {
+                        if rng.random_bool(0.7) {
+                            majority
+                        } else {
+                            1 - majority
+                        }
+                    })
+                    .collect();
+                let mut want = Vec::new();
+                for step in 0..t.steps {
+                    let x = step as i64 - t.gap_ms as i64;
+                    let period = (t.cue_ms + t.gap_ms) as i64;
+                    let cue = (x >= 0 && x / period < 7 && x % period < t.cue_ms as i64)
+                        .then(|| sides[(x / period) as usize]);
+                    for i in 0..40u32 {
+                        let p = match i / 10 {
+                            g @ (0 | 1) if cue == Some(g as usize) => 0.04,
+                            2 if step >= t.steps - t.recall_ms => 0.04,
+                            3 => 0.01,
+                            _ => 0.0,
+                        };
+                        if p > 0.0 && rng.random_bool(p) {
+                            want.push((step, i));
+                        }
+                    }
+                }
+                let got = t.generate(split, index);
+                assert!(want.len() > 100);
+                assert_eq!(got.input, want, "scale {scale} {split:?} {index}");
+            }
+        }
     }
 }

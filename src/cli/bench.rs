@@ -187,9 +187,10 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
     sim.run(warm, None)?;
     drop(sim.take_spikes());
     let (events0, spikes0) = (sim.counters().events, sim.counters().spikes.clone());
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), super::memory::cpu_seconds());
     sim.run(steps, None)?;
     let sim_s = t.elapsed().as_secs_f64();
+    let sim_cpu_s = cpu0.zip(super::memory::cpu_seconds()).map(|(a, b)| b - a);
     let c = sim.counters();
     let net = sim.network();
     let mut rates = serde_json::Map::new();
@@ -228,6 +229,7 @@ fn microcircuit(a: &MicroArgs) -> Result<()> {
         "nest_poisson_full_scale_rates_hz": nest,
         "build_s": build_s,
         "sim_s": sim_s,
+        "sim_cpu_s": sim_cpu_s,
         "real_time_factor": sim_s / (a.time_ms * 1e-3),
         "events_per_s": (c.events - events0) as f64 / sim_s,
         "peak_rss_bytes": super::memory::peak_rss_bytes(),
@@ -260,9 +262,10 @@ pub fn run(b: Bench) -> Result<()> {
             };
             let mut sim = Simulation::new(net, &opts)?;
             let build_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
+            let (t, cpu0) = (Instant::now(), super::memory::cpu_seconds());
             sim.run(steps, None)?;
             let sim_s = t.elapsed().as_secs_f64();
+            let sim_cpu_s = cpu0.zip(super::memory::cpu_seconds()).map(|(a, b)| b - a);
             let c = sim.counters();
             let spikes: u64 = c.spikes.iter().sum();
             let line = json!({
@@ -273,6 +276,7 @@ pub fn run(b: Bench) -> Result<()> {
                 "rate_hz": spikes as f64 / f64::from(a.neurons) / (a.time_ms * 1e-3),
                 "build_s": build_s,
                 "sim_s": sim_s,
+                "sim_cpu_s": sim_cpu_s,
                 "events_per_s": c.events as f64 / sim_s,
                 "updates_per_s": f64::from(a.neurons) * steps as f64 / sim_s,
                 "estimated_bytes": estimate.total_bytes,

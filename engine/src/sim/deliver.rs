@@ -193,8 +193,9 @@ pub(super) fn deliver(
 
 /// Synapses ahead of the current one whose ring cells [`scatter_delayed`] prefetches: the
 /// cells of a row are in random places of a ring of tens of MB (the full-scale
-/// microcircuit: 77 169 neurons × 2 channels × R slots × 4 B). `eligo bench microcircuit --scale 1.0 --threads 1`, CPU seconds of
-/// the timed 1000 ms on a loaded machine: 13.0 without, 11.3 with.
+/// microcircuit: 77 169 neurons × 2 channels × R slots × 4 B). `eligo bench microcircuit
+/// --scale 1.0 --threads 1`, CPU seconds of the timed 1000 ms on a loaded machine: 13.0
+/// without, 11.3 with (bench/README.md, `perf`).
 const RING_AHEAD: usize = 8;
 
 /// `ring[slot(d) * stride + target - lo] += w` per synapse, `slot(d) = (now + d) % r`

@@ -7,8 +7,8 @@
 //! [`zeroed`] asks for 2 MiB pages over the array (`madvise(MADV_HUGEPAGE)`), which the kernel
 //! then backs on first touch. The contents are zeroes either way; elsewhere, or if the kernel
 //! refuses, the pages stay small and nothing else changes. `eligo bench microcircuit --scale
-//! 1.0 --threads 1` (a ring of 77 169 neurons × 2 × R slots × 4 B), CPU seconds of the timed 1000 ms on a loaded machine: 13.4
-//! with small pages, 11.3 with huge ones.
+//! 1.0 --threads 1` (a ring of 77 169 neurons × 2 × R slots × 4 B), CPU seconds of the
+//! timed 1000 ms on a loaded machine: 13.4 with small pages, 11.3 with huge ones.
 
 /// Size of a transparent huge page on x86_64 and aarch64 Linux.
 #[cfg(target_os = "linux")]

@@ -217,6 +217,15 @@ fn simulate_writes_spikes_and_summary() {
         serde_json::from_str(&std::fs::read_to_string(c.out.join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(summary["steps"], 50);
+    // at least a target and a weight per synapse; the ratio as stated
+    let syn = summary["synapses"].as_u64().unwrap();
+    let bytes = summary["synapse_bytes"].as_u64().unwrap();
+    assert!(
+        syn > 0 && bytes >= 8 * syn,
+        "{bytes} bytes for {syn} synapses"
+    );
+    let per = summary["bytes_per_synapse"].as_f64().unwrap();
+    assert!((per - bytes as f64 / syn as f64).abs() < 1e-9, "{per}");
     let rec_spikes = summary["populations"][1]["spikes"].as_u64().unwrap();
     assert!(rec_spikes > 0);
     // the spike file holds exactly that many 12-byte records after the header
@@ -271,6 +280,7 @@ fn bench_cuba_prints_one_json_line() {
         "rate_hz",
         "build_s",
         "sim_s",
+        "sim_cpu_s",
         "events_per_s",
         "updates_per_s",
     ] {

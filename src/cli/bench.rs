@@ -239,9 +239,10 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
     if let Some(w) = world.as_deref_mut() {
         (w.wait_s, w.move_s) = (0.0, 0.0);
     }
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), super::memory::cpu_seconds());
     run_steps(&mut sim, steps, world.as_deref_mut(), &mut times)?;
     let sim_s = t.elapsed().as_secs_f64();
+    let sim_cpu_s = cpu0.zip(super::memory::cpu_seconds()).map(|(a, b)| b - a);
     let mut c = sim.counters();
     c.events -= events0;
     for (s, s0) in c.spikes.iter_mut().zip(&spikes0) {
@@ -304,6 +305,7 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
         "nest_poisson_full_scale_rates_hz": nest,
         "build_s": build_s,
         "sim_s": sim_s,
+        "sim_cpu_s": sim_cpu_s,
         "real_time_factor": sim_s / (a.time_ms * 1e-3),
         "events_per_s": c.events as f64 / sim_s,
         "peak_rss_bytes": super::memory::peak_rss_bytes(),
@@ -339,9 +341,10 @@ pub fn run(b: Bench, world: Option<&mut super::mpi::World>) -> Result<()> {
             };
             let mut sim = Simulation::new(net, &opts)?;
             let build_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
+            let (t, cpu0) = (Instant::now(), super::memory::cpu_seconds());
             sim.run(steps, None)?;
             let sim_s = t.elapsed().as_secs_f64();
+            let sim_cpu_s = cpu0.zip(super::memory::cpu_seconds()).map(|(a, b)| b - a);
             let c = sim.counters();
             let spikes: u64 = c.spikes.iter().sum();
             let line = json!({
@@ -354,6 +357,7 @@ pub fn run(b: Bench, world: Option<&mut super::mpi::World>) -> Result<()> {
                 "build_s": build_s,
                 "network_build_s": network_s,
                 "sim_s": sim_s,
+                "sim_cpu_s": sim_cpu_s,
                 "events_per_s": c.events as f64 / sim_s,
                 "updates_per_s": f64::from(a.neurons) * steps as f64 / sim_s,
                 "peak_rss_bytes": super::memory::peak_rss_bytes(),

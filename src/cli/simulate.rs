@@ -349,12 +349,14 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         &cfg.rules,
         Some(&file),
     )?;
-    let initial: Vec<Vec<f32>> = sim
-        .network()
-        .projections
-        .iter()
-        .map(|p| p.weights.clone())
-        .collect();
+    // the weights before the run, for the rules' summary: only a rule changes them (no copy
+    // of every weight without one)
+    let initial: Vec<Vec<f32>> = if sim.rule().is_some() {
+        let ps = &sim.network().projections;
+        ps.iter().map(|p| p.weights.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let build_s = t_build.elapsed().as_secs_f64();
     let mut times = RankTimes::default();
     // over several ranks, a rule's files need every rank's synapses (assembled on rank 0)
@@ -538,6 +540,15 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
             }
         }
     }
+    // every rank's synapses, and the bytes the simulation holds for them (arrays and
+    // delivery tables; the build's temporary arrays are gone by then)
+    let per_rank_sum = |key: &str, mine: u64| {
+        per_rank
+            .as_array()
+            .map_or(mine, |r| r.iter().filter_map(|x| x[key].as_u64()).sum())
+    };
+    let synapses = per_rank_sum("synapses", net.n_synapses() as u64);
+    let synapse_bytes = per_rank_sum("synapse_bytes", sim.synapse_bytes());
     let summary = json!({
         "config": file.display().to_string(),
         "eligo_version": env!("CARGO_PKG_VERSION"),
@@ -547,9 +558,9 @@ pub fn run(a: Args, mut world: Option<&mut super::mpi::World>) -> Result<()> {
         "simulated_ms": c.steps as f64 * net.dt_ms,
         "threads": opts.threads,
         "neurons": net.n_neurons(),
-        "synapses": per_rank.as_array().map_or(net.n_synapses() as u64, |r| {
-            r.iter().filter_map(|x| x["synapses"].as_u64()).sum()
-        }),
+        "synapses": synapses,
+        "synapse_bytes": synapse_bytes,
+        "bytes_per_synapse": synapse_bytes as f64 / synapses.max(1) as f64,
         "ranks": ranks,
         "per_rank": per_rank,
         "synaptic_events": c.events,
@@ -640,6 +651,7 @@ pub(super) fn gather_ranks(
         sim.network().n_synapses() as f64,
         world.wait_s,
         world.move_s,
+        sim.synapse_bytes() as f64,
     ];
     let rows = world.gather_f64(&row);
     let per_rank: Vec<_> = rows
@@ -650,6 +662,7 @@ pub(super) fn gather_ranks(
                 "rank": r, "build_s": x[0], "update_s": x[1], "deliver_s": x[2],
                 "exchange_s": x[3], "wait_s": x[7], "move_s": x[8], "epochs": x[4] as u64,
                 "bytes_sent": x[5] as u64 * 4, "synapses": x[6] as u64,
+                "synapse_bytes": x[9] as u64,
             })
         })
         .collect();

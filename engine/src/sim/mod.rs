@@ -3,6 +3,7 @@
 pub mod barrier;
 mod deliver;
 mod hooks;
+mod huge;
 mod inject;
 mod learning;
 pub mod modulators;

@@ -19,7 +19,8 @@ pub(super) struct Part {
     pub(super) n: usize,
     /// `(population, first gid, length, state)` in gid order.
     pub(super) blocks: Vec<(usize, u32, u32, Block)>,
-    /// `R` slots × 2 channels × `n` neurons.
+    /// `R` slots × 2 channels × `n` neurons (on huge pages where the kernel allows,
+    /// [`super::huge`]).
     pub(super) ring: Vec<f32>,
     pub(super) spikes: Vec<u32>,
     pub(super) events: u64,
@@ -37,7 +38,7 @@ impl Part {
             lo,
             n,
             blocks: Vec::new(),
-            ring: vec![0.0; r * 2 * n],
+            ring: super::huge::zeroed(r * 2 * n),
             spikes: Vec::new(),
             events: 0,
             pop_spikes: vec![0; n_pops],

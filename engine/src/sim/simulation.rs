@@ -178,6 +178,14 @@ impl Simulation {
         &self.net
     }
 
+    /// Bytes this simulation holds for its synapses: the projections' arrays (row offsets,
+    /// targets, weights, delays; [`crate::network::Projection::bytes`]) and the delivery
+    /// tables built from them (each row's split over threads, runs of consecutive targets).
+    pub fn synapse_bytes(&self) -> u64 {
+        let arrays: usize = self.net.projections.iter().map(|p| p.bytes()).sum();
+        (arrays + self.routes.bytes()) as u64
+    }
+
     /// Steps simulated so far.
     pub fn step(&self) -> u64 {
         self.step

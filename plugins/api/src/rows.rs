@@ -119,6 +119,11 @@ impl RowPieces {
         self.in_runs
     }
 
+    /// Bytes held by the tables (row offsets and pieces).
+    pub fn bytes(&self) -> usize {
+        self.ptr.len() * 4 + self.pieces.len() * 12
+    }
+
     /// Calls `f` for the pieces of row `row` within the synapse positions `within` (a part of
     /// the row, e.g. one thread's), clipped to it, in row order; `at` and ranges are absolute.
     #[inline]

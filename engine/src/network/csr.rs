@@ -179,7 +179,7 @@ fn append(d: &Draw, mut rng: Xoshiro256PlusPlus, sort: bool) -> Result<Rows, u64
     })
 }
 
-/// The most synapses [`place`] keeps from its first pass (14 bytes each: 0.9 GB) to place them
+/// The most synapses `place` keeps from its first pass (14 bytes each: 0.9 GB) to place them
 /// without drawing again; a larger projection is drawn twice.
 pub const PLACE_BUFFER: usize = 1 << 26;
 

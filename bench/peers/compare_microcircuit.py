@@ -169,8 +169,9 @@ def table(res, sims, seeds):
             if two:
                 across = np.median(d["ks_across"]) if d["ks_across"] else float("nan")
                 we, wn = (max(d[x]["ks_within"], default=float("nan")) for x in sims)
-                within = np.nanmax([we, wn])
-                verdict = "agree" if across <= within else "differ"
+                within = max((x for x in (we, wn) if x == x), default=None)
+                verdict = "— (one seed)" if within is None else \
+                    "agree" if across <= within else "differ"
                 row += f" | {across:.3f} | {we:.3f}, {wn:.3f} | {verdict} |"
             else:
                 row += " |"

@@ -15,8 +15,9 @@ use serde_json::json;
 pub enum Bench {
     /// CUBA network: N lif_exp neurons (80 % exc), p = 80/N, dt 0.1 ms.
     Cuba(CubaArgs),
-    /// The cortical microcircuit (Potjans & Diesmann 2014; DC background): real-time factor,
-    /// build time, synaptic events per second, peak RSS, rates per population.
+    /// The cortical microcircuit (Potjans & Diesmann 2014; DC or Poisson background):
+    /// real-time factor, build time, synaptic events per second, peak RSS, rates per
+    /// population.
     Microcircuit(MicroArgs),
     /// Read every sample of a data set (as `train --data` reads them, one at a time on this
     /// thread): samples and input spikes per second.

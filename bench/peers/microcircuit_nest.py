@@ -30,7 +30,7 @@ Model (Potjans & Diesmann 2014, Tables 4-5; the reference implementation's param
             E_L -65 mV, V_th -50 mV, V_reset -65 mV, t_ref 2 ms; dt 0.1 ms
   sizes     N = round(N_full scale) (half to even), N_full = 20683, 5834, 21915, 5479, 4850,
             1065, 14395, 2948
-  V_m(0)    normal per population ("optimized" initial potentials), see V0 below
+  V_m(0)    normal per population ("optimized" initial potentials): V0_MEAN, V0_STD below
   synapses  fixed_total_number from population j to i, autapses and multapses allowed,
             n_ij = round(scale ln(1 - p_ij) / ln((N_i N_j - 1) / (N_i N_j))), N the full sizes:
             in-degrees are the full model's at any scale

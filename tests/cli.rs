@@ -339,6 +339,82 @@ fn bench_microcircuit_prints_one_json_line_the_same_on_any_thread_count() {
     );
 }
 
+/// `bench microcircuit --spikes-out`: the file holds the spikes the counters counted, each in
+/// its population's id range and inside the timed window, the same bytes on 1 and 2 threads.
+#[test]
+fn bench_microcircuit_spikes_out_holds_the_counted_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads: &str| {
+        let f = dir.path().join(format!("spikes{threads}.npy"));
+        let o = eligo(&[
+            "bench",
+            "microcircuit",
+            "--scale",
+            "0.01",
+            "--time-ms",
+            "50",
+            "--warmup-ms",
+            "20",
+            "--background",
+            "poisson",
+            "--threads",
+            threads,
+            "--spikes-out",
+            f.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+        (v, std::fs::read(f).unwrap())
+    };
+    let (v, bytes) = run("1");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let got: Vec<(u64, u32)> = bytes[10 + header_len..]
+        .chunks_exact(12)
+        .map(|r| {
+            (
+                u64::from_le_bytes(r[..8].try_into().unwrap()),
+                u32::from_le_bytes(r[8..].try_into().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(got.len() as u64, v["spikes"].as_u64().unwrap());
+    assert!(got.len() > 50, "{}", got.len());
+    assert!(got.windows(2).all(|w| w[0] <= w[1]), "by time, then id");
+    // µs from the start of the warm-up: the timed part is [20, 70) ms
+    assert!(got.iter().all(|&(t, _)| (20_000..70_000).contains(&t)));
+    // round(0.01 N) of each population, in id order
+    let sizes = [207u32, 58, 219, 55, 48, 11, 144, 29];
+    let names = ["L23e", "L23i", "L4e", "L4i", "L5e", "L5i", "L6e", "L6i"];
+    let mut start = 0;
+    for (n, name) in sizes.iter().zip(names) {
+        let count = got
+            .iter()
+            .filter(|&&(_, g)| (start..start + n).contains(&g))
+            .count();
+        let rate = v["rates_hz"][name].as_f64().unwrap();
+        assert!(
+            (count as f64 - rate * f64::from(*n) * 0.05).abs() < 1e-6,
+            "{name}: {count} spikes in the file, rate {rate} Hz"
+        );
+        start += n;
+    }
+    assert!(got.iter().all(|&(_, g)| g < start));
+    assert_eq!(run("2").1, bytes, "the same file on 2 threads");
+    let o = eligo(&[
+        "bench",
+        "microcircuit",
+        "--spikes-out",
+        dir.path().join("no/such/s.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--spikes-out") && e.contains("folder must exist"),
+        "{e}"
+    );
+}
+
 #[test]
 fn long_runs_stream_every_recorded_spike_in_order() {
     // spikes at known steps on both sides of the 10 000-step chunks the recorder streams in

@@ -9,7 +9,8 @@
 # Env:    ELIGO_PEERS_VENV  override the venv path (default: <repo>/bench/.venv)
 #         PYTHON            interpreter used to create the venv (default: python3)
 #
-# Pins: Brian2 2.9.0 does not work with NumPy 2.4, hence numpy==2.3.5.
+# Pins: Brian2 2.9.0 does not work with NumPy 2.4, hence numpy==2.3.5. SciPy and Matplotlib are
+# for the statistics and plots of compare_microcircuit.py.
 # Brian2's C++ standalone mode needs a C++ compiler (g++) on PATH at run time.
 set -euo pipefail
 
@@ -17,12 +18,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${ELIGO_PEERS_VENV:-$(cd "$here/.." && pwd)/.venv}"
 python="${PYTHON:-python3}"
 
-pins=(nest-simulator==3.10.0 brian2==2.9.0 numpy==2.3.5)
+pins=(nest-simulator==3.10.0 brian2==2.9.0 numpy==2.3.5 scipy==1.17.1 matplotlib==3.11.2)
 
 check() {
     "$venv/bin/python" - <<'PY' 2>/dev/null
 import importlib.metadata as md
-want = {"nest-simulator": "3.10.0", "brian2": "2.9.0", "numpy": "2.3.5"}
+want = {"nest-simulator": "3.10.0", "brian2": "2.9.0", "numpy": "2.3.5", "scipy": "1.17.1",
+        "matplotlib": "3.11.2"}
 for name, version in want.items():
     if md.version(name) != version:
         raise SystemExit(1)

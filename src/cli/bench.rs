@@ -15,8 +15,9 @@ use serde_json::json;
 pub enum Bench {
     /// CUBA network: N lif_exp neurons (80 % exc), p = 80/N, dt 0.1 ms.
     Cuba(CubaArgs),
-    /// The cortical microcircuit (Potjans & Diesmann 2014; DC background): real-time factor,
-    /// build time, synaptic events per second, peak RSS, rates per population.
+    /// The cortical microcircuit (Potjans & Diesmann 2014; DC or Poisson background):
+    /// real-time factor, build time, synaptic events per second, peak RSS, rates per
+    /// population.
     Microcircuit(MicroArgs),
     /// Read every sample of a data set (as `train --data` reads them, one at a time on this
     /// thread): samples and input spikes per second.
@@ -122,6 +123,11 @@ pub struct MicroArgs {
     /// population (recording costs time: off by default, as the model's benchmark recipe).
     #[arg(long)]
     pub cv_isi: bool,
+    /// Write every spike of the timed part to this Eligo event `.npy` (fields `t`: µs from the
+    /// start of the warm-up, `addr`: the global neuron id, populations in the order L23e ..
+    /// L6i), as `simulate` writes spike files; over MPI rank 0 writes it.
+    #[arg(long, value_name = "FILE.npy")]
+    pub spikes_out: Option<std::path::PathBuf>,
     /// The external drive: an independent Poisson train per neuron (the reference's default),
     /// or a constant current of the same mean.
     #[arg(long, value_enum, default_value_t = BackgroundArg::Dc)]
@@ -178,6 +184,34 @@ fn cv_isi(spikes: &[(u64, u32)], ranges: &[std::ops::Range<u32>]) -> Vec<(f64, u
         .collect()
 }
 
+/// The writer of `--spikes-out`: a `.npy` file in an existing folder.
+fn spike_writer(path: &std::path::Path) -> Result<eligo_engine::io::events::npy::Writer> {
+    use eligo_engine::error::Error;
+    if path.extension().is_none_or(|x| x != "npy") {
+        return Err(Error::input(
+            "--spikes-out",
+            path.display(),
+            "must be a .npy file name",
+            "e.g. --spikes-out spikes.npy",
+        )
+        .into());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::input(
+            "--spikes-out",
+            path.display(),
+            "its folder must exist",
+            format!("create {} first", dir.display()),
+        )
+        .into());
+    }
+    Ok(eligo_engine::io::events::npy::Writer::create(path, false)?)
+}
+
 /// `n` steps of `sim`, exchanging spikes with the other ranks in an MPI job.
 fn run_steps(
     sim: &mut Simulation,
@@ -212,6 +246,12 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
     }
     let threads = super::threads::resolve(a.threads, false)?;
     let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
+    // the file is opened before the build, so that a bad path fails at once
+    let mut spikes_out = match &a.spikes_out {
+        Some(p) if rank == 0 => Some(spike_writer(p)?),
+        _ => None,
+    };
+    let record = a.cv_isi || a.spikes_out.is_some();
     let t = Instant::now();
     let spec = mc::microcircuit(a.scale, a.seed, a.background.into())?;
     let estimate = spec.estimate(threads)?;
@@ -221,7 +261,7 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
         threads,
         ..Default::default()
     };
-    if a.cv_isi && rank == 0 {
+    if record && rank == 0 {
         // rank 0 sees every spike
         opts.record.spikes = (0..net.populations.len()).collect();
     }
@@ -289,8 +329,18 @@ fn microcircuit(a: &MicroArgs, mut world: Option<&mut super::mpi::World>) -> Res
         }
         m
     });
+    if let Some(w) = &mut spikes_out {
+        let dt_us = 0.1 * 1000.0;
+        for &(t, g) in sim.spikes() {
+            w.push((t as f64 * dt_us).round() as u64, g, 0)?;
+        }
+    }
+    if let Some(w) = spikes_out {
+        w.finish()?;
+    }
     let line = json!({
         "cv_isi": cv,
+        "spikes_out": a.spikes_out.as_ref().map(|p| p.display().to_string()),
         "simulator": "eligo",
         "model": "microcircuit",
         "background": match a.background {

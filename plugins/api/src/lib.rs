@@ -41,6 +41,7 @@ pub mod abi;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;
 mod glue;
+pub mod online_net;
 pub mod rows;
 mod views;
 

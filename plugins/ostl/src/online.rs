@@ -5,7 +5,7 @@
 
 use eligo_plugin::{Grads, Step};
 
-use crate::net::Net;
+use eligo_plugin::online_net::Net;
 
 /// Online OSTL state.
 pub struct Online {
@@ -25,7 +25,7 @@ impl Online {
     /// Zero state for `net`.
     pub fn new(net: &Net) -> Self {
         let per_syn = |adapt: bool| {
-            move |p: &crate::net::Proj| match p.post_rec {
+            move |p: &eligo_plugin::online_net::Proj| match p.post_rec {
                 Some(ri) if !adapt || net.rec[ri].adapts => vec![0.0; p.targets.len()],
                 _ => Vec::new(),
             }

@@ -59,7 +59,7 @@
 //! docs/writing-a-rule.md.
 
 mod event;
-mod net;
+use eligo_plugin::online_net as net;
 mod online;
 
 use eligo_plugin::{Grads, Layout, OutputKind, Param, ParamValues, Rule, Sequence, Step};

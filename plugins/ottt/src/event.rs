@@ -5,7 +5,7 @@
 
 use eligo_plugin::{Grads, Sequence, Step};
 
-use crate::net::Net;
+use eligo_plugin::online_net::Net;
 
 /// Recording of one sequence.
 pub struct Event {

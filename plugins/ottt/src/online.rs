@@ -4,7 +4,7 @@
 
 use eligo_plugin::{Grads, Step};
 
-use crate::net::Net;
+use eligo_plugin::online_net::Net;
 
 /// Online OTTT state.
 pub struct Online {

@@ -1,7 +1,9 @@
-//! What the rule needs to know of the network: its LIF/ALIF populations, the readout, the
-//! plastic projections, and the readout weights that carry the error back (`B = Wout^T`).
+//! The network as an online gradient rule that takes the readout error sees it (the OTTT,
+//! OSTL and OTPE plugins share it): its LIF/ALIF populations with their decays, adaptation
+//! and threshold, the readout, the plastic projections, and the readout weights that carry
+//! the error back (`B = Wout^T`). A rule that needs less simply ignores the fields.
 
-use eligo_plugin::{Layout, ModelKind};
+use crate::{Layout, ModelKind};
 
 /// A LIF or ALIF population.
 pub struct Rec {
@@ -11,8 +13,16 @@ pub struct Rec {
     pub n: usize,
     /// Membrane decay per step, `exp(-dt/tau_m)` in f64.
     pub alpha: f64,
+    /// Adaptation decay per step, `exp(-dt/tau_a)` (0 for LIF).
+    pub rho: f64,
+    /// Per-neuron adaptation strength (0 for LIF neurons).
+    pub beta: Vec<f64>,
+    /// True if some neuron adapts (`beta != 0`): the adaptation trace is kept.
+    pub adapts: bool,
+    /// Threshold (the reset subtracts it), one value for the population.
+    pub v_th: f64,
     /// Its pseudo-derivatives, read at every step.
-    pub psi: eligo_plugin::Var,
+    pub psi: crate::Var,
 }
 
 /// A projection into a LIF/ALIF population or the readout.
@@ -77,10 +87,21 @@ impl Net {
                 let psi = pop
                     .variable("psi")
                     .ok_or_else(|| format!("population '{}' exposes no psi", pop.name()))?;
+                let rho = match pop.kind() {
+                    ModelKind::Alif => (-dt / constant(p, "tau_a_ms")?).exp(),
+                    _ => 0.0,
+                };
+                let beta = pop
+                    .constant_per_neuron("beta")
+                    .unwrap_or_else(|| vec![0.0; pop.size()]);
                 rec.push(Rec {
                     pop: p,
                     n: pop.size(),
                     alpha: (-dt / constant(p, "tau_m_ms")?).exp(),
+                    rho,
+                    adapts: beta.iter().any(|&b| b != 0.0),
+                    beta,
+                    v_th: constant(p, "v_th")?,
                     psi,
                 });
             }

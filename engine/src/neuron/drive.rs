@@ -91,23 +91,30 @@ impl PoissonDrive {
         }
     }
 
-    /// This step's count for neuron `i` of the block.
+    /// The hash of step `step` every neuron's draw of that step starts from.
     #[inline]
-    pub fn count(&self, step: u64, i: u32) -> u32 {
-        let base = splitmix64(self.key ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    fn step_base(&self, step: u64) -> u64 {
+        splitmix64(self.key ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03))
+    }
+
+    /// The count of neuron `i` of the block, given its step's [`Self::step_base`].
+    #[inline]
+    fn draw(&self, base: u64, i: u32) -> u32 {
         let u = splitmix64(base ^ u64::from(self.first + i).wrapping_mul(0xA24B_AED4_963E_E407));
         self.cdf.iter().take_while(|&&c| c <= u).count() as u32
+    }
+
+    /// This step's count for neuron `i` of the block.
+    pub fn count(&self, step: u64, i: u32) -> u32 {
+        self.draw(self.step_base(step), i)
     }
 
     /// Add step `step`'s drive to the excitatory inputs of the block's neurons.
     #[inline]
     pub fn add(&self, step: u64, exc: &mut [f32]) {
-        let base = splitmix64(self.key ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let base = self.step_base(step);
         for (i, x) in exc.iter_mut().enumerate() {
-            let h = u64::from(self.first + i as u32).wrapping_mul(0xA24B_AED4_963E_E407);
-            let u = splitmix64(base ^ h);
-            let k = self.cdf.iter().take_while(|&&c| c <= u).count();
-            *x += self.weight * k as f32;
+            *x += self.weight * self.draw(base, i as u32) as f32;
         }
     }
 }

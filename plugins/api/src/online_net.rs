@@ -57,6 +57,19 @@ pub struct Net {
 }
 
 impl Net {
+    /// Refuse a step without one readout error per output (a run without a teacher), naming
+    /// `rule`.
+    pub fn check_error(&self, step: &crate::Step, rule: &str) -> Result<(), String> {
+        if step.error().len() != self.n_out {
+            return Err(format!(
+                "{rule} needs the readout error of every step ({} values), got {}: train with a teacher",
+                self.n_out,
+                step.error().len()
+            ));
+        }
+        Ok(())
+    }
+
     /// Read the layout; refuse networks the rule cannot handle, saying why.
     pub fn new(layout: &Layout, rule: &str) -> Result<Net, String> {
         let readouts: Vec<usize> = (0..layout.populations().len())

@@ -103,13 +103,7 @@ impl Rule for Ottt {
     }
 
     fn on_step(&mut self, step: &Step, grads: &mut Grads) -> Result<(), String> {
-        if step.error().len() != self.net.n_out {
-            return Err(format!(
-                "OTTT needs the readout error of every step ({} values), got {}: train with a teacher",
-                self.net.n_out,
-                step.error().len()
-            ));
-        }
+        self.net.check_error(step, "OTTT")?;
         match &mut self.mode {
             Mode::Event(e) => e.record(&self.net, step),
             Mode::Online(o) => o.step(&self.net, step, grads),

@@ -58,6 +58,13 @@ fi
 # gymnasium: python/tests/test_envs.py compares the engine's CartPole-v1 with its own; nir:
 # python/tests/test_nir.py reads and writes NIR graphs with it (docs/nir.md)
 "$venv/bin/pip" install -q --disable-pip-version-check "maturin==1.16.0" "numpy>=1.21,<3" "pytest>=8,<10" "scipy>=1.8" "gymnasium>=1.0,<2" "nir>=1.0,<2"
+# torch, snntorch, nirtorch: python/tests/test_nir_snntorch.py and test_nir_trained.py check
+# Eligo against snnTorch's own simulation of the same NIR graph (docs/nir.md). torch's Linux
+# wheels bring CUDA libraries (about 5 GB, a minute to install); they are installed once per venv.
+if ! "$venv/bin/python" -c "import torch, snntorch, nirtorch" 2>/dev/null; then
+    step "python: installing torch, snntorch and nirtorch into $venv (once; about 5 GB)"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check "torch==2.15.0" "snntorch==1.0.0" "nirtorch==2.6"
 # the venv's maturin builds it (no isolated build environment to download each time); it
 # is found on PATH
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python

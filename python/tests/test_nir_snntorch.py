@@ -1,6 +1,6 @@
 """A recurrent LIF network built and exported by snnTorch gives in Eligo the spikes snnTorch's
 own simulation gives (bench/nir/snntorch_check.py). Runs when torch, snntorch and nirtorch are
-installed (bench/nir/README.md: not in the default test virtualenv, torch is 5.4 GB)."""
+installed (tests/run.sh installs them in the test virtualenv)."""
 
 import subprocess
 import sys

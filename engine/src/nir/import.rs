@@ -1,8 +1,8 @@
 //! NIR graph → Eligo network description (a TOML table, checked by the TOML parser).
 //!
 //! Top `Input` nodes become `external` populations (spikes pushed from outside, e.g. `eligo
-//! simulate --input-events`), `LIF`/`IF` nodes `lif` populations, `LI` nodes `readout`
-//! populations, top `Output` nodes recorders (spikes; the output `y` of a readout). The chains
+//! simulate --input-events`), `LIF`/`IF` nodes `lif` populations, `CubaLIF` nodes `lif_exp`
+//! populations, `LI` nodes `readout` populations, top `Output` nodes recorders (spikes; the output `y` of a readout). The chains
 //! of `Affine`, `Linear`, `Scale`, `Delay`, `Flatten` and inner `Input`/`Output` nodes between
 //! two neuron nodes become projections; see the module header of [`crate::nir`] for the
 //! discretization.

@@ -467,3 +467,56 @@ fn cuba_lif_follows_the_documented_discretization() {
         }
     }
 }
+
+/// Trained weights into a CubaLIF node go back into its Linear node divided by the factor
+/// `f_s g / P21` the import multiplied them by (euler, dt 1 ms; docs/nir.md "CubaLIF"),
+/// computed here from the file's parameters.
+#[test]
+fn trained_cuba_lif_weights_go_back_divided_by_the_input_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = data("cuba.nir");
+    let toml = dir.path().join("net.toml");
+    import(&src, &toml, "1");
+    let cfg = eligo_engine::io::config::load(&toml).unwrap();
+    let mut net = cfg.network.build().unwrap();
+    for w in &mut net.projections[0].weights {
+        *w += 0.125;
+    }
+    let biases = eligo_engine::io::weights::default_biases(&net);
+    let wfile = dir.path().join("w.npz");
+    eligo_engine::io::weights::save(&wfile, &net, &biases).unwrap();
+    let out = dir.path().join("trained.nir");
+    ok(&eligo(&[
+        "nir",
+        "export",
+        arg(&toml),
+        "--weights",
+        arg(&wfile),
+        arg(&out),
+    ]));
+    let (a, b) = (read(&src), read(&out));
+    let par = |k: &str| f64::from(f32s(node(&a, "cuba"), k)[0]);
+    let (ts, tm, r, w_in) = (par("tau_syn"), par("tau_mem"), par("r"), par("w_in"));
+    let (h, dt) = (1e-3, 1.0);
+    let (a_s, a_m) = (1.0 - h / ts, 1.0 - h / tm);
+    let (tsm, tmm) = (-dt / a_s.ln(), -dt / a_m.ln());
+    let p21 = tsm / (tsm - tmm) * ((-dt / tsm).exp() - (-dt / tmm).exp());
+    let factor = (w_in * h / ts) * (r * h / tm) / p21;
+    assert!((factor - 1.0).abs() > 0.1, "the factor matters ({factor})");
+    let (wa, wb) = (
+        f32s(node(&a, "fc"), "weight"),
+        f32s(node(&b, "fc"), "weight"),
+    );
+    for (k, (x, y)) in wa.iter().zip(&wb).enumerate() {
+        let want = (f64::from(*x) * factor + 0.125) / factor;
+        assert!(
+            (f64::from(*y) - want).abs() < 1e-6 * want.abs(),
+            "fc.weight[{k}] = {y}, want {want}"
+        );
+    }
+    assert_eq!(
+        node(&a, "cuba"),
+        node(&b, "cuba"),
+        "the CubaLIF node goes back unchanged"
+    );
+}

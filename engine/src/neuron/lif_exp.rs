@@ -209,7 +209,7 @@ pub struct LifExpConsts {
 }
 
 /// `tau_s/(tau_s - tau_m) (e^{-h/tau_s} - e^{-h/tau_m})`, stable when the constants are close.
-fn p21(h: f64, tau_m: f64, tau_s: f64) -> f64 {
+pub fn p21(h: f64, tau_m: f64, tau_s: f64) -> f64 {
     let (em, es) = ((-h / tau_m).exp(), (-h / tau_s).exp());
     if ((tau_s - tau_m) / tau_m).abs() < 1e-6 {
         h / tau_m * em

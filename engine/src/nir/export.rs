@@ -16,6 +16,8 @@
 //! recorded populations (or, with no recorder, neuron populations nothing reads) -> Output
 //! ```
 //!
+//! A `lif_exp` population (a CubaLIF node on import) goes back only through its source file.
+//!
 //! `tau` is chosen among the float32 values next to the formula's so that importing the file
 //! again at the same `dt` gives back Eligo's float32 `alpha` exactly.
 
@@ -301,9 +303,10 @@ fn from_eligo(
                 return Err(Error::input(
                     format!("{at}.model"),
                     format!("'{}'", other.name()),
-                    "no NIR node has this model's dynamics; exportable: lif (n_ref = 0), \
-                     readout, and the sources (as Input)",
-                    "",
+                    "this model is not written from Eligo's parameters; exportable: lif (n_ref \
+                     = 0), readout, and the sources (as Input); a lif_exp imported from a \
+                     CubaLIF node goes back through its source file",
+                    "keep `source` in the [nir] table of an imported network",
                 ));
             }
         }

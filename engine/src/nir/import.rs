@@ -1,8 +1,8 @@
 //! NIR graph → Eligo network description (a TOML table, checked by the TOML parser).
 //!
 //! Top `Input` nodes become `external` populations (spikes pushed from outside, e.g. `eligo
-//! simulate --input-events`), `LIF`/`IF` nodes `lif` populations, `LI` nodes `readout`
-//! populations, top `Output` nodes recorders (spikes; the output `y` of a readout). The chains
+//! simulate --input-events`), `LIF`/`IF` nodes `lif` populations, `CubaLIF` nodes `lif_exp`
+//! populations, `LI` nodes `readout` populations, top `Output` nodes recorders (spikes; the output `y` of a readout). The chains
 //! of `Affine`, `Linear`, `Scale`, `Delay`, `Flatten` and inner `Input`/`Output` nodes between
 //! two neuron nodes become projections; see the module header of [`crate::nir`] for the
 //! discretization.
@@ -30,7 +30,7 @@ pub fn load(path: &Path, dt_ms: f64, disc: Discretization) -> Result<crate::io::
 /// The node types the importer maps, in the order messages list them.
 pub const SUPPORTED: &[&str] = &[
     "Input", "Output", "Affine", "Linear", "Scale", "Delay", "Flatten", "LIF", "IF", "LI",
-    "NIRGraph",
+    "CubaLIF", "NIRGraph",
 ];
 
 /// Known NIR node types Eligo cannot represent yet, with the reason.
@@ -54,14 +54,16 @@ const REFUSED: &[(&str, &str)] = &[
         "pooling is not supported; export it as an Affine node (its averaging matrix)",
     ),
     (
-        "CubaLIF",
-        "current-based LIF nodes are not supported yet (Eligo's lif_exp integrates exactly with \
-         reset to a value, not the frameworks' Euler step)",
+        "CubaLI",
+        "a leaky integrator with a synaptic current and no spikes (CubaLI) has no Eligo model: \
+         readout has one filter, lif_exp spikes; allowed: LI (a readout) or CubaLIF (lif_exp)",
     ),
-    ("CubaLI", "current-based LI nodes are not supported yet"),
     (
         "Threshold",
-        "a Threshold node (spikes without a state) is not supported; use an IF or LIF node",
+        "a Threshold node (a spike when the input exceeds theta, no state, no reset) has no Eligo \
+         model: after an LI or CubaLI it is an integrator that spikes without a reset, after an \
+         Affine a memoryless unit, and every Eligo neuron resets (lif by subtraction, lif_exp to \
+         v_reset); allowed: LIF, IF or CubaLIF nodes, which carry their own threshold and reset",
     ),
     (
         "I",
@@ -86,7 +88,7 @@ fn role(name: &str, n: &FNode) -> Result<Role> {
         "Input" if n.top => Role::Pop,
         "Output" if n.top => Role::Sink,
         "Input" | "Output" | "Affine" | "Linear" | "Scale" | "Delay" | "Flatten" => Role::Op,
-        "LIF" | "IF" | "LI" => Role::Pop,
+        "LIF" | "IF" | "LI" | "CubaLIF" => Role::Pop,
         _ => {
             if let Some((_, why)) = REFUSED.iter().find(|(t, _)| *t == k) {
                 return Err(Error::input(
@@ -176,6 +178,7 @@ fn in_out(name: &str, n: &FNode) -> Result<(Option<usize>, Option<usize>)> {
             let keys: &[&str] = match node.kind.as_str() {
                 "LIF" => &["tau", "r", "v_leak", "v_threshold"],
                 "IF" => &["r", "v_threshold"],
+                "CubaLIF" => &["tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "w_in"],
                 _ => &["tau", "r", "v_leak"],
             };
             for k in keys {
@@ -539,6 +542,9 @@ pub(crate) fn population(
             t.insert("v_th".into(), (thr / f).into());
             t.insert("n_ref".into(), 0.into());
         }
+        "CubaLIF" => {
+            factor = cuba_lif(name, node, &mut t, h, dt_ms, disc)?;
+        }
         _ => {
             let (r, _) = uniform(name, node, "r")?;
             let (tau, _) = uniform(name, node, "tau")?;
@@ -562,19 +568,31 @@ fn decay(
     h: f64,
     disc: Discretization,
 ) -> Result<(f64, f64)> {
+    let _ = node;
+    decay_of(name, "tau", tau, r, h, disc)
+}
+
+/// [`decay`] for the time constant in field `key`.
+fn decay_of(
+    name: &str,
+    key: &str,
+    tau: f64,
+    r: f64,
+    h: f64,
+    disc: Discretization,
+) -> Result<(f64, f64)> {
     if !(tau.is_finite() && tau > 0.0) {
         return Err(Error::input(
-            format!("node '{name}'.tau"),
+            format!("node '{name}'.{key}"),
             tau,
             "must be a finite number > 0 (seconds)",
             "",
         ));
     }
-    let _ = node;
     let (alpha, f) = disc.propagators(tau, r, h);
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(Error::input(
-            format!("node '{name}'.tau"),
+            format!("node '{name}'.{key}"),
             tau,
             format!(
                 "with dt = {} s the decay per step is {alpha} ({} discretization); it must be \
@@ -586,6 +604,82 @@ fn decay(
         ));
     }
     Ok((alpha, f))
+}
+
+/// A CubaLIF node as a `lif_exp` population (see the module header of [`crate::nir`]): fills
+/// `t`, returns the factor the incoming weights are multiplied by, `f_s g / P21`.
+fn cuba_lif(
+    name: &str,
+    node: &crate::io::nir::Node,
+    t: &mut Table,
+    h: f64,
+    dt_ms: f64,
+    disc: Discretization,
+) -> Result<f64> {
+    let field = |k: &str| format!("node '{name}'.{k}");
+    let get = |k: &str| -> Result<f64> {
+        let (v, _) = uniform(name, node, k)?;
+        if !v.is_finite() {
+            return Err(Error::input(field(k), v, "must be a finite number", ""));
+        }
+        Ok(v)
+    };
+    let (tau_syn, tau_mem) = (get("tau_syn")?, get("tau_mem")?);
+    let (r, w_in) = (get("r")?, get("w_in")?);
+    let (leak, thr) = (get("v_leak")?, get("v_threshold")?);
+    let reset = if node.params.contains_key("v_reset") {
+        get("v_reset")?
+    } else {
+        0.0
+    };
+    if reset >= thr {
+        return Err(Error::input(
+            field("v_reset"),
+            reset,
+            format!("must be below v_threshold = {thr} (lif_exp resets below its threshold)"),
+            "",
+        ));
+    }
+    if r <= 0.0 {
+        return Err(Error::input(field("r"), r, "must be > 0", ""));
+    }
+    if w_in == 0.0 {
+        return Err(Error::input(
+            field("w_in"),
+            w_in,
+            "must be nonzero (the node would get no input)",
+            "",
+        ));
+    }
+    let (a_s, f_s) = decay_of(name, "tau_syn", tau_syn, w_in, h, disc)?;
+    let (a_m, g) = decay_of(name, "tau_mem", tau_mem, r, h, disc)?;
+    let g = match disc {
+        Discretization::Euler => g,
+        Discretization::Exact => r * crate::neuron::lif_exp::p21(h, tau_mem, tau_syn),
+    };
+    let (tau_m_ms, tau_s_ms) = (-dt_ms / a_m.ln(), -dt_ms / a_s.ln());
+    let p = crate::neuron::lif_exp::p21(dt_ms, tau_m_ms, tau_s_ms);
+    let mut factor = f_s * g / p;
+    if (factor - 1.0).abs() <= super::UNIT_TOLERANCE {
+        factor = 1.0;
+    }
+    if !factor.is_finite() || factor == 0.0 {
+        return Err(Error::input(
+            field("tau_syn"),
+            tau_syn,
+            format!("the input factor f_s g / P21 is {factor}; it must be finite and nonzero"),
+            "",
+        ));
+    }
+    t.insert("model".into(), "lif_exp".into());
+    t.insert("tau_m_ms".into(), tau_m_ms.into());
+    t.insert("tau_syn_ex_ms".into(), tau_s_ms.into());
+    t.insert("tau_syn_in_ms".into(), tau_s_ms.into());
+    t.insert("e_l_mv".into(), leak.into());
+    t.insert("v_th_mv".into(), thr.into());
+    t.insert("v_reset_mv".into(), reset.into());
+    t.insert("n_ref".into(), 0.into());
+    Ok(factor)
 }
 
 /// The matrix of a chain: one-to-one (`diag`) or dense `rows x cols`, in f64 (a float32

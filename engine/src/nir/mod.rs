@@ -11,6 +11,15 @@
 //!            v_th = v_threshold / f   (v in Eligo is the NIR v divided by f)
 //! IF:       alpha = 1 (tau_m_ms = IF_TAU_MS), f = r h
 //! LI:       Eligo readout, kappa = alpha, bias = v_leak, weights multiplied by f
+//! CubaLIF:  tau_syn dI/dt = -I + w_in x,  tau_mem dv/dt = (v_leak - v) + r I
+//!           euler: a_s = 1 - h/tau_syn, f_s = w_in h/tau_syn, a_m = 1 - h/tau_mem, g = r h/tau_mem
+//!           exact: a_s = e^{-h/tau_syn}, f_s = w_in (1 - a_s), a_m = e^{-h/tau_mem},
+//!                  g = r P21(h, tau_mem, tau_syn)   (the current decaying over the step)
+//!           v(t) = a_m v(t-1) + (1 - a_m) v_leak + g I(t-1),  I(t) = a_s I(t-1) + f_s W x(t),
+//!           v >= v_threshold: spike, v = v_reset
+//!           Eligo lif_exp: tau_m_ms, tau_syn_ex_ms (= tau_syn_in_ms) = -dt_ms / ln(a),
+//!           e_l_mv = v_leak, v_th_mv = v_threshold, v_reset_mv = v_reset, n_ref = 0, weights
+//!           multiplied by f_s g / P21 (lif_exp's own current-to-voltage propagator)
 //! ```
 //!
 //! A factor `f` within [`UNIT_TOLERANCE`] of 1 is taken as 1 (exporters compute `r = tau/dt` in

@@ -149,3 +149,69 @@ variant("bias", bias)
 # the first 3/5 of a good file
 data = (here / "rnn.nir").read_bytes()
 (here / "bad_truncated.nir").write_bytes(data[: len(data) * 3 // 5])
+
+# cuba.nir: Input(3) -> Linear -> CubaLIF(4) -> Output, at dt = 1e-3 s (Euler: a_s = 0.8,
+# a_m = 0.9, f_s = 0.3, g = 0.2), with a nonzero v_leak and v_reset
+n_c = 4
+w_c = (rng.normal(1.5, 0.8, (n_c, n_in - 1))).astype(f32)
+
+
+def full(x):
+    return np.full(n_c, x, dtype=f32)
+
+
+cuba = nir.NIRGraph(
+    nodes={
+        "input": nir.Input(input_type=np.array([n_in - 1])),
+        "fc": nir.Linear(weight=w_c),
+        "cuba": nir.CubaLIF(
+            tau_syn=full(5e-3),
+            tau_mem=full(1e-2),
+            r=full(2.0),
+            v_leak=full(0.1),
+            v_threshold=full(1.0),
+            v_reset=full(-0.2),
+            w_in=full(1.5),
+        ),
+        "output": nir.Output(output_type=np.array([n_c])),
+    },
+    edges=[("input", "fc"), ("fc", "cuba"), ("cuba", "output")],
+)
+nir.write(here / "cuba.nir", cuba)
+
+
+def cuba_variant(name, edit):
+    path = here / f"bad_{name}.nir"
+    shutil.copy(here / "cuba.nir", path)
+    with h5py.File(path, "r+") as f:
+        edit(f["node/nodes"])
+
+
+def set_param(node, key, value):
+    def edit(nodes):
+        x = nodes[f"{node}/{key}"][()]
+        x[:] = value
+        del nodes[f"{node}/{key}"]
+        nodes[node].create_dataset(key, data=x)
+
+    return edit
+
+
+# a negative synaptic time constant; a reset above the threshold
+cuba_variant("cuba_tau_syn", set_param("cuba", "tau_syn", -5e-3))
+cuba_variant("cuba_reset", set_param("cuba", "v_reset", 2.0))
+# the node types Eligo refuses with their reason
+li_syn = nir.CubaLI(
+    tau_syn=full(5e-3), tau_mem=full(1e-2), r=full(2.0), v_leak=full(0.0), w_in=full(1.0)
+)
+for name, node in [("cubali", li_syn), ("threshold", nir.Threshold(threshold=full(1.0)))]:
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([n_in - 1])),
+            "fc": nir.Linear(weight=w_c),
+            name: node,
+            "output": nir.Output(output_type=np.array([n_c])),
+        },
+        edges=[("input", "fc"), ("fc", name), (name, "output")],
+    )
+    nir.write(here / f"bad_{name}.nir", g)

@@ -14,6 +14,9 @@ What has to be handled (docs/nir.md):
 - snnTorch imports a NIR LIF with reset to zero (NIR's v_reset); Eligo's lif subtracts v_th
   at the next step. Both are run: "as imported", and with the Leaky modules switched to
   reset_mechanism = "subtract", reset_delay = True (Eligo's lif).
+- snnTorch 1.0's import_from_nir wraps a LIF <-> Linear cycle into a subgraph whose input
+  edge goes into W_rec (the input current is multiplied by the recurrent weights); the script
+  skips that wrapping (--wrap-rnn keeps it) and nirtorch wires the flat cycle with one step.
 - nirtorch passes spikes on within the step on feed-forward edges, Eligo one step later: the
   input is fed one step later and the window [50, 100) ms of Eligo is steps [49, 99) here.
 Eligo's decisions and spikes come from `eligo grad` on the trained weights (its per-step
@@ -35,17 +38,19 @@ import nirtorch.nir_interpreter as nirint
 import numpy as np
 import snntorch as snn
 import torch
-from snntorch.import_nir import import_from_nir
+import snntorch.import_nir
 
 root = pathlib.Path(__file__).resolve().parents[2]
 ap = argparse.ArgumentParser()
 ap.add_argument("--eligo", default=str(root / "target" / "release" / "eligo"))
 ap.add_argument("--epochs", type=int, default=10)
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--wrap-rnn", action="store_true", help="keep snnTorch's RNN subgraph wrapping")
 a = ap.parse_args()
 data = root / "data" / "spiking-digits"
 dcfg = tomllib.loads((data / "data.toml").read_text())
 SN_DT = 1e-4
+WRAP = a.wrap_rnn
 
 
 class LI(torch.nn.Module):
@@ -85,7 +90,9 @@ def run_snntorch(path, h, x, subtract):
     g = nir.read(path)
     rescale(g, h)
     nirint.DEFAULT_MAP[nir.LI] = LI  # snnTorch 1.0 maps no LI node
-    m = import_from_nir(g)
+    if not WRAP:  # snnTorch 1.0 wires the wrapped RNN subgraph's input into W_rec (see README)
+        snntorch.import_nir._replace_rnn_subgraph_with_nirgraph = lambda graph: graph
+    m = snntorch.import_nir.import_from_nir(g)
     spk = []
     for mod in m.modules():
         if isinstance(mod, snn.Leaky):

@@ -58,7 +58,7 @@ fi
 # gymnasium: python/tests/test_envs.py compares the engine's CartPole-v1 with its own; nir:
 # python/tests/test_nir.py reads and writes NIR graphs with it (docs/nir.md)
 "$venv/bin/pip" install -q --disable-pip-version-check "maturin==1.16.0" "numpy>=1.21,<3" "pytest>=8,<10" "scipy>=1.8" "gymnasium>=1.0,<2" "nir>=1.0,<2"
-# torch, snntorch, nirtorch: python/tests/test_nir_snntorch.py and test_nir_trained.py check
+# torch, snntorch, nirtorch: python/tests/test_nir_snntorch.py and test_nir_trained_snntorch.py check
 # Eligo against snnTorch's own simulation of the same NIR graph (docs/nir.md). torch's Linux
 # wheels bring CUDA libraries (about 5 GB, a minute to install); they are installed once per venv.
 if ! "$venv/bin/python" -c "import torch, snntorch, nirtorch" 2>/dev/null; then
